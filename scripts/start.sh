@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm start`: installs what is missing, then runs the whole system in one process:
+# Temporal dev server with its UI, the database (PostgreSQL, else embedded PGlite), the sandbox
+# channel, the worker and the API.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+if [ -z "${TEMPORAL_ADDRESS:-}" ] && [ -z "${TEMPORAL_CLI:-}" ]; then
+  TEMPORAL_CLI="$(bash scripts/temporal-cli.sh || true)"
+  export TEMPORAL_CLI
+fi
+exec node --import tsx src/main.ts all

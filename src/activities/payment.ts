@@ -1,0 +1,114 @@
+// Side effects of the payment workflow: channel calls and database writes, all safe to retry.
+import { ApplicationFailure, log } from '@temporalio/activity';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { ChannelRegistry } from '../channels/registry';
+import { channelOrThrow } from '../channels/registry';
+import { ChannelRejectedError, type ChannelOrderRequest } from '../channels/types';
+import type { Db } from '../db/client';
+import { channelAttempts, payOrders } from '../db/schema';
+import type { PayOrderState } from '../domain/payOrder';
+
+export interface PaymentActivityDeps {
+  db: Db;
+  channels: ChannelRegistry;
+}
+
+export interface ChannelOrderRef {
+  channel: string;
+  outTradeNo: string;
+}
+
+export function createPaymentActivities({ db, channels }: PaymentActivityDeps) {
+  /** Business refusals are final; anything else is thrown as is and retried by Temporal. */
+  async function atChannel<T>(
+    name: string,
+    call: (c: ReturnType<typeof channelOrThrow>) => Promise<T>,
+  ) {
+    try {
+      return await call(channelOrThrow(channels, name));
+    } catch (err) {
+      if (err instanceof ChannelRejectedError) {
+        throw ApplicationFailure.nonRetryable(
+          `${err.channelCode}: ${err.message}`,
+          'CHANNEL_REJECTED',
+        );
+      }
+      throw err;
+    }
+  }
+
+  return {
+    /** Creates the channel order. The out_trade_no is the channel's idempotency key. */
+    async openChannelOrder(input: {
+      payOrderId: string;
+      attemptId: string;
+      channel: string;
+      order: ChannelOrderRequest;
+    }) {
+      log.info('opening channel order', {
+        payOrderId: input.payOrderId,
+        attemptId: input.attemptId,
+        channel: input.channel,
+      });
+      return atChannel(input.channel, (c) => c.createOrder(input.order));
+    },
+
+    async closeChannelOrder(ref: ChannelOrderRef) {
+      return atChannel(ref.channel, (c) => c.closeOrder(ref.outTradeNo));
+    },
+
+    async queryChannelOrder(ref: ChannelOrderRef) {
+      return atChannel(ref.channel, (c) => c.queryOrder(ref.outTradeNo));
+    },
+
+    /** Writes the workflow's view of the pay order and its attempts, unless a newer one is stored. */
+    async savePayOrder({ version, state }: { version: number; state: PayOrderState }) {
+      await db.transaction(async (tx) => {
+        const paid = state.status === 'SUCCEEDED';
+        const updated = await tx
+          .update(payOrders)
+          .set({
+            status: state.status,
+            needsAttention: state.needsAttention,
+            paidAttemptId: state.paidAttemptId ?? null,
+            paidAt: paid ? sql`coalesce(${payOrders.paidAt}, now())` : null,
+            closedAt:
+              state.status === 'CLOSED' ? sql`coalesce(${payOrders.closedAt}, now())` : null,
+            version,
+            updatedAt: sql`now()`,
+          })
+          .where(and(eq(payOrders.id, state.id), lt(payOrders.version, version)))
+          .returning({ id: payOrders.id });
+        if (updated.length === 0) return;
+        for (const attempt of state.attempts) {
+          const row = {
+            status: attempt.status,
+            payUrl: attempt.payUrl ?? null,
+            channelTradeNo: attempt.channelTradeNo ?? null,
+            paidAt:
+              attempt.status === 'SUCCEEDED'
+                ? sql`coalesce(${channelAttempts.paidAt}, now())`
+                : null,
+            updatedAt: sql`now()`,
+          };
+          await tx
+            .insert(channelAttempts)
+            .values({
+              id: attempt.id,
+              payOrderId: state.id,
+              channel: attempt.channel,
+              method: attempt.method,
+              outTradeNo: attempt.outTradeNo,
+              amount: attempt.amount,
+              currency: state.currency,
+              ...row,
+              paidAt: attempt.status === 'SUCCEEDED' ? sql`now()` : null,
+            })
+            .onConflictDoUpdate({ target: channelAttempts.id, set: row });
+        }
+      });
+    },
+  };
+}
+
+export type PaymentActivities = ReturnType<typeof createPaymentActivities>;

@@ -1,0 +1,34 @@
+// Bearer-key authentication for merchants (/v1) and operators (/ops).
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Db } from '../db/client';
+import { DomainError } from '../domain/errors';
+import { merchantForApiKey } from '../services/merchants';
+
+function bearer(req: FastifyRequest): string {
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]) {
+    throw new DomainError('UNAUTHENTICATED', 'send Authorization: Bearer <API key>');
+  }
+  return match[1];
+}
+
+export async function authenticateMerchant(db: Db, req: FastifyRequest): Promise<string> {
+  const merchantId = await merchantForApiKey(db, bearer(req));
+  if (!merchantId) throw new DomainError('UNAUTHENTICATED', 'the API key is unknown or revoked');
+  return merchantId;
+}
+
+/** Compares digests so neither the key's content nor its length leaks through timing. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function authenticateOperator(opsKey: string, req: FastifyRequest): void {
+  if (!sameSecret(bearer(req), opsKey)) {
+    throw new DomainError('UNAUTHENTICATED', 'the ops key is wrong');
+  }
+}

@@ -1,0 +1,68 @@
+// The common interface every channel adapter offers; the core sees only these types.
+import type { ChannelFact } from '../domain/payOrder';
+import type { Currency } from '../domain/money';
+
+export interface ChannelOrderRequest {
+  outTradeNo: string;
+  amount: number;
+  currency: Currency;
+  subject: string;
+  method: string;
+  /** The pay order's expiry; the channel must refuse payment after it. */
+  expiresAt: string;
+  notifyUrl: string;
+  returnUrl?: string;
+}
+
+export interface ChannelOrderCreated {
+  payUrl: string;
+  channelTradeNo?: string;
+}
+
+export type CloseAnswer = { kind: 'closed' } | { kind: 'alreadyPaid'; fact: ChannelFact };
+
+export interface VerifiedNotification {
+  /** Unique per notification at the channel; repeats carry the same key. */
+  dedupeKey: string;
+  fact: ChannelFact;
+}
+
+export interface ChannelReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface IncomingNotification {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: string;
+}
+
+export interface ChannelAdapter {
+  readonly name: string;
+  readonly methods: readonly [string, ...string[]];
+  readonly currencies: readonly Currency[];
+  createOrder(order: ChannelOrderRequest): Promise<ChannelOrderCreated>;
+  queryOrder(outTradeNo: string): Promise<ChannelFact>;
+  closeOrder(outTradeNo: string): Promise<CloseAnswer>;
+  /** Verifies the signature before parsing anything; throws INVALID_SIGNATURE on a forgery. */
+  verifyNotification(notification: IncomingNotification): VerifiedNotification;
+  /** What the channel expects back: `accepted` stops its retries, `rejected` makes it retry. */
+  readonly replies: { accepted: ChannelReply; rejected: ChannelReply };
+}
+
+/** The channel could not be reached or answered with a server error: worth retrying. */
+export class ChannelUnavailableError extends Error {
+  override name = 'ChannelUnavailableError';
+}
+
+/** The channel refused the request for a business reason: retrying will not help. */
+export class ChannelRejectedError extends Error {
+  override name = 'ChannelRejectedError';
+  constructor(
+    readonly channelCode: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,89 @@
+// All configuration, validated once at start; nothing else reads process.env.
+import { z } from 'zod';
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+export const configSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('.data'),
+
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port(3000),
+  /** Where merchants, payers and channels reach the API (cashier URL, channel notify_url). */
+  PUBLIC_API_URL: optionalText.pipe(z.url().optional()),
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
+
+  DATABASE_URL: optionalText.pipe(z.url().optional()),
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('payments'),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  /** Path to the Temporal CLI; scripts/temporal-cli.sh provides it. */
+  TEMPORAL_CLI: optionalText,
+
+  PAYCENTER_DEMO_API_KEY: optionalText,
+  PAYCENTER_OPS_API_KEY: optionalText,
+
+  PAY_ORDER_DEFAULT_EXPIRES_SECONDS: seconds(30 * 60),
+  PAY_ORDER_MAX_EXPIRES_SECONDS: seconds(7 * 24 * 3600),
+  PAY_ORDER_MAX_AMOUNT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(100_000_000),
+  /** How long a settled pay order keeps listening for late or duplicate successes. */
+  LATE_WINDOW_SECONDS: seconds(72 * 3600),
+
+  SANDBOX_HOST: z.string().default('127.0.0.1'),
+  SANDBOX_PORT: port(4010),
+  /** Base URL of the sandbox gateway as the channel adapter reaches it. */
+  SANDBOX_URL: optionalText.pipe(z.url().optional()),
+  SANDBOX_APP_ID: z.string().default('paycenter-demo'),
+  SANDBOX_SECRET: z.string().min(16).default('sandbox-demo-secret-change-me'),
+  /** The sandbox channel's own notification retry schedule, in seconds. */
+  SANDBOX_NOTIFY_RETRY_SECONDS: z
+    .string()
+    .default('15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600')
+    .transform((text, ctx) => {
+      const delays = text.split(',').map((s) => Number(s.trim()));
+      if (delays.some((d) => !Number.isFinite(d) || d < 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of seconds' });
+        return z.NEVER;
+      }
+      return delays;
+    }),
+});
+
+export type Config = z.infer<typeof configSchema> & {
+  publicApiUrl: string;
+  sandboxUrl: string;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    publicApiUrl: c.PUBLIC_API_URL ?? `http://localhost:${c.API_PORT}`,
+    sandboxUrl: c.SANDBOX_URL ?? `http://localhost:${c.SANDBOX_PORT}`,
+  };
+}

@@ -1,0 +1,81 @@
+// Opens the database: a PostgreSQL server by URL, or an embedded PGlite for the single-process demo.
+import path from 'node:path';
+import net from 'node:net';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import * as schema from './schema';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Where it lives, without credentials, for logs. */
+  location: string;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = path.resolve(__dirname, '../../drizzle');
+
+export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+  const sql = postgres(url, { max: poolSize, onnotice: () => {} });
+  const db = drizzlePostgres(sql, { schema });
+  const u = new URL(url);
+  return {
+    db,
+    kind: 'postgres',
+    location: `postgres://${u.host}${u.pathname}`,
+    migrate: () => migratePostgres(db, { migrationsFolder }),
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/** PGlite keeps its files under `dataDir`; omit it for an in-memory database. */
+export async function openPglite(dataDir?: string): Promise<Database> {
+  const client = new PGlite(dataDir);
+  const db = drizzlePglite(client, { schema });
+  return {
+    db,
+    kind: 'pglite',
+    location: dataDir ? `pglite:${dataDir}` : 'pglite:memory',
+    migrate: () => migratePglite(db, { migrationsFolder }),
+    close: () => client.close(),
+  };
+}
+
+/** Creates the database named in `url` if the server lacks it (the server must already run). */
+export async function ensureDatabaseExists(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const found = await sql`select 1 from pg_database where datname = ${name}`;
+    if (found.length === 0) await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`);
+  } catch (err) {
+    // Another process may have created it between our check and our create.
+    if ((err as { code?: string }).code !== '42P04') throw err;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}

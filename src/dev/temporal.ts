@@ -1,0 +1,55 @@
+// Brings up a Temporal dev server for `npm start` and the tests, from the CLI that
+// scripts/temporal-cli.sh provides, or (on a machine with internet and no Go) the SDK's download.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Connection } from '@temporalio/client';
+import { searchAttributes } from '../workflows/definitions';
+
+export interface DevServerOptions {
+  cliPath?: string;
+  port: number;
+  /** Omit for a headless server. */
+  uiPort?: number;
+  /** SQLite file that keeps workflows across restarts; omit for an in-memory server. */
+  dbFilename?: string;
+  namespace: string;
+}
+
+export interface DevServer {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServer> {
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: options.cliPath
+        ? { type: 'existing-path', path: options.cliPath }
+        : { type: 'cached-download' },
+      ip: '127.0.0.1',
+      port: options.port,
+      namespace: options.namespace,
+      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : { ui: false }),
+      ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
+      searchAttributes: Object.values(searchAttributes),
+      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+    },
+  });
+  return { address: `127.0.0.1:${options.port}`, stop: () => env.teardown() };
+}
+
+/** Registers the search attributes paycenter needs on a cluster that lacks them. Safe to repeat. */
+export async function ensureSearchAttributes(connection: Connection, namespace: string) {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({
+    namespace,
+  });
+  const existing = new Set(Object.keys(customAttributes ?? {}));
+  const missing = Object.values(searchAttributes).filter((key) => !existing.has(key.name));
+  if (missing.length === 0) return;
+  const indexedType = { KEYWORD: 2, BOOL: 5 } as const; // temporal.api.enums.v1.IndexedValueType
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      missing.map((key) => [key.name, indexedType[key.type as keyof typeof indexedType]]),
+    ),
+  });
+}

@@ -1,0 +1,36 @@
+// One error type for every rule the domain enforces; `code` is stable and the API maps it to HTTP.
+export const errorCodes = [
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'NOT_FOUND',
+  'PAY_ORDER_CONFLICT',
+  'ALREADY_PAID',
+  'ORDER_CLOSED',
+  'STATUS_UNKNOWN',
+  'CHANNEL_UNAVAILABLE',
+  'CHANNEL_REJECTED',
+  'UNSUPPORTED_CHANNEL',
+  'INVALID_SIGNATURE',
+  'UNKNOWN_CHANNEL_ORDER',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields: FieldProblem[] = [],
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (errorCodes as readonly string[]).includes(value);
+}

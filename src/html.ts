@@ -1,0 +1,16 @@
+// The few HTML pages paycenter and its sandbox show to people: a title, some parts, nothing else.
+import type { FastifyReply } from 'fastify';
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** `parts` are HTML already; escape what came from outside before passing it. */
+export function sendPage(reply: FastifyReply, title: string, parts: string[]) {
+  return reply
+    .type('text/html; charset=utf-8')
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+        `<body>${parts.join('')}</body></html>`,
+    );
+}

@@ -1,0 +1,164 @@
+// Command line entry: `all` (the whole system in one process, for `npm start`), or one part:
+// `api`, `worker`, `sandbox`, `migrate` (for docker-compose and real deployments).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type Config } from './config';
+import {
+  ensureDatabaseExists,
+  isPortOpen,
+  openPglite,
+  openPostgres,
+  type Database,
+} from './db/client';
+import { ensureSearchAttributes, startTemporalDevServer } from './dev/temporal';
+import { createLogger } from './log';
+import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
+import {
+  connectClient,
+  createChannels,
+  installTemporalLogger,
+  startApi,
+  startSandbox,
+  startWorker,
+  type Stoppable,
+} from './system';
+
+type Command = 'all' | 'api' | 'worker' | 'sandbox' | 'migrate';
+const commands: Command[] = ['all', 'api', 'worker', 'sandbox', 'migrate'];
+
+async function openDatabase(
+  config: Config,
+  log: Logger,
+  allowEmbedded: boolean,
+): Promise<Database> {
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  if (await isPortOpen('127.0.0.1', 5432)) {
+    const url = 'postgres://postgres@127.0.0.1:5432/paycenter';
+    await ensureDatabaseExists(url);
+    return openPostgres(url, config.DATABASE_POOL_SIZE);
+  }
+  if (!allowEmbedded) {
+    throw new ConfigError('DATABASE_URL is required: no PostgreSQL answers on 127.0.0.1:5432');
+  }
+  log.warn('no DATABASE_URL and no PostgreSQL on localhost: using embedded PGlite');
+  return openPglite(path.join(config.DATA_DIR, 'pglite'));
+}
+
+/** Keys from the environment, else the ones generated on the first start, kept in DATA_DIR. */
+function resolveKeys(config: Config) {
+  const file = path.join(config.DATA_DIR, 'keys.json');
+  const stored: { demoApiKey?: string; opsApiKey?: string } = existsSync(file)
+    ? JSON.parse(readFileSync(file, 'utf8'))
+    : {};
+  const keys = {
+    demoApiKey: config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret('pk_demo'),
+    opsApiKey: config.PAYCENTER_OPS_API_KEY ?? stored.opsApiKey ?? generateSecret('ops'),
+  };
+  writeFileSync(file, JSON.stringify({ ...stored, ...keys }, null, 2), { mode: 0o600 });
+  return keys;
+}
+
+function findTemporalCli(config: Config): string | undefined {
+  if (config.TEMPORAL_CLI) return config.TEMPORAL_CLI;
+  try {
+    return execFileSync('bash', [path.resolve(__dirname, '../scripts/temporal-cli.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+  } catch {
+    return undefined; // no CLI and no Go: the SDK downloads the dev server instead
+  }
+}
+
+async function main() {
+  const command = (process.argv[2] ?? 'all') as Command;
+  if (!commands.includes(command)) {
+    throw new ConfigError(`unknown command "${command}"; use one of: ${commands.join(', ')}`);
+  }
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  installTemporalLogger(log);
+  const running: Stoppable[] = [];
+  const stopAll = async () => {
+    for (const part of running.reverse())
+      await part.stop().catch((err) => log.error({ err }, 'stop failed'));
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+  try {
+    if (command === 'sandbox') {
+      const sandbox = await startSandbox(config, log);
+      running.push(sandbox);
+      log.info({ url: sandbox.url }, 'sandbox channel listening');
+      return;
+    }
+
+    const db = await openDatabase(config, log, command === 'all' || command === 'migrate');
+    running.push({ stop: () => db.close() });
+    if (command === 'migrate' || command === 'all') {
+      await db.migrate();
+      log.info({ database: db.location }, 'database migrated');
+      if (command === 'migrate') return stopAll();
+    }
+
+    let temporalAddress = config.TEMPORAL_ADDRESS;
+    if (!temporalAddress && command === 'all') {
+      const server = await startTemporalDevServer({
+        cliPath: findTemporalCli(config),
+        port: config.TEMPORAL_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        dbFilename: path.join(config.DATA_DIR, 'temporal.sqlite'),
+        namespace: config.TEMPORAL_NAMESPACE,
+      });
+      running.push(server);
+      temporalAddress = server.address;
+    }
+    temporalAddress ??= `127.0.0.1:${config.TEMPORAL_PORT}`;
+    if (config.TEMPORAL_ADDRESS) {
+      const { connection } = await connectClient(config, temporalAddress);
+      await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
+      await connection.close();
+    }
+
+    const channels = createChannels(config);
+    const keys = resolveKeys(config);
+    await ensureMerchant(db.db, { id: demoMerchantId, name: 'Demo merchant' }, keys.demoApiKey);
+
+    if (command === 'all') running.push(await startSandbox(config, log));
+    if (command === 'all' || command === 'worker') {
+      running.push(await startWorker(config, { db, channels, temporalAddress, log }));
+    }
+    if (command === 'all' || command === 'api') {
+      running.push(
+        await startApi(config, { db, channels, temporalAddress, opsKey: keys.opsApiKey, log }),
+      );
+    }
+    const lines = [
+      `paycenter (${command}) is up`,
+      command === 'worker'
+        ? undefined
+        : `  API             ${config.publicApiUrl}   (GET /healthz)`,
+      command === 'all' ? `  Sandbox channel ${config.sandboxUrl}` : undefined,
+      `  Temporal        ${temporalAddress}`,
+      config.TEMPORAL_ADDRESS
+        ? undefined
+        : `  Temporal UI     http://localhost:${config.TEMPORAL_UI_PORT}`,
+      `  Database        ${db.location}`,
+      `  Demo merchant API key: ${keys.demoApiKey}`,
+      `  Ops API key:           ${keys.opsApiKey}`,
+    ];
+    console.log(lines.filter(Boolean).join('\n'));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

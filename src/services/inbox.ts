@@ -1,0 +1,97 @@
+// The channel notification inbox: a verified notification is stored before it is acknowledged,
+// then handed to its pay order's workflow. Repeats are stored once and handed over again (harmless).
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { IncomingNotification, VerifiedNotification } from '../channels/types';
+import type { Db } from '../db/client';
+import { channelAttempts, channelNotifications, payOrders } from '../db/schema';
+import { newId } from '../domain/ids';
+import { notify } from '../workflows/definitions';
+
+export type InboxVerdict = 'accepted' | 'retry';
+
+const keptHeaders = /^(content-type|user-agent|x-sandbox-|wechatpay-|x-request-id)/i;
+
+export function createNotificationInbox(deps: { db: Db; temporal: Client; log: Logger }) {
+  const { db, log } = deps;
+
+  async function mark(channel: string, dedupeKey: string, status: string, payOrderId?: string) {
+    await db
+      .update(channelNotifications)
+      .set({
+        status,
+        payOrderId: payOrderId ?? null,
+        deliveries: sql`${channelNotifications.deliveries} + 1`,
+        processedAt: sql`now()`,
+      })
+      .where(
+        and(
+          eq(channelNotifications.channel, channel),
+          eq(channelNotifications.dedupeKey, dedupeKey),
+        ),
+      );
+  }
+
+  return {
+    async receive(
+      channel: string,
+      incoming: IncomingNotification,
+      verified: VerifiedNotification,
+    ): Promise<InboxVerdict> {
+      const { fact, dedupeKey } = verified;
+      const headers = Object.fromEntries(
+        Object.entries(incoming.headers).filter(([name]) => keptHeaders.test(name)),
+      );
+      await db
+        .insert(channelNotifications)
+        .values({
+          id: newId('ntf', Date.now(), Math.random),
+          channel,
+          dedupeKey,
+          outTradeNo: fact.outTradeNo,
+          headers,
+          rawBody: incoming.rawBody,
+        })
+        .onConflictDoNothing();
+
+      const [attempt] = await db
+        .select({ payOrderId: channelAttempts.payOrderId })
+        .from(channelAttempts)
+        .where(
+          and(
+            eq(channelAttempts.channel, channel),
+            eq(channelAttempts.outTradeNo, fact.outTradeNo),
+          ),
+        );
+      const context = { channel, outTradeNo: fact.outTradeNo, payOrderId: attempt?.payOrderId };
+      if (!attempt) {
+        // Not ours (yet): keep it for reconciliation and let the channel try again later.
+        log.warn(context, 'notification for an unknown channel order');
+        await mark(channel, dedupeKey, 'UNMATCHED');
+        return 'retry';
+      }
+      try {
+        await deps.temporal.workflow.getHandle(attempt.payOrderId).signal(notify, fact);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          // The workflow has finished its late window: an operator must look at this money.
+          log.error(context, 'notification after the pay order workflow completed');
+          await db
+            .update(payOrders)
+            .set({ needsAttention: true, updatedAt: sql`now()` })
+            .where(eq(payOrders.id, attempt.payOrderId));
+          await mark(channel, dedupeKey, 'ORPHANED', attempt.payOrderId);
+          return 'accepted';
+        }
+        log.error({ ...context, err }, 'could not signal the payment workflow; channel will retry');
+        return 'retry';
+      }
+      await mark(channel, dedupeKey, 'DELIVERED', attempt.payOrderId);
+      log.info({ ...context, status: fact.status }, 'channel notification delivered');
+      return 'accepted';
+    },
+  };
+}
+
+export type NotificationInbox = ReturnType<typeof createNotificationInbox>;

@@ -1,0 +1,239 @@
+// Pay orders as merchants see them: create (idempotent by merchant order no), read, pay.
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, asc, eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { channelOrThrow, type ChannelRegistry } from '../channels/registry';
+import type { Db } from '../db/client';
+import { channelAttempts, payOrders, refunds } from '../db/schema';
+import { DomainError, isErrorCode } from '../domain/errors';
+import { newId } from '../domain/ids';
+import { formatMinorUnits, type Currency } from '../domain/money';
+import type { CreatePayOrderRequest } from '../domain/schemas';
+import { pay, searchAttributes, type PayAnswer, type PaymentInput } from '../workflows/definitions';
+
+export interface PayOrderServiceDeps {
+  db: Db;
+  temporal: Client;
+  channels: ChannelRegistry;
+  log: Logger;
+  taskQueue: string;
+  publicApiUrl: string;
+  defaultExpiresInSeconds: number;
+  lateWindowSeconds: number;
+}
+
+type PayOrderRow = typeof payOrders.$inferSelect;
+
+export function createPayOrderService(deps: PayOrderServiceDeps) {
+  const { db, temporal } = deps;
+
+  function summary(row: PayOrderRow) {
+    return {
+      id: row.id,
+      status: row.status,
+      merchantOrderNo: row.merchantOrderNo,
+      amount: row.amount,
+      currency: row.currency,
+      subject: row.subject,
+      expiresAt: row.expiresAt.toISOString(),
+      cashierUrl: `${deps.publicApiUrl}/cashier/${row.id}`,
+    };
+  }
+
+  async function findByMerchantOrderNo(merchantId: string, merchantOrderNo: string) {
+    const [row] = await db
+      .select()
+      .from(payOrders)
+      .where(
+        and(eq(payOrders.merchantId, merchantId), eq(payOrders.merchantOrderNo, merchantOrderNo)),
+      );
+    return row;
+  }
+
+  async function findById(merchantId: string | undefined, id: string) {
+    const [row] = await db
+      .select()
+      .from(payOrders)
+      .where(
+        merchantId
+          ? and(eq(payOrders.id, id), eq(payOrders.merchantId, merchantId))
+          : eq(payOrders.id, id),
+      );
+    // Another merchant's order answers exactly like a missing one.
+    if (!row) throw new DomainError('NOT_FOUND', `no pay order ${id}`);
+    return row;
+  }
+
+  /** Starts the order's workflow unless it is known to exist. A second start is rejected by Temporal. */
+  async function ensureWorkflow(row: PayOrderRow) {
+    if (row.workflowStarted) return;
+    const input: PaymentInput = {
+      payOrderId: row.id,
+      merchantId: row.merchantId,
+      merchantOrderNo: row.merchantOrderNo,
+      amount: row.amount,
+      currency: row.currency as Currency,
+      subject: row.subject,
+      expiresAt: row.expiresAt.toISOString(),
+      webhookBaseUrl: `${deps.publicApiUrl}/webhooks`,
+      lateWindowSeconds: deps.lateWindowSeconds,
+      ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
+    };
+    try {
+      await temporal.workflow.start('payment', {
+        workflowId: row.id,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: searchAttributes.merchantId, value: row.merchantId },
+          { key: searchAttributes.merchantOrderNo, value: row.merchantOrderNo },
+          { key: searchAttributes.payStatus, value: 'CREATED' },
+          { key: searchAttributes.needsAttention, value: false },
+        ],
+        staticSummary: `${row.merchantOrderNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency}`,
+        staticDetails: row.subject,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      deps.log.debug({ payOrderId: row.id }, 'payment workflow already started');
+    }
+    await db.update(payOrders).set({ workflowStarted: true }).where(eq(payOrders.id, row.id));
+  }
+
+  return {
+    /** Answers `created: false` with the stored order when the same request came before. */
+    async create(merchantId: string, request: CreatePayOrderRequest) {
+      const now = Date.now();
+      const expiresInSeconds = request.expiresInSeconds ?? deps.defaultExpiresInSeconds;
+      const [inserted] = await db
+        .insert(payOrders)
+        .values({
+          id: newId('po', now, Math.random),
+          merchantId,
+          merchantOrderNo: request.merchantOrderNo,
+          amount: request.amount,
+          currency: request.currency,
+          subject: request.subject,
+          expiresAt: new Date(now + expiresInSeconds * 1000),
+          notifyUrl: request.notifyUrl ?? null,
+          returnUrl: request.returnUrl ?? null,
+        })
+        .onConflictDoNothing({ target: [payOrders.merchantId, payOrders.merchantOrderNo] })
+        .returning();
+      const row = inserted ?? (await findByMerchantOrderNo(merchantId, request.merchantOrderNo));
+      if (!row) throw new Error('pay order vanished after conflict');
+      if (!inserted && (row.amount !== request.amount || row.currency !== request.currency)) {
+        throw new DomainError(
+          'PAY_ORDER_CONFLICT',
+          `merchantOrderNo ${request.merchantOrderNo} already has a pay order with another amount or currency`,
+          [
+            ...(row.amount !== request.amount
+              ? [{ field: 'amount', message: `the stored order has ${row.amount}` }]
+              : []),
+            ...(row.currency !== request.currency
+              ? [{ field: 'currency', message: `the stored order has ${row.currency}` }]
+              : []),
+          ],
+        );
+      }
+      await ensureWorkflow(row);
+      deps.log.info({ payOrderId: row.id, created: !!inserted }, 'pay order created');
+      return { created: !!inserted, payOrder: summary(row) };
+    },
+
+    /** `merchantId` scopes the lookup; undefined only for the payer's cashier page. */
+    async get(merchantId: string | undefined, id: string) {
+      const row = await findById(merchantId, id);
+      const attempts = await db
+        .select()
+        .from(channelAttempts)
+        .where(eq(channelAttempts.payOrderId, id))
+        .orderBy(asc(channelAttempts.createdAt), asc(channelAttempts.id));
+      const refundRows = await db
+        .select()
+        .from(refunds)
+        .where(eq(refunds.payOrderId, id))
+        .orderBy(asc(refunds.createdAt));
+      return {
+        ...summary(row),
+        needsAttention: row.needsAttention,
+        paidAt: row.paidAt?.toISOString() ?? null,
+        attempts: attempts.map((a) => ({
+          id: a.id,
+          outTradeNo: a.outTradeNo,
+          channel: a.channel,
+          method: a.method,
+          status: a.status,
+          amount: a.amount,
+        })),
+        refunds: refundRows.map((r) => ({
+          id: r.id,
+          amount: r.amount,
+          reason: r.reason,
+          status: r.status,
+        })),
+      };
+    },
+
+    async pay(
+      merchantId: string | undefined,
+      id: string,
+      request: { channel: string; method?: string },
+    ) {
+      const channel = channelOrThrow(deps.channels, request.channel);
+      const method = request.method ?? channel.methods[0];
+      if (!channel.methods.includes(method)) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `channel ${channel.name} has no method ${method}`,
+          [{ field: 'method', message: `must be one of: ${channel.methods.join(', ')}` }],
+        );
+      }
+      const row = await findById(merchantId, id);
+      if (!channel.currencies.includes(row.currency as Currency)) {
+        throw new DomainError(
+          'UNSUPPORTED_CHANNEL',
+          `channel ${channel.name} does not take ${row.currency}`,
+          [{ field: 'channel', message: `does not support ${row.currency}` }],
+        );
+      }
+      await ensureWorkflow(row);
+      try {
+        const answer: PayAnswer = await temporal.workflow
+          .getHandle(id)
+          .executeUpdate(pay, { args: [{ channel: channel.name, method }] });
+        return answer;
+      } catch (err) {
+        throw payFailure(err, row);
+      }
+    },
+  };
+}
+
+/** Turns the Update's refusal into the domain error the API maps to a 409 or 5xx. */
+function payFailure(err: unknown, row: PayOrderRow): unknown {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const type = err.cause.type;
+    if (isErrorCode(type)) return new DomainError(type, err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError || isCompletedError(err)) {
+    return row.status === 'SUCCEEDED'
+      ? new DomainError('ALREADY_PAID', 'the pay order is already paid')
+      : new DomainError('ORDER_CLOSED', 'the pay order is closed or expired');
+  }
+  return err;
+}
+
+function isCompletedError(err: unknown): boolean {
+  return err instanceof Error && /already completed/i.test(err.message);
+}
+
+export type PayOrderService = ReturnType<typeof createPayOrderService>;

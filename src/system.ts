@@ -1,0 +1,153 @@
+// Starts paycenter's processes (sandbox channel, worker, API) from one configuration; used by
+// `npm start` (all in one process), by the per-process commands, and by the end-to-end tests.
+import { Client, Connection } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkflowBundle,
+} from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { createPaymentActivities } from './activities/payment';
+import { buildApi } from './api/app';
+import { createChannels, type ChannelRegistry } from './channels/registry';
+import type { Database } from './db/client';
+import { buildSandboxServer } from './sandbox/server';
+import { createNotificationInbox } from './services/inbox';
+import { createPayOrderService } from './services/payOrders';
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(
+  config: Config,
+  log: Logger,
+): Promise<Stoppable & { url: string }> {
+  const { app } = buildSandboxServer({
+    appId: config.SANDBOX_APP_ID,
+    secret: config.SANDBOX_SECRET,
+    publicUrl: config.sandboxUrl,
+    notifyRetrySeconds: config.SANDBOX_NOTIFY_RETRY_SECONDS,
+    log,
+  });
+  await app.listen({ host: config.SANDBOX_HOST, port: config.SANDBOX_PORT });
+  return { url: config.sandboxUrl, stop: () => app.close() };
+}
+
+let runtimeInstalled = false;
+
+/** Sends the Temporal SDK's logs (worker, workflows, activities) through our structured logger. */
+export function installTemporalLogger(log: Logger) {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLog = log.child({ component: 'temporal' });
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      sdkLog[levels[entry.level]]({ ...entry.meta }, entry.message);
+    }),
+  });
+}
+
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** Bundles the workflow code once per process (it takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: {
+      log: () => {},
+      trace: () => {},
+      debug: () => {},
+      info: () => {},
+      warn: console.warn,
+      error: console.error,
+    },
+  });
+  return bundle;
+}
+
+export async function startWorker(
+  config: Config,
+  deps: { db: Database; channels: ChannelRegistry; temporalAddress: string; log: Logger },
+): Promise<Stoppable> {
+  installTemporalLogger(deps.log);
+  const connection = await NativeConnection.connect({ address: deps.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createPaymentActivities({ db: deps.db.db, channels: deps.channels }),
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export async function connectClient(config: Config, address: string) {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), connection };
+}
+
+export async function startApi(
+  config: Config,
+  deps: {
+    db: Database;
+    channels: ChannelRegistry;
+    temporalAddress: string;
+    opsKey: string;
+    log: Logger;
+  },
+): Promise<Stoppable & { url: string }> {
+  const { client, connection } = await connectClient(config, deps.temporalAddress);
+  const log = deps.log;
+  const app = buildApi({
+    db: deps.db.db,
+    log,
+    channels: deps.channels,
+    opsKey: deps.opsKey,
+    bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+    limits: {
+      maxAmount: config.PAY_ORDER_MAX_AMOUNT,
+      maxExpiresInSeconds: config.PAY_ORDER_MAX_EXPIRES_SECONDS,
+    },
+    payOrders: createPayOrderService({
+      db: deps.db.db,
+      temporal: client,
+      channels: deps.channels,
+      log,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      publicApiUrl: config.publicApiUrl,
+      defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
+      lateWindowSeconds: config.LATE_WINDOW_SECONDS,
+    }),
+    inbox: createNotificationInbox({ db: deps.db.db, temporal: client, log }),
+  });
+  await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  return {
+    url: config.publicApiUrl,
+    async stop() {
+      await app.close();
+      await connection.close();
+    },
+  };
+}
+
+export { createChannels };

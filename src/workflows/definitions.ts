@@ -1,0 +1,60 @@
+// Signals, updates, queries and search attributes of the payment workflow, shared by API and workflow.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Currency } from '../domain/money';
+import type { AttemptStatus, ChannelFact, PayRequest, PayStatus } from '../domain/payOrder';
+
+export const taskQueueDefault = 'payments';
+
+export interface PaymentInput {
+  payOrderId: string;
+  merchantId: string;
+  merchantOrderNo: string;
+  amount: number;
+  currency: Currency;
+  subject: string;
+  expiresAt: string;
+  returnUrl?: string;
+  /** Base URL channels post notifications to; the channel name is appended. */
+  webhookBaseUrl: string;
+  lateWindowSeconds: number;
+}
+
+export interface AttemptView {
+  id: string;
+  outTradeNo: string;
+  channel: string;
+  method: string;
+  status: AttemptStatus;
+  payUrl?: string;
+}
+
+export interface PayOrderView {
+  id: string;
+  status: PayStatus;
+  needsAttention: boolean;
+  amount: number;
+  currency: Currency;
+  attempts: AttemptView[];
+}
+
+export interface PayAnswer {
+  attempt: AttemptView;
+}
+
+/** Ask for a channel order to pay with: opens one, reuses the open one, or refuses. */
+export const pay = defineUpdate<PayAnswer, [PayRequest]>('pay');
+/** A verified channel notification, already parsed into a fact. */
+export const notify = defineSignal<[ChannelFact]>('notify');
+export const status = defineQuery<PayOrderView>('status');
+
+export const searchAttributes = {
+  merchantId: defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD),
+  merchantOrderNo: defineSearchAttributeKey('MerchantOrderNo', SearchAttributeType.KEYWORD),
+  payStatus: defineSearchAttributeKey('PayStatus', SearchAttributeType.KEYWORD),
+  payChannel: defineSearchAttributeKey('PayChannel', SearchAttributeType.KEYWORD),
+  needsAttention: defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL),
+} as const;
+
+/** Failure types the pay Update answers with; the API maps them to 409s. */
+export const payRefusalTypes = ['ALREADY_PAID', 'ORDER_CLOSED', 'STATUS_UNKNOWN'] as const;

@@ -1,0 +1,2 @@
+// Entry point the worker bundles: every workflow type paycenter runs.
+export { payment } from './payment';

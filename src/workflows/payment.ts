@@ -1,0 +1,245 @@
+// The payment workflow: one per pay order, keyed by its ID. It owns the pay order's state, serializes
+// pay requests, turns channel facts into transitions, closes the order at expiry, and then keeps
+// listening through the late window so a late or duplicate success is never lost.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../activities/payment';
+import {
+  applyChannelFact,
+  closeOrder,
+  decidePay,
+  isOpen,
+  isSettled,
+  newPayOrderState,
+  withOpenedAttempt,
+  type Attempt,
+  type ChannelFact,
+  type PayOrderState,
+  type PayRequest,
+} from '../domain/payOrder';
+import { newId } from '../domain/ids';
+import {
+  notify,
+  pay,
+  searchAttributes,
+  status,
+  type AttemptView,
+  type PaymentInput,
+  type PayOrderView,
+} from './definitions';
+
+const channel = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+const records = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export async function payment(input: PaymentInput): Promise<PayOrderView> {
+  let state = newPayOrderState({
+    id: input.payOrderId,
+    amount: input.amount,
+    currency: input.currency,
+    expiresAtMs: Date.parse(input.expiresAt),
+  });
+  let version = 0;
+  const facts: ChannelFact[] = [];
+  const serialized = serializer();
+
+  setHandler(status, () => view(state));
+  setHandler(notify, (fact) => {
+    facts.push(fact);
+  });
+  setHandler(pay, (request) => serialized(() => handlePay(request)), {
+    validator: (request) => {
+      const decision = decidePay(state, request, Date.now());
+      if (decision.kind === 'refuse') {
+        throw ApplicationFailure.nonRetryable(decision.message, decision.code);
+      }
+    },
+  });
+
+  /** Writes the state to the database and the search attributes; called after every change. */
+  async function save(next: PayOrderState) {
+    const changed = next !== state;
+    state = next;
+    if (!changed && version > 0) return;
+    version += 1;
+    await records.savePayOrder({ version, state });
+    const paidWith = state.attempts.find((a) => a.id === state.paidAttemptId);
+    upsertSearchAttributes([
+      { key: searchAttributes.payStatus, value: state.status },
+      { key: searchAttributes.needsAttention, value: state.needsAttention },
+      ...(paidWith ? [{ key: searchAttributes.payChannel, value: paidWith.channel }] : []),
+    ]);
+  }
+
+  async function handlePay(request: PayRequest): Promise<{ attempt: AttemptView }> {
+    await applyFacts();
+    const decision = decidePay(state, request, Date.now());
+    switch (decision.kind) {
+      case 'refuse':
+        throw ApplicationFailure.nonRetryable(decision.message, decision.code);
+      case 'reuse':
+        return { attempt: attemptView(decision.attempt) };
+      case 'switch': {
+        await closeAtChannel(decision.close);
+        if (state.status === 'SUCCEEDED') {
+          throw ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
+        }
+        return { attempt: attemptView(await openAtChannel(request)) };
+      }
+      case 'open':
+        return { attempt: attemptView(await openAtChannel(request)) };
+    }
+  }
+
+  async function openAtChannel(request: PayRequest): Promise<Attempt> {
+    const id = newId('att', Date.now(), Math.random);
+    let attempt: Attempt = {
+      id,
+      outTradeNo: id.replace('att_', 'T'),
+      channel: request.channel,
+      method: request.method,
+      amount: state.amount,
+      status: 'OPENING',
+    };
+    await save(withOpenedAttempt(state, attempt));
+    try {
+      const created = await channel.openChannelOrder({
+        payOrderId: state.id,
+        attemptId: attempt.id,
+        channel: attempt.channel,
+        order: {
+          outTradeNo: attempt.outTradeNo,
+          amount: state.amount,
+          currency: state.currency,
+          subject: input.subject,
+          method: attempt.method,
+          expiresAt: input.expiresAt,
+          notifyUrl: `${input.webhookBaseUrl}/${attempt.channel}`,
+          ...(input.returnUrl ? { returnUrl: input.returnUrl } : {}),
+        },
+      });
+      attempt = { ...attempt, status: 'PENDING', payUrl: created.payUrl };
+      if (created.channelTradeNo) attempt.channelTradeNo = created.channelTradeNo;
+    } catch (err) {
+      // Refused outright: no channel order exists. Anything else: we cannot know, so UNKNOWN.
+      const rejected =
+        err instanceof ActivityFailure &&
+        err.cause instanceof ApplicationFailure &&
+        err.cause.type === 'CHANNEL_REJECTED';
+      attempt = { ...attempt, status: rejected ? 'FAILED' : 'UNKNOWN' };
+      await save(withOpenedAttempt(state, attempt));
+      throw ApplicationFailure.nonRetryable(
+        rejected
+          ? `channel ${attempt.channel} refused the order`
+          : `channel ${attempt.channel} did not answer; the order's status is unknown`,
+        rejected ? 'CHANNEL_REJECTED' : 'STATUS_UNKNOWN',
+      );
+    }
+    await save(withOpenedAttempt(state, attempt));
+    return attempt;
+  }
+
+  /** Closes one channel order; a close refused because it is paid is that payment's news. */
+  async function closeAtChannel(attempt: Attempt) {
+    const answer = await channel.closeChannelOrder({
+      channel: attempt.channel,
+      outTradeNo: attempt.outTradeNo,
+    });
+    const fact: ChannelFact =
+      answer.kind === 'closed'
+        ? { outTradeNo: attempt.outTradeNo, status: 'CLOSED', source: 'close' }
+        : answer.fact;
+    await applyFact(fact);
+  }
+
+  async function applyFact(fact: ChannelFact) {
+    const { state: next, outcome } = applyChannelFact(state, fact);
+    if (outcome.kind === 'ignored') {
+      log.info('channel fact ignored', { outTradeNo: fact.outTradeNo, reason: outcome.reason });
+      return;
+    }
+    log.info('channel fact applied', { outTradeNo: fact.outTradeNo, outcome: outcome.kind });
+    let settled = next;
+    if (outcome.kind === 'extraPayment') {
+      // Money arrived that the order does not need; an operator must return it.
+      settled = { ...next, needsAttention: true };
+    }
+    await save(settled);
+    if (outcome.kind === 'paid') {
+      for (const other of state.attempts.filter(isOpen)) await closeAtChannel(other);
+    }
+  }
+
+  async function applyFacts() {
+    while (facts.length > 0) await applyFact(facts.shift()!);
+  }
+
+  await save(state);
+
+  // Open: until paid, closed, or expired.
+  while (!isSettled(state)) {
+    const untilExpiry = state.expiresAtMs - Date.now();
+    if (untilExpiry <= 0) break;
+    await condition(() => facts.length > 0 || isSettled(state), untilExpiry);
+    await serialized(applyFacts);
+  }
+  await serialized(async () => {
+    await applyFacts();
+    for (const open of state.attempts.filter(isOpen)) await closeAtChannel(open);
+    await save(closeOrder(state));
+  });
+
+  // Late window: a success that arrives now is still applied (and flagged), never dropped.
+  const lateUntil = Date.now() + input.lateWindowSeconds * 1000;
+  while (Date.now() < lateUntil) {
+    await condition(() => facts.length > 0, lateUntil - Date.now());
+    await serialized(applyFacts);
+  }
+  await condition(allHandlersFinished);
+  return view(state);
+}
+
+/** Runs tasks one at a time, in arrival order (workflow code is single-threaded but async). */
+function serializer() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+function attemptView(a: Attempt): AttemptView {
+  return {
+    id: a.id,
+    outTradeNo: a.outTradeNo,
+    channel: a.channel,
+    method: a.method,
+    status: a.status,
+    ...(a.payUrl ? { payUrl: a.payUrl } : {}),
+  };
+}
+
+function view(state: PayOrderState): PayOrderView {
+  return {
+    id: state.id,
+    status: state.status,
+    needsAttention: state.needsAttention,
+    amount: state.amount,
+    currency: state.currency,
+    attempts: state.attempts.map(attemptView),
+  };
+}

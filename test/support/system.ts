@@ -1,0 +1,137 @@
+// A whole paycenter (sandbox channel, worker, API) on free ports, against the run's Temporal and
+// PostgreSQL, with its own task queue so test files running side by side never share workers.
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { loadConfig, type Config } from '../../src/config';
+import { openPglite, openPostgres, type Database } from '../../src/db/client';
+import { createLogger } from '../../src/log';
+import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
+import {
+  connectClient,
+  createChannels,
+  startApi,
+  startSandbox,
+  startWorker,
+  type Stoppable,
+} from '../../src/system';
+import { freePort } from './ports';
+
+export interface TestSystem {
+  config: Config;
+  apiUrl: string;
+  sandboxUrl: string;
+  apiKey: string;
+  opsKey: string;
+  database: Database;
+  temporal: Client;
+  /** Calls the API as the demo merchant; answers status and parsed JSON (or text). */
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Answer>;
+  sandbox(method: string, path: string, body?: unknown): Promise<Answer>;
+  stop(): Promise<void>;
+}
+
+export interface Answer {
+  status: number;
+  contentType: string;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export function runDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL_FOR_RUN;
+  if (!url) throw new Error('run the tests with `npm test` (test/run.ts prepares the database)');
+  return url;
+}
+
+export function runTemporalAddress(): string {
+  const address = process.env.TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('run the tests with `npm test` (test/run.ts starts Temporal)');
+  return address;
+}
+
+async function call(url: string, method: string, body: unknown, headers: Record<string, string>) {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const contentType = response.headers.get('content-type') ?? '';
+  const text = await response.text();
+  return {
+    status: response.status,
+    contentType,
+    body: contentType.includes('json') && text ? JSON.parse(text) : text,
+  };
+}
+
+export async function startTestSystem(
+  options: { env?: Record<string, string>; embeddedDatabase?: boolean } = {},
+): Promise<TestSystem> {
+  const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+  const config = loadConfig({
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    API_PORT: String(apiPort),
+    SANDBOX_PORT: String(sandboxPort),
+    TEMPORAL_TASK_QUEUE: `payments-test-${randomUUID()}`,
+    SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,2,2',
+    ...options.env,
+  });
+  const log = createLogger(config.LOG_LEVEL);
+  const database = options.embeddedDatabase
+    ? await openPglite()
+    : await openPostgres(runDatabaseUrl(), 5);
+  if (options.embeddedDatabase) await database.migrate();
+  const temporalAddress = runTemporalAddress();
+  const channels = createChannels(config);
+  const apiKey = generateSecret('pk_test');
+  const opsKey = generateSecret('ops_test');
+  await ensureMerchant(database.db, { id: demoMerchantId, name: 'Demo merchant' }, apiKey);
+
+  const parts: Stoppable[] = [];
+  parts.push(await startSandbox(config, log));
+  parts.push(await startWorker(config, { db: database, channels, temporalAddress, log }));
+  parts.push(await startApi(config, { db: database, channels, temporalAddress, opsKey, log }));
+  const { client, connection } = await connectClient(config, temporalAddress);
+
+  return {
+    config,
+    apiUrl: config.publicApiUrl,
+    sandboxUrl: config.sandboxUrl,
+    apiKey,
+    opsKey,
+    database,
+    temporal: client,
+    api: (method, path, body, headers = {}) =>
+      call(`${config.publicApiUrl}${path}`, method, body, {
+        authorization: `Bearer ${apiKey}`,
+        ...headers,
+      }),
+    sandbox: (method, path, body) => call(`${config.sandboxUrl}${path}`, method, body, {}),
+    async stop() {
+      await connection.close();
+      for (const part of parts.reverse()) await part.stop();
+      await database.close();
+    },
+  };
+}
+
+/** Polls until `check` answers something truthy, or fails with the last answer after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  { timeoutMs = 20_000, intervalMs = 200, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
