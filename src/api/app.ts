@@ -1,9 +1,10 @@
 // The API process's Fastify app: plugins by audience, one error handler, health.
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify from 'fastify';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import type { Db } from '../db/client';
+import { fastifyLogging } from '../log';
 import type { NotificationInbox } from '../services/inbox';
 import type { PayOrderService } from '../services/payOrders';
 import { registerProblemHandlers } from './problems';
@@ -25,9 +26,8 @@ export interface ApiDeps {
 
 export function buildApi(deps: ApiDeps) {
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
+    ...fastifyLogging(deps.log, 'api'),
     bodyLimit: deps.bodyLimitBytes,
-    disableRequestLogging: true,
   });
   registerProblemHandlers(app);
   app.addHook('onResponse', async (req, reply) => {

@@ -106,15 +106,15 @@ export function applyChannelFact(
       if (attempt.status === 'SUCCEEDED') {
         return { state, outcome: { kind: 'ignored', reason: 'success already applied' } };
       }
-      if (fact.amount !== undefined && fact.amount !== attempt.amount) {
-        // Never mark paid on a different amount: an operator decides.
+      if (fact.amount !== attempt.amount) {
+        // Never mark paid on a different (or unreported) amount: an operator decides.
         return {
           state: { ...state, needsAttention: true },
           outcome: {
             kind: 'amountMismatch',
             attemptId: attempt.id,
             expected: attempt.amount,
-            reported: fact.amount,
+            reported: fact.amount ?? 0,
           },
         };
       }

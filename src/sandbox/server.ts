@@ -1,5 +1,6 @@
 // HTTP face of the sandbox channel: the signed gateway API, the payer's pay page, and the control API.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { fastifyLogging } from '../log';
 import { escapeHtml, sendPage } from '../html';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -42,8 +43,7 @@ export function buildSandboxServer(options: SandboxServerOptions): {
 } {
   const gateway = new SandboxGateway(options);
   const app = Fastify({
-    loggerInstance: options.log.child({ component: 'sandbox' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    ...fastifyLogging(options.log, 'sandbox'),
   });
   app.addHook('onClose', async () => gateway.stop());
 

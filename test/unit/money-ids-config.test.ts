@@ -1,0 +1,184 @@
+// Money formatting and validation, identifiers, and configuration loading.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ConfigError, loadConfig } from '../../src/config';
+import { newId, type IdPrefix } from '../../src/domain/ids';
+import { amountSchema, currencies, formatMinorUnits } from '../../src/domain/money';
+
+describe('formatMinorUnits', () => {
+  it('renders CNY 12345 as 123.45', () => {
+    assert.equal(formatMinorUnits(12_345, 'CNY'), '123.45');
+  });
+
+  it('pads small amounts: CNY 5 is 0.05, CNY 50 is 0.50, CNY 0 is 0.00', () => {
+    assert.equal(formatMinorUnits(5, 'CNY'), '0.05');
+    assert.equal(formatMinorUnits(50, 'CNY'), '0.50');
+    assert.equal(formatMinorUnits(0, 'CNY'), '0.00');
+    assert.equal(formatMinorUnits(100, 'USD'), '1.00');
+  });
+
+  it('renders JPY (no minor digits) as whole yen: 500 is 500', () => {
+    assert.equal(formatMinorUnits(500, 'JPY'), '500');
+    assert.equal(formatMinorUnits(0, 'JPY'), '0');
+  });
+
+  it('puts the sign in front of negative amounts (refunds, reversals)', () => {
+    assert.equal(formatMinorUnits(-12_345, 'CNY'), '-123.45');
+    assert.equal(formatMinorUnits(-5, 'CNY'), '-0.05');
+    assert.equal(formatMinorUnits(-500, 'JPY'), '-500');
+  });
+
+  it('round-trips: the decimal string times 10^exponent gives back the minor units', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }),
+        fc.constantFrom(...currencies),
+        (amount, currency) => {
+          const text = formatMinorUnits(amount, currency);
+          assert.match(text, currency === 'JPY' ? /^-?\d+$/ : /^-?\d+\.\d{2}$/);
+          assert.equal(Number(text.replace('.', '')), amount);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('amountSchema', () => {
+  const schema = amountSchema(100_000_000);
+
+  it('accepts positive integers up to the maximum', () => {
+    for (const ok of [1, 12_345, 100_000_000]) assert.equal(schema.safeParse(ok).success, true);
+  });
+
+  for (const [label, bad] of [
+    ['a decimal (12.5)', 12.5],
+    ['zero', 0],
+    ['a negative (-1)', -1],
+    ['above the maximum', 100_000_001],
+    ['a string', '100'],
+    ['NaN', Number.NaN],
+  ] as const) {
+    it(`rejects ${label}`, () => {
+      assert.equal(schema.safeParse(bad).success, false);
+    });
+  }
+
+  it('says why a decimal is rejected', () => {
+    const result = schema.safeParse(12.5);
+    assert.equal(result.success, false);
+    assert.match(result.error?.issues[0]?.message ?? '', /integer/);
+  });
+});
+
+describe('newId', () => {
+  const prefixes: IdPrefix[] = ['po', 'att', 'rf', 'evt', 'ntf', 'mch', 'key', 'dlv'];
+
+  it('makes a pay-order id of the documented shape', () => {
+    assert.match(newId('po', Date.now(), Math.random), /^po_[0-9A-Z]{26}$/);
+  });
+
+  it('uses Crockford base32 (no I, L, O, U) after any prefix', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...prefixes),
+        fc.integer({ min: 0, max: 2 ** 48 }),
+        fc.infiniteStream(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })),
+        (prefix, nowMs, randoms) => {
+          const id = newId(prefix, nowMs, () => randoms.next().value);
+          assert.match(id, new RegExp(`^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is deterministic given the clock and the randomness (safe in workflows)', () => {
+    assert.equal(
+      newId('po', 1_700_000_000_000, () => 0.5),
+      newId('po', 1_700_000_000_000, () => 0.5),
+    );
+  });
+
+  it('sorts by creation time: ids made at increasing times sort in that order', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 2 ** 48 }), { minLength: 2, maxLength: 20 }),
+        (times) => {
+          const sortedTimes = [...times].sort((a, b) => a - b);
+          // Random tails so a later id may well have a "smaller" random part.
+          const ids = sortedTimes.map((t) => newId('po', t, Math.random));
+          const sortedIds = [...ids].sort();
+          assert.deepEqual(sortedIds, ids);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sorts a later millisecond after an earlier one whatever the random tail', () => {
+    const t = Date.UTC(2025, 0, 1);
+    const early = newId('po', t, () => 0.999_999);
+    const late = newId('po', t + 1, () => 0);
+    assert.ok(early < late, `${early} < ${late}`);
+  });
+});
+
+describe('loadConfig', () => {
+  it('works with an empty environment, using the defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.API_PORT, 3000);
+    assert.equal(config.LOG_LEVEL, 'info');
+    assert.equal(config.PAY_ORDER_MAX_AMOUNT, 100_000_000);
+    assert.equal(config.publicApiUrl, 'http://localhost:3000');
+    assert.equal(config.sandboxUrl, 'http://localhost:4010');
+    assert.equal(config.DATABASE_URL, undefined);
+    assert.ok(Array.isArray(config.SANDBOX_NOTIFY_RETRY_SECONDS));
+    assert.equal(config.SANDBOX_NOTIFY_RETRY_SECONDS[0], 15);
+  });
+
+  it('coerces numbers from the environment and derives URLs from them', () => {
+    const config = loadConfig({ API_PORT: '8080', SANDBOX_PORT: '9090', LOG_LEVEL: 'debug' });
+    assert.equal(config.API_PORT, 8080);
+    assert.equal(config.LOG_LEVEL, 'debug');
+    assert.equal(config.publicApiUrl, 'http://localhost:8080');
+    assert.equal(config.sandboxUrl, 'http://localhost:9090');
+  });
+
+  it('treats blank optional text as unset', () => {
+    const config = loadConfig({ PUBLIC_API_URL: '  ', DATABASE_URL: '' });
+    assert.equal(config.PUBLIC_API_URL, undefined);
+    assert.equal(config.DATABASE_URL, undefined);
+    assert.equal(config.publicApiUrl, 'http://localhost:3000');
+  });
+
+  for (const [name, value] of [
+    ['API_PORT', 'abc'],
+    ['API_PORT', '70000'],
+    ['LOG_LEVEL', 'loud'],
+    ['PAY_ORDER_MAX_AMOUNT', '0'],
+    ['SANDBOX_SECRET', 'short'],
+    ['PUBLIC_API_URL', 'not a url'],
+    ['SANDBOX_NOTIFY_RETRY_SECONDS', '15,soon,30'],
+  ] as const) {
+    it(`rejects ${name}=${JSON.stringify(value)} with a ConfigError naming the variable`, () => {
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, 'a ConfigError');
+          assert.match(err.message, new RegExp(`\\b${name}\\b`));
+          return true;
+        },
+      );
+    });
+  }
+
+  it('names every bad variable at once', () => {
+    assert.throws(
+      () => loadConfig({ API_PORT: 'abc', LOG_LEVEL: 'loud' }),
+      (err: unknown) =>
+        err instanceof ConfigError && /API_PORT/.test(err.message) && /LOG_LEVEL/.test(err.message),
+    );
+  });
+});

@@ -1,0 +1,298 @@
+// The payment workflow on a real Temporal dev server, with channel and database activities replaced
+// by an in-memory channel, so each rule of the workflow is seen on its own.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { PaymentActivities } from '../../src/activities/payment';
+import { ChannelUnavailableError } from '../../src/channels/types';
+import type { PayOrderState } from '../../src/domain/payOrder';
+import { newId } from '../../src/domain/ids';
+import { workflowBundle } from '../../src/system';
+import {
+  notify,
+  pay,
+  status,
+  type PaymentInput,
+  type PayOrderView,
+} from '../../src/workflows/definitions';
+import { eventually, runTemporalAddress } from '../support/system';
+
+/** An in-memory channel: records every call and answers as the test tells it. */
+class FakeChannel {
+  opened: string[] = [];
+  closed: string[] = [];
+  saved: PayOrderState[] = [];
+  paid = new Set<string>();
+  failOpen: 'unavailable' | 'rejected' | undefined;
+
+  activities(): PaymentActivities {
+    return {
+      openChannelOrder: async ({ order }) => {
+        if (this.failOpen === 'unavailable') throw new ChannelUnavailableError('connection reset');
+        if (this.failOpen === 'rejected') {
+          throw ApplicationFailure.nonRetryable('INVALID_PARAMETER', 'CHANNEL_REJECTED');
+        }
+        this.opened.push(order.outTradeNo);
+        return { payUrl: `https://channel.test/pay/${order.outTradeNo}` };
+      },
+      closeChannelOrder: async ({ outTradeNo }) => {
+        this.closed.push(outTradeNo);
+        if (this.paid.has(outTradeNo)) {
+          return {
+            kind: 'alreadyPaid',
+            fact: { outTradeNo, status: 'SUCCEEDED', amount: 500, source: 'close' },
+          };
+        }
+        return { kind: 'closed' };
+      },
+      queryChannelOrder: async ({ outTradeNo }) => ({
+        outTradeNo,
+        status: 'PENDING',
+        source: 'query',
+      }),
+      savePayOrder: async ({ state }) => {
+        this.saved.push(state);
+      },
+    };
+  }
+}
+
+let client: Client;
+let connection: Connection;
+const recorded: Record<string, string> = {};
+
+before(async () => {
+  connection = await Connection.connect({ address: runTemporalAddress() });
+  client = new Client({ connection });
+});
+after(async () => {
+  await connection.close();
+});
+
+async function withWorker<T>(channel: FakeChannel, scenario: (taskQueue: string) => Promise<T>) {
+  const taskQueue = `wf-test-${randomUUID()}`;
+  const nativeConnection = await NativeConnection.connect({ address: runTemporalAddress() });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: channel.activities(),
+  });
+  try {
+    return await worker.runUntil(scenario(taskQueue));
+  } finally {
+    await nativeConnection.close();
+  }
+}
+
+function input(overrides: Partial<PaymentInput> = {}): PaymentInput {
+  return {
+    payOrderId: newId('po', Date.now(), Math.random),
+    merchantId: 'mch_test',
+    merchantOrderNo: `wf-${randomUUID()}`,
+    amount: 500,
+    currency: 'CNY',
+    subject: 'Green tea',
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    webhookBaseUrl: 'http://127.0.0.1:3000/webhooks',
+    lateWindowSeconds: 1,
+    ...overrides,
+  };
+}
+
+async function start(taskQueue: string, args: PaymentInput) {
+  return client.workflow.start('payment', { taskQueue, workflowId: args.payOrderId, args: [args] });
+}
+
+async function refusal(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (err) {
+    assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+    return (err.cause as ApplicationFailure).type ?? undefined;
+  }
+}
+
+describe('payment workflow', () => {
+  it('serializes 50 concurrent pay requests into one channel order', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
+        ),
+      );
+      assert.equal(channel.opened.length, 1);
+      assert.equal(new Set(answers.map((a) => a.attempt.id)).size, 1);
+      assert.equal((await handle.query(status)).status, 'PAYING');
+    });
+  });
+
+  it('settles on a success notification and ignores its repeats and stale statuses', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const args = input();
+      const handle = await start(taskQueue, args);
+      const { attempt } = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'page' }],
+      });
+      const success = {
+        outTradeNo: attempt.outTradeNo,
+        status: 'SUCCEEDED',
+        amount: 500,
+        source: 'notify',
+      } as const;
+      await handle.signal(notify, success);
+      await handle.signal(notify, success);
+      await handle.signal(notify, { ...success, status: 'PENDING' });
+      await handle.signal(notify, { ...success, status: 'CLOSED' });
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.status, 'SUCCEEDED');
+      assert.equal(result.needsAttention, false);
+      assert.deepEqual(
+        result.attempts.map((a) => a.status),
+        ['SUCCEEDED'],
+      );
+      assert.equal(channel.saved.at(-1)?.status, 'SUCCEEDED');
+      recorded['succeeded-with-repeats'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('never marks paid on a success for another amount: flags it for an operator', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(
+        taskQueue,
+        input({ expiresAt: new Date(Date.now() + 3000).toISOString() }),
+      );
+      const { attempt } = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'qr' }],
+      });
+      await handle.signal(notify, {
+        outTradeNo: attempt.outTradeNo,
+        status: 'SUCCEEDED',
+        amount: 1,
+        source: 'notify',
+      });
+      const flagged = await eventually(async () => {
+        const view = await handle.query(status);
+        return view.needsAttention && view;
+      });
+      assert.equal(flagged.status, 'PAYING');
+      assert.equal((await handle.result()).status, 'CLOSED');
+    });
+  });
+
+  it('refuses to pay a paid order, and closes the old channel order before switching method', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      const first = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'page' }],
+      });
+      const second = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'qr' }],
+      });
+      assert.notEqual(second.attempt.id, first.attempt.id);
+      assert.deepEqual(channel.closed, [first.attempt.outTradeNo]);
+      const view = await handle.query(status);
+      assert.deepEqual(
+        view.attempts.map((a) => a.status),
+        ['CLOSED', 'PENDING'],
+      );
+
+      // The payer already paid the qr order: closing it for a switch reveals the payment.
+      channel.paid.add(second.attempt.outTradeNo);
+      const code = await refusal(
+        handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
+      );
+      assert.equal(code, 'ALREADY_PAID');
+      assert.equal((await handle.query(status)).status, 'SUCCEEDED');
+      assert.equal(
+        await refusal(
+          handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
+        ),
+        'ALREADY_PAID',
+      );
+      assert.equal(channel.opened.length, 2);
+    });
+  });
+
+  it('closes the order and its open channel order at expiry', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(
+        taskQueue,
+        input({ expiresAt: new Date(Date.now() + 2000).toISOString() }),
+      );
+      const { attempt } = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'page' }],
+      });
+      const result = await handle.result();
+      assert.equal(result.status, 'CLOSED');
+      assert.deepEqual(channel.closed, [attempt.outTradeNo]);
+      recorded['expired'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('answers STATUS_UNKNOWN when the channel does not answer, and never opens a second order blindly', async () => {
+    const channel = new FakeChannel();
+    channel.failOpen = 'unavailable';
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      const code = await refusal(
+        handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
+      );
+      assert.equal(code, 'STATUS_UNKNOWN');
+      channel.failOpen = undefined;
+      assert.equal(
+        await refusal(
+          handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
+        ),
+        'STATUS_UNKNOWN',
+      );
+      assert.deepEqual(
+        (await handle.query(status)).attempts.map((a) => a.status),
+        ['UNKNOWN'],
+      );
+      assert.equal(channel.opened.length, 0);
+    });
+  });
+
+  it('marks a refused channel order FAILED and lets the payer try again', async () => {
+    const channel = new FakeChannel();
+    channel.failOpen = 'rejected';
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      const code = await refusal(
+        handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
+      );
+      assert.equal(code, 'CHANNEL_REJECTED');
+      channel.failOpen = undefined;
+      const { attempt } = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'page' }],
+      });
+      assert.equal(attempt.status, 'PENDING');
+      assert.deepEqual(
+        (await handle.query(status)).attempts.map((a) => a.status),
+        ['FAILED', 'PENDING'],
+      );
+    });
+  });
+});
+
+after(() => {
+  // `RECORD_HISTORIES=1 npm test -- test/workflow/payment.test.ts` refreshes the replay fixtures.
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  for (const [name, history] of Object.entries(recorded)) {
+    writeFileSync(path.join(__dirname, '../replay/histories', `${name}.json`), history);
+  }
+});
