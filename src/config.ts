@@ -16,6 +16,8 @@ export const configSchema = z.object({
   API_PORT: port(3000),
   /** Where merchants, payers and channels reach the API (cashier URL, channel notify_url). */
   PUBLIC_API_URL: optionalText.pipe(z.url().optional()),
+  /** Where channels post notifications, when they reach the API by another address than payers. */
+  PUBLIC_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -69,6 +71,7 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema> & {
   publicApiUrl: string;
+  webhookBaseUrl: string;
   sandboxUrl: string;
 };
 
@@ -83,9 +86,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  const publicApiUrl = c.PUBLIC_API_URL ?? `http://localhost:${c.API_PORT}`;
   return {
     ...c,
-    publicApiUrl: c.PUBLIC_API_URL ?? `http://localhost:${c.API_PORT}`,
+    publicApiUrl,
+    webhookBaseUrl: c.PUBLIC_WEBHOOK_URL ?? `${publicApiUrl}/webhooks`,
     sandboxUrl: c.SANDBOX_URL ?? `http://localhost:${c.SANDBOX_PORT}`,
   };
 }

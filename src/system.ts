@@ -135,6 +135,7 @@ export async function startApi(
       log,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       publicApiUrl: config.publicApiUrl,
+      webhookBaseUrl: config.webhookBaseUrl,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       lateWindowSeconds: config.LATE_WINDOW_SECONDS,
     }),

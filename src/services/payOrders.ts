@@ -24,6 +24,7 @@ export interface PayOrderServiceDeps {
   log: Logger;
   taskQueue: string;
   publicApiUrl: string;
+  webhookBaseUrl: string;
   defaultExpiresInSeconds: number;
   lateWindowSeconds: number;
 }
@@ -81,7 +82,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       currency: row.currency as Currency,
       subject: row.subject,
       expiresAt: row.expiresAt.toISOString(),
-      webhookBaseUrl: `${deps.publicApiUrl}/webhooks`,
+      webhookBaseUrl: deps.webhookBaseUrl,
       lateWindowSeconds: deps.lateWindowSeconds,
       ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
     };
