@@ -3,6 +3,19 @@ import { z } from 'zod';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+/** A comma-separated list of seconds, e.g. "10,20,30". */
+const secondsList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const delays = text.split(',').map((s) => Number(s.trim()));
+      if (delays.length === 0 || delays.some((d) => !Number.isFinite(d) || d < 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of seconds' });
+        return z.NEVER;
+      }
+      return delays;
+    });
 const optionalText = z
   .string()
   .optional()
@@ -56,17 +69,16 @@ export const configSchema = z.object({
   SANDBOX_APP_ID: z.string().default('paycenter-demo'),
   SANDBOX_SECRET: z.string().min(16).default('sandbox-demo-secret-change-me'),
   /** The sandbox channel's own notification retry schedule, in seconds. */
-  SANDBOX_NOTIFY_RETRY_SECONDS: z
-    .string()
-    .default('15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600')
-    .transform((text, ctx) => {
-      const delays = text.split(',').map((s) => Number(s.trim()));
-      if (delays.some((d) => !Number.isFinite(d) || d < 0)) {
-        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of seconds' });
-        return z.NEVER;
-      }
-      return delays;
-    }),
+  SANDBOX_NOTIFY_RETRY_SECONDS: secondsList(
+    '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
+  ),
+
+  /** Delays before each active query of an unsettled channel order; the last one repeats. */
+  QUERY_SCHEDULE_SECONDS: secondsList('10,20,30,60,120,300,600,1800'),
+  /** Failed queries in a row before the pay order is flagged NeedsAttention. */
+  QUERY_ATTENTION_AFTER_FAILURES: z.coerce.number().int().positive().default(10),
+  /** How often a flagged order is still queried. */
+  QUERY_RARE_SECONDS: seconds(3600),
 });
 
 export type Config = z.infer<typeof configSchema> & {

@@ -138,6 +138,11 @@ export async function startApi(
       webhookBaseUrl: config.webhookBaseUrl,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       lateWindowSeconds: config.LATE_WINDOW_SECONDS,
+      querySchedule: {
+        delaysSeconds: config.QUERY_SCHEDULE_SECONDS,
+        attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,
+        rareSeconds: config.QUERY_RARE_SECONDS,
+      },
     }),
     inbox: createNotificationInbox({ db: deps.db.db, temporal: client, log }),
   });

@@ -175,7 +175,9 @@ export type PayDecision =
   | { kind: 'refuse'; code: PayRefusal; message: string }
   | { kind: 'reuse'; attempt: Attempt }
   | { kind: 'open' }
-  | { kind: 'switch'; close: Attempt };
+  | { kind: 'switch'; close: Attempt }
+  /** Another pay request is creating a channel order right now; decide once it is done. */
+  | { kind: 'wait'; attempt: Attempt };
 
 /** Decides what a pay request may do: at most one open channel order per pay order. */
 export function decidePay(state: PayOrderState, request: PayRequest, nowMs: number): PayDecision {
@@ -187,6 +189,7 @@ export function decidePay(state: PayOrderState, request: PayRequest, nowMs: numb
   }
   const open = openAttempt(state);
   if (!open) return { kind: 'open' };
+  if (open.status === 'OPENING') return { kind: 'wait', attempt: open };
   if (open.status !== 'PENDING') {
     return {
       kind: 'refuse',

@@ -14,8 +14,16 @@ import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { formatMinorUnits, type Currency } from '../domain/money';
+import type { QuerySchedule } from '../domain/querySchedule';
 import type { CreatePayOrderRequest } from '../domain/schemas';
-import { pay, searchAttributes, type PayAnswer, type PaymentInput } from '../workflows/definitions';
+import {
+  close,
+  pay,
+  searchAttributes,
+  sync,
+  type PayAnswer,
+  type PaymentInput,
+} from '../workflows/definitions';
 
 export interface PayOrderServiceDeps {
   db: Db;
@@ -27,6 +35,7 @@ export interface PayOrderServiceDeps {
   webhookBaseUrl: string;
   defaultExpiresInSeconds: number;
   lateWindowSeconds: number;
+  querySchedule: QuerySchedule;
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -84,6 +93,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       expiresAt: row.expiresAt.toISOString(),
       webhookBaseUrl: deps.webhookBaseUrl,
       lateWindowSeconds: deps.lateWindowSeconds,
+      querySchedule: deps.querySchedule,
       ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
     };
     try {
@@ -216,7 +226,36 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
         throw payFailure(err, row);
       }
     },
+
+    /** Queries the channel now and answers the fresh record ("I have finished paying"). */
+    async sync(merchantId: string, id: string) {
+      const row = await findById(merchantId, id);
+      await ensureWorkflow(row);
+      try {
+        await temporal.workflow.getHandle(id).executeUpdate(sync);
+      } catch (err) {
+        if (!isFinished(err)) throw payFailure(err, row);
+      }
+      return this.get(merchantId, id);
+    },
+
+    /** Closes the order (and its open channel order at the channel); a paid order stays paid. */
+    async close(merchantId: string, id: string) {
+      const row = await findById(merchantId, id);
+      await ensureWorkflow(row);
+      try {
+        await temporal.workflow.getHandle(id).executeUpdate(close);
+      } catch (err) {
+        const failure = payFailure(err, row);
+        if (!(failure instanceof DomainError && failure.code === 'ORDER_CLOSED')) throw failure;
+      }
+      return this.get(merchantId, id);
+    },
   };
+}
+
+function isFinished(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || isCompletedError(err);
 }
 
 /** Turns the Update's refusal into the domain error the API maps to a 409 or 5xx. */
@@ -225,7 +264,7 @@ function payFailure(err: unknown, row: PayOrderRow): unknown {
     const type = err.cause.type;
     if (isErrorCode(type)) return new DomainError(type, err.cause.message);
   }
-  if (err instanceof WorkflowNotFoundError || isCompletedError(err)) {
+  if (isFinished(err)) {
     return row.status === 'SUCCEEDED'
       ? new DomainError('ALREADY_PAID', 'the pay order is already paid')
       : new DomainError('ORDER_CLOSED', 'the pay order is closed or expired');

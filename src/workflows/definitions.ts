@@ -2,6 +2,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Currency } from '../domain/money';
+import type { QuerySchedule } from '../domain/querySchedule';
 import type { AttemptStatus, ChannelFact, PayRequest, PayStatus } from '../domain/payOrder';
 
 export const taskQueueDefault = 'payments';
@@ -18,6 +19,8 @@ export interface PaymentInput {
   /** Base URL channels post notifications to; the channel name is appended. */
   webhookBaseUrl: string;
   lateWindowSeconds: number;
+  /** Absent in workflows started before the query fallback existed; they use the defaults. */
+  querySchedule?: QuerySchedule;
 }
 
 export interface AttemptView {
@@ -46,6 +49,10 @@ export interface PayAnswer {
 export const pay = defineUpdate<PayAnswer, [PayRequest]>('pay');
 /** A verified channel notification, already parsed into a fact. */
 export const notify = defineSignal<[ChannelFact]>('notify');
+/** Ask the channel now ("I have finished paying") and answer the fresh view. */
+export const sync = defineUpdate<PayOrderView, []>('sync');
+/** The merchant closes the order: open channel orders are closed at the channel first. */
+export const close = defineUpdate<PayOrderView, []>('close');
 export const status = defineQuery<PayOrderView>('status');
 
 export const searchAttributes = {

@@ -7,6 +7,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -19,6 +20,7 @@ import {
   isOpen,
   isSettled,
   newPayOrderState,
+  openAttempt,
   withOpenedAttempt,
   type Attempt,
   type ChannelFact,
@@ -27,10 +29,17 @@ import {
 } from '../domain/payOrder';
 import { newId } from '../domain/ids';
 import {
+  defaultQuerySchedule,
+  needsAttentionAfter,
+  nextQueryDelaySeconds,
+} from '../domain/querySchedule';
+import {
+  close,
   notify,
   pay,
   searchAttributes,
   status,
+  sync,
   type AttemptView,
   type PaymentInput,
   type PayOrderView,
@@ -39,6 +48,11 @@ import {
 const channel = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+// One try per scheduled query: the schedule itself is the retry.
+const queries = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { maximumAttempts: 1 },
 });
 const records = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '10s',
@@ -55,6 +69,10 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   let version = 0;
   const facts: ChannelFact[] = [];
   const serialized = serializer();
+  const schedule = input.querySchedule ?? defaultQuerySchedule;
+  /** Active queries of the current open channel order, and how many in a row learnt nothing. */
+  let queriesDone = 0;
+  let failuresInARow = 0;
 
   setHandler(status, () => view(state));
   setHandler(notify, (fact) => {
@@ -68,6 +86,34 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       }
     },
   });
+
+  setHandler(sync, () =>
+    serialized(async () => {
+      await applyFacts();
+      await queryOpenAttempt();
+      return view(state);
+    }),
+  );
+  setHandler(
+    close,
+    () =>
+      serialized(async () => {
+        await applyFacts();
+        for (const open of state.attempts.filter(isOpen)) await closeAtChannel(open);
+        if (state.status === 'SUCCEEDED') {
+          throw ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
+        }
+        await save(closeOrder(state));
+        return view(state);
+      }),
+    {
+      validator: () => {
+        if (state.status === 'SUCCEEDED') {
+          throw ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
+        }
+      },
+    },
+  );
 
   /** Writes the state to the database and the search attributes; called after every change. */
   async function save(next: PayOrderState) {
@@ -101,10 +147,15 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       }
       case 'open':
         return { attempt: attemptView(await openAtChannel(request)) };
+      case 'wait':
+        // Cannot happen under the serializer, which lets one pay request open at a time.
+        throw ApplicationFailure.nonRetryable('a channel order is being opened', 'STATUS_UNKNOWN');
     }
   }
 
   async function openAtChannel(request: PayRequest): Promise<Attempt> {
+    queriesDone = 0;
+    failuresInARow = 0;
     const id = newId('att', Date.now(), Math.random);
     let attempt: Attempt = {
       id,
@@ -183,18 +234,57 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     }
   }
 
+  /** Asks the channel about the open channel order; a query that learns nothing is counted. */
+  async function queryOpenAttempt() {
+    const open = openAttempt(state);
+    if (!open || open.status === 'OPENING') return;
+    queriesDone += 1;
+    let learnt = false;
+    try {
+      const fact = await queries.queryChannelOrder({
+        channel: open.channel,
+        outTradeNo: open.outTradeNo,
+      });
+      learnt = !(fact.status === 'NOT_FOUND' && open.status === 'PENDING');
+      await applyFact(fact);
+    } catch (err) {
+      log.warn('channel query failed', { outTradeNo: open.outTradeNo, error: String(err) });
+    }
+    failuresInARow = learnt ? 0 : failuresInARow + 1;
+    if (!learnt && needsAttentionAfter(schedule, failuresInARow) && !state.needsAttention) {
+      log.warn('channel order status cannot be learnt; flagging for an operator', {
+        outTradeNo: open.outTradeNo,
+        failuresInARow,
+      });
+      await save({ ...state, needsAttention: true });
+    }
+  }
+
   async function applyFacts() {
     while (facts.length > 0) await applyFact(facts.shift()!);
   }
 
   await save(state);
 
-  // Open: until paid, closed, or expired.
+  // Open: until paid, closed, or expired; an open channel order is queried on the schedule.
+  const queryFallback = patched('query-fallback');
   while (!isSettled(state)) {
     const untilExpiry = state.expiresAtMs - Date.now();
     if (untilExpiry <= 0) break;
-    await condition(() => facts.length > 0 || isSettled(state), untilExpiry);
+    const open = openAttempt(state);
+    const untilQuery =
+      queryFallback && open
+        ? nextQueryDelaySeconds(schedule, queriesDone, failuresInARow) * 1000
+        : Infinity;
+    const woken = await condition(
+      () =>
+        facts.length > 0 ||
+        isSettled(state) ||
+        (queryFallback && openAttempt(state)?.id !== open?.id),
+      Math.min(untilExpiry, untilQuery),
+    );
     await serialized(applyFacts);
+    if (!woken && untilQuery < untilExpiry) await serialized(queryOpenAttempt);
   }
   await serialized(async () => {
     await applyFacts();

@@ -323,7 +323,17 @@ describe('decidePay', () => {
     assert.deepEqual(decidePay(order('CREATED', []), sandboxPage, EXPIRES - 1), { kind: 'open' });
   });
 
-  for (const status of ['UNKNOWN', 'OPENING'] as const) {
+  it('asks a pay request to wait while another one is opening a channel order', () => {
+    const opening = attempt(1, 'OPENING');
+    for (const request of [sandboxPage, { channel: 'other', method: 'qr' }]) {
+      assert.deepEqual(decidePay(order('PAYING', [opening]), request, NOW), {
+        kind: 'wait',
+        attempt: opening,
+      });
+    }
+  });
+
+  for (const status of ['UNKNOWN'] as const) {
     it(`refuses STATUS_UNKNOWN while the open attempt is ${status}`, () => {
       const decision = decidePay(order('PAYING', [attempt(1, status)]), sandboxPage, NOW);
       assert.equal(decision.kind, 'refuse');

@@ -2,7 +2,7 @@
 // by an in-memory channel, so each rule of the workflow is seen on its own.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -27,6 +27,7 @@ import { eventually, runTemporalAddress } from '../support/system';
 class FakeChannel {
   opened: string[] = [];
   closed: string[] = [];
+  queried: string[] = [];
   saved: PayOrderState[] = [];
   paid = new Set<string>();
   failOpen: 'unavailable' | 'rejected' | undefined;
@@ -51,11 +52,12 @@ class FakeChannel {
         }
         return { kind: 'closed' };
       },
-      queryChannelOrder: async ({ outTradeNo }) => ({
-        outTradeNo,
-        status: 'PENDING',
-        source: 'query',
-      }),
+      queryChannelOrder: async ({ outTradeNo }) => {
+        this.queried.push(outTradeNo);
+        return this.paid.has(outTradeNo)
+          ? { outTradeNo, status: 'SUCCEEDED', amount: 500, source: 'query' }
+          : { outTradeNo, status: 'PENDING', source: 'query' };
+      },
       savePayOrder: async ({ state }) => {
         this.saved.push(state);
       },
@@ -163,6 +165,27 @@ describe('payment workflow', () => {
       );
       assert.equal(channel.saved.at(-1)?.status, 'SUCCEEDED');
       recorded['succeeded-with-repeats'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('settles by querying the channel when no notification comes', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(
+        taskQueue,
+        input({
+          querySchedule: { delaysSeconds: [1], attentionAfterFailures: 3, rareSeconds: 5 },
+        }),
+      );
+      const { attempt } = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'page' }],
+      });
+      await eventually(async () => channel.queried.length >= 1, { what: 'a first query' });
+      channel.paid.add(attempt.outTradeNo);
+      const result = await handle.result();
+      assert.equal(result.status, 'SUCCEEDED');
+      assert.ok(channel.queried.length >= 2);
+      recorded['settled-by-query'] = historyToJSON(await handle.fetchHistory());
     });
   });
 
@@ -290,9 +313,11 @@ describe('payment workflow', () => {
 });
 
 after(() => {
-  // `RECORD_HISTORIES=1 npm test -- test/workflow/payment.test.ts` refreshes the replay fixtures.
+  // `RECORD_HISTORIES=1 npm test -- test/workflow/payment.test.ts` records missing replay
+  // fixtures. Existing ones are never overwritten: they stand for workflows already running.
   if (process.env.RECORD_HISTORIES !== '1') return;
   for (const [name, history] of Object.entries(recorded)) {
-    writeFileSync(path.join(__dirname, '../replay/histories', `${name}.json`), history);
+    const file = path.join(__dirname, '../replay/histories', `${name}.json`);
+    if (!existsSync(file)) writeFileSync(file, history);
   }
 });

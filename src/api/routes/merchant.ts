@@ -36,6 +36,16 @@ export const merchantRoutes: FastifyPluginAsync<MerchantRoutesOptions> = async (
     const body = parseInput(payRequestSchema, req.body, 'body');
     return options.payOrders.pay(req.merchantId, id, body);
   });
+
+  app.post('/pay-orders/:id/sync', async (req) => {
+    const { id } = parseInput(idParamSchema, req.params, 'path');
+    return options.payOrders.sync(req.merchantId, id);
+  });
+
+  app.post('/pay-orders/:id/close', async (req) => {
+    const { id } = parseInput(idParamSchema, req.params, 'path');
+    return options.payOrders.close(req.merchantId, id);
+  });
 };
 
 declare module 'fastify' {

@@ -1,0 +1,136 @@
+// 掉单: the channel's notification never arrives. The workflow's timer-based queries settle the
+// order anyway; when queries fail too, the order is flagged for an operator, not forgotten.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { channelNotifications } from '../../src/db/schema';
+import { searchAttributes } from '../../src/workflows/definitions';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  system = await startTestSystem({
+    env: {
+      QUERY_SCHEDULE_SECONDS: '1',
+      QUERY_ATTENTION_AFTER_FAILURES: '3',
+      QUERY_RARE_SECONDS: '2',
+    },
+  });
+});
+after(async () => {
+  await system?.stop();
+});
+beforeEach(async () => {
+  await system.sandbox('DELETE', '/control/faults');
+});
+
+async function payingOrder(amount = 4_200) {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `lost-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount,
+    currency: 'CNY',
+    subject: 'Noodles',
+    expiresInSeconds: 300,
+  });
+  assert.equal(created.status, 201);
+  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
+    channel: 'sandbox',
+  });
+  assert.equal(paid.status, 200);
+  return { id: created.body.id as string, outTradeNo: paid.body.attempt.outTradeNo as string };
+}
+
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+
+describe('lost channel notifications', () => {
+  it('settles a paid order by query when every notification is dropped', async () => {
+    await system.sandbox('POST', '/control/faults', { dropNotifications: true });
+    const { id, outTradeNo } = await payingOrder();
+    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+
+    const settled = await eventually(async () => {
+      const v = await view(id);
+      return v.status === 'SUCCEEDED' && v;
+    });
+    assert.equal(settled.needsAttention, false);
+    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    assert.deepEqual(
+      trade.notifications.map((n: { outcome: string }) => n.outcome),
+      ['dropped (fault)'],
+    );
+    const inbox = await system.database.db
+      .select()
+      .from(channelNotifications)
+      .where(
+        and(
+          eq(channelNotifications.channel, 'sandbox'),
+          eq(channelNotifications.outTradeNo, outTradeNo),
+        ),
+      );
+    assert.equal(inbox.length, 0, 'settled without any notification');
+  });
+
+  it('flags the order for an operator when queries fail too, and settles it once they work', async () => {
+    await system.sandbox('POST', '/control/faults', { dropNotifications: true, failQueries: true });
+    const { id, outTradeNo } = await payingOrder();
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+
+    const flagged = await eventually(async () => {
+      const v = await view(id);
+      return v.needsAttention && v;
+    });
+    assert.equal(flagged.status, 'PAYING');
+    const exceptions = await system.api('GET', '/ops/exceptions', undefined, {
+      authorization: `Bearer ${system.opsKey}`,
+    });
+    assert.equal(exceptions.status, 200);
+    assert.ok(exceptions.body.items.some((item: { id: string }) => item.id === id));
+    const described = await system.temporal.workflow.getHandle(id).describe();
+    assert.equal(described.typedSearchAttributes.get(searchAttributes.needsAttention), true);
+    const asMerchant = await system.api('GET', '/ops/exceptions');
+    assert.equal(asMerchant.status, 401, 'the merchant key is not an ops key');
+
+    // The channel recovers: the rare query finds the payment.
+    await system.sandbox('DELETE', '/control/faults');
+    const settled = await eventually(async () => {
+      const v = await view(id);
+      return v.status === 'SUCCEEDED' && v;
+    });
+    assert.equal(settled.attempts[0].status, 'SUCCEEDED');
+  });
+
+  it('answers the fresh status at once when asked to sync after paying', async () => {
+    await system.sandbox('POST', '/control/faults', { dropNotifications: true });
+    const { id, outTradeNo } = await payingOrder();
+    assert.equal((await view(id)).status, 'PAYING');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const synced = await system.api('POST', `/v1/pay-orders/${id}/sync`);
+    assert.equal(synced.status, 200);
+    assert.equal(synced.body.status, 'SUCCEEDED');
+  });
+
+  it('closes an order at the merchant request, closing its channel order first', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
+    assert.equal(closed.status, 200);
+    assert.equal(closed.body.status, 'CLOSED');
+    assert.equal(closed.body.attempts[0].status, 'CLOSED');
+    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    assert.equal(trade.trade_status, 'TRADE_CLOSED');
+
+    const payAgain = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
+    assert.equal(payAgain.status, 409);
+    assert.equal(payAgain.body.code, 'ORDER_CLOSED');
+    assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
+  });
+
+  it('refuses to close a paid order', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    const close = await system.api('POST', `/v1/pay-orders/${id}/close`);
+    assert.equal(close.status, 409);
+    assert.equal(close.body.code, 'ALREADY_PAID');
+    assert.equal((await view(id)).status, 'SUCCEEDED');
+  });
+});
