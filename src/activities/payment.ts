@@ -5,8 +5,9 @@ import type { ChannelRegistry } from '../channels/registry';
 import { channelOrThrow } from '../channels/registry';
 import { ChannelRejectedError, type ChannelOrderRequest } from '../channels/types';
 import type { Db } from '../db/client';
-import { channelAttempts, payOrders } from '../db/schema';
-import type { PayOrderState } from '../domain/payOrder';
+import { channelAttempts, payOrders, refunds } from '../db/schema';
+import type { Currency } from '../domain/money';
+import type { ExtraPaymentReason, PayOrderState } from '../domain/payOrder';
 
 export interface PaymentActivityDeps {
   db: Db;
@@ -16,6 +17,24 @@ export interface PaymentActivityDeps {
 export interface ChannelOrderRef {
   channel: string;
   outTradeNo: string;
+}
+
+export interface ChannelRefundRef extends ChannelOrderRef {
+  refundNo: string;
+}
+
+export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+
+/** A refund as the workflow records it. */
+export interface RefundRecord {
+  id: string;
+  payOrderId: string;
+  merchantId: string;
+  attemptId: string;
+  amount: number;
+  currency: Currency;
+  reason: ExtraPaymentReason;
+  status: RefundStatus;
 }
 
 export function createPaymentActivities({ db, channels }: PaymentActivityDeps) {
@@ -59,6 +78,29 @@ export function createPaymentActivities({ db, channels }: PaymentActivityDeps) {
 
     async queryChannelOrder(ref: ChannelOrderRef) {
       return atChannel(ref.channel, (c) => c.queryOrder(ref.outTradeNo));
+    },
+
+    /** Refunds at the channel; the refund ID is the channel's idempotency key, so retries are safe. */
+    async refundChannelOrder(ref: ChannelRefundRef & { amount: number }) {
+      return atChannel(ref.channel, (c) =>
+        c.refund({ outTradeNo: ref.outTradeNo, refundNo: ref.refundNo, amount: ref.amount }),
+      );
+    },
+
+    async queryChannelRefund(ref: ChannelRefundRef) {
+      return atChannel(ref.channel, (c) => c.queryRefund(ref.outTradeNo, ref.refundNo));
+    },
+
+    /** Records a refund; a final status is never overwritten. */
+    async saveRefund(refund: RefundRecord) {
+      await db
+        .insert(refunds)
+        .values(refund)
+        .onConflictDoUpdate({
+          target: refunds.id,
+          set: { status: refund.status, updatedAt: sql`now()` },
+          setWhere: sql`${refunds.status} = 'PROCESSING'`,
+        });
     },
 
     /** Writes the workflow's view of the pay order and its attempts, unless a newer one is stored. */

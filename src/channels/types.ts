@@ -27,6 +27,16 @@ export interface VerifiedNotification {
   fact: ChannelFact;
 }
 
+export interface ChannelRefundRequest {
+  outTradeNo: string;
+  /** Our refund ID, sent as the channel's refund idempotency key. */
+  refundNo: string;
+  amount: number;
+}
+
+/** PROCESSING is not final: follow it with queryRefund until it is. */
+export type ChannelRefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+
 export interface ChannelReply {
   status: number;
   contentType: string;
@@ -45,6 +55,8 @@ export interface ChannelAdapter {
   createOrder(order: ChannelOrderRequest): Promise<ChannelOrderCreated>;
   queryOrder(outTradeNo: string): Promise<ChannelFact>;
   closeOrder(outTradeNo: string): Promise<CloseAnswer>;
+  refund(request: ChannelRefundRequest): Promise<ChannelRefundStatus>;
+  queryRefund(outTradeNo: string, refundNo: string): Promise<ChannelRefundStatus>;
   /** Verifies the signature before parsing anything; throws INVALID_SIGNATURE on a forgery. */
   verifyNotification(notification: IncomingNotification): VerifiedNotification;
   /** What the channel expects back: `accepted` stops its retries, `rejected` makes it retry. */

@@ -6,6 +6,8 @@ import {
   type SandboxCreateRequest,
   type SandboxErrorCode,
   type SandboxNotification,
+  type SandboxRefund,
+  type SandboxRefundRequest,
   type SandboxTrade,
   type SandboxTradeStatus,
 } from '../channels/sandbox/protocol';
@@ -29,6 +31,7 @@ export interface NotificationLogEntry {
 
 interface Trade extends SandboxTrade {
   request: SandboxCreateRequest;
+  refunds: SandboxRefund[];
   expiresAtMs: number;
   createdAt: string;
   closedAt?: string;
@@ -89,6 +92,7 @@ export class SandboxGateway {
       expiresAtMs,
       createdAt: new Date().toISOString(),
       notifications: [],
+      refunds: [],
     };
     this.trades.set(trade.out_trade_no, trade);
     return this.view(trade);
@@ -135,9 +139,41 @@ export class SandboxGateway {
     return this.view(trade);
   }
 
+  /** Refunds are immediate in the sandbox; a repeated out_request_no answers the same refund. */
+  refund(request: SandboxRefundRequest): SandboxRefund {
+    const trade = this.tradeOrThrow(request.out_trade_no);
+    const existing = trade.refunds.find((r) => r.out_request_no === request.out_request_no);
+    if (existing) return { ...existing };
+    if (trade.trade_status !== 'TRADE_SUCCESS') {
+      throw new GatewayError('TRADE_NOT_PAID', 409, 'only a paid trade can be refunded');
+    }
+    const refunded = trade.refunds.reduce((sum, r) => sum + r.refund_amount, 0);
+    if (refunded + request.refund_amount > trade.total_amount) {
+      throw new GatewayError('REFUND_AMOUNT_EXCEEDED', 409, 'refunds would exceed the payment');
+    }
+    const refund: SandboxRefund = { ...request, refund_status: 'REFUND_SUCCESS' };
+    trade.refunds.push(refund);
+    return { ...refund };
+  }
+
+  queryRefund(outTradeNo: string, outRequestNo: string): SandboxRefund {
+    if (this.faults.failQueries)
+      throw new GatewayError('SYSTEM_ERROR', 503, 'query failed (fault)');
+    const refund = this.tradeOrThrow(outTradeNo).refunds.find(
+      (r) => r.out_request_no === outRequestNo,
+    );
+    if (!refund) throw new GatewayError('REFUND_NOT_EXIST', 404, `no refund ${outRequestNo}`);
+    return { ...refund };
+  }
+
   inspect(outTradeNo: string) {
     const trade = this.tradeOrThrow(outTradeNo);
-    return { ...this.view(trade), closed_at: trade.closedAt, notifications: trade.notifications };
+    return {
+      ...this.view(trade),
+      closed_at: trade.closedAt,
+      notifications: trade.notifications,
+      refunds: trade.refunds,
+    };
   }
 
   setFaults(faults: Faults) {

@@ -18,6 +18,12 @@ const createSchema = z.object({
   return_url: z.url().optional(),
 });
 const tradeRef = z.object({ out_trade_no: z.string().min(1) });
+const refundSchema = z.object({
+  out_trade_no: z.string().min(1),
+  out_request_no: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
+  refund_amount: z.number().int().positive(),
+});
+const refundRef = refundSchema.pick({ out_trade_no: true, out_request_no: true });
 const faultsSchema = z
   .object({
     dropNotifications: z.boolean(),
@@ -101,6 +107,14 @@ export function buildSandboxServer(options: SandboxServerOptions): {
   app.post('/gateway/trade/close', async (req) =>
     gateway.closeTrade(signedBody(tradeRef, req.headers, req.body).out_trade_no),
   );
+
+  app.post('/gateway/trade/refund', async (req) =>
+    gateway.refund(signedBody(refundSchema, req.headers, req.body)),
+  );
+  app.post('/gateway/trade/refund/query', async (req) => {
+    const ref = signedBody(refundRef, req.headers, req.body);
+    return gateway.queryRefund(ref.out_trade_no, ref.out_request_no);
+  });
 
   app.get<{ Params: { outTradeNo: string } }>('/pay/:outTradeNo', async (req, reply) => {
     const trade = gateway.inspect(req.params.outTradeNo);

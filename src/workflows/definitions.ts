@@ -32,6 +32,13 @@ export interface AttemptView {
   payUrl?: string;
 }
 
+export interface RefundView {
+  id: string;
+  amount: number;
+  reason: 'DUPLICATE_PAYMENT' | 'LATE_PAYMENT';
+  status: 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+}
+
 export interface PayOrderView {
   id: string;
   status: PayStatus;
@@ -39,6 +46,7 @@ export interface PayOrderView {
   amount: number;
   currency: Currency;
   attempts: AttemptView[];
+  refunds: RefundView[];
 }
 
 export interface PayAnswer {

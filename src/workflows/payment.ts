@@ -7,12 +7,13 @@ import {
   allHandlersFinished,
   condition,
   log,
+  sleep,
   patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { PaymentActivities } from '../activities/payment';
+import type { PaymentActivities, RefundRecord, RefundStatus } from '../activities/payment';
 import {
   applyChannelFact,
   closeOrder,
@@ -24,6 +25,7 @@ import {
   withOpenedAttempt,
   type Attempt,
   type ChannelFact,
+  type ExtraPaymentReason,
   type PayOrderState,
   type PayRequest,
 } from '../domain/payOrder';
@@ -41,6 +43,7 @@ import {
   status,
   sync,
   type AttemptView,
+  type RefundView,
   type PaymentInput,
   type PayOrderView,
 } from './definitions';
@@ -48,6 +51,11 @@ import {
 const channel = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+// Refunds must happen: keep retrying a channel that is down, but not one that refuses.
+const refunds = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
 // One try per scheduled query: the schedule itself is the retry.
 const queries = proxyActivities<PaymentActivities>({
@@ -73,8 +81,11 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   /** Active queries of the current open channel order, and how many in a row learnt nothing. */
   let queriesDone = 0;
   let failuresInARow = 0;
+  const refundViews: RefundView[] = [];
+  /** Compensating refunds under way; the workflow does not complete before they end. */
+  const compensations: Promise<void>[] = [];
 
-  setHandler(status, () => view(state));
+  setHandler(status, () => view(state, refundViews));
   setHandler(notify, (fact) => {
     facts.push(fact);
   });
@@ -91,7 +102,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     serialized(async () => {
       await applyFacts();
       await queryOpenAttempt();
-      return view(state);
+      return view(state, refundViews);
     }),
   );
   setHandler(
@@ -104,7 +115,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
           throw ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
         }
         await save(closeOrder(state));
-        return view(state);
+        return view(state, refundViews);
       }),
     {
       validator: () => {
@@ -225,8 +236,12 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     log.info('channel fact applied', { outTradeNo: fact.outTradeNo, outcome: outcome.kind });
     let settled = next;
     if (outcome.kind === 'extraPayment') {
-      // Money arrived that the order does not need; an operator must return it.
-      settled = { ...next, needsAttention: true };
+      if (patched('compensating-refund')) {
+        const paid = next.attempts.find((a) => a.id === outcome.attemptId)!;
+        compensations.push(compensate(paid, outcome.reason));
+      } else {
+        settled = { ...next, needsAttention: true };
+      }
     }
     await save(settled);
     if (outcome.kind === 'paid') {
@@ -258,6 +273,60 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       });
       await save({ ...state, needsAttention: true });
     }
+  }
+
+  /**
+   * Money arrived that the order does not need: refund it at the channel, with our refund ID as
+   * the channel's idempotency key, and follow the refund to a final status.
+   */
+  async function compensate(attempt: Attempt, reason: ExtraPaymentReason) {
+    const ref = {
+      channel: attempt.channel,
+      outTradeNo: attempt.outTradeNo,
+      refundNo: newId('rf', Date.now(), Math.random),
+    };
+    const record: RefundRecord = {
+      id: ref.refundNo,
+      payOrderId: state.id,
+      merchantId: input.merchantId,
+      attemptId: attempt.id,
+      amount: attempt.amount,
+      currency: state.currency,
+      reason,
+      status: 'PROCESSING',
+    };
+    const shown: RefundView = {
+      id: record.id,
+      amount: record.amount,
+      reason,
+      status: 'PROCESSING',
+    };
+    refundViews.push(shown);
+    await refunds.saveRefund(record);
+    log.warn('compensating refund', {
+      outTradeNo: attempt.outTradeNo,
+      reason,
+      refundId: record.id,
+    });
+    let status: RefundStatus;
+    try {
+      status = await refunds.refundChannelOrder({ ...ref, amount: attempt.amount });
+      for (let checks = 0; status === 'PROCESSING'; checks++) {
+        await sleep(nextQueryDelaySeconds(schedule, checks, 0) * 1000);
+        status = await refunds.queryChannelRefund(ref);
+        if (status === 'FAILED')
+          status = await refunds.refundChannelOrder({ ...ref, amount: attempt.amount });
+      }
+    } catch (err) {
+      log.error('channel refused the compensating refund', {
+        refundId: record.id,
+        error: String(err),
+      });
+      status = 'FAILED';
+    }
+    shown.status = status;
+    await refunds.saveRefund({ ...record, status });
+    if (status === 'FAILED') await serialized(() => save({ ...state, needsAttention: true }));
   }
 
   async function applyFacts() {
@@ -298,8 +367,9 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     await condition(() => facts.length > 0, lateUntil - Date.now());
     await serialized(applyFacts);
   }
+  await Promise.all(compensations);
   await condition(allHandlersFinished);
-  return view(state);
+  return view(state, refundViews);
 }
 
 /** Runs tasks one at a time, in arrival order (workflow code is single-threaded but async). */
@@ -323,8 +393,9 @@ function attemptView(a: Attempt): AttemptView {
   };
 }
 
-function view(state: PayOrderState): PayOrderView {
+function view(state: PayOrderState, refunds: RefundView[]): PayOrderView {
   return {
+    refunds: refunds.map((r) => ({ ...r })),
     id: state.id,
     status: state.status,
     needsAttention: state.needsAttention,

@@ -28,6 +28,7 @@ class FakeChannel {
   opened: string[] = [];
   closed: string[] = [];
   queried: string[] = [];
+  refunded: string[] = [];
   saved: PayOrderState[] = [];
   paid = new Set<string>();
   failOpen: 'unavailable' | 'rejected' | undefined;
@@ -58,6 +59,12 @@ class FakeChannel {
           ? { outTradeNo, status: 'SUCCEEDED', amount: 500, source: 'query' }
           : { outTradeNo, status: 'PENDING', source: 'query' };
       },
+      refundChannelOrder: async ({ outTradeNo }) => {
+        this.refunded.push(outTradeNo);
+        return 'SUCCEEDED';
+      },
+      queryChannelRefund: async () => 'SUCCEEDED',
+      saveRefund: async () => {},
       savePayOrder: async ({ state }) => {
         this.saved.push(state);
       },
@@ -186,6 +193,35 @@ describe('payment workflow', () => {
       assert.equal(result.status, 'SUCCEEDED');
       assert.ok(channel.queried.length >= 2);
       recorded['settled-by-query'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('refunds a second paid channel order as DUPLICATE_PAYMENT and waits for the refund', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      const first = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'page' }],
+      });
+      const second = await handle.executeUpdate(pay, {
+        args: [{ channel: 'sandbox', method: 'qr' }],
+      });
+      for (const { attempt } of [first, second]) {
+        await handle.signal(notify, {
+          outTradeNo: attempt.outTradeNo,
+          status: 'SUCCEEDED',
+          amount: 500,
+          source: 'notify',
+        });
+      }
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.status, 'SUCCEEDED');
+      assert.deepEqual(
+        result.refunds.map((r) => [r.amount, r.reason, r.status]),
+        [[500, 'DUPLICATE_PAYMENT', 'SUCCEEDED']],
+      );
+      assert.deepEqual(channel.refunded, [second.attempt.outTradeNo]);
+      recorded['duplicate-refunded'] = historyToJSON(await handle.fetchHistory());
     });
   });
 

@@ -8,11 +8,13 @@ import {
   ChannelUnavailableError,
   type ChannelAdapter,
   type ChannelOrderRequest,
+  type ChannelRefundStatus,
 } from '../types';
 import {
   signedHeaders,
   verifySignature,
   type SandboxCreateRequest,
+  type SandboxRefundStatus,
   type SandboxTradeStatus,
 } from './protocol';
 
@@ -36,6 +38,10 @@ const notificationSchema = z.object({
   currency: z.string(),
 });
 
+const refundSchema = z.object({
+  refund_status: z.enum(['REFUND_PROCESSING', 'REFUND_SUCCESS', 'REFUND_CLOSED']),
+});
+
 const errorSchema = z.object({ code: z.string(), message: z.string().optional() });
 
 export function toPayStatus(status: SandboxTradeStatus): ChannelFact['status'] {
@@ -46,6 +52,17 @@ export function toPayStatus(status: SandboxTradeStatus): ChannelFact['status'] {
       return 'SUCCEEDED';
     case 'TRADE_CLOSED':
       return 'CLOSED';
+  }
+}
+
+export function toRefundStatus(status: SandboxRefundStatus): ChannelRefundStatus {
+  switch (status) {
+    case 'REFUND_PROCESSING':
+      return 'PROCESSING';
+    case 'REFUND_SUCCESS':
+      return 'SUCCEEDED';
+    case 'REFUND_CLOSED':
+      return 'FAILED';
   }
 }
 
@@ -148,6 +165,29 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
         default:
           throw new ChannelRejectedError(answer.code, answer.message);
       }
+    },
+
+    async refund({ outTradeNo, refundNo, amount }) {
+      const answer = await call('/gateway/trade/refund', {
+        out_trade_no: outTradeNo,
+        out_request_no: refundNo,
+        refund_amount: amount,
+      });
+      if (!answer.ok) throw new ChannelRejectedError(answer.code, answer.message);
+      return toRefundStatus(refundSchema.parse(answer.json).refund_status);
+    },
+
+    async queryRefund(outTradeNo, refundNo) {
+      const answer = await call('/gateway/trade/refund/query', {
+        out_trade_no: outTradeNo,
+        out_request_no: refundNo,
+      });
+      if (!answer.ok) {
+        // A refund the channel never received has not happened: it is not a success.
+        if (answer.code === 'REFUND_NOT_EXIST') return 'FAILED';
+        throw new ChannelRejectedError(answer.code, answer.message);
+      }
+      return toRefundStatus(refundSchema.parse(answer.json).refund_status);
     },
 
     verifyNotification({ headers, rawBody }) {

@@ -43,6 +43,22 @@ export interface SandboxNotification {
   gmt_payment?: string;
 }
 
+export type SandboxRefundStatus = 'REFUND_PROCESSING' | 'REFUND_SUCCESS' | 'REFUND_CLOSED';
+
+export interface SandboxRefundRequest {
+  out_trade_no: string;
+  /** The refund's idempotency key: a repeat answers the same refund. */
+  out_request_no: string;
+  refund_amount: number;
+}
+
+export interface SandboxRefund {
+  out_trade_no: string;
+  out_request_no: string;
+  refund_amount: number;
+  refund_status: SandboxRefundStatus;
+}
+
 /** Error codes the gateway answers with, as `{ code, message }`. */
 export type SandboxErrorCode =
   | 'INVALID_SIGNATURE'
@@ -51,6 +67,9 @@ export type SandboxErrorCode =
   | 'OUT_TRADE_NO_USED'
   | 'TRADE_HAS_SUCCESS'
   | 'TRADE_HAS_CLOSE'
+  | 'TRADE_NOT_PAID'
+  | 'REFUND_AMOUNT_EXCEEDED'
+  | 'REFUND_NOT_EXIST'
   | 'SYSTEM_ERROR';
 
 export function sign(secret: string, timestamp: string, body: string): string {

@@ -1,0 +1,109 @@
+// Money the order does not need goes back: a payment after the order closed (LATE_PAYMENT) and a
+// second channel order paid after the first (DUPLICATE_PAYMENT) are refunded at the channel.
+// After each scenario the money invariant holds: channel successes minus refunds equal the order
+// amount if it SUCCEEDED, else zero.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { refunds } from '../../src/db/schema';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  system = await startTestSystem();
+});
+after(async () => {
+  await system?.stop();
+});
+
+const AMOUNT = 8_800;
+
+async function newOrder() {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `extra-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount: AMOUNT,
+    currency: 'CNY',
+    subject: 'Concert ticket',
+    expiresInSeconds: 300,
+  });
+  assert.equal(created.status, 201);
+  return created.body.id as string;
+}
+
+async function pay(id: string, method: string) {
+  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+    channel: 'sandbox',
+    method,
+  });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body.attempt.outTradeNo as string;
+}
+
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+
+/** Channel successes minus channel refunds, as the sandbox's own books say. */
+async function netAtChannel(outTradeNos: string[]) {
+  let net = 0;
+  for (const outTradeNo of outTradeNos) {
+    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    if (trade.trade_status === 'TRADE_SUCCESS') net += trade.total_amount;
+    for (const refund of trade.refunds) {
+      if (refund.refund_status === 'REFUND_SUCCESS') net -= refund.refund_amount;
+    }
+  }
+  return net;
+}
+
+describe('payments the order does not need', () => {
+  it('refunds a payment that lands after the order closed (LATE_PAYMENT)', async () => {
+    const id = await newOrder();
+    const outTradeNo = await pay(id, 'page');
+    assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
+
+    // The payer's payment crosses the close at the channel.
+    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    const refunded = await eventually(async () => {
+      const v = await view(id);
+      return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
+    });
+    assert.equal(refunded.status, 'CLOSED');
+    assert.deepEqual(
+      refunded.refunds.map((r: { amount: number; reason: string }) => [r.amount, r.reason]),
+      [[AMOUNT, 'LATE_PAYMENT']],
+    );
+    const rows = await system.database.db.select().from(refunds).where(eq(refunds.payOrderId, id));
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.attemptId, refunded.attempts[0].id);
+    assert.equal(await netAtChannel([outTradeNo]), 0);
+  });
+
+  it('refunds the second of two paid channel orders (DUPLICATE_PAYMENT)', async () => {
+    const id = await newOrder();
+    const first = await pay(id, 'page');
+    const second = await pay(id, 'qr'); // closes the first at the channel
+    assert.equal((await system.sandbox('POST', `/control/payments/${first}/pay`)).status, 200);
+    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    assert.equal((await system.sandbox('POST', `/control/payments/${second}/pay`)).status, 200);
+
+    const refunded = await eventually(async () => {
+      const v = await view(id);
+      return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
+    });
+    assert.equal(refunded.status, 'SUCCEEDED');
+    assert.equal(refunded.refunds[0].reason, 'DUPLICATE_PAYMENT');
+    assert.equal(refunded.refunds[0].amount, AMOUNT);
+    assert.equal(await netAtChannel([first, second]), AMOUNT);
+  });
+
+  it('keeps the books whole for a plain payment: nothing refunded', async () => {
+    const id = await newOrder();
+    const outTradeNo = await pay(id, 'page');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const paid = await eventually(async () => {
+      const v = await view(id);
+      return v.status === 'SUCCEEDED' && v;
+    });
+    assert.deepEqual(paid.refunds, []);
+    assert.equal(await netAtChannel([outTradeNo]), AMOUNT);
+  });
+});
