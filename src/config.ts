@@ -66,6 +66,8 @@ export const configSchema = z.object({
   SANDBOX_PORT: port(4010),
   /** Base URL of the sandbox gateway as the channel adapter reaches it. */
   SANDBOX_URL: optionalText.pipe(z.url().optional()),
+  /** How long a channel call may take before it counts as unanswered. */
+  CHANNEL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SANDBOX_APP_ID: z.string().default('paycenter-demo'),
   SANDBOX_SECRET: z.string().min(16).default('sandbox-demo-secret-change-me'),
   /** The sandbox channel's own notification retry schedule, in seconds. */

@@ -11,6 +11,7 @@ export function createChannels(config: Config): ChannelRegistry {
     baseUrl: config.sandboxUrl,
     appId: config.SANDBOX_APP_ID,
     secret: config.SANDBOX_SECRET,
+    timeoutMs: config.CHANNEL_TIMEOUT_MS,
   });
   return new Map([[sandbox.name, sandbox]]);
 }
