@@ -75,6 +75,12 @@ export const configSchema = z.object({
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
   ),
 
+  /** Delays between deliveries of a merchant notification until it answers 2xx. */
+  MERCHANT_NOTIFY_RETRY_SECONDS: secondsList(
+    '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
+  ),
+  MERCHANT_NOTIFY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+
   /** Delays before each active query of an unsettled channel order; the last one repeats. */
   QUERY_SCHEDULE_SECONDS: secondsList('10,20,30,60,120,300,600,1800'),
   /** Failed queries in a row before the pay order is flagged NeedsAttention. */

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from './config';
+import { createMerchantNotificationActivities } from './activities/merchantNotifications';
 import { createPaymentActivities } from './activities/payment';
 import { buildApi } from './api/app';
 import { createChannels, type ChannelRegistry } from './channels/registry';
@@ -89,7 +90,13 @@ export async function startWorker(
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createPaymentActivities({ db: deps.db.db, channels: deps.channels }),
+    activities: {
+      ...createPaymentActivities({ db: deps.db.db, channels: deps.channels }),
+      ...createMerchantNotificationActivities({
+        db: deps.db.db,
+        timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
+      }),
+    },
   });
   const running = worker.run();
   return {
@@ -138,6 +145,7 @@ export async function startApi(
       webhookBaseUrl: config.webhookBaseUrl,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       lateWindowSeconds: config.LATE_WINDOW_SECONDS,
+      merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
       querySchedule: {
         delaysSeconds: config.QUERY_SCHEDULE_SECONDS,
         attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,

@@ -36,6 +36,7 @@ export interface PayOrderServiceDeps {
   defaultExpiresInSeconds: number;
   lateWindowSeconds: number;
   querySchedule: QuerySchedule;
+  merchantNotifyRetrySeconds: number[];
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -94,6 +95,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       webhookBaseUrl: deps.webhookBaseUrl,
       lateWindowSeconds: deps.lateWindowSeconds,
       querySchedule: deps.querySchedule,
+      merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
       ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
     };
     try {

@@ -21,6 +21,8 @@ export interface PaymentInput {
   lateWindowSeconds: number;
   /** Absent in workflows started before the query fallback existed; they use the defaults. */
   querySchedule?: QuerySchedule;
+  /** Absent in workflows started before merchant notifications existed; they use the defaults. */
+  merchantNotifyRetrySeconds?: number[];
 }
 
 export interface AttemptView {

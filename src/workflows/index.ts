@@ -1,2 +1,3 @@
 // Entry point the worker bundles: every workflow type paycenter runs.
 export { payment } from './payment';
+export { merchantNotification } from './merchantNotification';

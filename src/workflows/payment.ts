@@ -7,10 +7,12 @@ import {
   allHandlersFinished,
   condition,
   log,
-  sleep,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
+  sleep,
+  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { PaymentActivities, RefundRecord, RefundStatus } from '../activities/payment';
@@ -31,6 +33,11 @@ import {
 } from '../domain/payOrder';
 import { newId } from '../domain/ids';
 import {
+  defaultMerchantNotifyRetrySeconds,
+  type MerchantEventData,
+  type MerchantEventType,
+} from '../domain/merchantEvents';
+import {
   defaultQuerySchedule,
   needsAttentionAfter,
   nextQueryDelaySeconds,
@@ -47,6 +54,7 @@ import {
   type PaymentInput,
   type PayOrderView,
 } from './definitions';
+import { merchantNotification } from './merchantNotification';
 
 const channel = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '20s',
@@ -249,6 +257,33 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     }
   }
 
+  /** Starts the delivery of one merchant event; it runs on after this workflow completes. */
+  async function tellMerchant(type: MerchantEventType, refund?: MerchantEventData['refund']) {
+    const id = newId('evt', Date.now(), Math.random);
+    await startChild(merchantNotification, {
+      workflowId: id,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [
+        {
+          event: {
+            id,
+            type,
+            createdAt: new Date(Date.now()).toISOString(),
+            data: {
+              payOrderId: state.id,
+              merchantOrderNo: input.merchantOrderNo,
+              status: state.status,
+              amount: state.amount,
+              currency: state.currency,
+              ...(refund ? { refund } : {}),
+            },
+          },
+          retrySeconds: input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
+        },
+      ],
+    });
+  }
+
   /** Asks the channel about the open channel order; a query that learns nothing is counted. */
   async function queryOpenAttempt() {
     const open = openAttempt(state);
@@ -327,6 +362,14 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     shown.status = status;
     await refunds.saveRefund({ ...record, status });
     if (status === 'FAILED') await serialized(() => save({ ...state, needsAttention: true }));
+    if (status === 'SUCCEEDED' && patched('merchant-notification')) {
+      await tellMerchant('pay_order.refunded', {
+        id: record.id,
+        amount: record.amount,
+        reason,
+        status,
+      });
+    }
   }
 
   async function applyFacts() {
@@ -360,6 +403,9 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     for (const open of state.attempts.filter(isOpen)) await closeAtChannel(open);
     await save(closeOrder(state));
   });
+  if (patched('merchant-notification')) {
+    await tellMerchant(state.status === 'SUCCEEDED' ? 'pay_order.succeeded' : 'pay_order.closed');
+  }
 
   // Late window: a success that arrives now is still applied (and flagged), never dropped.
   const lateUntil = Date.now() + input.lateWindowSeconds * 1000;

@@ -1,0 +1,177 @@
+// The merchant is told about every terminal change: signed, with a stable event ID, retried on a
+// schedule until its endpoint answers 2xx, and every try recorded.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { asc, eq } from 'drizzle-orm';
+import {
+  merchantEventIdHeader,
+  merchantSignatureHeader,
+  verifyMerchantNotification,
+} from '../../src/activities/merchantSignature';
+import {
+  merchantNotificationDeliveries,
+  merchantNotifications,
+  merchants,
+} from '../../src/db/schema';
+import { demoMerchantId } from '../../src/services/merchants';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+interface Received {
+  path: string;
+  eventId: string;
+  signature: string;
+  body: string;
+}
+
+/** The merchant's endpoint: answers each path from its script of statuses (then 200). */
+class MerchantEndpoint {
+  received: Received[] = [];
+  scripts = new Map<string, number[]>();
+  private server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      this.received.push({
+        path,
+        eventId: String(req.headers[merchantEventIdHeader]),
+        signature: String(req.headers[merchantSignatureHeader]),
+        body,
+      });
+      const status = this.scripts.get(path)?.shift() ?? 200;
+      res.writeHead(status).end();
+    });
+  });
+  url = '';
+
+  async start() {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  stop() {
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+  at(path: string) {
+    return this.received.filter((r) => r.path === path);
+  }
+}
+
+let system: TestSystem;
+const merchant = new MerchantEndpoint();
+before(async () => {
+  await merchant.start();
+  system = await startTestSystem({ env: { MERCHANT_NOTIFY_RETRY_SECONDS: '1,1' } });
+});
+after(async () => {
+  await system?.stop();
+  await merchant.stop();
+});
+
+async function createOrder(path: string) {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `notify-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount: 3_000,
+    currency: 'CNY',
+    subject: 'Books',
+    notifyUrl: `${merchant.url}${path}`,
+  });
+  assert.equal(created.status, 201);
+  return created.body.id as string;
+}
+
+async function payAtSandbox(id: string) {
+  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
+  return paid.body.attempt.outTradeNo as string;
+}
+
+describe('merchant notifications', () => {
+  it('tells the merchant a payment succeeded, retrying until 2xx with the same signed event', async () => {
+    merchant.scripts.set('/paid', [500]);
+    const id = await createOrder('/paid');
+    await system.sandbox('POST', `/control/payments/${await payAtSandbox(id)}/pay`);
+
+    const tries = await eventually(
+      async () => merchant.at('/paid').length >= 2 && merchant.at('/paid'),
+    );
+    const [first, second] = tries;
+    assert.equal(first!.eventId, second!.eventId);
+    assert.equal(first!.body, second!.body);
+    const event = JSON.parse(second!.body);
+    assert.equal(event.id, second!.eventId);
+    assert.equal(event.type, 'pay_order.succeeded');
+    assert.equal(event.data.payOrderId, id);
+    assert.equal(event.data.status, 'SUCCEEDED');
+    assert.equal(event.data.amount, 3_000);
+
+    const [row] = await system.database.db
+      .select({ secret: merchants.notifySecret })
+      .from(merchants)
+      .where(eq(merchants.id, demoMerchantId));
+    assert.ok(verifyMerchantNotification(row!.secret, second!.body, second!.signature, Date.now()));
+    assert.ok(
+      !verifyMerchantNotification('another secret', second!.body, second!.signature, Date.now()),
+    );
+    assert.ok(
+      !verifyMerchantNotification(row!.secret, `${second!.body} `, second!.signature, Date.now()),
+    );
+
+    const stored = await eventually(async () => {
+      const [n] = await system.database.db
+        .select()
+        .from(merchantNotifications)
+        .where(eq(merchantNotifications.eventId, event.id));
+      return n?.status === 'DELIVERED' && n;
+    });
+    assert.ok(stored.deliveredAt);
+    const deliveries = await system.database.db
+      .select()
+      .from(merchantNotificationDeliveries)
+      .where(eq(merchantNotificationDeliveries.eventId, event.id))
+      .orderBy(asc(merchantNotificationDeliveries.attemptNo));
+    assert.deepEqual(
+      deliveries.map((d) => [d.attemptNo, d.responseStatus]),
+      [
+        [1, 500],
+        [2, 200],
+      ],
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(merchant.at('/paid').length, 2, 'no delivery after the 2xx');
+  });
+
+  it('tells the merchant an order closed, and then that a late payment was refunded', async () => {
+    const id = await createOrder('/late');
+    const outTradeNo = await payAtSandbox(id);
+    await system.api('POST', `/v1/pay-orders/${id}/close`);
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+
+    const events = await eventually(async () => {
+      const got = merchant.at('/late').map((r) => JSON.parse(r.body));
+      return got.length >= 2 && got;
+    });
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['pay_order.closed', 'pay_order.refunded'],
+    );
+    assert.equal(events[1].data.refund.reason, 'LATE_PAYMENT');
+    assert.equal(events[1].data.refund.amount, 3_000);
+    assert.notEqual(events[0].id, events[1].id);
+  });
+
+  it('gives up after the schedule when the merchant never answers 2xx, and says so', async () => {
+    merchant.scripts.set('/down', [503, 503, 503, 503]);
+    const id = await createOrder('/down');
+    await system.api('POST', `/v1/pay-orders/${id}/close`);
+    const failed = await eventually(async () => {
+      const [n] = await system.database.db
+        .select()
+        .from(merchantNotifications)
+        .where(eq(merchantNotifications.payOrderId, id));
+      return n?.status === 'FAILED' && n;
+    });
+    assert.equal(merchant.at('/down').length, 3, 'one try and two retries');
+    assert.equal(failed.type, 'pay_order.closed');
+  });
+});
