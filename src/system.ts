@@ -125,6 +125,11 @@ export async function startApi(
 ): Promise<Stoppable & { url: string }> {
   const { client, connection } = await connectClient(config, deps.temporalAddress);
   const log = deps.log;
+  const querySchedule = {
+    delaysSeconds: config.QUERY_SCHEDULE_SECONDS,
+    attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,
+    rareSeconds: config.QUERY_RARE_SECONDS,
+  };
   const app = buildApi({
     db: deps.db.db,
     log,
@@ -146,13 +151,16 @@ export async function startApi(
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       lateWindowSeconds: config.LATE_WINDOW_SECONDS,
       merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-      querySchedule: {
-        delaysSeconds: config.QUERY_SCHEDULE_SECONDS,
-        attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,
-        rareSeconds: config.QUERY_RARE_SECONDS,
-      },
+      querySchedule,
     }),
-    inbox: createNotificationInbox({ db: deps.db.db, temporal: client, log }),
+    inbox: createNotificationInbox({
+      db: deps.db.db,
+      temporal: client,
+      log,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      querySchedule,
+      merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
+    }),
   });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   return {

@@ -103,6 +103,60 @@ export function createPaymentActivities({ db, channels }: PaymentActivityDeps) {
         });
     },
 
+    /** Decides what a success for a completed pay order workflow is: already in the books, or extra money. */
+    async classifyStrayPayment({
+      payOrderId,
+      attemptId,
+    }: {
+      payOrderId: string;
+      attemptId: string;
+    }) {
+      const [order] = await db.select().from(payOrders).where(eq(payOrders.id, payOrderId));
+      const [attempt] = await db
+        .select()
+        .from(channelAttempts)
+        .where(and(eq(channelAttempts.id, attemptId), eq(channelAttempts.payOrderId, payOrderId)));
+      if (!order || !attempt)
+        throw ApplicationFailure.nonRetryable(`no attempt ${attemptId}`, 'NOT_FOUND');
+      const [refunded] = await db
+        .select({ id: refunds.id })
+        .from(refunds)
+        .where(eq(refunds.attemptId, attemptId))
+        .limit(1);
+      if (order.paidAttemptId === attemptId || refunded) return { kind: 'accounted' as const };
+      return {
+        kind: 'refund' as const,
+        reason: (order.status === 'SUCCEEDED'
+          ? 'DUPLICATE_PAYMENT'
+          : 'LATE_PAYMENT') as ExtraPaymentReason,
+        amount: attempt.amount,
+        currency: order.currency as Currency,
+        merchantId: order.merchantId,
+        merchantOrderNo: order.merchantOrderNo,
+        orderStatus: order.status,
+        orderAmount: order.amount,
+      };
+    },
+
+    async markAttemptPaid({ attemptId }: { attemptId: string }) {
+      await db
+        .update(channelAttempts)
+        .set({
+          status: 'SUCCEEDED',
+          paidAt: sql`coalesce(${channelAttempts.paidAt}, now())`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(channelAttempts.id, attemptId));
+    },
+
+    /** Puts the pay order on the operators' exception list. */
+    async flagPayOrder({ payOrderId }: { payOrderId: string }) {
+      await db
+        .update(payOrders)
+        .set({ needsAttention: true, updatedAt: sql`now()` })
+        .where(eq(payOrders.id, payOrderId));
+    },
+
     /** Writes the workflow's view of the pay order and its attempts, unless a newer one is stored. */
     async savePayOrder({ version, state }: { version: number; state: PayOrderState }) {
       await db.transaction(async (tx) => {

@@ -1,20 +1,50 @@
 // The channel notification inbox: a verified notification is stored before it is acknowledged,
 // then handed to its pay order's workflow. Repeats are stored once and handed over again (harmless).
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { IncomingNotification, VerifiedNotification } from '../channels/types';
 import type { Db } from '../db/client';
 import { channelAttempts, channelNotifications, payOrders } from '../db/schema';
 import { newId } from '../domain/ids';
+import type { QuerySchedule } from '../domain/querySchedule';
+import type { StrayPaymentInput } from '../workflows/refund';
 import { notify } from '../workflows/definitions';
 
 export type InboxVerdict = 'accepted' | 'retry';
 
 const keptHeaders = /^(content-type|user-agent|x-sandbox-|wechatpay-|x-request-id)/i;
 
-export function createNotificationInbox(deps: { db: Db; temporal: Client; log: Logger }) {
+export interface InboxDeps {
+  db: Db;
+  temporal: Client;
+  log: Logger;
+  taskQueue: string;
+  querySchedule: QuerySchedule;
+  merchantNotifyRetrySeconds: number[];
+}
+
+export function createNotificationInbox(deps: InboxDeps) {
   const { db, log } = deps;
+
+  /** A success after the pay order's workflow completed: refund it in a workflow keyed by the attempt. */
+  async function startStrayPayment(input: StrayPaymentInput) {
+    try {
+      await deps.temporal.workflow.start('strayPayment', {
+        workflowId: `stray_${input.attemptId}`,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
 
   async function mark(channel: string, dedupeKey: string, status: string, payOrderId?: string) {
     await db
@@ -56,7 +86,7 @@ export function createNotificationInbox(deps: { db: Db; temporal: Client; log: L
         .onConflictDoNothing();
 
       const [attempt] = await db
-        .select({ payOrderId: channelAttempts.payOrderId })
+        .select({ payOrderId: channelAttempts.payOrderId, attemptId: channelAttempts.id })
         .from(channelAttempts)
         .where(
           and(
@@ -75,13 +105,19 @@ export function createNotificationInbox(deps: { db: Db; temporal: Client; log: L
         await deps.temporal.workflow.getHandle(attempt.payOrderId).signal(notify, fact);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) {
-          // The workflow has finished its late window: an operator must look at this money.
-          log.error(context, 'notification after the pay order workflow completed');
-          await db
-            .update(payOrders)
-            .set({ needsAttention: true, updatedAt: sql`now()` })
-            .where(eq(payOrders.id, attempt.payOrderId));
-          await mark(channel, dedupeKey, 'ORPHANED', attempt.payOrderId);
+          // The workflow finished its late window. Only a success still matters: money to return.
+          if (fact.status === 'SUCCEEDED') {
+            log.warn(context, 'success after the pay order workflow completed; refunding');
+            await startStrayPayment({
+              payOrderId: attempt.payOrderId,
+              attemptId: attempt.attemptId,
+              channel,
+              outTradeNo: fact.outTradeNo,
+              querySchedule: deps.querySchedule,
+              merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
+            });
+          }
+          await mark(channel, dedupeKey, 'AFTER_COMPLETION', attempt.payOrderId);
           return 'accepted';
         }
         log.error({ ...context, err }, 'could not signal the payment workflow; channel will retry');

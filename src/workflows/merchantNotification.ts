@@ -1,8 +1,9 @@
 // One workflow per merchant event (ID = event ID): deliver it until the merchant answers 2xx,
 // on a schedule, recording every try. It outlives the payment workflow that started it.
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
 import type { MerchantNotificationActivities } from '../activities/merchantNotifications';
-import type { MerchantEvent } from '../domain/merchantEvents';
+import { newId } from '../domain/ids';
+import type { MerchantEvent, MerchantEventData, MerchantEventType } from '../domain/merchantEvents';
 
 const records = proxyActivities<MerchantNotificationActivities>({
   startToCloseTimeout: '30s',
@@ -27,4 +28,20 @@ export async function merchantNotification({
   }
   await records.giveUpMerchantEvent({ eventId: event.id });
   return 'FAILED';
+}
+
+/** Starts the delivery of one new event as a child that runs on after its parent completes. */
+export async function startMerchantNotification(
+  type: MerchantEventType,
+  data: MerchantEventData,
+  retrySeconds: number[],
+): Promise<void> {
+  const id = newId('evt', Date.now(), Math.random);
+  await startChild(merchantNotification, {
+    workflowId: id,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [
+      { event: { id, type, createdAt: new Date(Date.now()).toISOString(), data }, retrySeconds },
+    ],
+  });
 }

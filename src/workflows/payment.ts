@@ -7,15 +7,12 @@ import {
   allHandlersFinished,
   condition,
   log,
-  ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
-  sleep,
-  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { PaymentActivities, RefundRecord, RefundStatus } from '../activities/payment';
+import type { PaymentActivities, RefundRecord } from '../activities/payment';
 import {
   applyChannelFact,
   closeOrder,
@@ -54,16 +51,12 @@ import {
   type PaymentInput,
   type PayOrderView,
 } from './definitions';
-import { merchantNotification } from './merchantNotification';
+import { startMerchantNotification } from './merchantNotification';
+import { refundAtChannel } from './refund';
 
 const channel = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
-});
-// Refunds must happen: keep retrying a channel that is down, but not one that refuses.
-const refunds = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '20s',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
 // One try per scheduled query: the schedule itself is the retry.
 const queries = proxyActivities<PaymentActivities>({
@@ -259,29 +252,18 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
 
   /** Starts the delivery of one merchant event; it runs on after this workflow completes. */
   async function tellMerchant(type: MerchantEventType, refund?: MerchantEventData['refund']) {
-    const id = newId('evt', Date.now(), Math.random);
-    await startChild(merchantNotification, {
-      workflowId: id,
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [
-        {
-          event: {
-            id,
-            type,
-            createdAt: new Date(Date.now()).toISOString(),
-            data: {
-              payOrderId: state.id,
-              merchantOrderNo: input.merchantOrderNo,
-              status: state.status,
-              amount: state.amount,
-              currency: state.currency,
-              ...(refund ? { refund } : {}),
-            },
-          },
-          retrySeconds: input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
-        },
-      ],
-    });
+    await startMerchantNotification(
+      type,
+      {
+        payOrderId: state.id,
+        merchantOrderNo: input.merchantOrderNo,
+        status: state.status,
+        amount: state.amount,
+        currency: state.currency,
+        ...(refund ? { refund } : {}),
+      },
+      input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
+    );
   }
 
   /** Asks the channel about the open channel order; a query that learns nothing is counted. */
@@ -337,30 +319,15 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       status: 'PROCESSING',
     };
     refundViews.push(shown);
-    await refunds.saveRefund(record);
+    await records.saveRefund(record);
     log.warn('compensating refund', {
       outTradeNo: attempt.outTradeNo,
       reason,
       refundId: record.id,
     });
-    let status: RefundStatus;
-    try {
-      status = await refunds.refundChannelOrder({ ...ref, amount: attempt.amount });
-      for (let checks = 0; status === 'PROCESSING'; checks++) {
-        await sleep(nextQueryDelaySeconds(schedule, checks, 0) * 1000);
-        status = await refunds.queryChannelRefund(ref);
-        if (status === 'FAILED')
-          status = await refunds.refundChannelOrder({ ...ref, amount: attempt.amount });
-      }
-    } catch (err) {
-      log.error('channel refused the compensating refund', {
-        refundId: record.id,
-        error: String(err),
-      });
-      status = 'FAILED';
-    }
+    const status = await refundAtChannel(ref, attempt.amount, schedule);
     shown.status = status;
-    await refunds.saveRefund({ ...record, status });
+    await records.saveRefund({ ...record, status });
     if (status === 'FAILED') await serialized(() => save({ ...state, needsAttention: true }));
     if (status === 'SUCCEEDED' && patched('merchant-notification')) {
       await tellMerchant('pay_order.refunded', {

@@ -33,7 +33,10 @@ class FakeChannel {
   paid = new Set<string>();
   failOpen: 'unavailable' | 'rejected' | undefined;
 
-  activities(): PaymentActivities {
+  activities(): Omit<
+    PaymentActivities,
+    'classifyStrayPayment' | 'markAttemptPaid' | 'flagPayOrder'
+  > {
     return {
       openChannelOrder: async ({ order }) => {
         if (this.failOpen === 'unavailable') throw new ChannelUnavailableError('connection reset');

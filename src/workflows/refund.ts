@@ -1,0 +1,121 @@
+// Compensating refunds: following one refund at the channel to a final status, and the small
+// workflow that refunds a success arriving after its pay order's workflow has completed.
+import { log, proxyActivities, sleep } from '@temporalio/workflow';
+import type {
+  ChannelRefundRef,
+  PaymentActivities,
+  RefundRecord,
+  RefundStatus,
+} from '../activities/payment';
+import { newId } from '../domain/ids';
+import { defaultMerchantNotifyRetrySeconds } from '../domain/merchantEvents';
+import {
+  defaultQuerySchedule,
+  nextQueryDelaySeconds,
+  type QuerySchedule,
+} from '../domain/querySchedule';
+import { startMerchantNotification } from './merchantNotification';
+
+// Refunds must happen: keep retrying a channel that is down, but not one that refuses.
+const channel = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
+});
+const records = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/**
+ * Refunds at the channel with our refund ID as its idempotency key and follows a PROCESSING refund
+ * with refund queries until it is final. FAILED means the channel refused: an operator decides.
+ */
+export async function refundAtChannel(
+  ref: ChannelRefundRef,
+  amount: number,
+  schedule: QuerySchedule,
+): Promise<RefundStatus> {
+  try {
+    let status = await channel.refundChannelOrder({ ...ref, amount });
+    for (let checks = 0; status === 'PROCESSING'; checks++) {
+      await sleep(nextQueryDelaySeconds(schedule, checks, 0) * 1000);
+      status = await channel.queryChannelRefund(ref);
+      // Not at the channel (the request was lost): ask again, it is idempotent.
+      if (status === 'FAILED') status = await channel.refundChannelOrder({ ...ref, amount });
+    }
+    return status;
+  } catch (err) {
+    log.error('channel refused the refund', { refundNo: ref.refundNo, error: String(err) });
+    return 'FAILED';
+  }
+}
+
+export interface StrayPaymentInput {
+  payOrderId: string;
+  attemptId: string;
+  channel: string;
+  outTradeNo: string;
+  querySchedule?: QuerySchedule;
+  merchantNotifyRetrySeconds?: number[];
+}
+
+export type StrayPaymentOutcome = 'ALREADY_ACCOUNTED' | 'NOT_PAID' | RefundStatus;
+
+/**
+ * A success for a channel order whose pay order workflow has completed (after its late window).
+ * Keyed by the attempt, so repeats of the notification start it once.
+ */
+export async function strayPayment(input: StrayPaymentInput): Promise<StrayPaymentOutcome> {
+  const verdict = await records.classifyStrayPayment({
+    payOrderId: input.payOrderId,
+    attemptId: input.attemptId,
+  });
+  if (verdict.kind === 'accounted') return 'ALREADY_ACCOUNTED';
+
+  // The notification was signed, but money goes back only for a payment the channel confirms.
+  const fact = await channel.queryChannelOrder({
+    channel: input.channel,
+    outTradeNo: input.outTradeNo,
+  });
+  if (fact.status !== 'SUCCEEDED' || fact.amount !== verdict.amount) {
+    log.warn('stray payment not confirmed by the channel', { outTradeNo: input.outTradeNo });
+    await records.flagPayOrder({ payOrderId: input.payOrderId });
+    return 'NOT_PAID';
+  }
+  await records.markAttemptPaid({ attemptId: input.attemptId });
+
+  const record: RefundRecord = {
+    id: newId('rf', Date.now(), Math.random),
+    payOrderId: input.payOrderId,
+    merchantId: verdict.merchantId,
+    attemptId: input.attemptId,
+    amount: verdict.amount,
+    currency: verdict.currency,
+    reason: verdict.reason,
+    status: 'PROCESSING',
+  };
+  await records.saveRefund(record);
+  const status = await refundAtChannel(
+    { channel: input.channel, outTradeNo: input.outTradeNo, refundNo: record.id },
+    record.amount,
+    input.querySchedule ?? defaultQuerySchedule,
+  );
+  await records.saveRefund({ ...record, status });
+  if (status === 'FAILED') {
+    await records.flagPayOrder({ payOrderId: input.payOrderId });
+    return status;
+  }
+  await startMerchantNotification(
+    'pay_order.refunded',
+    {
+      payOrderId: input.payOrderId,
+      merchantOrderNo: verdict.merchantOrderNo,
+      status: verdict.orderStatus,
+      amount: verdict.orderAmount,
+      currency: verdict.currency,
+      refund: { id: record.id, amount: record.amount, reason: record.reason, status },
+    },
+    input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
+  );
+  return status;
+}

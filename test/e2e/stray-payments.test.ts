@@ -1,0 +1,104 @@
+// A success that arrives after the pay order's workflow has completed (after its late window)
+// still reaches a refund, through a small workflow keyed by the channel order; a repeat of the
+// success that paid the order is recognised and refunds nothing.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { signedHeaders } from '../../src/channels/sandbox/protocol';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  system = await startTestSystem({ env: { LATE_WINDOW_SECONDS: '1' } });
+});
+after(async () => {
+  await system?.stop();
+});
+
+const AMOUNT = 6_600;
+
+async function payingOrder() {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `stray-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount: AMOUNT,
+    currency: 'CNY',
+    subject: 'Flowers',
+  });
+  const id = created.body.id as string;
+  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
+  return { id, outTradeNo: paid.body.attempt.outTradeNo as string };
+}
+
+async function workflowCompleted(id: string) {
+  await eventually(
+    async () =>
+      (await system.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED',
+    { what: 'the payment workflow to complete' },
+  );
+}
+
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+
+describe('successes after the pay order workflow completed', () => {
+  it('refunds a payment made after the order closed and its late window ended', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    await system.api('POST', `/v1/pay-orders/${id}/close`);
+    await workflowCompleted(id);
+
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const refunded = await eventually(async () => {
+      const v = await view(id);
+      return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
+    });
+    assert.equal(refunded.status, 'CLOSED');
+    assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
+    assert.equal(refunded.refunds[0].amount, AMOUNT);
+    assert.equal(refunded.attempts[0].status, 'SUCCEEDED');
+    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    assert.deepEqual(
+      trade.refunds.map((r: { refund_amount: number; refund_status: string }) => [
+        r.refund_amount,
+        r.refund_status,
+      ]),
+      [[AMOUNT, 'REFUND_SUCCESS']],
+    );
+    assert.equal(trade.notifications.at(-1).outcome, 'acknowledged');
+  });
+
+  it('refunds nothing for a late repeat of the success that paid the order', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await workflowCompleted(id);
+
+    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const repeat = JSON.stringify({
+      notify_id: trade.notifications[0].notifyId,
+      out_trade_no: outTradeNo,
+      trade_no: trade.trade_no,
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: AMOUNT,
+      currency: 'CNY',
+    });
+    const answer = await fetch(`${system.apiUrl}/webhooks/sandbox`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...signedHeaders(
+          system.config.SANDBOX_APP_ID,
+          system.config.SANDBOX_SECRET,
+          repeat,
+          Date.now(),
+        ),
+      },
+      body: repeat,
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(await answer.text(), 'success');
+    const stray = system.temporal.workflow.getHandle(`stray_${(await view(id)).attempts[0].id}`);
+    assert.equal(await stray.result(), 'ALREADY_ACCOUNTED');
+    const after = await view(id);
+    assert.equal(after.status, 'SUCCEEDED');
+    assert.deepEqual(after.refunds, []);
+    assert.equal(after.needsAttention, false);
+  });
+});
