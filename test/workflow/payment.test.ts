@@ -5,7 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -128,6 +133,10 @@ async function start(taskQueue: string, args: PaymentInput) {
   return client.workflow.start('payment', { taskQueue, workflowId: args.payOrderId, args: [args] });
 }
 
+function payWith(handle: WorkflowHandle, method: 'page' | 'qr') {
+  return handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method }] });
+}
+
 async function refusal(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
@@ -143,11 +152,7 @@ describe('payment workflow', () => {
     const channel = new FakeChannel();
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const answers = await Promise.all(
-        Array.from({ length: 50 }, () =>
-          handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
-        ),
-      );
+      const answers = await Promise.all(Array.from({ length: 50 }, () => payWith(handle, 'page')));
       assert.equal(channel.opened.length, 1);
       assert.equal(new Set(answers.map((a) => a.attempt.id)).size, 1);
       assert.equal((await handle.query(status)).status, 'PAYING');
@@ -159,9 +164,7 @@ describe('payment workflow', () => {
     await withWorker(channel, async (taskQueue) => {
       const args = input();
       const handle = await start(taskQueue, args);
-      const { attempt } = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'page' }],
-      });
+      const { attempt } = await payWith(handle, 'page');
       const success = {
         outTradeNo: attempt.outTradeNo,
         status: 'SUCCEEDED',
@@ -193,9 +196,7 @@ describe('payment workflow', () => {
           querySchedule: { delaysSeconds: [1], attentionAfterFailures: 3, rareSeconds: 5 },
         }),
       );
-      const { attempt } = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'page' }],
-      });
+      const { attempt } = await payWith(handle, 'page');
       await eventually(async () => channel.queried.length >= 1, { what: 'a first query' });
       channel.paid.add(attempt.outTradeNo);
       const result = await handle.result();
@@ -209,12 +210,8 @@ describe('payment workflow', () => {
     const channel = new FakeChannel();
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const first = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'page' }],
-      });
-      const second = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'qr' }],
-      });
+      const first = await payWith(handle, 'page');
+      const second = await payWith(handle, 'qr');
       for (const { attempt } of [first, second]) {
         await handle.signal(notify, {
           outTradeNo: attempt.outTradeNo,
@@ -241,9 +238,7 @@ describe('payment workflow', () => {
         taskQueue,
         input({ expiresAt: new Date(Date.now() + 3000).toISOString() }),
       );
-      const { attempt } = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'qr' }],
-      });
+      const { attempt } = await payWith(handle, 'qr');
       await handle.signal(notify, {
         outTradeNo: attempt.outTradeNo,
         status: 'SUCCEEDED',
@@ -263,12 +258,8 @@ describe('payment workflow', () => {
     const channel = new FakeChannel();
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const first = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'page' }],
-      });
-      const second = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'qr' }],
-      });
+      const first = await payWith(handle, 'page');
+      const second = await payWith(handle, 'qr');
       assert.notEqual(second.attempt.id, first.attempt.id);
       assert.deepEqual(channel.closed, [first.attempt.outTradeNo]);
       const view = await handle.query(status);
@@ -279,17 +270,10 @@ describe('payment workflow', () => {
 
       // The payer already paid the qr order: closing it for a switch reveals the payment.
       channel.paid.add(second.attempt.outTradeNo);
-      const code = await refusal(
-        handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
-      );
+      const code = await refusal(payWith(handle, 'page'));
       assert.equal(code, 'ALREADY_PAID');
       assert.equal((await handle.query(status)).status, 'SUCCEEDED');
-      assert.equal(
-        await refusal(
-          handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
-        ),
-        'ALREADY_PAID',
-      );
+      assert.equal(await refusal(payWith(handle, 'page')), 'ALREADY_PAID');
       assert.equal(channel.opened.length, 2);
     });
   });
@@ -301,9 +285,7 @@ describe('payment workflow', () => {
         taskQueue,
         input({ expiresAt: new Date(Date.now() + 2000).toISOString() }),
       );
-      const { attempt } = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'page' }],
-      });
+      const { attempt } = await payWith(handle, 'page');
       const result = await handle.result();
       assert.equal(result.status, 'CLOSED');
       assert.deepEqual(channel.closed, [attempt.outTradeNo]);
@@ -316,17 +298,10 @@ describe('payment workflow', () => {
     channel.failOpen = 'unavailable';
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const code = await refusal(
-        handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
-      );
+      const code = await refusal(payWith(handle, 'page'));
       assert.equal(code, 'STATUS_UNKNOWN');
       channel.failOpen = undefined;
-      assert.equal(
-        await refusal(
-          handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
-        ),
-        'STATUS_UNKNOWN',
-      );
+      assert.equal(await refusal(payWith(handle, 'page')), 'STATUS_UNKNOWN');
       assert.deepEqual(
         (await handle.query(status)).attempts.map((a) => a.status),
         ['UNKNOWN'],
@@ -340,14 +315,10 @@ describe('payment workflow', () => {
     channel.failOpen = 'rejected';
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const code = await refusal(
-        handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method: 'page' }] }),
-      );
+      const code = await refusal(payWith(handle, 'page'));
       assert.equal(code, 'CHANNEL_REJECTED');
       channel.failOpen = undefined;
-      const { attempt } = await handle.executeUpdate(pay, {
-        args: [{ channel: 'sandbox', method: 'page' }],
-      });
+      const { attempt } = await payWith(handle, 'page');
       assert.equal(attempt.status, 'PENDING');
       assert.deepEqual(
         (await handle.query(status)).attempts.map((a) => a.status),
