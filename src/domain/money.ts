@@ -10,6 +10,7 @@ export const currencyExponents = {
   GBP: 2,
   JPY: 0,
   SGD: 2,
+  KWD: 3,
 } as const;
 export type Currency = keyof typeof currencyExponents;
 export const currencies = Object.keys(currencyExponents) as Currency[];
@@ -35,4 +36,20 @@ export function formatMinorUnits(amount: number, currency: Currency): string {
     .padStart(exponent + 1, '0');
   if (exponent === 0) return sign + digits;
   return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
+/**
+ * Parses a channel's decimal amount ("12.34") into minor units, exactly; refuses more decimals
+ * than the currency has, signs, exponents and anything else a float parser would let through.
+ */
+export function parseMajorUnits(text: string, currency: Currency): number {
+  const exponent = currencyExponents[currency];
+  const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text.trim());
+  if (!match || (match[2] !== undefined && match[2].length > exponent)) {
+    throw new RangeError(`"${text}" is not an amount in ${currency}`);
+  }
+  const fraction = (match[2] ?? '').padEnd(exponent, '0');
+  const minor = Number(match[1]) * 10 ** exponent + Number(fraction || '0');
+  if (!Number.isSafeInteger(minor)) throw new RangeError(`"${text}" is too large`);
+  return minor;
 }

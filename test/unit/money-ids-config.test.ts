@@ -4,7 +4,13 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError, loadConfig } from '../../src/config';
 import { newId, type IdPrefix } from '../../src/domain/ids';
-import { amountSchema, currencies, formatMinorUnits } from '../../src/domain/money';
+import {
+  amountSchema,
+  currencies,
+  currencyExponents,
+  formatMinorUnits,
+  parseMajorUnits,
+} from '../../src/domain/money';
 
 describe('formatMinorUnits', () => {
   it('renders CNY 12345 as 123.45', () => {
@@ -36,7 +42,9 @@ describe('formatMinorUnits', () => {
         fc.constantFrom(...currencies),
         (amount, currency) => {
           const text = formatMinorUnits(amount, currency);
-          assert.match(text, currency === 'JPY' ? /^-?\d+$/ : /^-?\d+\.\d{2}$/);
+          const exponent = currencyExponents[currency];
+          const shape = exponent === 0 ? /^-?\d+$/ : new RegExp(`^-?\\d+\\.\\d{${exponent}}$`);
+          assert.match(text, shape);
           assert.equal(Number(text.replace('.', '')), amount);
         },
       ),
@@ -180,5 +188,44 @@ describe('loadConfig', () => {
       (err: unknown) =>
         err instanceof ConfigError && /API_PORT/.test(err.message) && /LOG_LEVEL/.test(err.message),
     );
+  });
+});
+
+describe('parseMajorUnits: a channel decimal amount back to minor units', () => {
+  it('is exact at the edges', () => {
+    assert.equal(parseMajorUnits('0.01', 'CNY'), 1);
+    assert.equal(parseMajorUnits('100000000.00', 'CNY'), 10_000_000_000);
+    assert.equal(parseMajorUnits('123.4', 'CNY'), 12_340);
+    assert.equal(parseMajorUnits('7', 'CNY'), 700);
+    assert.equal(parseMajorUnits('500', 'JPY'), 500);
+    assert.equal(parseMajorUnits('0.29', 'USD'), 29); // 0.29 * 100 is 28.999999999999996 as a float
+  });
+
+  it('round-trips with formatMinorUnits', () => {
+    for (const amount of [1, 9, 10, 99, 100, 12_345, 10_000_000_000]) {
+      assert.equal(parseMajorUnits(formatMinorUnits(amount, 'CNY'), 'CNY'), amount);
+    }
+  });
+
+  it('refuses more decimals than the currency has, signs, exponents and junk', () => {
+    for (const [text, currency] of [
+      ['0.001', 'CNY'],
+      ['1.5', 'JPY'],
+      ['-1.00', 'CNY'],
+      ['1e3', 'CNY'],
+      ['', 'CNY'],
+      ['1,000.00', 'CNY'],
+      ['0x10', 'CNY'],
+    ] as const) {
+      assert.throws(() => parseMajorUnits(text, currency), RangeError, `${text} ${currency}`);
+    }
+  });
+});
+
+describe('a currency with three decimals', () => {
+  it('formats and parses KWD exactly', () => {
+    assert.equal(formatMinorUnits(1_234, 'KWD'), '1.234');
+    assert.equal(parseMajorUnits('1.234', 'KWD'), 1_234);
+    assert.throws(() => parseMajorUnits('1.2345', 'KWD'), RangeError);
   });
 });
