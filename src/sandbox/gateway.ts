@@ -1,4 +1,5 @@
-// The sandbox channel's gateway: trades, the payer, notifications with retries, and switchable faults.
+// The sandbox channel's gateway: trades, the payer, notifications with retries, and switchable faults
+// (global, or for one trade over the global ones).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
@@ -19,6 +20,8 @@ export interface Faults {
   reorderNotifications?: boolean;
   delayNotificationsMs?: number;
   failQueries?: boolean;
+  /** Answer queries this late, e.g. past the caller's timeout, so that they time out. */
+  slowQueriesMs?: number;
 }
 
 export interface NotificationLogEntry {
@@ -60,7 +63,11 @@ export interface GatewayOptions {
 export class SandboxGateway {
   private readonly trades = new Map<string, Trade>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Wakes every pending slow answer, so that stopping never leaves a request hanging. */
+  private readonly wakers = new Set<() => void>();
   private faults: Faults = {};
+  /** Faults for one trade, over the global ones: a test can break one payment among many. */
+  private readonly tradeFaults = new Map<string, Faults>();
   private tradeSeq = 0;
 
   constructor(private readonly options: GatewayOptions) {}
@@ -98,9 +105,8 @@ export class SandboxGateway {
     return this.view(trade);
   }
 
-  queryTrade(outTradeNo: string): SandboxTrade {
-    if (this.faults.failQueries)
-      throw new GatewayError('SYSTEM_ERROR', 503, 'query failed (fault)');
+  async queryTrade(outTradeNo: string): Promise<SandboxTrade> {
+    await this.queryFaults(outTradeNo);
     return this.view(this.tradeOrThrow(outTradeNo));
   }
 
@@ -118,9 +124,11 @@ export class SandboxGateway {
 
   /**
    * The payer pays. `force` is the control API's late payer, who pays even a closed or expired
-   * trade (as a real channel may, when its close and the payment cross).
+   * trade (as a real channel may, when its close and the payment cross). `amount` is a payer who
+   * pays another amount than the trade's (a channel bug, a tampered page): the trade then reports
+   * what was paid, as a real channel's books would.
    */
-  pay(outTradeNo: string, options: { force: boolean }): SandboxTrade {
+  pay(outTradeNo: string, options: { force: boolean; amount?: number }): SandboxTrade {
     const trade = this.tradeOrThrow(outTradeNo);
     if (trade.trade_status === 'TRADE_SUCCESS') {
       throw new GatewayError('TRADE_HAS_SUCCESS', 409, 'trade is already paid');
@@ -135,6 +143,7 @@ export class SandboxGateway {
     }
     trade.trade_status = 'TRADE_SUCCESS';
     trade.gmt_payment = new Date().toISOString();
+    if (options.amount !== undefined) trade.total_amount = options.amount;
     this.notify(trade);
     return this.view(trade);
   }
@@ -156,9 +165,8 @@ export class SandboxGateway {
     return { ...refund };
   }
 
-  queryRefund(outTradeNo: string, outRequestNo: string): SandboxRefund {
-    if (this.faults.failQueries)
-      throw new GatewayError('SYSTEM_ERROR', 503, 'query failed (fault)');
+  async queryRefund(outTradeNo: string, outRequestNo: string): Promise<SandboxRefund> {
+    await this.queryFaults(outTradeNo);
     const refund = this.tradeOrThrow(outTradeNo).refunds.find(
       (r) => r.out_request_no === outRequestNo,
     );
@@ -170,10 +178,24 @@ export class SandboxGateway {
     const trade = this.tradeOrThrow(outTradeNo);
     return {
       ...this.view(trade),
+      // What the trade asked for, next to total_amount (what was paid, when a payer paid another).
+      requested_amount: trade.request.total_amount,
       closed_at: trade.closedAt,
       notifications: trade.notifications,
       refunds: trade.refunds,
     };
+  }
+
+  /** Every trade, oldest first: what the channel knows, to compare with paycenter's books. */
+  list() {
+    return [...this.trades.values()].map((trade) => ({
+      out_trade_no: trade.out_trade_no,
+      trade_status: trade.trade_status,
+      total_amount: trade.total_amount,
+      currency: trade.currency,
+      subject: trade.request.subject,
+      created_at: trade.createdAt,
+    }));
   }
 
   setFaults(faults: Faults) {
@@ -188,6 +210,23 @@ export class SandboxGateway {
     return { ...this.faults };
   }
 
+  setTradeFaults(outTradeNo: string, faults: Faults): Faults {
+    this.tradeOrThrow(outTradeNo);
+    this.tradeFaults.set(outTradeNo, { ...faults });
+    return this.currentTradeFaults(outTradeNo);
+  }
+
+  clearTradeFaults(outTradeNo: string): Faults {
+    this.tradeOrThrow(outTradeNo);
+    this.tradeFaults.delete(outTradeNo);
+    return this.currentTradeFaults(outTradeNo);
+  }
+
+  currentTradeFaults(outTradeNo: string): Faults {
+    this.tradeOrThrow(outTradeNo);
+    return { ...this.tradeFaults.get(outTradeNo) };
+  }
+
   returnUrl(outTradeNo: string): string | undefined {
     return this.trades.get(outTradeNo)?.request.return_url;
   }
@@ -195,6 +234,31 @@ export class SandboxGateway {
   stop() {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    for (const wake of this.wakers) wake();
+  }
+
+  /** The faults that apply to one trade: the global ones, overridden by the trade's own. */
+  private faultsFor(outTradeNo: string): Faults {
+    return { ...this.faults, ...this.tradeFaults.get(outTradeNo) };
+  }
+
+  /** A slow gateway answers late (what it knows by then); a failing one answers 503. */
+  private async queryFaults(outTradeNo: string) {
+    const faults = this.faultsFor(outTradeNo);
+    if (faults.slowQueriesMs) await this.pause(faults.slowQueriesMs);
+    if (faults.failQueries) throw new GatewayError('SYSTEM_ERROR', 503, 'query failed (fault)');
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
   }
 
   private tradeOrThrow(outTradeNo: string): Trade {
@@ -216,37 +280,46 @@ export class SandboxGateway {
   }
 
   private notify(trade: Trade) {
-    const faults = this.faults;
-    const base = {
-      out_trade_no: trade.out_trade_no,
-      trade_no: trade.trade_no,
-      total_amount: trade.total_amount,
-      currency: trade.currency,
-    };
-    const success: SandboxNotification = {
-      ...base,
-      notify_id: randomUUID(),
-      trade_status: 'TRADE_SUCCESS',
-      ...(trade.gmt_payment ? { gmt_payment: trade.gmt_payment } : {}),
-    };
+    const faults = this.faultsFor(trade.out_trade_no);
+    const success = this.notification(trade, 'TRADE_SUCCESS');
     if (faults.dropNotifications) {
       trade.notifications.push(this.logEntry(success, 0, 'dropped (fault)'));
       return;
     }
+    // The stale status goes out only once the success delivery has ended, so it certainly
+    // arrives after the success was acknowledged: the worst order, and a deterministic one.
+    const afterSuccess = faults.reorderNotifications
+      ? () => this.deliver(trade, this.notification(trade, 'WAIT_BUYER_PAY'), 0)
+      : undefined;
     const delay = faults.delayNotificationsMs ?? 0;
-    this.later(delay, () => this.deliver(trade, success, 0));
+    this.later(delay, () => this.deliver(trade, success, 0, afterSuccess));
     if (faults.duplicateNotifications) this.later(delay, () => this.deliver(trade, success, 0));
-    if (faults.reorderNotifications) {
-      const stale: SandboxNotification = {
-        ...base,
-        notify_id: randomUUID(),
-        trade_status: 'WAIT_BUYER_PAY',
-      };
-      this.later(delay + 50, () => this.deliver(trade, stale, 0));
-    }
   }
 
-  private async deliver(trade: Trade, notification: SandboxNotification, attempt: number) {
+  private notification(trade: Trade, status: SandboxTradeStatus): SandboxNotification {
+    return {
+      notify_id: randomUUID(),
+      out_trade_no: trade.out_trade_no,
+      trade_no: trade.trade_no,
+      trade_status: status,
+      total_amount: trade.total_amount,
+      currency: trade.currency,
+      ...(status === 'TRADE_SUCCESS' && trade.gmt_payment
+        ? { gmt_payment: trade.gmt_payment }
+        : {}),
+    };
+  }
+
+  /**
+   * Delivers one notification, retrying on the schedule until it is acknowledged or given up;
+   * `onEnd` runs once either has happened.
+   */
+  private async deliver(
+    trade: Trade,
+    notification: SandboxNotification,
+    attempt: number,
+    onEnd?: () => Promise<void>,
+  ) {
     const body = JSON.stringify(notification);
     let outcome: string;
     try {
@@ -262,6 +335,7 @@ export class SandboxGateway {
       const answer = (await response.text()).trim();
       if (response.ok && answer === 'success') {
         trade.notifications.push(this.logEntry(notification, attempt, 'acknowledged'));
+        if (onEnd) this.later(0, onEnd);
         return;
       }
       outcome = `HTTP ${response.status} ${answer.slice(0, 200)}`;
@@ -272,9 +346,10 @@ export class SandboxGateway {
     const delay = this.options.notifyRetrySeconds[attempt];
     if (delay === undefined) {
       this.options.log.warn({ outTradeNo: trade.out_trade_no }, 'sandbox gave up notifying');
+      if (onEnd) this.later(0, onEnd);
       return;
     }
-    this.later(delay * 1000, () => this.deliver(trade, notification, attempt + 1));
+    this.later(delay * 1000, () => this.deliver(trade, notification, attempt + 1, onEnd));
   }
 
   private logEntry(n: SandboxNotification, attempt: number, outcome: string): NotificationLogEntry {

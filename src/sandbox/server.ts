@@ -31,9 +31,12 @@ const faultsSchema = z
     reorderNotifications: z.boolean(),
     delayNotificationsMs: z.number().int().min(0).max(3_600_000),
     failQueries: z.boolean(),
+    slowQueriesMs: z.number().int().min(0).max(3_600_000),
   })
   .partial()
   .strict();
+/** The control payer: no body pays the trade's amount; `amount` pays another. */
+const controlPaySchema = z.object({ amount: z.number().int().positive() }).partial().strict();
 
 export interface SandboxServerOptions {
   appId: string;
@@ -96,6 +99,12 @@ export function buildSandboxServer(options: SandboxServerOptions): {
     return schema.parse(JSON.parse(body));
   }
 
+  /** Parses an optional JSON control body; none at all (no content-type either) means `{}`. */
+  function controlBody<T>(schema: z.ZodType<T>, raw: unknown): T {
+    const text = typeof raw === 'string' ? raw.trim() : '';
+    return schema.parse(text === '' ? {} : JSON.parse(text));
+  }
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.post('/gateway/trade/create', async (req) =>
@@ -143,16 +152,33 @@ export function buildSandboxServer(options: SandboxServerOptions): {
     return sendPage(reply, 'Paid', [`<p id="status">TRADE_SUCCESS</p>`]);
   });
 
+  app.get('/control/payments', async () => ({ items: gateway.list() }));
   app.get<{ Params: { outTradeNo: string } }>('/control/payments/:outTradeNo', async (req) =>
     gateway.inspect(req.params.outTradeNo),
   );
-  app.post<{ Params: { outTradeNo: string } }>('/control/payments/:outTradeNo/pay', async (req) =>
-    gateway.pay(req.params.outTradeNo, { force: true }),
+  app.post<{ Params: { outTradeNo: string } }>('/control/payments/:outTradeNo/pay', async (req) => {
+    const { amount } = controlBody(controlPaySchema, req.body);
+    return gateway.pay(req.params.outTradeNo, {
+      force: true,
+      ...(amount !== undefined ? { amount } : {}),
+    });
+  });
+  // Faults for one trade, over the global ones (the trade's own win).
+  app.get<{ Params: { outTradeNo: string } }>('/control/payments/:outTradeNo/faults', async (req) =>
+    gateway.currentTradeFaults(req.params.outTradeNo),
+  );
+  app.post<{ Params: { outTradeNo: string } }>(
+    '/control/payments/:outTradeNo/faults',
+    async (req) =>
+      gateway.setTradeFaults(req.params.outTradeNo, controlBody(faultsSchema, req.body)),
+  );
+  app.delete<{ Params: { outTradeNo: string } }>(
+    '/control/payments/:outTradeNo/faults',
+    async (req) => gateway.clearTradeFaults(req.params.outTradeNo),
   );
   app.get('/control/faults', async () => gateway.currentFaults());
   app.post('/control/faults', async (req) => {
-    const raw = typeof req.body === 'string' && req.body !== '' ? JSON.parse(req.body) : {};
-    gateway.setFaults(faultsSchema.parse(raw));
+    gateway.setFaults(controlBody(faultsSchema, req.body));
     return gateway.currentFaults();
   });
   app.delete('/control/faults', async () => {

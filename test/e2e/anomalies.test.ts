@@ -1,0 +1,446 @@
+// The classic payment anomalies, end to end, checked the way a payment engineer checks them: the
+// merchant API's answers, the pay order as GET /v1/pay-orders/{id} shows it, and the sandbox
+// channel's own books. After each scenario the money invariant holds at the channel: for the
+// order's channel orders, successes minus refunds equal the order amount if it SUCCEEDED, else 0.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { eq } from 'drizzle-orm';
+import { channelNotifications } from '../../src/db/schema';
+import { activityResults } from '../support/history';
+import { eventually, startTestSystem, type Answer, type TestSystem } from '../support/system';
+
+/** Notifications and expiry do the work here: the first active query comes only after 10 s. */
+let system: TestSystem;
+/**
+ * Queries every second and a 2 s channel timeout, for the query-timeout scenario. It has its own
+ * system because with queries every second the expiry scenario would mostly be settled by a query
+ * rather than by the close at expiry it is about.
+ */
+let fastQueries: TestSystem;
+
+before(async () => {
+  [system, fastQueries] = await Promise.all([
+    startTestSystem(),
+    startTestSystem({
+      env: {
+        QUERY_SCHEDULE_SECONDS: '1',
+        QUERY_ATTENTION_AFTER_FAILURES: '2',
+        QUERY_RARE_SECONDS: '2',
+        CHANNEL_TIMEOUT_MS: '2000',
+      },
+    }),
+  ]);
+});
+after(async () => {
+  await system?.stop();
+  await fastQueries?.stop();
+});
+beforeEach(async () => {
+  for (const s of [system, fastQueries]) await s.sandbox('DELETE', '/control/faults');
+});
+
+const AMOUNT = 6_600;
+
+interface AttemptView {
+  id: string;
+  outTradeNo: string;
+  method: string;
+  status: string;
+}
+interface RefundView {
+  amount: number;
+  reason: string;
+  status: string;
+}
+interface OrderView {
+  id: string;
+  status: string;
+  needsAttention: boolean;
+  amount: number;
+  expiresAt: string;
+  attempts: AttemptView[];
+  refunds: RefundView[];
+}
+interface NotificationLog {
+  notifyId: string;
+  tradeStatus: string;
+  outcome: string;
+}
+
+let scenarioSeq = 0;
+function newOrder(scenario: string, overrides: Record<string, unknown> = {}) {
+  const merchantOrderNo = `anomaly-${scenario}-${Date.now()}-${++scenarioSeq}`;
+  return {
+    merchantOrderNo,
+    amount: AMOUNT,
+    currency: 'CNY',
+    // Unique, so the sandbox's trade list can be filtered down to this scenario's trades.
+    subject: `Anomaly ${merchantOrderNo}`,
+    expiresInSeconds: 300,
+    ...overrides,
+  };
+}
+
+async function create(s: TestSystem, body: ReturnType<typeof newOrder>): Promise<OrderView> {
+  const created = await s.api('POST', '/v1/pay-orders', body);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body;
+}
+
+async function pay(s: TestSystem, id: string, method = 'page'): Promise<AttemptView> {
+  const answer = await s.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox', method });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body.attempt;
+}
+
+const view = async (s: TestSystem, id: string): Promise<OrderView> =>
+  (await s.api('GET', `/v1/pay-orders/${id}`)).body;
+
+async function untilStatus(s: TestSystem, id: string, status: string): Promise<OrderView> {
+  return eventually(
+    async () => {
+      const v = await view(s, id);
+      return v.status === status && v;
+    },
+    { what: `${id} ${status}` },
+  );
+}
+
+/** The payer pays at the channel; `body.amount` pays another amount than the trade's. */
+async function payerPays(s: TestSystem, outTradeNo: string, body?: { amount: number }) {
+  const answer = await s.sandbox('POST', `/control/payments/${outTradeNo}/pay`, body);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+}
+
+const trade = async (s: TestSystem, outTradeNo: string) =>
+  (await s.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+
+const tradesFor = async (s: TestSystem, subject: string) =>
+  (await s.sandbox('GET', '/control/payments')).body.items.filter(
+    (t: { subject: string }) => t.subject === subject,
+  );
+
+const logOf = (notifications: NotificationLog[]) =>
+  notifications.map((n) => [n.tradeStatus, n.outcome]);
+
+/** Waits for at least `count` notification deliveries to be logged at the sandbox. */
+async function deliveries(s: TestSystem, outTradeNo: string, count: number) {
+  return eventually(
+    async () => {
+      const log: NotificationLog[] = (await trade(s, outTradeNo)).notifications;
+      return log.length >= count && log;
+    },
+    { what: `${count} notification deliveries for ${outTradeNo}` },
+  );
+}
+
+/** Asks the channel now; the sync also applies every fact the workflow has received before it. */
+async function sync(s: TestSystem, id: string): Promise<OrderView> {
+  const answer = await s.api('POST', `/v1/pay-orders/${id}/sync`);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body;
+}
+
+async function exceptionIds(s: TestSystem): Promise<string[]> {
+  const answer = await s.api('GET', '/ops/exceptions', undefined, {
+    authorization: `Bearer ${s.opsKey}`,
+  });
+  assert.equal(answer.status, 200);
+  return answer.body.items.map((item: { id: string }) => item.id);
+}
+
+/** Channel successes minus channel refunds, as the sandbox's own books say. */
+async function netAtChannel(s: TestSystem, outTradeNos: string[]) {
+  let net = 0;
+  for (const outTradeNo of outTradeNos) {
+    const t = await trade(s, outTradeNo);
+    if (t.trade_status === 'TRADE_SUCCESS') net += t.total_amount;
+    for (const refund of t.refunds) {
+      if (refund.refund_status === 'REFUND_SUCCESS') net -= refund.refund_amount;
+    }
+  }
+  return net;
+}
+
+/** The money invariant, once every refund the order started has settled. */
+async function assertMoneyInvariant(s: TestSystem, id: string) {
+  const settled = await eventually(
+    async () => {
+      const v = await view(s, id);
+      return v.refunds.every((r) => r.status !== 'PROCESSING') && v;
+    },
+    { what: `refunds of ${id} to settle` },
+  );
+  const expected = settled.status === 'SUCCEEDED' ? settled.amount : 0;
+  const net = await netAtChannel(
+    s,
+    settled.attempts.map((a) => a.outTradeNo),
+  );
+  assert.equal(net, expected, `money at the channel for ${settled.status} order ${id}`);
+}
+
+function assertProblem(answer: Answer, code: string) {
+  assert.equal(answer.status, 409, JSON.stringify(answer.body));
+  assert.match(answer.contentType, /^application\/problem\+json/);
+  assert.equal(answer.body.code, code);
+}
+
+describe('payment anomalies', () => {
+  it('1. fifty concurrent creates and pays make one pay order and one channel order', async () => {
+    const body = newOrder('concurrent');
+    const creates = await Promise.all(
+      Array.from({ length: 50 }, () => system.api('POST', '/v1/pay-orders', body)),
+    );
+    assert.deepEqual(
+      creates.map((c) => c.status).sort(),
+      [...Array<number>(49).fill(200), 201],
+      'one create makes the order, the others find it',
+    );
+    const ids = new Set(creates.map((c) => c.body.id as string));
+    assert.equal(ids.size, 1);
+    const [id] = [...ids] as [string];
+
+    const pays = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox', method: 'page' }),
+      ),
+    );
+    const refused = pays.filter((p) => p.status !== 200);
+    assert.deepEqual(refused, [], 'every concurrent pay is answered with the open attempt');
+    const attempts = new Set(pays.map((p) => p.body.attempt.id as string));
+    assert.equal(attempts.size, 1, 'all pay answers name the same attempt');
+    const [attempt] = pays.map((p) => p.body.attempt as AttemptView);
+
+    const paying = await view(system, id);
+    assert.equal(paying.status, 'PAYING');
+    assert.deepEqual(
+      paying.attempts.map((a) => a.id),
+      [attempt!.id],
+    );
+    const atChannel = await tradesFor(system, body.subject);
+    assert.deepEqual(
+      atChannel.map((t: { out_trade_no: string }) => t.out_trade_no),
+      [attempt!.outTradeNo],
+      'the channel knows exactly one trade for the order',
+    );
+
+    await payerPays(system, attempt!.outTradeNo);
+    await untilStatus(system, id, 'SUCCEEDED');
+    await assertMoneyInvariant(system, id);
+  });
+
+  it('2. paying a paid order with another method is refused ALREADY_PAID', async () => {
+    const body = newOrder('paid-twice');
+    const { id } = await create(system, body);
+    const attempt = await pay(system, id, 'page');
+    await payerPays(system, attempt.outTradeNo);
+    await untilStatus(system, id, 'SUCCEEDED');
+
+    const again = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+      channel: 'sandbox',
+      method: 'qr',
+    });
+    assertProblem(again, 'ALREADY_PAID');
+    const paid = await view(system, id);
+    assert.equal(paid.status, 'SUCCEEDED');
+    assert.deepEqual(
+      paid.attempts.map((a) => [a.id, a.method, a.status]),
+      [[attempt.id, 'page', 'SUCCEEDED']],
+    );
+    assert.equal((await tradesFor(system, body.subject)).length, 1, 'no second channel order');
+    await assertMoneyInvariant(system, id);
+  });
+
+  it('3a. duplicate notifications pay the order once', async () => {
+    await system.sandbox('POST', '/control/faults', { duplicateNotifications: true });
+    const { id } = await create(system, newOrder('duplicates'));
+    const attempt = await pay(system, id);
+    await payerPays(system, attempt.outTradeNo);
+
+    const log = await deliveries(system, attempt.outTradeNo, 2);
+    assert.deepEqual(logOf(log), [
+      ['TRADE_SUCCESS', 'acknowledged'],
+      ['TRADE_SUCCESS', 'acknowledged'],
+    ]);
+    assert.equal(log[0]!.notifyId, log[1]!.notifyId, 'the same notification, twice');
+    const inbox = await system.database.db
+      .select()
+      .from(channelNotifications)
+      .where(eq(channelNotifications.outTradeNo, attempt.outTradeNo));
+    assert.equal(inbox.length, 1, 'a repeat is stored once');
+
+    const paid = await sync(system, id);
+    assert.equal(paid.status, 'SUCCEEDED');
+    assert.equal(paid.needsAttention, false);
+    assert.deepEqual(
+      paid.attempts.map((a) => a.status),
+      ['SUCCEEDED'],
+    );
+    assert.deepEqual(paid.refunds, []);
+    await assertMoneyInvariant(system, id);
+  });
+
+  it('3b. a stale WAIT_BUYER_PAY after the success moves nothing back', async () => {
+    await system.sandbox('POST', '/control/faults', { reorderNotifications: true });
+    const { id } = await create(system, newOrder('reordered'));
+    const attempt = await pay(system, id);
+    await payerPays(system, attempt.outTradeNo);
+
+    // The sandbox sends the stale status only once the success was acknowledged.
+    const log = await deliveries(system, attempt.outTradeNo, 2);
+    assert.deepEqual(logOf(log), [
+      ['TRADE_SUCCESS', 'acknowledged'],
+      ['WAIT_BUYER_PAY', 'acknowledged'],
+    ]);
+
+    // The sync runs after the workflow has applied the stale notification it received before.
+    const paid = await sync(system, id);
+    assert.equal(paid.status, 'SUCCEEDED');
+    assert.equal(paid.needsAttention, false);
+    assert.deepEqual(
+      paid.attempts.map((a) => a.status),
+      ['SUCCEEDED'],
+    );
+    assert.deepEqual(paid.refunds, []);
+    await assertMoneyInvariant(system, id);
+  });
+
+  it('4. a payment of another amount does not pay the order and is flagged', async () => {
+    const { id } = await create(system, newOrder('amount-mismatch'));
+    const attempt = await pay(system, id);
+    await payerPays(system, attempt.outTradeNo, { amount: AMOUNT - 100 });
+
+    const flagged = await eventually(
+      async () => {
+        const v = await view(system, id);
+        return v.needsAttention && v;
+      },
+      { what: `${id} needs attention` },
+    );
+    assert.equal(flagged.status, 'PAYING');
+    assert.deepEqual(
+      flagged.attempts.map((a) => a.status),
+      ['PENDING'],
+    );
+    assert.ok((await exceptionIds(system)).includes(id), 'listed for an operator');
+
+    const atChannel = await trade(system, attempt.outTradeNo);
+    assert.equal(atChannel.trade_status, 'TRADE_SUCCESS');
+    assert.equal(atChannel.total_amount, AMOUNT - 100);
+    assert.equal(atChannel.requested_amount, AMOUNT);
+    assert.deepEqual(logOf(atChannel.notifications), [['TRADE_SUCCESS', 'acknowledged']]);
+
+    // The query reports the same paid amount: asking the channel does not pay it either.
+    const synced = await sync(system, id);
+    assert.equal(synced.status, 'PAYING');
+    assert.equal(synced.needsAttention, true);
+
+    // The money invariant does not apply: money the order did not ask for sits at the channel
+    // until an operator decides. Nothing may have been refunded automatically.
+    assert.deepEqual(synced.refunds, []);
+    assert.deepEqual((await trade(system, attempt.outTradeNo)).refunds, []);
+  });
+
+  it('5. an unpaid order expires: CLOSED here and at the channel', async () => {
+    const { id } = await create(system, newOrder('expired', { expiresInSeconds: 3 }));
+    const attempt = await pay(system, id);
+
+    const closed = await untilStatus(system, id, 'CLOSED');
+    assert.equal(closed.needsAttention, false);
+    assert.deepEqual(
+      closed.attempts.map((a) => a.status),
+      ['CLOSED'],
+    );
+    const atChannel = await trade(system, attempt.outTradeNo);
+    assert.equal(atChannel.trade_status, 'TRADE_CLOSED', 'paycenter closed it at the channel');
+    assert.ok(atChannel.closed_at);
+    assert.deepEqual(atChannel.notifications, []);
+
+    assertProblem(
+      await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' }),
+      'ORDER_CLOSED',
+    );
+    await assertMoneyInvariant(system, id);
+  });
+
+  it('6. a last-second payment with a lost notification is found by the close at expiry', async () => {
+    const order = await create(system, newOrder('last-second', { expiresInSeconds: 4 }));
+    const attempt = await pay(system, order.id);
+    const faults = await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
+      dropNotifications: true,
+    });
+    assert.deepEqual(faults.body, { dropNotifications: true });
+
+    const expiresAtMs = Date.parse(order.expiresAt);
+    assert.ok(Date.now() < expiresAtMs - 1_500, 'the scenario needs time before expiry');
+    await sleep(expiresAtMs - 1_000 - Date.now());
+    await payerPays(system, attempt.outTradeNo);
+
+    const settled = await eventually(
+      async () => {
+        const v = await view(system, order.id);
+        return v.status !== 'PAYING' && v;
+      },
+      { what: `${order.id} settled at expiry` },
+    );
+    assert.equal(settled.status, 'SUCCEEDED', 'a paid order is not closed');
+    assert.equal(settled.needsAttention, false);
+    assert.deepEqual(
+      settled.attempts.map((a) => a.status),
+      ['SUCCEEDED'],
+    );
+    assert.deepEqual(settled.refunds, []);
+    const atChannel = await trade(system, attempt.outTradeNo);
+    assert.equal(atChannel.trade_status, 'TRADE_SUCCESS');
+    assert.equal(atChannel.closed_at, undefined);
+    assert.deepEqual(logOf(atChannel.notifications), [['TRADE_SUCCESS', 'dropped (fault)']]);
+    // The close at expiry is how paycenter learnt it: the channel refused it as already paid.
+    const closes = await activityResults(system.temporal, order.id, 'closeChannelOrder');
+    assert.deepEqual(
+      closes.map((c) => (c as { kind: string }).kind),
+      ['alreadyPaid'],
+    );
+    await assertMoneyInvariant(system, order.id);
+  });
+
+  it('7. queries that time out flag the order; it settles once the channel answers', async () => {
+    const s = fastQueries;
+    const { id } = await create(s, newOrder('query-timeouts'));
+    const attempt = await pay(s, id);
+    const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
+    // Longer than the adapter's CHANNEL_TIMEOUT_MS (2 s): every query times out.
+    const faults = { dropNotifications: true, slowQueriesMs: 5_000 };
+    assert.deepEqual((await s.sandbox('POST', faultsPath, faults)).body, faults);
+    await payerPays(s, attempt.outTradeNo);
+
+    const flagged = await eventually(
+      async () => {
+        const v = await view(s, id);
+        return v.needsAttention && v;
+      },
+      { what: `${id} needs attention` },
+    );
+    assert.equal(flagged.status, 'PAYING');
+    assert.deepEqual(
+      flagged.attempts.map((a) => a.status),
+      ['PENDING'],
+    );
+    assert.ok((await exceptionIds(s)).includes(id), 'listed for an operator');
+
+    // The channel recovers: the next (rare) query finds the payment.
+    const cleared = await s.sandbox('DELETE', faultsPath);
+    assert.equal(cleared.status, 200);
+    assert.deepEqual((await s.sandbox('GET', faultsPath)).body, {});
+    const settled = await untilStatus(s, id, 'SUCCEEDED');
+    assert.deepEqual(
+      settled.attempts.map((a) => a.status),
+      ['SUCCEEDED'],
+    );
+    assert.deepEqual(settled.refunds, []);
+    assert.deepEqual(logOf((await trade(s, attempt.outTradeNo)).notifications), [
+      ['TRADE_SUCCESS', 'dropped (fault)'],
+    ]);
+    await assertMoneyInvariant(s, id);
+  });
+});
