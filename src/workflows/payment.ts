@@ -13,6 +13,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { PaymentActivities, RefundRecord } from '../activities/payment';
+import type { CloseAnswer } from '../channels/types';
 import {
   applyChannelFact,
   closeOrder,
@@ -111,10 +112,11 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     () =>
       serialized(async () => {
         await applyFacts();
-        for (const open of state.attempts.filter(isOpen)) await closeAtChannel(open);
+        const confirmed = await closeOpenAttempts();
         if (state.status === 'SUCCEEDED') {
           throw ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
         }
+        if (!confirmed) throw channelUnavailable();
         await save(closeOrder(state));
         return view(state, refundViews);
       }),
@@ -151,10 +153,11 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       case 'reuse':
         return { attempt: attemptView(decision.attempt) };
       case 'switch': {
-        await closeAtChannel(decision.close);
+        const closed = await closeAtChannel(decision.close);
         if (state.status === 'SUCCEEDED') {
           throw ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
         }
+        if (!closed) throw channelUnavailable();
         return { attempt: attemptView(await openAtChannel(request)) };
       }
       case 'open':
@@ -215,17 +218,47 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     return attempt;
   }
 
-  /** Closes one channel order; a close refused because it is paid is that payment's news. */
-  async function closeAtChannel(attempt: Attempt) {
-    const answer = await channel.closeChannelOrder({
-      channel: attempt.channel,
-      outTradeNo: attempt.outTradeNo,
-    });
+  /**
+   * Closes one channel order; a close refused because it is paid is that payment's news.
+   * Answers false when the channel could not be reached.
+   */
+  async function closeAtChannel(attempt: Attempt): Promise<boolean> {
+    let answer: CloseAnswer;
+    try {
+      answer = await channel.closeChannelOrder({
+        channel: attempt.channel,
+        outTradeNo: attempt.outTradeNo,
+      });
+    } catch (err) {
+      // Unconfirmed, the channel order stays open: a payment may still land on it.
+      log.warn('could not close channel order', {
+        outTradeNo: attempt.outTradeNo,
+        error: String(err),
+      });
+      return false;
+    }
     const fact: ChannelFact =
       answer.kind === 'closed'
         ? { outTradeNo: attempt.outTradeNo, status: 'CLOSED', source: 'close' }
         : answer.fact;
     await applyFact(fact);
+    return true;
+  }
+
+  /** Closes every open channel order; answers whether the channel confirmed each close. */
+  async function closeOpenAttempts(): Promise<boolean> {
+    let confirmed = true;
+    for (const open of state.attempts.filter(isOpen)) {
+      confirmed = (await closeAtChannel(open)) && confirmed;
+    }
+    return confirmed;
+  }
+
+  function channelUnavailable(): ApplicationFailure {
+    return ApplicationFailure.nonRetryable(
+      'the channel could not confirm closing the open channel order; try again',
+      'CHANNEL_UNAVAILABLE',
+    );
   }
 
   async function applyFact(fact: ChannelFact) {
@@ -246,7 +279,8 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     }
     await save(settled);
     if (outcome.kind === 'paid') {
-      for (const other of state.attempts.filter(isOpen)) await closeAtChannel(other);
+      // Best effort now; any the channel does not confirm is closed again at expiry.
+      await closeOpenAttempts();
     }
   }
 
@@ -367,7 +401,15 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   }
   await serialized(async () => {
     await applyFacts();
-    for (const open of state.attempts.filter(isOpen)) await closeAtChannel(open);
+    // Expired: the order closes only once the channel confirms every channel order is closed.
+    for (let failures = 1; !(await closeOpenAttempts()); failures++) {
+      if (needsAttentionAfter(schedule, failures) && !state.needsAttention) {
+        await save({ ...state, needsAttention: true });
+      }
+      const delay = nextQueryDelaySeconds(schedule, failures - 1, failures);
+      await condition(() => facts.length > 0, delay * 1000);
+      await applyFacts();
+    }
     await save(closeOrder(state));
   });
   if (patched('merchant-notification')) {

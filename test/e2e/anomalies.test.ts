@@ -443,4 +443,30 @@ describe('payment anomalies', () => {
     ]);
     await assertMoneyInvariant(s, id);
   });
+
+  it('8. a channel outage at expiry does not lose a payment: the close is retried until confirmed', async () => {
+    const s = fastQueries;
+    const order = await create(s, newOrder('outage-at-expiry', { expiresInSeconds: 3 }));
+    const attempt = await pay(s, order.id);
+    const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
+    await s.sandbox('POST', faultsPath, { dropNotifications: true, failQueries: true });
+    await payerPays(s, attempt.outTradeNo);
+
+    // Past expiry the close is refused as paid, but the channel cannot be queried to confirm it.
+    await sleep(Date.parse(order.expiresAt) + 4_000 - Date.now());
+    const handle = s.temporal.workflow.getHandle(order.id);
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow did not fail');
+    const waiting = await view(s, order.id);
+    assert.equal(waiting.status, 'PAYING', 'not CLOSED while a payment may exist');
+    assert.equal(waiting.needsAttention, true);
+
+    await s.sandbox('DELETE', faultsPath);
+    const settled = await untilStatus(s, order.id, 'SUCCEEDED');
+    assert.deepEqual(
+      settled.attempts.map((a) => a.status),
+      ['SUCCEEDED'],
+    );
+    assert.deepEqual(settled.refunds, []);
+    await assertMoneyInvariant(s, order.id);
+  });
 });
