@@ -22,6 +22,8 @@ export interface Faults {
   failQueries?: boolean;
   /** Answer queries this late, e.g. past the caller's timeout, so that they time out. */
   slowQueriesMs?: number;
+  /** Refunds answer REFUND_PROCESSING, and still do at the first refund query after. */
+  slowRefunds?: boolean;
 }
 
 export interface NotificationLogEntry {
@@ -148,7 +150,10 @@ export class SandboxGateway {
     return this.view(trade);
   }
 
-  /** Refunds are immediate in the sandbox; a repeated out_request_no answers the same refund. */
+  /**
+   * Refunds are immediate in the sandbox unless slowRefunds is on; a repeated out_request_no
+   * answers the same refund.
+   */
   refund(request: SandboxRefundRequest): SandboxRefund {
     const trade = this.tradeOrThrow(request.out_trade_no);
     const existing = trade.refunds.find((r) => r.out_request_no === request.out_request_no);
@@ -160,7 +165,11 @@ export class SandboxGateway {
     if (refunded + request.refund_amount > trade.total_amount) {
       throw new GatewayError('REFUND_AMOUNT_EXCEEDED', 409, 'refunds would exceed the payment');
     }
-    const refund: SandboxRefund = { ...request, refund_status: 'REFUND_SUCCESS' };
+    const slow = this.faultsFor(trade.out_trade_no).slowRefunds;
+    const refund: SandboxRefund = {
+      ...request,
+      refund_status: slow ? 'REFUND_PROCESSING' : 'REFUND_SUCCESS',
+    };
     trade.refunds.push(refund);
     return { ...refund };
   }
@@ -171,7 +180,10 @@ export class SandboxGateway {
       (r) => r.out_request_no === outRequestNo,
     );
     if (!refund) throw new GatewayError('REFUND_NOT_EXIST', 404, `no refund ${outRequestNo}`);
-    return { ...refund };
+    const answer = { ...refund };
+    // A processing refund completes once it has been seen processing by one query.
+    if (refund.refund_status === 'REFUND_PROCESSING') refund.refund_status = 'REFUND_SUCCESS';
+    return answer;
   }
 
   inspect(outTradeNo: string) {

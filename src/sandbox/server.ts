@@ -32,6 +32,7 @@ const faultsSchema = z
     delayNotificationsMs: z.number().int().min(0).max(3_600_000),
     failQueries: z.boolean(),
     slowQueriesMs: z.number().int().min(0).max(3_600_000),
+    slowRefunds: z.boolean(),
   })
   .partial()
   .strict();

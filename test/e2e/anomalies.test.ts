@@ -469,4 +469,30 @@ describe('payment anomalies', () => {
     assert.deepEqual(settled.refunds, []);
     await assertMoneyInvariant(s, order.id);
   });
+
+  it('9. a refund the channel is still processing is followed by refund queries to the end', async () => {
+    const s = fastQueries;
+    const { id } = await create(s, newOrder('slow-refund'));
+    const attempt = await pay(s, id);
+    await s.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
+      slowRefunds: true,
+    });
+    await s.api('POST', `/v1/pay-orders/${id}/close`);
+    await payerPays(s, attempt.outTradeNo); // a late payment: refunded
+
+    const refunded = await eventually(
+      async () => {
+        const v = await view(s, id);
+        return v.refunds.length === 1 && v.refunds[0]!.status === 'SUCCEEDED' && v;
+      },
+      { what: `${id} refund settled` },
+    );
+    assert.equal(refunded.refunds[0]!.reason, 'LATE_PAYMENT');
+    assert.deepEqual(await activityResults(s.temporal, id, 'refundChannelOrder'), ['PROCESSING']);
+    assert.deepEqual(await activityResults(s.temporal, id, 'queryChannelRefund'), [
+      'PROCESSING',
+      'SUCCEEDED',
+    ]);
+    await assertMoneyInvariant(s, id);
+  });
 });
