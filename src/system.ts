@@ -17,6 +17,7 @@ import { createPaymentActivities } from './activities/payment';
 import { buildApi } from './api/app';
 import { createChannels, type ChannelRegistry } from './channels/registry';
 import type { Database } from './db/client';
+import { sandboxFace } from './sandbox/faces/sandbox';
 import { buildSandboxServer } from './sandbox/server';
 import { createNotificationInbox } from './services/inbox';
 import { createPayOrderService } from './services/payOrders';
@@ -30,10 +31,14 @@ export async function startSandbox(
   log: Logger,
 ): Promise<Stoppable & { url: string }> {
   const { app } = buildSandboxServer({
-    appId: config.SANDBOX_APP_ID,
-    secret: config.SANDBOX_SECRET,
     publicUrl: config.sandboxUrl,
-    notifyRetrySeconds: config.SANDBOX_NOTIFY_RETRY_SECONDS,
+    faces: [
+      sandboxFace({
+        appId: config.SANDBOX_APP_ID,
+        secret: config.SANDBOX_SECRET,
+        retrySeconds: config.SANDBOX_NOTIFY_RETRY_SECONDS,
+      }),
+    ],
     log,
   });
   await app.listen({ host: config.SANDBOX_HOST, port: config.SANDBOX_PORT });

@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
-  signedHeaders,
   type SandboxCreateRequest,
   type SandboxErrorCode,
   type SandboxNotification,
@@ -34,9 +33,16 @@ export interface NotificationLogEntry {
   outcome: string;
 }
 
+/** A refund with the moment it was made (statements list refunds by day). */
+export interface RefundEntry extends SandboxRefund {
+  at: string;
+}
+
 interface Trade extends SandboxTrade {
+  /** The channel whose face created it: notifications and statements speak its protocol. */
+  channel: string;
   request: SandboxCreateRequest;
-  refunds: SandboxRefund[];
+  refunds: RefundEntry[];
   expiresAtMs: number;
   createdAt: string;
   closedAt?: string;
@@ -53,12 +59,35 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * How one channel's sandbox sends notifications: its wire format and signature, what answer stops
+ * its retries, and its retry schedule. The trade engine itself is the same for every channel.
+ */
+export interface NotificationFace {
+  encodeNotification(
+    trade: SandboxTrade,
+    notification: SandboxNotification,
+  ): { body: string; headers: Record<string, string> };
+  isAcknowledged(httpStatus: number, body: string): boolean;
+  retrySeconds: number[];
+}
+
+/** One line of a channel's daily statement: a payment or a refund that happened that day. */
+export interface StatementEntry {
+  kind: 'PAYMENT' | 'REFUND';
+  outTradeNo: string;
+  tradeNo: string;
+  /** Minor units; what was paid (a payer may pay another amount) or refunded. */
+  amount: number;
+  currency: string;
+  refundNo?: string;
+  at: string;
+  subject: string;
+}
+
 export interface GatewayOptions {
-  appId: string;
-  secret: string;
   publicUrl: string;
-  /** Delays between notification deliveries until the merchant answers `success`. */
-  notifyRetrySeconds: number[];
+  faces: ReadonlyMap<string, NotificationFace>;
   log: Logger;
 }
 
@@ -74,13 +103,13 @@ export class SandboxGateway {
 
   constructor(private readonly options: GatewayOptions) {}
 
-  createTrade(request: SandboxCreateRequest): SandboxTrade {
+  createTrade(channel: string, request: SandboxCreateRequest): SandboxTrade {
     const existing = this.trades.get(request.out_trade_no);
     if (existing) {
       const same =
         existing.request.total_amount === request.total_amount &&
         existing.request.currency === request.currency;
-      if (!same) {
+      if (!same || existing.channel !== channel) {
         throw new GatewayError('OUT_TRADE_NO_USED', 409, 'out_trade_no used with other amount');
       }
       return this.view(existing); // a repeated create is answered, not duplicated
@@ -91,6 +120,7 @@ export class SandboxGateway {
     }
     const tradeNo = `SBX${Date.now()}${String(++this.tradeSeq).padStart(6, '0')}`;
     const trade: Trade = {
+      channel,
       out_trade_no: request.out_trade_no,
       trade_no: tradeNo,
       trade_status: 'WAIT_BUYER_PAY',
@@ -157,7 +187,7 @@ export class SandboxGateway {
   refund(request: SandboxRefundRequest): SandboxRefund {
     const trade = this.tradeOrThrow(request.out_trade_no);
     const existing = trade.refunds.find((r) => r.out_request_no === request.out_request_no);
-    if (existing) return { ...existing };
+    if (existing) return refundView(existing);
     if (trade.trade_status !== 'TRADE_SUCCESS') {
       throw new GatewayError('TRADE_NOT_PAID', 409, 'only a paid trade can be refunded');
     }
@@ -166,12 +196,13 @@ export class SandboxGateway {
       throw new GatewayError('REFUND_AMOUNT_EXCEEDED', 409, 'refunds would exceed the payment');
     }
     const slow = this.faultsFor(trade.out_trade_no).slowRefunds;
-    const refund: SandboxRefund = {
+    const refund: RefundEntry = {
       ...request,
       refund_status: slow ? 'REFUND_PROCESSING' : 'REFUND_SUCCESS',
+      at: new Date().toISOString(),
     };
     trade.refunds.push(refund);
-    return { ...refund };
+    return refundView(refund);
   }
 
   async queryRefund(outTradeNo: string, outRequestNo: string): Promise<SandboxRefund> {
@@ -180,15 +211,51 @@ export class SandboxGateway {
       (r) => r.out_request_no === outRequestNo,
     );
     if (!refund) throw new GatewayError('REFUND_NOT_EXIST', 404, `no refund ${outRequestNo}`);
-    const answer = { ...refund };
+    const answer = refundView(refund);
     // A processing refund completes once it has been seen processing by one query.
     if (refund.refund_status === 'REFUND_PROCESSING') refund.refund_status = 'REFUND_SUCCESS';
     return answer;
   }
 
+  /** What happened at one channel on one day (`from` inclusive, `to` exclusive, as instants). */
+  statement(channel: string, from: Date, to: Date): StatementEntry[] {
+    const within = (at: string | undefined) =>
+      at !== undefined && Date.parse(at) >= from.getTime() && Date.parse(at) < to.getTime();
+    const entries: StatementEntry[] = [];
+    for (const trade of this.trades.values()) {
+      if (trade.channel !== channel) continue;
+      const common = {
+        outTradeNo: trade.out_trade_no,
+        tradeNo: trade.trade_no,
+        currency: trade.currency,
+        subject: trade.request.subject,
+      };
+      if (trade.trade_status === 'TRADE_SUCCESS' && within(trade.gmt_payment)) {
+        entries.push({
+          ...common,
+          kind: 'PAYMENT',
+          amount: trade.total_amount,
+          at: trade.gmt_payment!,
+        });
+      }
+      for (const refund of trade.refunds) {
+        if (refund.refund_status !== 'REFUND_SUCCESS' || !within(refund.at)) continue;
+        entries.push({
+          ...common,
+          kind: 'REFUND',
+          amount: refund.refund_amount,
+          refundNo: refund.out_request_no,
+          at: refund.at,
+        });
+      }
+    }
+    return entries.sort((a, b) => a.at.localeCompare(b.at));
+  }
+
   inspect(outTradeNo: string) {
     const trade = this.tradeOrThrow(outTradeNo);
     return {
+      channel: trade.channel,
       ...this.view(trade),
       // What the trade asked for, next to total_amount (what was paid, when a payer paid another).
       requested_amount: trade.request.total_amount,
@@ -201,6 +268,7 @@ export class SandboxGateway {
   /** Every trade, oldest first: what the channel knows, to compare with paycenter's books. */
   list() {
     return [...this.trades.values()].map((trade) => ({
+      channel: trade.channel,
       out_trade_no: trade.out_trade_no,
       trade_status: trade.trade_status,
       total_amount: trade.total_amount,
@@ -273,6 +341,12 @@ export class SandboxGateway {
     });
   }
 
+  private faceOf(trade: Trade): NotificationFace {
+    const face = this.options.faces.get(trade.channel);
+    if (!face) throw new Error(`no sandbox face for channel ${trade.channel}`);
+    return face;
+  }
+
   private tradeOrThrow(outTradeNo: string): Trade {
     const trade = this.trades.get(outTradeNo);
     if (!trade) throw new GatewayError('TRADE_NOT_EXIST', 404, `no trade ${outTradeNo}`);
@@ -281,6 +355,7 @@ export class SandboxGateway {
 
   private view(trade: Trade): SandboxTrade {
     const {
+      channel: _channel,
       request: _r,
       expiresAtMs: _e,
       createdAt: _c,
@@ -332,20 +407,18 @@ export class SandboxGateway {
     attempt: number,
     onEnd?: () => Promise<void>,
   ) {
-    const body = JSON.stringify(notification);
+    const face = this.faceOf(trade);
+    const { body, headers } = face.encodeNotification(this.view(trade), notification);
     let outcome: string;
     try {
       const response = await fetch(trade.request.notify_url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...signedHeaders(this.options.appId, this.options.secret, body, Date.now()),
-        },
+        headers,
         body,
         signal: AbortSignal.timeout(10_000),
       });
       const answer = (await response.text()).trim();
-      if (response.ok && answer === 'success') {
+      if (face.isAcknowledged(response.status, answer)) {
         trade.notifications.push(this.logEntry(notification, attempt, 'acknowledged'));
         if (onEnd) this.later(0, onEnd);
         return;
@@ -355,7 +428,7 @@ export class SandboxGateway {
       outcome = `error: ${(err as Error).message}`;
     }
     trade.notifications.push(this.logEntry(notification, attempt, outcome));
-    const delay = this.options.notifyRetrySeconds[attempt];
+    const delay = face.retrySeconds[attempt];
     if (delay === undefined) {
       this.options.log.warn({ outTradeNo: trade.out_trade_no }, 'sandbox gave up notifying');
       if (onEnd) this.later(0, onEnd);
@@ -381,4 +454,8 @@ export class SandboxGateway {
     }, ms);
     this.timers.add(timer);
   }
+}
+
+function refundView({ at: _at, ...refund }: RefundEntry): SandboxRefund {
+  return refund;
 }

@@ -1,29 +1,12 @@
-// HTTP face of the sandbox channel: the signed gateway API, the payer's pay page, and the control API.
-import Fastify, { type FastifyInstance } from 'fastify';
+// The sandbox channels' HTTP server: each channel face's gateway API, the payer's pay page, and the
+// control API that plays the payer and a misbehaving channel.
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { fastifyLogging } from '../log';
 import { escapeHtml, sendPage } from '../html';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { verifySignature, sandboxHeaders } from '../channels/sandbox/protocol';
-import { GatewayError, SandboxGateway } from './gateway';
+import { GatewayError, SandboxGateway, type NotificationFace } from './gateway';
 
-const createSchema = z.object({
-  out_trade_no: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
-  total_amount: z.number().int().positive(),
-  currency: z.string().length(3),
-  subject: z.string().min(1).max(256),
-  method: z.enum(['page', 'qr']),
-  time_expire: z.string().min(1),
-  notify_url: z.url(),
-  return_url: z.url().optional(),
-});
-const tradeRef = z.object({ out_trade_no: z.string().min(1) });
-const refundSchema = z.object({
-  out_trade_no: z.string().min(1),
-  out_request_no: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
-  refund_amount: z.number().int().positive(),
-});
-const refundRef = refundSchema.pick({ out_trade_no: true, out_request_no: true });
 const faultsSchema = z
   .object({
     dropNotifications: z.boolean(),
@@ -39,11 +22,16 @@ const faultsSchema = z
 /** The control payer: no body pays the trade's amount; `amount` pays another. */
 const controlPaySchema = z.object({ amount: z.number().int().positive() }).partial().strict();
 
+/** One channel's protocol in the sandbox: its gateway API and its notifications. */
+export interface ChannelFace extends NotificationFace {
+  channel: string;
+  /** Registered in a scope of its own, so it can parse bodies its own way. */
+  routes: FastifyPluginAsync<{ gateway: SandboxGateway }>;
+}
+
 export interface SandboxServerOptions {
-  appId: string;
-  secret: string;
   publicUrl: string;
-  notifyRetrySeconds: number[];
+  faces: ChannelFace[];
   log: Logger;
 }
 
@@ -51,7 +39,11 @@ export function buildSandboxServer(options: SandboxServerOptions): {
   app: FastifyInstance;
   gateway: SandboxGateway;
 } {
-  const gateway = new SandboxGateway(options);
+  const gateway = new SandboxGateway({
+    publicUrl: options.publicUrl,
+    faces: new Map(options.faces.map((face) => [face.channel, face])),
+    log: options.log,
+  });
   const app = Fastify({
     ...fastifyLogging(options.log, 'sandbox'),
   });
@@ -84,22 +76,6 @@ export function buildSandboxServer(options: SandboxServerOptions): {
       .send({ code: status >= 500 ? 'SYSTEM_ERROR' : 'INVALID_REQUEST', message });
   });
 
-  /** Parses a signed gateway request, refusing anything not signed by the known app. */
-  function signedBody<T>(schema: z.ZodType<T>, headers: Record<string, unknown>, raw: unknown): T {
-    const body = typeof raw === 'string' ? raw : '';
-    const appId = headers[sandboxHeaders.appId];
-    const signed = verifySignature(
-      options.secret,
-      headers as Record<string, string | undefined>,
-      body,
-      Date.now(),
-    );
-    if (appId !== options.appId || !signed) {
-      throw new GatewayError('INVALID_SIGNATURE', 401, 'unknown app or bad signature');
-    }
-    return schema.parse(JSON.parse(body));
-  }
-
   /** Parses an optional JSON control body; none at all (no content-type either) means `{}`. */
   function controlBody<T>(schema: z.ZodType<T>, raw: unknown): T {
     const text = typeof raw === 'string' ? raw.trim() : '';
@@ -108,23 +84,7 @@ export function buildSandboxServer(options: SandboxServerOptions): {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.post('/gateway/trade/create', async (req) =>
-    gateway.createTrade(signedBody(createSchema, req.headers, req.body)),
-  );
-  app.post('/gateway/trade/query', async (req) =>
-    gateway.queryTrade(signedBody(tradeRef, req.headers, req.body).out_trade_no),
-  );
-  app.post('/gateway/trade/close', async (req) =>
-    gateway.closeTrade(signedBody(tradeRef, req.headers, req.body).out_trade_no),
-  );
-
-  app.post('/gateway/trade/refund', async (req) =>
-    gateway.refund(signedBody(refundSchema, req.headers, req.body)),
-  );
-  app.post('/gateway/trade/refund/query', async (req) => {
-    const ref = signedBody(refundRef, req.headers, req.body);
-    return gateway.queryRefund(ref.out_trade_no, ref.out_request_no);
-  });
+  for (const face of options.faces) app.register(face.routes, { gateway });
 
   app.get<{ Params: { outTradeNo: string } }>('/pay/:outTradeNo', async (req, reply) => {
     const trade = gateway.inspect(req.params.outTradeNo);

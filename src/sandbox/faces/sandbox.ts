@@ -1,0 +1,84 @@
+// The `sandbox` channel's face: JSON requests and notifications signed with HMAC-SHA256.
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { signedHeaders, verifySignature, sandboxHeaders } from '../../channels/sandbox/protocol';
+import { GatewayError, type SandboxGateway } from '../gateway';
+import type { ChannelFace } from '../server';
+
+const createSchema = z.object({
+  out_trade_no: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
+  total_amount: z.number().int().positive(),
+  currency: z.string().length(3),
+  subject: z.string().min(1).max(256),
+  method: z.enum(['page', 'qr']),
+  time_expire: z.string().min(1),
+  notify_url: z.url(),
+  return_url: z.url().optional(),
+});
+const tradeRef = z.object({ out_trade_no: z.string().min(1) });
+const refundSchema = z.object({
+  out_trade_no: z.string().min(1),
+  out_request_no: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
+  refund_amount: z.number().int().positive(),
+});
+const refundRef = refundSchema.pick({ out_trade_no: true, out_request_no: true });
+
+export interface SandboxFaceOptions {
+  appId: string;
+  secret: string;
+  retrySeconds: number[];
+}
+
+export function sandboxFace(options: SandboxFaceOptions): ChannelFace {
+  /** Parses a signed gateway request, refusing anything not signed by the known app. */
+  function signedBody<T>(schema: z.ZodType<T>, headers: Record<string, unknown>, raw: unknown): T {
+    const body = typeof raw === 'string' ? raw : '';
+    const appId = headers[sandboxHeaders.appId];
+    const signed = verifySignature(
+      options.secret,
+      headers as Record<string, string | undefined>,
+      body,
+      Date.now(),
+    );
+    if (appId !== options.appId || !signed) {
+      throw new GatewayError('INVALID_SIGNATURE', 401, 'unknown app or bad signature');
+    }
+    return schema.parse(JSON.parse(body));
+  }
+
+  const routes: FastifyPluginAsync<{ gateway: SandboxGateway }> = async (app, { gateway }) => {
+    app.post('/gateway/trade/create', async (req) =>
+      gateway.createTrade('sandbox', signedBody(createSchema, req.headers, req.body)),
+    );
+    app.post('/gateway/trade/query', async (req) =>
+      gateway.queryTrade(signedBody(tradeRef, req.headers, req.body).out_trade_no),
+    );
+    app.post('/gateway/trade/close', async (req) =>
+      gateway.closeTrade(signedBody(tradeRef, req.headers, req.body).out_trade_no),
+    );
+    app.post('/gateway/trade/refund', async (req) =>
+      gateway.refund(signedBody(refundSchema, req.headers, req.body)),
+    );
+    app.post('/gateway/trade/refund/query', async (req) => {
+      const ref = signedBody(refundRef, req.headers, req.body);
+      return gateway.queryRefund(ref.out_trade_no, ref.out_request_no);
+    });
+  };
+
+  return {
+    channel: 'sandbox',
+    routes,
+    retrySeconds: options.retrySeconds,
+    encodeNotification(_trade, notification) {
+      const body = JSON.stringify(notification);
+      return {
+        body,
+        headers: {
+          'content-type': 'application/json',
+          ...signedHeaders(options.appId, options.secret, body, Date.now()),
+        },
+      };
+    },
+    isAcknowledged: (status, body) => status >= 200 && status < 300 && body === 'success',
+  };
+}
