@@ -75,6 +75,34 @@ export const configSchema = z.object({
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
   ),
 
+  // Real channels. Keys are PEM text; any left unset in the single-process demo and the tests
+  // come from generated key pairs shared with the sandbox (src/channels/keys.ts).
+  ALIPAY_APP_ID: z.string().default('2021000000000001'),
+  ALIPAY_APP_PRIVATE_KEY: optionalText,
+  ALIPAY_PUBLIC_KEY: optionalText,
+  ALIPAY_GATEWAY_URL: optionalText.pipe(z.url().optional()),
+  ALIPAY_NOTIFY_RETRY_SECONDS: secondsList('120,600,600,3600,7200,21600,54000'),
+
+  WECHATPAY_MCH_ID: z.string().default('1900000001'),
+  WECHATPAY_APP_ID: z.string().default('wx0000000000000001'),
+  WECHATPAY_MCH_PRIVATE_KEY: optionalText,
+  WECHATPAY_MCH_SERIAL_NO: optionalText,
+  WECHATPAY_API_V3_KEY: optionalText.pipe(z.string().length(32).optional()),
+  WECHATPAY_PLATFORM_PUBLIC_KEY: optionalText,
+  WECHATPAY_PLATFORM_SERIAL_NO: optionalText,
+  WECHATPAY_BASE_URL: optionalText.pipe(z.url().optional()),
+  WECHATPAY_NOTIFY_RETRY_SECONDS: secondsList(
+    '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
+  ),
+
+  BANKCARD_MER_ID: z.string().default('777290058110048'),
+  BANKCARD_SIGN_PRIVATE_KEY: optionalText,
+  BANKCARD_SIGN_CERT_ID: optionalText,
+  BANKCARD_VERIFY_PUBLIC_KEY: optionalText,
+  BANKCARD_VERIFY_CERT_ID: optionalText,
+  BANKCARD_GATEWAY_URL: optionalText.pipe(z.url().optional()),
+  BANKCARD_NOTIFY_RETRY_SECONDS: secondsList('1,2,4,8,16,32,60,300,600'),
+
   /** Delays between deliveries of a merchant notification until it answers 2xx. */
   MERCHANT_NOTIFY_RETRY_SECONDS: secondsList(
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',

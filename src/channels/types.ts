@@ -15,8 +15,35 @@ export interface ChannelOrderRequest {
 }
 
 export interface ChannelOrderCreated {
-  payUrl: string;
+  /** Where the payer pays (page URL, QR code content); absent for channels that charge directly. */
+  payUrl?: string;
   channelTradeNo?: string;
+  /**
+   * Synchronous channels (bank-card quick pay) may answer the payment's outcome with the order:
+   * SUCCEEDED, FAILED as CLOSED, or PENDING when it was only accepted or is unknown.
+   */
+  outcome?: ChannelFact;
+}
+
+/** One line of a channel's daily statement. */
+export interface StatementLine {
+  kind: 'PAYMENT' | 'REFUND';
+  outTradeNo: string;
+  channelTradeNo: string;
+  /** Minor units. */
+  amount: number;
+  currency: string;
+  refundNo?: string;
+  /** ISO 8601 instant. */
+  at: string;
+}
+
+export interface ChannelStatement {
+  /** The statement's day, yyyy-MM-dd in the channel's time zone. */
+  day: string;
+  /** The statement exactly as the channel served it (CSV, zip, gzip ...), for the record. */
+  raw: Buffer;
+  lines: StatementLine[];
 }
 
 export type CloseAnswer = { kind: 'closed' } | { kind: 'alreadyPaid'; fact: ChannelFact };
@@ -57,6 +84,8 @@ export interface ChannelAdapter {
   closeOrder(outTradeNo: string): Promise<CloseAnswer>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundStatus>;
   queryRefund(outTradeNo: string, refundNo: string): Promise<ChannelRefundStatus>;
+  /** The channel's statement of one day: every payment and refund it booked. */
+  fetchStatement(day: string): Promise<ChannelStatement>;
   /** Verifies the signature before parsing anything; throws INVALID_SIGNATURE on a forgery. */
   verifyNotification(notification: IncomingNotification): VerifiedNotification;
   /** What the channel expects back: `accepted` stops its retries, `rejected` makes it retry. */

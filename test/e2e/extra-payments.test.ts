@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
+import { chinaDay } from '../../src/channels/chinaTime';
+import { createChannels } from '../../src/channels/registry';
 import { refunds } from '../../src/db/schema';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
@@ -105,5 +107,26 @@ describe('payments the order does not need', () => {
     });
     assert.deepEqual(paid.refunds, []);
     assert.equal(await netAtChannel([outTradeNo]), AMOUNT);
+  });
+
+  it("shows the payment and its refund in the channel's statement of the day", async () => {
+    const id = await newOrder();
+    const outTradeNo = await pay(id, 'page');
+    await system.api('POST', `/v1/pay-orders/${id}/close`);
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await eventually(async () => (await view(id)).refunds[0]?.status === 'SUCCEEDED');
+
+    const sandbox = createChannels(system.config).get('sandbox')!;
+    const statement = await sandbox.fetchStatement(chinaDay(new Date()));
+    const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
+    assert.deepEqual(
+      mine.map((l) => [l.kind, l.amount, l.currency]),
+      [
+        ['PAYMENT', AMOUNT, 'CNY'],
+        ['REFUND', AMOUNT, 'CNY'],
+      ],
+    );
+    assert.equal(mine[1]!.refundNo, (await view(id)).refunds[0].id);
+    assert.match(statement.raw.toString('utf8'), new RegExp(outTradeNo));
   });
 });

@@ -11,6 +11,7 @@ import {
   type ChannelRefundStatus,
 } from '../types';
 import {
+  sandboxBillColumns,
   signedHeaders,
   verifySignature,
   type SandboxCreateRequest,
@@ -76,8 +77,7 @@ export interface SandboxAdapterOptions {
 export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAdapter {
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  /** POSTs a signed request; answers the parsed body, or `{ error }` for a business refusal. */
-  async function call(path: string, payload: object) {
+  async function post(path: string, payload: object) {
     const body = JSON.stringify(payload);
     let response: Response;
     try {
@@ -93,6 +93,12 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
     } catch (err) {
       throw new ChannelUnavailableError(`sandbox ${path}: ${(err as Error).message}`);
     }
+    return response;
+  }
+
+  /** POSTs a signed request; answers the parsed body, or `{ error }` for a business refusal. */
+  async function call(path: string, payload: object) {
+    const response = await post(path, payload);
     const text = await response.text();
     if (response.status >= 500) {
       throw new ChannelUnavailableError(`sandbox ${path}: HTTP ${response.status} ${text}`);
@@ -188,6 +194,31 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
         throw new ChannelRejectedError(answer.code, answer.message);
       }
       return toRefundStatus(refundSchema.parse(answer.json).refund_status);
+    },
+
+    async fetchStatement(day) {
+      const response = await post('/gateway/bill/download', { bill_date: day });
+      const raw = Buffer.from(await response.arrayBuffer());
+      if (!response.ok) {
+        throw new ChannelUnavailableError(`sandbox bill ${day}: HTTP ${response.status}`);
+      }
+      const [header, ...rows] = raw.toString('utf8').trim().split('\n');
+      if (header !== sandboxBillColumns.join(',')) {
+        throw new ChannelUnavailableError(`sandbox bill ${day}: unexpected columns ${header}`);
+      }
+      const lines = rows.map((row) => {
+        const [kind, outTradeNo, channelTradeNo, amount, currency, refundNo, at] = row.split(',');
+        return {
+          kind: kind === 'REFUND' ? ('REFUND' as const) : ('PAYMENT' as const),
+          outTradeNo: outTradeNo!,
+          channelTradeNo: channelTradeNo!,
+          amount: Number(amount),
+          currency: currency!,
+          ...(refundNo ? { refundNo } : {}),
+          at: at!,
+        };
+      });
+      return { day, raw, lines };
     },
 
     verifyNotification({ headers, rawBody }) {

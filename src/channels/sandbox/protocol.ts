@@ -59,6 +59,17 @@ export interface SandboxRefund {
   refund_status: SandboxRefundStatus;
 }
 
+/** The sandbox bill: one CSV line per payment or refund booked that day (Beijing time). */
+export const sandboxBillColumns = [
+  'kind',
+  'out_trade_no',
+  'trade_no',
+  'amount',
+  'currency',
+  'out_request_no',
+  'time',
+] as const;
+
 /** Error codes the gateway answers with, as `{ code, message }`. */
 export type SandboxErrorCode =
   | 'INVALID_SIGNATURE'

@@ -1,7 +1,12 @@
 // The `sandbox` channel's face: JSON requests and notifications signed with HMAC-SHA256.
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { signedHeaders, verifySignature, sandboxHeaders } from '../../channels/sandbox/protocol';
+import {
+  sandboxBillColumns,
+  sandboxHeaders,
+  signedHeaders,
+  verifySignature,
+} from '../../channels/sandbox/protocol';
 import { GatewayError, type SandboxGateway } from '../gateway';
 import type { ChannelFace } from '../server';
 
@@ -22,6 +27,7 @@ const refundSchema = z.object({
   refund_amount: z.number().int().positive(),
 });
 const refundRef = refundSchema.pick({ out_trade_no: true, out_request_no: true });
+const billSchema = z.object({ bill_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) });
 
 export interface SandboxFaceOptions {
   appId: string;
@@ -62,6 +68,19 @@ export function sandboxFace(options: SandboxFaceOptions): ChannelFace {
     app.post('/gateway/trade/refund/query', async (req) => {
       const ref = signedBody(refundRef, req.headers, req.body);
       return gateway.queryRefund(ref.out_trade_no, ref.out_request_no);
+    });
+    app.post('/gateway/bill/download', async (req, reply) => {
+      const { bill_date } = signedBody(billSchema, req.headers, req.body);
+      const from = new Date(`${bill_date}T00:00:00+08:00`);
+      const to = new Date(from.getTime() + 24 * 3600 * 1000);
+      const rows = gateway
+        .statement('sandbox', from, to)
+        .map((e) =>
+          [e.kind, e.outTradeNo, e.tradeNo, e.amount, e.currency, e.refundNo ?? '', e.at].join(','),
+        );
+      return reply
+        .type('text/csv; charset=utf-8')
+        .send([sandboxBillColumns.join(','), ...rows].join('\n') + '\n');
     });
   };
 
