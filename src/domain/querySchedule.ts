@@ -28,3 +28,9 @@ export function nextQueryDelaySeconds(
 export function needsAttentionAfter(schedule: QuerySchedule, failuresInARow: number): boolean {
   return failuresInARow >= schedule.attentionAfterFailures;
 }
+
+/** Quick queries while a pay request waits for a synchronous channel's pending payment. */
+export const syncQueryDelaysSeconds = [1, 2, 4, 8, 16, 32];
+
+/** How long a pay request waits for a pending synchronous payment before answering. */
+export const defaultSyncPayWaitSeconds = 15;

@@ -23,6 +23,8 @@ export interface PaymentInput {
   querySchedule?: QuerySchedule;
   /** Absent in workflows started before merchant notifications existed; they use the defaults. */
   merchantNotifyRetrySeconds?: number[];
+  /** How long a pay request waits for a synchronous channel's pending payment. */
+  syncPayWaitSeconds?: number;
 }
 
 export interface AttemptView {

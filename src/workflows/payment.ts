@@ -37,6 +37,8 @@ import {
 } from '../domain/merchantEvents';
 import {
   defaultQuerySchedule,
+  defaultSyncPayWaitSeconds,
+  syncQueryDelaysSeconds,
   needsAttentionAfter,
   nextQueryDelaySeconds,
 } from '../domain/querySchedule';
@@ -181,6 +183,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       status: 'OPENING',
     };
     await save(withOpenedAttempt(state, attempt));
+    let outcome: ChannelFact | undefined;
     try {
       const created = await channel.openChannelOrder({
         payOrderId: state.id,
@@ -199,6 +202,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       });
       attempt = { ...attempt, status: 'PENDING', payUrl: created.payUrl };
       if (created.channelTradeNo) attempt.channelTradeNo = created.channelTradeNo;
+      outcome = created.outcome;
     } catch (err) {
       // Refused outright: no channel order exists. Anything else: we cannot know, so UNKNOWN.
       const rejected =
@@ -215,6 +219,41 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       );
     }
     await save(withOpenedAttempt(state, attempt));
+    return outcome ? answerSynchronously(attempt.id, outcome) : attempt;
+  }
+
+  /**
+   * A synchronous channel (bank-card quick pay) answered the payment's outcome with the order.
+   * One still pending is waited on for a bounded time, listening to notifications and querying
+   * quickly (async made sync), then answered as it stands: the workflow carries on either way.
+   */
+  async function answerSynchronously(attemptId: string, outcome: ChannelFact): Promise<Attempt> {
+    await applyFact(outcome);
+    const current = () => state.attempts.find((a) => a.id === attemptId)!;
+    const deadline = Date.now() + (input.syncPayWaitSeconds ?? defaultSyncPayWaitSeconds) * 1000;
+    for (const delay of syncQueryDelaysSeconds) {
+      const wait = Math.min(delay * 1000, deadline - Date.now());
+      if (current().status !== 'PENDING' || wait <= 0) break;
+      await condition(() => facts.length > 0, wait);
+      await applyFacts();
+      if (current().status !== 'PENDING') break;
+      const { channel: name, outTradeNo } = current();
+      try {
+        await applyFact(await queries.queryChannelOrder({ channel: name, outTradeNo }));
+      } catch (err) {
+        log.warn('quick query failed while waiting for a payment', {
+          outTradeNo,
+          error: String(err),
+        });
+      }
+    }
+    const attempt = current();
+    if (attempt.status === 'CLOSED') {
+      throw ApplicationFailure.nonRetryable(
+        `channel ${attempt.channel} declined the payment`,
+        'PAYMENT_DECLINED',
+      );
+    }
     return attempt;
   }
 

@@ -37,6 +37,8 @@ class FakeChannel {
   saved: PayOrderState[] = [];
   paid = new Set<string>();
   failOpen: 'unavailable' | 'rejected' | undefined;
+  /** A synchronous channel (bank card) answering the payment's outcome with the order. */
+  syncOutcome: 'SUCCEEDED' | 'CLOSED' | 'PENDING' | undefined;
 
   activities(): Omit<
     PaymentActivities,
@@ -49,6 +51,12 @@ class FakeChannel {
           throw ApplicationFailure.nonRetryable('INVALID_PARAMETER', 'CHANNEL_REJECTED');
         }
         this.opened.push(order.outTradeNo);
+        if (this.syncOutcome) {
+          const status = this.syncOutcome;
+          return {
+            outcome: { outTradeNo: order.outTradeNo, status, amount: 500, source: 'query' },
+          };
+        }
         return { payUrl: `https://channel.test/pay/${order.outTradeNo}` };
       },
       closeChannelOrder: async ({ outTradeNo }) => {
@@ -228,6 +236,71 @@ describe('payment workflow', () => {
       );
       assert.deepEqual(channel.refunded, [second.attempt.outTradeNo]);
       recorded['duplicate-refunded'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('answers a synchronous channel success at once: the order is paid', async () => {
+    const channel = new FakeChannel();
+    channel.syncOutcome = 'SUCCEEDED';
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      const { attempt } = await payWith(handle, 'page');
+      assert.equal(attempt.status, 'SUCCEEDED');
+      assert.equal(attempt.payUrl, undefined);
+      assert.equal((await handle.query(status)).status, 'SUCCEEDED');
+    });
+  });
+
+  it('answers a declined card PAYMENT_DECLINED and lets the payer try another', async () => {
+    const channel = new FakeChannel();
+    channel.syncOutcome = 'CLOSED';
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      assert.equal(await refusal(payWith(handle, 'page')), 'PAYMENT_DECLINED');
+      channel.syncOutcome = 'SUCCEEDED';
+      assert.equal((await payWith(handle, 'page')).attempt.status, 'SUCCEEDED');
+      assert.deepEqual(
+        (await handle.query(status)).attempts.map((a) => a.status),
+        ['CLOSED', 'SUCCEEDED'],
+      );
+    });
+  });
+
+  it('waits a bounded time for an accepted payment: settled by a notification within it', async () => {
+    const channel = new FakeChannel();
+    channel.syncOutcome = 'PENDING';
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input({ syncPayWaitSeconds: 10 }));
+      const answer = payWith(handle, 'page');
+      await eventually(async () => channel.opened.length === 1);
+      await handle.signal(notify, {
+        outTradeNo: channel.opened[0]!,
+        status: 'SUCCEEDED',
+        amount: 500,
+        source: 'notify',
+      });
+      assert.equal((await answer).attempt.status, 'SUCCEEDED');
+      await handle.result();
+      recorded['synchronous-accepted-then-notified'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('answers an accepted payment still pending after the wait as PENDING, and settles it later', async () => {
+    const channel = new FakeChannel();
+    channel.syncOutcome = 'PENDING';
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(
+        taskQueue,
+        input({
+          syncPayWaitSeconds: 2,
+          querySchedule: { delaysSeconds: [1], attentionAfterFailures: 5, rareSeconds: 5 },
+        }),
+      );
+      const { attempt } = await payWith(handle, 'page');
+      assert.equal(attempt.status, 'PENDING');
+      assert.ok(channel.queried.length >= 1, 'queried quickly while waiting');
+      channel.paid.add(attempt.outTradeNo);
+      assert.equal((await handle.result()).status, 'SUCCEEDED');
     });
   });
 
