@@ -66,6 +66,8 @@ export const configSchema = z.object({
   SANDBOX_PORT: port(4010),
   /** Base URL of the sandbox gateway as the channel adapter reaches it. */
   SANDBOX_URL: optionalText.pipe(z.url().optional()),
+  /** How long a pay request waits for a synchronous channel's pending payment (async made sync). */
+  SYNC_PAY_WAIT_SECONDS: seconds(15),
   /** How long a channel call may take before it counts as unanswered. */
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SANDBOX_APP_ID: z.string().default('paycenter-demo'),

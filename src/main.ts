@@ -13,6 +13,8 @@ import {
   type Database,
 } from './db/client';
 import { ensureSearchAttributes, startTemporalDevServer } from './dev/temporal';
+import { channelCredentials } from './channels/credentials';
+import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
 import { createLogger } from './log';
 import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
 import {
@@ -44,6 +46,18 @@ async function openDatabase(
   }
   log.warn('no DATABASE_URL and no PostgreSQL on localhost: using embedded PGlite');
   return openPglite(path.join(config.DATA_DIR, 'pglite'));
+}
+
+/**
+ * The demo's channel key pairs (both sides), generated on the first start and kept in DATA_DIR;
+ * configured credentials take precedence channel by channel (src/channels/credentials.ts).
+ */
+function channelKeys(config: Config): ChannelKeys {
+  const file = path.join(config.DATA_DIR, 'channel-keys.json');
+  const { keys, created } = loadOrCreateChannelKeys(file);
+  if (created)
+    console.log(`Generated demo key pairs for alipay, wechatpay and bankcard in ${file}`);
+  return keys;
 }
 
 /** Keys from the environment, else the ones generated on the first start, kept in DATA_DIR. */
@@ -91,7 +105,7 @@ async function main() {
 
   try {
     if (command === 'sandbox') {
-      const sandbox = await startSandbox(config, log);
+      const sandbox = await startSandbox(config, log, channelKeys(config));
       running.push(sandbox);
       log.info({ url: sandbox.url }, 'sandbox channel listening');
       return;
@@ -124,17 +138,18 @@ async function main() {
       await connection.close();
     }
 
-    const channels = createChannels(config);
-    const keys = resolveKeys(config);
-    await ensureMerchant(db.db, { id: demoMerchantId, name: 'Demo merchant' }, keys.demoApiKey);
+    const keys = channelKeys(config);
+    const channels = createChannels(config, channelCredentials(config, keys));
+    const apiKeys = resolveKeys(config);
+    await ensureMerchant(db.db, { id: demoMerchantId, name: 'Demo merchant' }, apiKeys.demoApiKey);
 
-    if (command === 'all') running.push(await startSandbox(config, log));
+    if (command === 'all') running.push(await startSandbox(config, log, keys));
     if (command === 'all' || command === 'worker') {
       running.push(await startWorker(config, { db, channels, temporalAddress, log }));
     }
     if (command === 'all' || command === 'api') {
       running.push(
-        await startApi(config, { db, channels, temporalAddress, opsKey: keys.opsApiKey, log }),
+        await startApi(config, { db, channels, temporalAddress, opsKey: apiKeys.opsApiKey, log }),
       );
     }
     const lines = [
@@ -148,8 +163,8 @@ async function main() {
         ? undefined
         : `  Temporal UI     http://localhost:${config.TEMPORAL_UI_PORT}`,
       `  Database        ${db.location}`,
-      `  Demo merchant API key: ${keys.demoApiKey}`,
-      `  Ops API key:           ${keys.opsApiKey}`,
+      `  Demo merchant API key: ${apiKeys.demoApiKey}`,
+      `  Ops API key:           ${apiKeys.opsApiKey}`,
     ];
     console.log(lines.filter(Boolean).join('\n'));
   } catch (err) {

@@ -17,7 +17,8 @@ import { createPaymentActivities } from './activities/payment';
 import { buildApi } from './api/app';
 import { createChannels, type ChannelRegistry } from './channels/registry';
 import type { Database } from './db/client';
-import { sandboxFace } from './sandbox/faces/sandbox';
+import type { ChannelKeys } from './channels/keys';
+import { sandboxFaces } from './sandbox/faces';
 import { buildSandboxServer } from './sandbox/server';
 import { createNotificationInbox } from './services/inbox';
 import { createPayOrderService } from './services/payOrders';
@@ -29,16 +30,11 @@ export interface Stoppable {
 export async function startSandbox(
   config: Config,
   log: Logger,
+  keys?: ChannelKeys,
 ): Promise<Stoppable & { url: string }> {
   const { app } = buildSandboxServer({
     publicUrl: config.sandboxUrl,
-    faces: [
-      sandboxFace({
-        appId: config.SANDBOX_APP_ID,
-        secret: config.SANDBOX_SECRET,
-        retrySeconds: config.SANDBOX_NOTIFY_RETRY_SECONDS,
-      }),
-    ],
+    faces: sandboxFaces(config, keys),
     log,
   });
   await app.listen({ host: config.SANDBOX_HOST, port: config.SANDBOX_PORT });
@@ -156,6 +152,7 @@ export async function startApi(
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       lateWindowSeconds: config.LATE_WINDOW_SECONDS,
       merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
+      syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
       querySchedule,
     }),
     inbox: createNotificationInbox({

@@ -1,19 +1,33 @@
 // The channels this deployment speaks, by name.
 import type { Config } from '../config';
 import { DomainError } from '../domain/errors';
+import { createAlipayAdapter } from './alipay/adapter';
+import { createBankcardAdapter } from './bankcard/adapter';
+import type { ChannelCredentials } from './credentials';
 import { createSandboxAdapter } from './sandbox/adapter';
 import type { ChannelAdapter } from './types';
+import { createWechatpayAdapter } from './wechatpay/adapter';
 
 export type ChannelRegistry = ReadonlyMap<string, ChannelAdapter>;
 
-export function createChannels(config: Config): ChannelRegistry {
-  const sandbox = createSandboxAdapter({
-    baseUrl: config.sandboxUrl,
-    appId: config.SANDBOX_APP_ID,
-    secret: config.SANDBOX_SECRET,
-    timeoutMs: config.CHANNEL_TIMEOUT_MS,
-  });
-  return new Map([[sandbox.name, sandbox]]);
+/** The sandbox channel always; each real channel whose credentials are known. */
+export function createChannels(
+  config: Config,
+  credentials: ChannelCredentials = {},
+): ChannelRegistry {
+  const timeout = { timeoutMs: config.CHANNEL_TIMEOUT_MS };
+  const adapters: ChannelAdapter[] = [
+    createSandboxAdapter({
+      baseUrl: config.sandboxUrl,
+      appId: config.SANDBOX_APP_ID,
+      secret: config.SANDBOX_SECRET,
+      ...timeout,
+    }),
+  ];
+  if (credentials.alipay) adapters.push(createAlipayAdapter(credentials.alipay, timeout));
+  if (credentials.wechatpay) adapters.push(createWechatpayAdapter(credentials.wechatpay, timeout));
+  if (credentials.bankcard) adapters.push(createBankcardAdapter(credentials.bankcard, timeout));
+  return new Map(adapters.map((adapter) => [adapter.name, adapter]));
 }
 
 export function channelOrThrow(channels: ChannelRegistry, name: string): ChannelAdapter {

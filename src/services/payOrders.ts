@@ -37,6 +37,7 @@ export interface PayOrderServiceDeps {
   lateWindowSeconds: number;
   querySchedule: QuerySchedule;
   merchantNotifyRetrySeconds: number[];
+  syncPayWaitSeconds: number;
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -96,6 +97,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       lateWindowSeconds: deps.lateWindowSeconds,
       querySchedule: deps.querySchedule,
       merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
+      syncPayWaitSeconds: deps.syncPayWaitSeconds,
       ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
     };
     try {

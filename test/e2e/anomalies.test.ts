@@ -88,8 +88,26 @@ async function create(s: TestSystem, body: ReturnType<typeof newOrder>): Promise
   return created.body;
 }
 
-async function pay(s: TestSystem, id: string, method = 'page'): Promise<AttemptView> {
-  const answer = await s.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox', method });
+/** The channel the scenarios run on; every channel's sandbox shares the payer and the faults. */
+interface ChannelUnderTest {
+  channel: string;
+  /** The first is the default; a second, where the channel has one, is "another method". */
+  methods: [string, ...string[]];
+  /** Whether the channel also notifies non-final statuses (WAIT_BUYER_PAY), to be reordered. */
+  notifiesPending: boolean;
+}
+let under: ChannelUnderTest = {
+  channel: 'sandbox',
+  methods: ['page', 'qr'],
+  notifiesPending: true,
+};
+
+function payBody(method = under.methods[0]) {
+  return { channel: under.channel, method };
+}
+
+async function pay(s: TestSystem, id: string, method?: string): Promise<AttemptView> {
+  const answer = await s.api('POST', `/v1/pay-orders/${id}/pay`, payBody(method));
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return answer.body.attempt;
 }
@@ -186,313 +204,333 @@ function assertProblem(answer: Answer, code: string) {
   assert.equal(answer.body.code, code);
 }
 
-describe('payment anomalies', () => {
-  it('1. fifty concurrent creates and pays make one pay order and one channel order', async () => {
-    const body = newOrder('concurrent');
-    const creates = await Promise.all(
-      Array.from({ length: 50 }, () => system.api('POST', '/v1/pay-orders', body)),
-    );
-    assert.deepEqual(
-      creates.map((c) => c.status).sort(),
-      [...Array<number>(49).fill(200), 201],
-      'one create makes the order, the others find it',
-    );
-    const ids = new Set(creates.map((c) => c.body.id as string));
-    assert.equal(ids.size, 1);
-    const [id] = [...ids] as [string];
+const channelsUnderTest: ChannelUnderTest[] = [
+  { channel: 'sandbox', methods: ['page', 'qr'], notifiesPending: true },
+  // QR first: an Alipay page order exists at the channel only once the payer opens it.
+  { channel: 'alipay', methods: ['qr', 'page'], notifiesPending: true },
+  // WeChat Pay notifies successes only.
+  { channel: 'wechatpay', methods: ['native'], notifiesPending: false },
+];
 
-    const pays = await Promise.all(
-      Array.from({ length: 50 }, () =>
-        system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox', method: 'page' }),
-      ),
-    );
-    const refused = pays.filter((p) => p.status !== 200);
-    assert.deepEqual(refused, [], 'every concurrent pay is answered with the open attempt');
-    const attempts = new Set(pays.map((p) => p.body.attempt.id as string));
-    assert.equal(attempts.size, 1, 'all pay answers name the same attempt');
-    const [attempt] = pays.map((p) => p.body.attempt as AttemptView);
-
-    const paying = await view(system, id);
-    assert.equal(paying.status, 'PAYING');
-    assert.deepEqual(
-      paying.attempts.map((a) => a.id),
-      [attempt!.id],
-    );
-    const atChannel = await tradesFor(system, body.subject);
-    assert.deepEqual(
-      atChannel.map((t: { out_trade_no: string }) => t.out_trade_no),
-      [attempt!.outTradeNo],
-      'the channel knows exactly one trade for the order',
-    );
-
-    await payerPays(system, attempt!.outTradeNo);
-    await untilStatus(system, id, 'SUCCEEDED');
-    await assertMoneyInvariant(system, id);
-  });
-
-  it('2. paying a paid order with another method is refused ALREADY_PAID', async () => {
-    const body = newOrder('paid-twice');
-    const { id } = await create(system, body);
-    const attempt = await pay(system, id, 'page');
-    await payerPays(system, attempt.outTradeNo);
-    await untilStatus(system, id, 'SUCCEEDED');
-
-    const again = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-      channel: 'sandbox',
-      method: 'qr',
+for (const channel of channelsUnderTest) {
+  describe(`payment anomalies on ${channel.channel}`, () => {
+    before(() => {
+      under = channel;
     });
-    assertProblem(again, 'ALREADY_PAID');
-    const paid = await view(system, id);
-    assert.equal(paid.status, 'SUCCEEDED');
-    assert.deepEqual(
-      paid.attempts.map((a) => [a.id, a.method, a.status]),
-      [[attempt.id, 'page', 'SUCCEEDED']],
-    );
-    assert.equal((await tradesFor(system, body.subject)).length, 1, 'no second channel order');
-    await assertMoneyInvariant(system, id);
-  });
 
-  it('3a. duplicate notifications pay the order once', async () => {
-    await system.sandbox('POST', '/control/faults', { duplicateNotifications: true });
-    const { id } = await create(system, newOrder('duplicates'));
-    const attempt = await pay(system, id);
-    await payerPays(system, attempt.outTradeNo);
+    it('1. fifty concurrent creates and pays make one pay order and one channel order', async () => {
+      const body = newOrder('concurrent');
+      const creates = await Promise.all(
+        Array.from({ length: 50 }, () => system.api('POST', '/v1/pay-orders', body)),
+      );
+      assert.deepEqual(
+        creates.map((c) => c.status).sort(),
+        [...Array<number>(49).fill(200), 201],
+        'one create makes the order, the others find it',
+      );
+      const ids = new Set(creates.map((c) => c.body.id as string));
+      assert.equal(ids.size, 1);
+      const [id] = [...ids] as [string];
 
-    const log = await deliveries(system, attempt.outTradeNo, 2);
-    assert.deepEqual(logOf(log), [
-      ['TRADE_SUCCESS', 'acknowledged'],
-      ['TRADE_SUCCESS', 'acknowledged'],
-    ]);
-    assert.equal(log[0]!.notifyId, log[1]!.notifyId, 'the same notification, twice');
-    const inbox = await system.database.db
-      .select()
-      .from(channelNotifications)
-      .where(eq(channelNotifications.outTradeNo, attempt.outTradeNo));
-    assert.equal(inbox.length, 1, 'a repeat is stored once');
+      const pays = await Promise.all(
+        Array.from({ length: 50 }, () => system.api('POST', `/v1/pay-orders/${id}/pay`, payBody())),
+      );
+      const refused = pays.filter((p) => p.status !== 200);
+      assert.deepEqual(refused, [], 'every concurrent pay is answered with the open attempt');
+      const attempts = new Set(pays.map((p) => p.body.attempt.id as string));
+      assert.equal(attempts.size, 1, 'all pay answers name the same attempt');
+      const [attempt] = pays.map((p) => p.body.attempt as AttemptView);
 
-    const paid = await sync(system, id);
-    assert.equal(paid.status, 'SUCCEEDED');
-    assert.equal(paid.needsAttention, false);
-    assert.deepEqual(
-      paid.attempts.map((a) => a.status),
-      ['SUCCEEDED'],
-    );
-    assert.deepEqual(paid.refunds, []);
-    await assertMoneyInvariant(system, id);
-  });
+      const paying = await view(system, id);
+      assert.equal(paying.status, 'PAYING');
+      assert.deepEqual(
+        paying.attempts.map((a) => a.id),
+        [attempt!.id],
+      );
+      const atChannel = await tradesFor(system, body.subject);
+      assert.deepEqual(
+        atChannel.map((t: { out_trade_no: string }) => t.out_trade_no),
+        [attempt!.outTradeNo],
+        'the channel knows exactly one trade for the order',
+      );
 
-  it('3b. a stale WAIT_BUYER_PAY after the success moves nothing back', async () => {
-    await system.sandbox('POST', '/control/faults', { reorderNotifications: true });
-    const { id } = await create(system, newOrder('reordered'));
-    const attempt = await pay(system, id);
-    await payerPays(system, attempt.outTradeNo);
-
-    // The sandbox sends the stale status only once the success was acknowledged.
-    const log = await deliveries(system, attempt.outTradeNo, 2);
-    assert.deepEqual(logOf(log), [
-      ['TRADE_SUCCESS', 'acknowledged'],
-      ['WAIT_BUYER_PAY', 'acknowledged'],
-    ]);
-
-    // The sync runs after the workflow has applied the stale notification it received before.
-    const paid = await sync(system, id);
-    assert.equal(paid.status, 'SUCCEEDED');
-    assert.equal(paid.needsAttention, false);
-    assert.deepEqual(
-      paid.attempts.map((a) => a.status),
-      ['SUCCEEDED'],
-    );
-    assert.deepEqual(paid.refunds, []);
-    await assertMoneyInvariant(system, id);
-  });
-
-  it('4. a payment of another amount does not pay the order and is flagged', async () => {
-    const { id } = await create(system, newOrder('amount-mismatch'));
-    const attempt = await pay(system, id);
-    await payerPays(system, attempt.outTradeNo, { amount: AMOUNT - 100 });
-
-    const flagged = await eventually(
-      async () => {
-        const v = await view(system, id);
-        return v.needsAttention && v;
-      },
-      { what: `${id} needs attention` },
-    );
-    assert.equal(flagged.status, 'PAYING');
-    assert.deepEqual(
-      flagged.attempts.map((a) => a.status),
-      ['PENDING'],
-    );
-    assert.ok((await exceptionIds(system)).includes(id), 'listed for an operator');
-
-    const atChannel = await trade(system, attempt.outTradeNo);
-    assert.equal(atChannel.trade_status, 'TRADE_SUCCESS');
-    assert.equal(atChannel.total_amount, AMOUNT - 100);
-    assert.equal(atChannel.requested_amount, AMOUNT);
-    assert.deepEqual(logOf(atChannel.notifications), [['TRADE_SUCCESS', 'acknowledged']]);
-
-    // The query reports the same paid amount: asking the channel does not pay it either.
-    const synced = await sync(system, id);
-    assert.equal(synced.status, 'PAYING');
-    assert.equal(synced.needsAttention, true);
-
-    // The money invariant does not apply: money the order did not ask for sits at the channel
-    // until an operator decides. Nothing may have been refunded automatically.
-    assert.deepEqual(synced.refunds, []);
-    assert.deepEqual((await trade(system, attempt.outTradeNo)).refunds, []);
-  });
-
-  it('5. an unpaid order expires: CLOSED here and at the channel', async () => {
-    const { id } = await create(system, newOrder('expired', { expiresInSeconds: 3 }));
-    const attempt = await pay(system, id);
-
-    const closed = await untilStatus(system, id, 'CLOSED');
-    assert.equal(closed.needsAttention, false);
-    assert.deepEqual(
-      closed.attempts.map((a) => a.status),
-      ['CLOSED'],
-    );
-    const atChannel = await trade(system, attempt.outTradeNo);
-    assert.equal(atChannel.trade_status, 'TRADE_CLOSED', 'paycenter closed it at the channel');
-    assert.ok(atChannel.closed_at);
-    assert.deepEqual(atChannel.notifications, []);
-
-    assertProblem(
-      await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' }),
-      'ORDER_CLOSED',
-    );
-    await assertMoneyInvariant(system, id);
-  });
-
-  it('6. a last-second payment with a lost notification is found by the close at expiry', async () => {
-    const order = await create(system, newOrder('last-second', { expiresInSeconds: 4 }));
-    const attempt = await pay(system, order.id);
-    const faults = await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
-      dropNotifications: true,
+      await payerPays(system, attempt!.outTradeNo);
+      await untilStatus(system, id, 'SUCCEEDED');
+      await assertMoneyInvariant(system, id);
     });
-    assert.deepEqual(faults.body, { dropNotifications: true });
 
-    const expiresAtMs = Date.parse(order.expiresAt);
-    assert.ok(Date.now() < expiresAtMs - 1_500, 'the scenario needs time before expiry');
-    await sleep(expiresAtMs - 1_000 - Date.now());
-    await payerPays(system, attempt.outTradeNo);
+    it('2. paying a paid order again (with another method where there is one) is refused ALREADY_PAID', async () => {
+      const body = newOrder('paid-twice');
+      const { id } = await create(system, body);
+      const attempt = await pay(system, id);
+      await payerPays(system, attempt.outTradeNo);
+      await untilStatus(system, id, 'SUCCEEDED');
 
-    const settled = await eventually(
-      async () => {
-        const v = await view(system, order.id);
-        return v.status !== 'PAYING' && v;
-      },
-      { what: `${order.id} settled at expiry` },
-    );
-    assert.equal(settled.status, 'SUCCEEDED', 'a paid order is not closed');
-    assert.equal(settled.needsAttention, false);
-    assert.deepEqual(
-      settled.attempts.map((a) => a.status),
-      ['SUCCEEDED'],
-    );
-    assert.deepEqual(settled.refunds, []);
-    const atChannel = await trade(system, attempt.outTradeNo);
-    assert.equal(atChannel.trade_status, 'TRADE_SUCCESS');
-    assert.equal(atChannel.closed_at, undefined);
-    assert.deepEqual(logOf(atChannel.notifications), [['TRADE_SUCCESS', 'dropped (fault)']]);
-    // The close at expiry is how paycenter learnt it: the channel refused it as already paid.
-    const closes = await activityResults(system.temporal, order.id, 'closeChannelOrder');
-    assert.deepEqual(
-      closes.map((c) => (c as { kind: string }).kind),
-      ['alreadyPaid'],
-    );
-    await assertMoneyInvariant(system, order.id);
-  });
-
-  it('7. queries that time out flag the order; it settles once the channel answers', async () => {
-    const s = fastQueries;
-    const { id } = await create(s, newOrder('query-timeouts'));
-    const attempt = await pay(s, id);
-    const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
-    // Longer than the adapter's CHANNEL_TIMEOUT_MS (2 s): every query times out.
-    const faults = { dropNotifications: true, slowQueriesMs: 5_000 };
-    assert.deepEqual((await s.sandbox('POST', faultsPath, faults)).body, faults);
-    await payerPays(s, attempt.outTradeNo);
-
-    const flagged = await eventually(
-      async () => {
-        const v = await view(s, id);
-        return v.needsAttention && v;
-      },
-      { what: `${id} needs attention` },
-    );
-    assert.equal(flagged.status, 'PAYING');
-    assert.deepEqual(
-      flagged.attempts.map((a) => a.status),
-      ['PENDING'],
-    );
-    assert.ok((await exceptionIds(s)).includes(id), 'listed for an operator');
-
-    // The channel recovers: the next (rare) query finds the payment.
-    const cleared = await s.sandbox('DELETE', faultsPath);
-    assert.equal(cleared.status, 200);
-    assert.deepEqual((await s.sandbox('GET', faultsPath)).body, {});
-    const settled = await untilStatus(s, id, 'SUCCEEDED');
-    assert.deepEqual(
-      settled.attempts.map((a) => a.status),
-      ['SUCCEEDED'],
-    );
-    assert.deepEqual(settled.refunds, []);
-    assert.deepEqual(logOf((await trade(s, attempt.outTradeNo)).notifications), [
-      ['TRADE_SUCCESS', 'dropped (fault)'],
-    ]);
-    await assertMoneyInvariant(s, id);
-  });
-
-  it('8. a channel outage at expiry does not lose a payment: the close is retried until confirmed', async () => {
-    const s = fastQueries;
-    const order = await create(s, newOrder('outage-at-expiry', { expiresInSeconds: 3 }));
-    const attempt = await pay(s, order.id);
-    const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
-    await s.sandbox('POST', faultsPath, { dropNotifications: true, failQueries: true });
-    await payerPays(s, attempt.outTradeNo);
-
-    // Past expiry the close is refused as paid, but the channel cannot be queried to confirm it.
-    await sleep(Date.parse(order.expiresAt) + 4_000 - Date.now());
-    const handle = s.temporal.workflow.getHandle(order.id);
-    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow did not fail');
-    const waiting = await view(s, order.id);
-    assert.equal(waiting.status, 'PAYING', 'not CLOSED while a payment may exist');
-    assert.equal(waiting.needsAttention, true);
-
-    await s.sandbox('DELETE', faultsPath);
-    const settled = await untilStatus(s, order.id, 'SUCCEEDED');
-    assert.deepEqual(
-      settled.attempts.map((a) => a.status),
-      ['SUCCEEDED'],
-    );
-    assert.deepEqual(settled.refunds, []);
-    await assertMoneyInvariant(s, order.id);
-  });
-
-  it('9. a refund the channel is still processing is followed by refund queries to the end', async () => {
-    const s = fastQueries;
-    const { id } = await create(s, newOrder('slow-refund'));
-    const attempt = await pay(s, id);
-    await s.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
-      slowRefunds: true,
+      const another = under.methods[1] ?? under.methods[0];
+      const again = await system.api('POST', `/v1/pay-orders/${id}/pay`, payBody(another));
+      assertProblem(again, 'ALREADY_PAID');
+      const paid = await view(system, id);
+      assert.equal(paid.status, 'SUCCEEDED');
+      assert.deepEqual(
+        paid.attempts.map((a) => [a.id, a.method, a.status]),
+        [[attempt.id, under.methods[0], 'SUCCEEDED']],
+      );
+      assert.equal((await tradesFor(system, body.subject)).length, 1, 'no second channel order');
+      await assertMoneyInvariant(system, id);
     });
-    await s.api('POST', `/v1/pay-orders/${id}/close`);
-    await payerPays(s, attempt.outTradeNo); // a late payment: refunded
 
-    const refunded = await eventually(
-      async () => {
-        const v = await view(s, id);
-        return v.refunds.length === 1 && v.refunds[0]!.status === 'SUCCEEDED' && v;
-      },
-      { what: `${id} refund settled` },
-    );
-    assert.equal(refunded.refunds[0]!.reason, 'LATE_PAYMENT');
-    assert.deepEqual(await activityResults(s.temporal, id, 'refundChannelOrder'), ['PROCESSING']);
-    assert.deepEqual(await activityResults(s.temporal, id, 'queryChannelRefund'), [
-      'PROCESSING',
-      'SUCCEEDED',
-    ]);
-    await assertMoneyInvariant(s, id);
+    it('3a. duplicate notifications pay the order once', async () => {
+      await system.sandbox('POST', '/control/faults', { duplicateNotifications: true });
+      const { id } = await create(system, newOrder('duplicates'));
+      const attempt = await pay(system, id);
+      await payerPays(system, attempt.outTradeNo);
+
+      const log = await deliveries(system, attempt.outTradeNo, 2);
+      assert.deepEqual(logOf(log), [
+        ['TRADE_SUCCESS', 'acknowledged'],
+        ['TRADE_SUCCESS', 'acknowledged'],
+      ]);
+      assert.equal(log[0]!.notifyId, log[1]!.notifyId, 'the same notification, twice');
+      const inbox = await system.database.db
+        .select()
+        .from(channelNotifications)
+        .where(eq(channelNotifications.outTradeNo, attempt.outTradeNo));
+      assert.equal(inbox.length, 1, 'a repeat is stored once');
+
+      const paid = await sync(system, id);
+      assert.equal(paid.status, 'SUCCEEDED');
+      assert.equal(paid.needsAttention, false);
+      assert.deepEqual(
+        paid.attempts.map((a) => a.status),
+        ['SUCCEEDED'],
+      );
+      assert.deepEqual(paid.refunds, []);
+      await assertMoneyInvariant(system, id);
+    });
+
+    if (channel.notifiesPending) {
+      it('3b. a stale WAIT_BUYER_PAY after the success moves nothing back', async () => {
+        await system.sandbox('POST', '/control/faults', { reorderNotifications: true });
+        const { id } = await create(system, newOrder('reordered'));
+        const attempt = await pay(system, id);
+        await payerPays(system, attempt.outTradeNo);
+
+        // The sandbox sends the stale status only once the success was acknowledged.
+        const log = await deliveries(system, attempt.outTradeNo, 2);
+        assert.deepEqual(logOf(log), [
+          ['TRADE_SUCCESS', 'acknowledged'],
+          ['WAIT_BUYER_PAY', 'acknowledged'],
+        ]);
+
+        // The sync runs after the workflow has applied the stale notification it received before.
+        const paid = await sync(system, id);
+        assert.equal(paid.status, 'SUCCEEDED');
+        assert.equal(paid.needsAttention, false);
+        assert.deepEqual(
+          paid.attempts.map((a) => a.status),
+          ['SUCCEEDED'],
+        );
+        assert.deepEqual(paid.refunds, []);
+        await assertMoneyInvariant(system, id);
+      });
+    }
+
+    it('4. a payment of another amount does not pay the order and is flagged', async () => {
+      const { id } = await create(system, newOrder('amount-mismatch'));
+      const attempt = await pay(system, id);
+      await payerPays(system, attempt.outTradeNo, { amount: AMOUNT - 100 });
+
+      const flagged = await eventually(
+        async () => {
+          const v = await view(system, id);
+          return v.needsAttention && v;
+        },
+        { what: `${id} needs attention` },
+      );
+      assert.equal(flagged.status, 'PAYING');
+      assert.deepEqual(
+        flagged.attempts.map((a) => a.status),
+        ['PENDING'],
+      );
+      assert.ok((await exceptionIds(system)).includes(id), 'listed for an operator');
+
+      const atChannel = await trade(system, attempt.outTradeNo);
+      assert.equal(atChannel.trade_status, 'TRADE_SUCCESS');
+      assert.equal(atChannel.total_amount, AMOUNT - 100);
+      assert.equal(atChannel.requested_amount, AMOUNT);
+      assert.deepEqual(logOf(atChannel.notifications), [['TRADE_SUCCESS', 'acknowledged']]);
+
+      // The query reports the same paid amount: asking the channel does not pay it either.
+      const synced = await sync(system, id);
+      assert.equal(synced.status, 'PAYING');
+      assert.equal(synced.needsAttention, true);
+
+      // The money invariant does not apply: money the order did not ask for sits at the channel
+      // until an operator decides. Nothing may have been refunded automatically.
+      assert.deepEqual(synced.refunds, []);
+      assert.deepEqual((await trade(system, attempt.outTradeNo)).refunds, []);
+    });
+
+    it('5. an unpaid order expires: CLOSED here and at the channel', async () => {
+      const { id } = await create(system, newOrder('expired', { expiresInSeconds: 3 }));
+      const attempt = await pay(system, id);
+
+      const closed = await untilStatus(system, id, 'CLOSED');
+      assert.equal(closed.needsAttention, false);
+      assert.deepEqual(
+        closed.attempts.map((a) => a.status),
+        ['CLOSED'],
+      );
+      const atChannel = await trade(system, attempt.outTradeNo);
+      assert.equal(atChannel.trade_status, 'TRADE_CLOSED', 'paycenter closed it at the channel');
+      assert.ok(atChannel.closed_at);
+      assert.deepEqual(atChannel.notifications, []);
+
+      assertProblem(
+        await system.api('POST', `/v1/pay-orders/${id}/pay`, payBody()),
+        'ORDER_CLOSED',
+      );
+      await assertMoneyInvariant(system, id);
+    });
+
+    it('6. a last-second payment with a lost notification is found by the close at expiry', async () => {
+      const order = await create(system, newOrder('last-second', { expiresInSeconds: 4 }));
+      const attempt = await pay(system, order.id);
+      const faults = await system.sandbox(
+        'POST',
+        `/control/payments/${attempt.outTradeNo}/faults`,
+        {
+          dropNotifications: true,
+        },
+      );
+      assert.deepEqual(faults.body, { dropNotifications: true });
+
+      const expiresAtMs = Date.parse(order.expiresAt);
+      assert.ok(Date.now() < expiresAtMs - 1_500, 'the scenario needs time before expiry');
+      await sleep(expiresAtMs - 1_000 - Date.now());
+      await payerPays(system, attempt.outTradeNo);
+
+      const settled = await eventually(
+        async () => {
+          const v = await view(system, order.id);
+          return v.status !== 'PAYING' && v;
+        },
+        { what: `${order.id} settled at expiry` },
+      );
+      assert.equal(settled.status, 'SUCCEEDED', 'a paid order is not closed');
+      assert.equal(settled.needsAttention, false);
+      assert.deepEqual(
+        settled.attempts.map((a) => a.status),
+        ['SUCCEEDED'],
+      );
+      assert.deepEqual(settled.refunds, []);
+      const atChannel = await trade(system, attempt.outTradeNo);
+      assert.equal(atChannel.trade_status, 'TRADE_SUCCESS');
+      assert.equal(atChannel.closed_at, undefined);
+      assert.deepEqual(logOf(atChannel.notifications), [['TRADE_SUCCESS', 'dropped (fault)']]);
+      // The close at expiry is how paycenter learnt it: the channel refused it as already paid.
+      const closes = await activityResults(system.temporal, order.id, 'closeChannelOrder');
+      assert.deepEqual(
+        closes.map((c) => (c as { kind: string }).kind),
+        ['alreadyPaid'],
+      );
+      await assertMoneyInvariant(system, order.id);
+    });
+
+    it('7. queries that time out flag the order; it settles once the channel answers', async () => {
+      const s = fastQueries;
+      const { id } = await create(s, newOrder('query-timeouts'));
+      const attempt = await pay(s, id);
+      const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
+      // Longer than the adapter's CHANNEL_TIMEOUT_MS (2 s): every query times out.
+      const faults = { dropNotifications: true, slowQueriesMs: 5_000 };
+      assert.deepEqual((await s.sandbox('POST', faultsPath, faults)).body, faults);
+      await payerPays(s, attempt.outTradeNo);
+
+      const flagged = await eventually(
+        async () => {
+          const v = await view(s, id);
+          return v.needsAttention && v;
+        },
+        { what: `${id} needs attention` },
+      );
+      assert.equal(flagged.status, 'PAYING');
+      assert.deepEqual(
+        flagged.attempts.map((a) => a.status),
+        ['PENDING'],
+      );
+      assert.ok((await exceptionIds(s)).includes(id), 'listed for an operator');
+
+      // The channel recovers: the next (rare) query finds the payment.
+      const cleared = await s.sandbox('DELETE', faultsPath);
+      assert.equal(cleared.status, 200);
+      assert.deepEqual((await s.sandbox('GET', faultsPath)).body, {});
+      const settled = await untilStatus(s, id, 'SUCCEEDED');
+      assert.deepEqual(
+        settled.attempts.map((a) => a.status),
+        ['SUCCEEDED'],
+      );
+      assert.deepEqual(settled.refunds, []);
+      assert.deepEqual(logOf((await trade(s, attempt.outTradeNo)).notifications), [
+        ['TRADE_SUCCESS', 'dropped (fault)'],
+      ]);
+      await assertMoneyInvariant(s, id);
+    });
+
+    it('8. a channel outage at expiry does not lose a payment: the close is retried until confirmed', async () => {
+      const s = fastQueries;
+      const order = await create(s, newOrder('outage-at-expiry', { expiresInSeconds: 3 }));
+      const attempt = await pay(s, order.id);
+      const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
+      await s.sandbox('POST', faultsPath, { dropNotifications: true, failQueries: true });
+      await payerPays(s, attempt.outTradeNo);
+
+      // Past expiry the close is refused as paid, but the channel cannot be queried to confirm it.
+      await sleep(Date.parse(order.expiresAt) + 4_000 - Date.now());
+      const handle = s.temporal.workflow.getHandle(order.id);
+      assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow did not fail');
+      const waiting = await view(s, order.id);
+      assert.equal(waiting.status, 'PAYING', 'not CLOSED while a payment may exist');
+      assert.equal(waiting.needsAttention, true);
+
+      await s.sandbox('DELETE', faultsPath);
+      const settled = await untilStatus(s, order.id, 'SUCCEEDED');
+      assert.deepEqual(
+        settled.attempts.map((a) => a.status),
+        ['SUCCEEDED'],
+      );
+      assert.deepEqual(settled.refunds, []);
+      await assertMoneyInvariant(s, order.id);
+    });
+
+    it('9. a refund the channel is still processing is followed by refund queries to the end', async () => {
+      const s = fastQueries;
+      const { id } = await create(s, newOrder('slow-refund'));
+      const attempt = await pay(s, id);
+      await s.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
+        slowRefunds: true,
+      });
+      await s.api('POST', `/v1/pay-orders/${id}/close`);
+      await payerPays(s, attempt.outTradeNo); // a late payment: refunded
+
+      const refunded = await eventually(
+        async () => {
+          const v = await view(s, id);
+          return v.refunds.length === 1 && v.refunds[0]!.status === 'SUCCEEDED' && v;
+        },
+        { what: `${id} refund settled` },
+      );
+      assert.equal(refunded.refunds[0]!.reason, 'LATE_PAYMENT');
+      // The channel first answered "processing"; queries (and, where the channel says a refund it
+      // does not show yet was not received, an idempotent resend) followed it to the end.
+      const calls = await activityResults(s.temporal, id, 'refundChannelOrder');
+      assert.equal(calls[0], 'PROCESSING');
+      const checks = await activityResults(s.temporal, id, 'queryChannelRefund');
+      assert.equal(checks.at(-1), 'SUCCEEDED');
+      assert.ok(checks.length >= 2, `followed by queries: ${checks.join(', ')}`);
+      const { refunds } = await trade(s, attempt.outTradeNo);
+      assert.equal(refunds.length, 1, 'one refund at the channel, however often it was asked');
+      await assertMoneyInvariant(s, id);
+    });
   });
-});
+}

@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config';
+import { channelCredentials } from '../../src/channels/credentials';
+import { generateChannelKeys, type ChannelKeys } from '../../src/channels/keys';
 import { openPglite, openPostgres, type Database } from '../../src/db/client';
 import { createLogger } from '../../src/log';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
@@ -39,6 +41,14 @@ export interface Answer {
   status: number;
   contentType: string;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+let keys: ChannelKeys | undefined;
+
+/** Key pairs for both sides of every channel, made once per test process (it takes a moment). */
+export function testChannelKeys(): ChannelKeys {
+  keys ??= generateChannelKeys();
+  return keys;
 }
 
 export function runDatabaseUrl(): string {
@@ -89,13 +99,14 @@ export async function startTestSystem(
     : await openPostgres(runDatabaseUrl(), 5);
   if (options.embeddedDatabase) await database.migrate();
   const temporalAddress = runTemporalAddress();
-  const channels = createChannels(config);
+  const keys = testChannelKeys();
+  const channels = createChannels(config, channelCredentials(config, keys));
   const apiKey = generateSecret('pk_test');
   const opsKey = generateSecret('ops_test');
   await ensureMerchant(database.db, { id: demoMerchantId, name: 'Demo merchant' }, apiKey);
 
   const parts: Stoppable[] = [];
-  parts.push(await startSandbox(config, log));
+  parts.push(await startSandbox(config, log, keys));
   parts.push(await startWorker(config, { db: database, channels, temporalAddress, log }));
   parts.push(await startApi(config, { db: database, channels, temporalAddress, opsKey, log }));
   const { client, connection } = await connectClient(config, temporalAddress);

@@ -1,0 +1,51 @@
+// Every channel face the sandbox runs, with the sandbox's side of each channel's keys.
+import type { Config } from '../../config';
+import type { ChannelKeys } from '../../channels/keys';
+import type { ChannelFace } from '../server';
+import { alipayFace } from './alipay';
+import { bankcardFace } from './bankcard';
+import { sandboxFace } from './sandbox';
+import { wechatpayFace } from './wechatpay';
+
+/** Without keys only the `sandbox` channel runs: the real channels' faces need key pairs. */
+export function sandboxFaces(config: Config, keys?: ChannelKeys): ChannelFace[] {
+  const faces = [
+    sandboxFace({
+      appId: config.SANDBOX_APP_ID,
+      secret: config.SANDBOX_SECRET,
+      retrySeconds: config.SANDBOX_NOTIFY_RETRY_SECONDS,
+    }),
+  ];
+  if (!keys) return faces;
+  const publicUrl = config.sandboxUrl;
+  faces.push(
+    alipayFace({
+      appId: config.ALIPAY_APP_ID,
+      appPublicKey: keys.alipay.app.publicKey,
+      alipayPrivateKey: keys.alipay.platform.privateKey,
+      retrySeconds: config.ALIPAY_NOTIFY_RETRY_SECONDS,
+      publicUrl,
+    }),
+    wechatpayFace({
+      mchId: config.WECHATPAY_MCH_ID,
+      appId: config.WECHATPAY_APP_ID,
+      mchPublicKey: keys.wechatpay.merchant.publicKey,
+      mchSerialNo: keys.wechatpay.merchant.serial,
+      apiV3Key: keys.wechatpay.apiV3Key,
+      platformPrivateKey: keys.wechatpay.platform.privateKey,
+      platformSerialNo: keys.wechatpay.platform.serial,
+      retrySeconds: config.WECHATPAY_NOTIFY_RETRY_SECONDS,
+      publicUrl,
+    }),
+    bankcardFace({
+      merId: config.BANKCARD_MER_ID,
+      merchantPublicKey: keys.bankcard.merchant.publicKey,
+      merchantCertId: keys.bankcard.merchant.serial,
+      platformPrivateKey: keys.bankcard.platform.privateKey,
+      platformCertId: keys.bankcard.platform.serial,
+      retrySeconds: config.BANKCARD_NOTIFY_RETRY_SECONDS,
+      publicUrl,
+    }),
+  );
+  return faces;
+}

@@ -1,0 +1,375 @@
+// Alipay end to end over HTTP: paycenter's alipay adapter against the sandbox's Alipay face
+// (RSA2 both ways, form-encoded notifications answered "success"). Every money scenario ends with
+// the invariant: channel successes minus refunds = the order amount if SUCCEEDED, else 0.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { chinaDay } from '../../src/channels/chinaTime';
+import { channelCredentials } from '../../src/channels/credentials';
+import { createChannels } from '../../src/channels/registry';
+import { rsa2Sign, signContent, toYuan } from '../../src/channels/alipay/protocol';
+import { channelNotifications } from '../../src/db/schema';
+import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  system = await startTestSystem({
+    env: { ALIPAY_NOTIFY_RETRY_SECONDS: '1,1,2', QUERY_SCHEDULE_SECONDS: '1' },
+  });
+});
+after(async () => {
+  await system?.stop();
+});
+
+const AMOUNT = 6_601; // 66.01 yuan
+
+async function newOrder(amount = AMOUNT) {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `ali-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount,
+    currency: 'CNY',
+    subject: '两杯咖啡',
+    expiresInSeconds: 600,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body.id as string;
+}
+
+async function pay(id: string, method: 'qr' | 'page') {
+  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+    channel: 'alipay',
+    method,
+  });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body.attempt as { outTradeNo: string; payUrl: string; status: string };
+}
+
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+const trade = async (outTradeNo: string) =>
+  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+
+async function settled(id: string, status: string) {
+  return eventually(
+    async () => {
+      const v = await view(id);
+      return v.status === status && v;
+    },
+    { what: `order ${id} ${status}` },
+  );
+}
+
+/** Channel successes minus channel refunds, as the sandbox's own books say. */
+async function netAtChannel(outTradeNos: string[]) {
+  let net = 0;
+  for (const outTradeNo of outTradeNos) {
+    const answer = await system.sandbox('GET', `/control/payments/${outTradeNo}`);
+    if (answer.status === 404) continue; // never created at Alipay: nothing paid
+    const t = answer.body;
+    assert.equal(t.channel, 'alipay');
+    if (t.trade_status === 'TRADE_SUCCESS') net += t.total_amount;
+    for (const refund of t.refunds) {
+      if (refund.refund_status === 'REFUND_SUCCESS') net -= refund.refund_amount;
+    }
+  }
+  return net;
+}
+
+async function assertInvariant(id: string) {
+  const v = await view(id);
+  const outTradeNos = v.attempts.map((a: { outTradeNo: string }) => a.outTradeNo);
+  const expected = v.status === 'SUCCEEDED' ? v.amount : 0;
+  assert.equal(await netAtChannel(outTradeNos), expected, `money invariant of ${id}`);
+}
+
+async function inbox(outTradeNo: string) {
+  return system.database.db
+    .select()
+    .from(channelNotifications)
+    .where(
+      and(
+        eq(channelNotifications.channel, 'alipay'),
+        eq(channelNotifications.outTradeNo, outTradeNo),
+      ),
+    );
+}
+
+async function postWebhook(body: string) {
+  const response = await fetch(`${system.apiUrl}/webhooks/alipay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+describe('alipay through the sandbox face', () => {
+  it('pays by QR code (precreate) and settles on an Alipay notification', async () => {
+    const id = await newOrder();
+    const attempt = await pay(id, 'qr');
+    assert.equal(attempt.status, 'PENDING');
+    assert.equal(attempt.payUrl, `${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
+    const before = await trade(attempt.outTradeNo);
+    assert.equal(before.trade_status, 'WAIT_BUYER_PAY');
+    assert.equal(before.total_amount, AMOUNT);
+
+    assert.equal(
+      (await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`)).status,
+      200,
+    );
+    const paid = await settled(id, 'SUCCEEDED');
+    assert.equal(paid.attempts[0].status, 'SUCCEEDED');
+    const after = await trade(attempt.outTradeNo);
+    assert.equal(after.notifications[0].outcome, 'acknowledged');
+    const rows = await inbox(attempt.outTradeNo);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.dedupeKey, after.notifications[0].notifyId);
+    assert.match(rows[0]!.rawBody, new RegExp(`total_amount=${toYuan(AMOUNT)}`));
+    assert.match(rows[0]!.rawBody, /sign_type=RSA2/);
+    await assertInvariant(id);
+  });
+
+  it('pays by page: the payer opens the signed URL, the gateway creates the trade', async () => {
+    const id = await newOrder();
+    const attempt = await pay(id, 'page');
+    const payUrl = new URL(attempt.payUrl);
+    assert.equal(payUrl.pathname, '/alipay/gateway.do');
+    assert.equal(payUrl.searchParams.get('method'), 'alipay.trade.page.pay');
+    // Not opened yet: Alipay knows no such trade, and a sync changes nothing.
+    assert.equal(
+      (await system.sandbox('GET', `/control/payments/${attempt.outTradeNo}`)).status,
+      404,
+    );
+    assert.equal((await system.api('POST', `/v1/pay-orders/${id}/sync`)).body.status, 'PAYING');
+
+    // A tampered URL is refused by the gateway.
+    const tampered = new URL(attempt.payUrl);
+    tampered.searchParams.set(
+      'biz_content',
+      tampered.searchParams.get('biz_content')!.replace(toYuan(AMOUNT), '0.01'),
+    );
+    const refused = await fetch(tampered, { redirect: 'manual' });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /isv\.invalid-signature/);
+
+    for (let i = 0; i < 2; i++) {
+      // Opening it twice is the same trade.
+      const opened = await fetch(attempt.payUrl, { redirect: 'manual' });
+      assert.equal(opened.status, 302);
+      assert.equal(
+        opened.headers.get('location'),
+        `${system.sandboxUrl}/pay/${attempt.outTradeNo}`,
+      );
+    }
+    const page = await fetch(`${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
+    assert.equal(page.status, 200);
+    assert.equal((await trade(attempt.outTradeNo)).total_amount, AMOUNT);
+
+    await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
+    await settled(id, 'SUCCEEDED');
+    await assertInvariant(id);
+  });
+
+  it('settles by alipay.trade.query when every notification is dropped', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      dropNotifications: true,
+    });
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const paid = await settled(id, 'SUCCEEDED');
+    assert.equal(paid.needsAttention, false);
+    assert.deepEqual(
+      (await trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
+      ['dropped (fault)'],
+    );
+    assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
+    await assertInvariant(id);
+  });
+
+  it('closes: alipay.trade.close for a QR trade, a never-opened page needs none', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
+    assert.equal(closed.status, 200);
+    assert.equal(closed.body.status, 'CLOSED');
+    assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
+    await assertInvariant(id);
+
+    // A page the payer never opened: Alipay has no trade to close (ACQ.TRADE_NOT_EXIST).
+    const pageId = await newOrder();
+    const page = await pay(pageId, 'page');
+    const pageClosed = await system.api('POST', `/v1/pay-orders/${pageId}/close`);
+    assert.equal(pageClosed.body.status, 'CLOSED');
+    assert.equal(pageClosed.body.attempts[0].status, 'CLOSED');
+    await assertInvariant(pageId);
+
+    // The signed URL stays valid until time_expire, as at Alipay: a payer who opens and pays it
+    // now makes a late payment, and it goes back.
+    assert.equal((await fetch(page.payUrl, { redirect: 'manual' })).status, 302);
+    await system.sandbox('POST', `/control/payments/${page.outTradeNo}/pay`);
+    const refunded = await eventually(
+      async () => {
+        const v = await view(pageId);
+        return v.refunds[0]?.status === 'SUCCEEDED' && v;
+      },
+      { what: 'late page payment refunded' },
+    );
+    assert.equal(refunded.status, 'CLOSED');
+    assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
+    await assertInvariant(pageId);
+  });
+
+  it('refuses to close a paid order (close refused, query finds the payment)', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      dropNotifications: true,
+    });
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const close = await system.api('POST', `/v1/pay-orders/${id}/close`);
+    assert.equal(close.status, 409, JSON.stringify(close.body));
+    assert.equal(close.body.code, 'ALREADY_PAID');
+    await settled(id, 'SUCCEEDED');
+    await assertInvariant(id);
+  });
+
+  it('refunds a late payment (LATE_PAYMENT) and lists both in the day statement', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
+    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+
+    const refunded = await eventually(
+      async () => {
+        const v = await view(id);
+        return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
+      },
+      { what: 'late payment refunded' },
+    );
+    assert.equal(refunded.status, 'CLOSED');
+    assert.deepEqual(
+      refunded.refunds.map((r: { amount: number; reason: string }) => [r.amount, r.reason]),
+      [[AMOUNT, 'LATE_PAYMENT']],
+    );
+    const t = await trade(outTradeNo);
+    assert.deepEqual(
+      t.refunds.map((r: { out_request_no: string; refund_status: string }) => [
+        r.out_request_no,
+        r.refund_status,
+      ]),
+      [[refunded.refunds[0].id, 'REFUND_SUCCESS']],
+    );
+    await assertInvariant(id);
+
+    const alipay = createChannels(
+      system.config,
+      channelCredentials(system.config, testChannelKeys()),
+    ).get('alipay')!;
+    const statement = await alipay.fetchStatement(chinaDay(new Date()));
+    assert.equal(statement.raw.subarray(0, 2).toString('latin1'), 'PK', 'the bill is a zip');
+    const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
+    assert.deepEqual(
+      mine.map((l) => [l.kind, l.amount, l.currency, l.refundNo ?? null]),
+      [
+        ['PAYMENT', AMOUNT, 'CNY', null],
+        ['REFUND', AMOUNT, 'CNY', refunded.refunds[0].id],
+      ],
+    );
+    assert.equal(mine[0]!.channelTradeNo, t.trade_no);
+  });
+
+  it('follows a refund Alipay does not finish at once (fund_change N, then refund query)', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, { slowRefunds: true });
+    await system.api('POST', `/v1/pay-orders/${id}/close`);
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const refunded = await eventually(
+      async () => {
+        const v = await view(id);
+        return v.refunds[0]?.status === 'SUCCEEDED' && v;
+      },
+      { what: 'slow refund succeeded' },
+    );
+    assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
+    const t = await trade(outTradeNo);
+    assert.equal(t.refunds.length, 1, 'one refund at Alipay, whatever the repeats');
+    await assertInvariant(id);
+  });
+
+  it('treats a failing gateway (code 20000) as unavailable, and settles once it recovers', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      dropNotifications: true,
+      failQueries: true,
+    });
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const sync = await system.api('POST', `/v1/pay-orders/${id}/sync`);
+    assert.equal(sync.body.status ?? 'PAYING', 'PAYING', JSON.stringify(sync.body));
+    assert.equal((await view(id)).status, 'PAYING');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      dropNotifications: true,
+    });
+    await settled(id, 'SUCCEEDED');
+    await assertInvariant(id);
+  });
+
+  it('answers a forged notification with a non-200 and changes nothing', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    const t = await trade(outTradeNo);
+    const params: Record<string, string> = {
+      notify_time: '2026-11-25 20:30:00',
+      notify_type: 'trade_status_sync',
+      notify_id: `forged-${Date.now()}`,
+      app_id: system.config.ALIPAY_APP_ID,
+      charset: 'utf-8',
+      version: '1.0',
+      trade_no: t.trade_no,
+      out_trade_no: outTradeNo,
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: toYuan(AMOUNT),
+    };
+    // Signed, but with our own app key instead of Alipay's.
+    const sign = rsa2Sign(
+      signContent(params, ['sign', 'sign_type']),
+      testChannelKeys().alipay.app.privateKey,
+    );
+    const forged = await postWebhook(
+      new URLSearchParams({ ...params, sign_type: 'RSA2', sign }).toString(),
+    );
+    assert.notEqual(forged.status, 200);
+    assert.notEqual(forged.text, 'success');
+    const unsigned = await postWebhook(new URLSearchParams(params).toString());
+    assert.notEqual(unsigned.status, 200);
+
+    const v = await view(id);
+    assert.equal(v.status, 'PAYING');
+    assert.equal(v.attempts[0].status, 'PENDING');
+    assert.equal((await inbox(outTradeNo)).length, 0, 'nothing stored');
+    assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
+    await assertInvariant(id);
+  });
+
+  it('takes a replayed genuine notification harmlessly', async () => {
+    const id = await newOrder();
+    const { outTradeNo } = await pay(id, 'qr');
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await settled(id, 'SUCCEEDED');
+    const [stored] = await eventually(async () => {
+      const rows = await inbox(outTradeNo);
+      return rows.length === 1 && rows;
+    });
+    for (let i = 0; i < 2; i++) {
+      const replay = await postWebhook(stored!.rawBody);
+      assert.equal(replay.status, 200);
+      assert.equal(replay.text, 'success');
+    }
+    const v = await view(id);
+    assert.equal(v.status, 'SUCCEEDED');
+    assert.deepEqual(v.refunds, []);
+    assert.equal((await inbox(outTradeNo)).length, 1, 'one notification, by notify_id');
+    await assertInvariant(id);
+  });
+});

@@ -1,0 +1,265 @@
+// WeChat Pay (API v3, Native) end to end over HTTP: paycenter's adapter against the sandbox's
+// WeChat Pay face. Payments settle by notification or, when notifications are lost, by query;
+// closes, late payments (refunded), the statement, forged and replayed notifications. Each money
+// scenario ends with the invariant: channel successes minus refunds equal the order amount if it
+// SUCCEEDED, else zero.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { chinaDay } from '../../src/channels/chinaTime';
+import { channelCredentials } from '../../src/channels/credentials';
+import { generateKeyPair } from '../../src/channels/keys';
+import { createChannels } from '../../src/channels/registry';
+import { signedHeaders } from '../../src/channels/wechatpay/protocol';
+import { channelNotifications } from '../../src/db/schema';
+import { wechatpayFace } from '../../src/sandbox/faces/wechatpay';
+import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  system = await startTestSystem({ env: { QUERY_SCHEDULE_SECONDS: '1' } });
+});
+after(async () => {
+  await system?.stop();
+});
+
+const AMOUNT = 6_600;
+
+async function payingOrder() {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `wx-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount: AMOUNT,
+    currency: 'CNY',
+    subject: '一碗牛肉面',
+    expiresInSeconds: 300,
+  });
+  assert.equal(created.status, 201);
+  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
+    channel: 'wechatpay',
+    method: 'native',
+  });
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+  const attempt = paid.body.attempt;
+  assert.equal(attempt.status, 'PENDING');
+  return {
+    id: created.body.id as string,
+    outTradeNo: attempt.outTradeNo as string,
+    payUrl: attempt.payUrl as string,
+  };
+}
+
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+const trade = async (outTradeNo: string) =>
+  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+
+/** Channel successes minus channel refunds, as the sandbox's own books say. */
+async function netAtChannel(outTradeNo: string) {
+  const t = await trade(outTradeNo);
+  let net = t.trade_status === 'TRADE_SUCCESS' ? t.total_amount : 0;
+  for (const r of t.refunds) if (r.refund_status === 'REFUND_SUCCESS') net -= r.refund_amount;
+  return net;
+}
+
+async function assertMoneyInvariant(id: string, outTradeNo: string) {
+  const v = await view(id);
+  assert.equal(await netAtChannel(outTradeNo), v.status === 'SUCCEEDED' ? AMOUNT : 0);
+}
+
+async function inbox(outTradeNo: string) {
+  return system.database.db
+    .select()
+    .from(channelNotifications)
+    .where(
+      and(
+        eq(channelNotifications.channel, 'wechatpay'),
+        eq(channelNotifications.outTradeNo, outTradeNo),
+      ),
+    );
+}
+
+/** The sandbox's WeChat Pay face with the system's keys: it makes genuine notifications. */
+function platform() {
+  const keys = testChannelKeys().wechatpay;
+  return wechatpayFace({
+    mchId: system.config.WECHATPAY_MCH_ID,
+    appId: system.config.WECHATPAY_APP_ID,
+    mchPublicKey: keys.merchant.publicKey,
+    mchSerialNo: keys.merchant.serial,
+    apiV3Key: keys.apiV3Key,
+    platformPrivateKey: keys.platform.privateKey,
+    platformSerialNo: keys.platform.serial,
+    retrySeconds: [],
+    publicUrl: system.sandboxUrl,
+  });
+}
+
+async function postWebhook(body: string, headers: Record<string, string>) {
+  const response = await fetch(`${system.apiUrl}/webhooks/wechatpay`, {
+    method: 'POST',
+    headers,
+    body,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+describe('wechatpay end to end', () => {
+  it('pays by Native: the code_url opens the pay page, a WeChat notification settles it', async () => {
+    const { id, outTradeNo, payUrl } = await payingOrder();
+    assert.equal(payUrl, `${system.sandboxUrl}/pay/${outTradeNo}`);
+    const page = await fetch(payUrl);
+    assert.equal(page.status, 200);
+    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+
+    const paid = await eventually(async () => {
+      const v = await view(id);
+      return v.status === 'SUCCEEDED' && v;
+    });
+    assert.equal(paid.attempts[0].channel, 'wechatpay');
+    assert.equal(paid.attempts[0].status, 'SUCCEEDED');
+    const rows = await inbox(outTradeNo);
+    assert.equal(rows.length, 1, 'settled by the notification');
+    const t = await eventually(async () => {
+      const t = await trade(outTradeNo);
+      return t.notifications.some((n: { outcome: string }) => n.outcome === 'acknowledged') && t;
+    });
+    assert.equal(t.notifications[0].outcome, 'acknowledged');
+    await assertMoneyInvariant(id, outTradeNo);
+  });
+
+  it('settles by query when the notification is dropped (掉单)', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      dropNotifications: true,
+    });
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const settled = await eventually(async () => {
+      const v = await view(id);
+      return v.status === 'SUCCEEDED' && v;
+    });
+    assert.equal(settled.needsAttention, false);
+    assert.deepEqual(
+      (await trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
+      ['dropped (fault)'],
+    );
+    assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
+    await assertMoneyInvariant(id, outTradeNo);
+  });
+
+  it('closes an order at the merchant request, closing the WeChat Pay order first', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
+    assert.equal(closed.status, 200);
+    assert.equal(closed.body.status, 'CLOSED');
+    assert.equal(closed.body.attempts[0].status, 'CLOSED');
+    assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
+    await assertMoneyInvariant(id, outTradeNo);
+  });
+
+  it('refunds a payment that lands after the close, and the bill shows both', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
+    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+
+    const refunded = await eventually(async () => {
+      const v = await view(id);
+      return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
+    });
+    assert.equal(refunded.status, 'CLOSED');
+    assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
+    assert.equal(refunded.refunds[0].amount, AMOUNT);
+    const t = await trade(outTradeNo);
+    assert.deepEqual(
+      t.refunds.map((r: { refund_status: string; out_request_no: string }) => [
+        r.refund_status,
+        r.out_request_no,
+      ]),
+      [['REFUND_SUCCESS', refunded.refunds[0].id]],
+    );
+    await assertMoneyInvariant(id, outTradeNo);
+
+    const channels = createChannels(
+      system.config,
+      channelCredentials(system.config, testChannelKeys()),
+    );
+    const statement = await channels.get('wechatpay')!.fetchStatement(chinaDay(new Date()));
+    const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
+    assert.deepEqual(
+      mine.map((l) => [l.kind, l.amount, l.currency, l.refundNo]),
+      [
+        ['PAYMENT', AMOUNT, 'CNY', undefined],
+        ['REFUND', AMOUNT, 'CNY', refunded.refunds[0].id],
+      ],
+    );
+    assert.equal(mine[0]!.channelTradeNo, t.trade_no);
+  });
+
+  it('answers a forged notification with non-2xx and changes nothing', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    const t = await trade(outTradeNo);
+    const genuine = platform().encodeNotification(t, {
+      notify_id: `forged-${outTradeNo}`,
+      out_trade_no: outTradeNo,
+      trade_no: t.trade_no,
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: AMOUNT,
+      currency: 'CNY',
+      gmt_payment: new Date().toISOString(),
+    });
+    // The same body, signed by someone who is not WeChat Pay (but claims its serial).
+    const forger = generateKeyPair();
+    const keys = testChannelKeys().wechatpay;
+    const forged = await postWebhook(genuine.body, {
+      'content-type': 'application/json',
+      ...signedHeaders(genuine.body, forger.privateKey, keys.platform.serial, Date.now()),
+    });
+    assert.ok(forged.status >= 400, `forged answered ${forged.status}`);
+    // A genuine signature from more than five minutes ago: a replay, refused the same way.
+    const stale = await postWebhook(genuine.body, {
+      'content-type': 'application/json',
+      ...signedHeaders(
+        genuine.body,
+        keys.platform.privateKey,
+        keys.platform.serial,
+        Date.now() - 6 * 60_000,
+      ),
+    });
+    assert.ok(stale.status >= 400, `stale answered ${stale.status}`);
+
+    assert.equal((await inbox(outTradeNo)).length, 0);
+    const v = await view(id);
+    assert.equal(v.status, 'PAYING');
+    assert.equal(v.attempts[0].status, 'PENDING');
+    assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
+    await assertMoneyInvariant(id, outTradeNo);
+  });
+
+  it('a replayed genuine notification is harmless', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+
+    const t = await trade(outTradeNo);
+    const notification = platform().encodeNotification(t, {
+      notify_id: `replay-${outTradeNo}`,
+      out_trade_no: outTradeNo,
+      trade_no: t.trade_no,
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: AMOUNT,
+      currency: 'CNY',
+      gmt_payment: t.gmt_payment,
+    });
+    const first = await postWebhook(notification.body, notification.headers);
+    const again = await postWebhook(notification.body, notification.headers);
+    assert.ok(first.status === 204 || first.status === 200, `first answered ${first.status}`);
+    assert.ok(again.status === 204 || again.status === 200, `again answered ${again.status}`);
+
+    const rows = (await inbox(outTradeNo)).filter((r) => r.dedupeKey === `replay-${outTradeNo}`);
+    assert.equal(rows.length, 1, 'stored once');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const v = await view(id);
+    assert.equal(v.status, 'SUCCEEDED');
+    assert.deepEqual(v.refunds, []);
+    assert.equal(v.attempts.length, 1);
+    await assertMoneyInvariant(id, outTradeNo);
+  });
+});
