@@ -17,6 +17,8 @@ export interface PaymentActivityDeps {
 export interface ChannelOrderRef {
   channel: string;
   outTradeNo: string;
+  /** The attempt's pay method, where known. */
+  method?: string;
 }
 
 export interface ChannelRefundRef extends ChannelOrderRef {
@@ -77,7 +79,7 @@ export function createPaymentActivities({ db, channels }: PaymentActivityDeps) {
     },
 
     async queryChannelOrder(ref: ChannelOrderRef) {
-      return atChannel(ref.channel, (c) => c.queryOrder(ref.outTradeNo));
+      return atChannel(ref.channel, (c) => c.queryOrder(ref.outTradeNo, ref.method));
     },
 
     /** Refunds at the channel; the refund ID is the channel's idempotency key, so retries are safe. */

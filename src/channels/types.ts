@@ -12,11 +12,15 @@ export interface ChannelOrderRequest {
   expiresAt: string;
   notifyUrl: string;
   returnUrl?: string;
+  /** The payer's ID at the channel, for methods that need one (WeChat Pay JSAPI's openid). */
+  payerId?: string;
 }
 
 export interface ChannelOrderCreated {
   /** Where the payer pays (page URL, QR code content); absent for channels that charge directly. */
   payUrl?: string;
+  /** What the payer's client needs to pay in-app (WeChat Pay JSAPI's signed parameters). */
+  payParams?: Record<string, string>;
   channelTradeNo?: string;
   /**
    * Synchronous channels (bank-card quick pay) may answer the payment's outcome with the order:
@@ -78,9 +82,12 @@ export interface IncomingNotification {
 export interface ChannelAdapter {
   readonly name: string;
   readonly methods: readonly [string, ...string[]];
+  /** Methods that pay as a known user at the channel: the pay request must name the payer. */
+  readonly methodsNeedingPayer?: readonly string[];
   readonly currencies: readonly Currency[];
   createOrder(order: ChannelOrderRequest): Promise<ChannelOrderCreated>;
-  queryOrder(outTradeNo: string): Promise<ChannelFact>;
+  /** `method` is the attempt's, for channels whose answer depends on it. */
+  queryOrder(outTradeNo: string, method?: string): Promise<ChannelFact>;
   closeOrder(outTradeNo: string): Promise<CloseAnswer>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundStatus>;
   queryRefund(outTradeNo: string, refundNo: string): Promise<ChannelRefundStatus>;

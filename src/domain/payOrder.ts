@@ -31,6 +31,9 @@ export interface Attempt {
   amount: number;
   status: AttemptStatus;
   payUrl?: string;
+  /** What the payer's client needs to pay in-app (WeChat JSAPI's signed parameters). */
+  payParams?: Record<string, string>;
+  payerId?: string;
   channelTradeNo?: string;
 }
 
@@ -167,6 +170,8 @@ export function applyChannelFact(
 export interface PayRequest {
   channel: string;
   method: string;
+  /** The payer at the channel, for methods that pay as a known user (WeChat JSAPI's openid). */
+  payerId?: string;
 }
 
 export type PayRefusal = 'ALREADY_PAID' | 'ORDER_CLOSED' | 'STATUS_UNKNOWN';
@@ -197,7 +202,8 @@ export function decidePay(state: PayOrderState, request: PayRequest, nowMs: numb
       message: `the status of channel order ${open.outTradeNo} is unknown; sync or close the pay order first`,
     };
   }
-  if (open.channel === request.channel && open.method === request.method) {
+  const samePayer = open.payerId === request.payerId;
+  if (open.channel === request.channel && open.method === request.method && samePayer) {
     return { kind: 'reuse', attempt: open };
   }
   return { kind: 'switch', close: open };

@@ -37,6 +37,11 @@ export const payRequestSchema = z
   .object({
     channel: z.string().min(1).max(32),
     method: z.string().min(1).max(32).optional(),
+    /** The payer's ID at the channel, for methods that need one (WeChat Pay JSAPI: openid). */
+    payerId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -')
+      .optional(),
   })
   .strict();
 

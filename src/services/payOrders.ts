@@ -201,7 +201,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     async pay(
       merchantId: string | undefined,
       id: string,
-      request: { channel: string; method?: string },
+      request: { channel: string; method?: string; payerId?: string },
     ) {
       const channel = channelOrThrow(deps.channels, request.channel);
       const method = request.method ?? channel.methods[0];
@@ -210,6 +210,13 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
           'VALIDATION_FAILED',
           `channel ${channel.name} has no method ${method}`,
           [{ field: 'method', message: `must be one of: ${channel.methods.join(', ')}` }],
+        );
+      }
+      if (channel.methodsNeedingPayer?.includes(method) && !request.payerId) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `${channel.name} ${method} pays as a known user`,
+          [{ field: 'body.payerId', message: `is required for ${channel.name} ${method}` }],
         );
       }
       const row = await findById(merchantId, id);
@@ -222,9 +229,15 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       }
       await ensureWorkflow(row);
       try {
-        const answer: PayAnswer = await temporal.workflow
-          .getHandle(id)
-          .executeUpdate(pay, { args: [{ channel: channel.name, method }] });
+        const answer: PayAnswer = await temporal.workflow.getHandle(id).executeUpdate(pay, {
+          args: [
+            {
+              channel: channel.name,
+              method,
+              ...(request.payerId ? { payerId: request.payerId } : {}),
+            },
+          ],
+        });
         return answer;
       } catch (err) {
         throw payFailure(err, row);

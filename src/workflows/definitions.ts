@@ -34,6 +34,7 @@ export interface AttemptView {
   method: string;
   status: AttemptStatus;
   payUrl?: string;
+  payParams?: Record<string, string>;
 }
 
 export interface RefundView {

@@ -181,6 +181,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       method: request.method,
       amount: state.amount,
       status: 'OPENING',
+      ...(request.payerId ? { payerId: request.payerId } : {}),
     };
     await save(withOpenedAttempt(state, attempt));
     let outcome: ChannelFact | undefined;
@@ -198,10 +199,12 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
           expiresAt: input.expiresAt,
           notifyUrl: `${input.webhookBaseUrl}/${attempt.channel}`,
           ...(input.returnUrl ? { returnUrl: input.returnUrl } : {}),
+          ...(request.payerId ? { payerId: request.payerId } : {}),
         },
       });
       attempt = { ...attempt, status: 'PENDING', payUrl: created.payUrl };
       if (created.channelTradeNo) attempt.channelTradeNo = created.channelTradeNo;
+      if (created.payParams) attempt.payParams = created.payParams;
       outcome = created.outcome;
     } catch (err) {
       // Refused outright: no channel order exists. Anything else: we cannot know, so UNKNOWN.
@@ -237,9 +240,9 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       await condition(() => facts.length > 0, wait);
       await applyFacts();
       if (current().status !== 'PENDING') break;
-      const { channel: name, outTradeNo } = current();
+      const { channel: name, outTradeNo, method } = current();
       try {
-        await applyFact(await queries.queryChannelOrder({ channel: name, outTradeNo }));
+        await applyFact(await queries.queryChannelOrder({ channel: name, outTradeNo, method }));
       } catch (err) {
         log.warn('quick query failed while waiting for a payment', {
           outTradeNo,
@@ -349,6 +352,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       const fact = await queries.queryChannelOrder({
         channel: open.channel,
         outTradeNo: open.outTradeNo,
+        method: open.method,
       });
       learnt = !(fact.status === 'NOT_FOUND' && open.status === 'PENDING');
       await applyFact(fact);
@@ -484,6 +488,7 @@ function attemptView(a: Attempt): AttemptView {
     method: a.method,
     status: a.status,
     ...(a.payUrl ? { payUrl: a.payUrl } : {}),
+    ...(a.payParams ? { payParams: a.payParams } : {}),
   };
 }
 

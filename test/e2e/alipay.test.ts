@@ -9,6 +9,7 @@ import { channelCredentials } from '../../src/channels/credentials';
 import { createChannels } from '../../src/channels/registry';
 import { rsa2Sign, signContent, toYuan } from '../../src/channels/alipay/protocol';
 import { channelNotifications } from '../../src/db/schema';
+import { activityResults } from '../support/history';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -167,6 +168,25 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     await settled(id, 'SUCCEEDED');
     await assertInvariant(id);
+  });
+
+  it('queries a page order nobody has opened as waiting for the payer, not as missing', async () => {
+    const id = await newOrder();
+    await pay(id, 'page');
+    const answers = await eventually(
+      async () => {
+        const results = await activityResults(system.temporal, id, 'queryChannelOrder');
+        return results.length >= 2 && results;
+      },
+      { what: 'two scheduled queries' },
+    );
+    assert.deepEqual(
+      answers.map((fact) => (fact as { status: string }).status),
+      answers.map(() => 'PENDING'),
+    );
+    const v = await view(id);
+    assert.equal(v.status, 'PAYING');
+    assert.equal(v.needsAttention, false);
   });
 
   it('settles by alipay.trade.query when every notification is dropped', async () => {

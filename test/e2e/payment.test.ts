@@ -240,6 +240,24 @@ describe('a payment through the sandbox channel', () => {
     assert.equal(refused.body.code, 'UNSUPPORTED_CHANNEL');
   });
 
+  it('refuses a currency a channel does not take (0 and 3 decimals), before any channel call', async () => {
+    for (const [currency, amount] of [
+      ['JPY', 500],
+      ['KWD', 1_234],
+    ] as const) {
+      const created = await system.api('POST', '/v1/pay-orders', newOrder({ currency, amount }));
+      assert.equal(created.status, 201);
+      for (const channel of ['alipay', 'wechatpay', 'bankcard']) {
+        const refused = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
+          channel,
+        });
+        assert.equal(refused.status, 400, `${channel} ${currency}`);
+        assert.equal(refused.body.code, 'UNSUPPORTED_CHANNEL');
+      }
+      assert.deepEqual((await statusOf(created.body.id)).attempts, []);
+    }
+  });
+
   it('answers health checks on the API and the sandbox', async () => {
     assert.equal((await system.api('GET', '/healthz')).status, 200);
     assert.equal((await system.sandbox('GET', '/healthz')).status, 200);

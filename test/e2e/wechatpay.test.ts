@@ -4,6 +4,7 @@
 // scenario ends with the invariant: channel successes minus refunds equal the order amount if it
 // SUCCEEDED, else zero.
 import assert from 'node:assert/strict';
+import { createVerify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { chinaDay } from '../../src/channels/chinaTime';
@@ -123,6 +124,54 @@ describe('wechatpay end to end', () => {
       return t.notifications.some((n: { outcome: string }) => n.outcome === 'acknowledged') && t;
     });
     assert.equal(t.notifications[0].outcome, 'acknowledged');
+    await assertMoneyInvariant(id, outTradeNo);
+  });
+
+  it("pays by JSAPI as a known WeChat user: signed parameters for the payer's page", async () => {
+    const created = await system.api('POST', '/v1/pay-orders', {
+      merchantOrderNo: `wx-jsapi-${Date.now()}`,
+      amount: AMOUNT,
+      currency: 'CNY',
+      subject: '一杯奶茶',
+    });
+    const id = created.body.id as string;
+    const missing = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+      channel: 'wechatpay',
+      method: 'jsapi',
+    });
+    assert.equal(missing.status, 400);
+    assert.deepEqual(
+      missing.body.errors.map((e: { field: string }) => e.field),
+      ['body.payerId'],
+    );
+
+    const openid = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+    const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+      channel: 'wechatpay',
+      method: 'jsapi',
+      payerId: openid,
+    });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    const { payParams, outTradeNo } = paid.body.attempt;
+    assert.equal(payParams.appId, system.config.WECHATPAY_APP_ID);
+    assert.match(payParams.package, /^prepay_id=wx/);
+    assert.equal(payParams.signType, 'RSA');
+    const signed = `${payParams.appId}\n${payParams.timeStamp}\n${payParams.nonceStr}\n${payParams.package}\n`;
+    const verifier = createVerify('RSA-SHA256').update(signed);
+    assert.ok(
+      verifier.verify(testChannelKeys().wechatpay.merchant.publicKey, payParams.paySign, 'base64'),
+    );
+
+    // The same user asking again gets the same order; another user needs another order.
+    const again = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+      channel: 'wechatpay',
+      method: 'jsapi',
+      payerId: openid,
+    });
+    assert.equal(again.body.attempt.id, paid.body.attempt.id);
+
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
     await assertMoneyInvariant(id, outTradeNo);
   });
 

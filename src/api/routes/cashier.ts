@@ -25,7 +25,12 @@ export const cashierRoutes: FastifyPluginAsync<{
     const choices =
       order.status === 'CREATED' || order.status === 'PAYING'
         ? [...channels.values()]
-            .flatMap((c) => c.methods.map((m) => ({ channel: c.name, method: m })))
+            .flatMap((c) =>
+              c.methods
+                // The cashier page does not know the payer at the channel.
+                .filter((m) => !c.methodsNeedingPayer?.includes(m))
+                .map((m) => ({ channel: c.name, method: m })),
+            )
             .map(
               (c) =>
                 `<form method="post" action="${order.id}/pay"><input type="hidden" name="channel" value="${c.channel}">` +

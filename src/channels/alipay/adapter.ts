@@ -156,14 +156,15 @@ export function createAlipayAdapter(
     throw new ChannelRejectedError(answer.subCode, `alipay ${method}: ${answer.message}`);
   }
 
-  async function queryOrder(outTradeNo: string): Promise<ChannelFact> {
+  async function queryOrder(outTradeNo: string, payMethod?: string): Promise<ChannelFact> {
     const method = alipayMethods.query;
     const answer = await call(method, { out_trade_no: outTradeNo });
     if (!answer.ok) {
-      // No such trade: a QR order whose precreate never landed, or a page order the payer has
-      // not opened yet. Either way nothing has been paid on it (see the report on page pay).
+      // No such trade. A page order exists at Alipay only once the payer opens its URL, so for
+      // one that is simply waiting for the payer; for a QR order, its precreate never landed.
       if (answer.subCode === 'ACQ.TRADE_NOT_EXIST') {
-        return { outTradeNo, status: 'NOT_FOUND', source: 'query' };
+        const waiting = payMethod === 'page';
+        return { outTradeNo, status: waiting ? 'PENDING' : 'NOT_FOUND', source: 'query' };
       }
       rejected(method, answer);
     }

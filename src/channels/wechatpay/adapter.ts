@@ -27,6 +27,8 @@ import {
   type RefundRequest,
   type WechatpayRefundStatus,
   type WechatpayTradeState,
+  jsapiPayParams,
+  type JsapiPrepayRequest,
 } from './protocol';
 
 /** One exhaustive switch from WeChat Pay's trade_state to our channel-order status. */
@@ -302,16 +304,16 @@ export function createWechatpayAdapter(
 
   const adapter: ChannelAdapter = {
     name: 'wechatpay',
-    // JSAPI, mini-program and APP payments need the payer's openid (or an app), which a pay
-    // request does not carry; Native (a QR code the payer scans) needs nothing from the payer.
-    methods: ['native'],
+    // Native: a QR code any payer scans. JSAPI: paid inside WeChat by a known user (openid).
+    methods: ['native', 'jsapi'],
+    methodsNeedingPayer: ['jsapi'],
     currencies: ['CNY'],
 
     async createOrder(order: ChannelOrderRequest) {
       if (order.currency !== 'CNY') {
         throw new ChannelRejectedError('PARAM_ERROR', `wechatpay takes CNY, not ${order.currency}`);
       }
-      if (order.method !== 'native') {
+      if (order.method !== 'native' && order.method !== 'jsapi') {
         throw new ChannelRejectedError('PARAM_ERROR', `wechatpay method ${order.method}`);
       }
       const request: NativePrepayRequest = {
@@ -323,6 +325,26 @@ export function createWechatpayAdapter(
         notify_url: order.notifyUrl,
         amount: { total: toFen(order.amount), currency: 'CNY' },
       };
+      if (order.method === 'jsapi') {
+        if (!order.payerId)
+          throw new ChannelRejectedError('PARAM_ERROR', 'jsapi needs payer.openid');
+        const jsapi: JsapiPrepayRequest = { ...request, payer: { openid: order.payerId } };
+        const answer = await call('POST', '/v3/pay/transactions/jsapi', jsapi);
+        if (!answer.ok) throw new ChannelRejectedError(answer.code, answer.message);
+        const { prepay_id } = parse(
+          z.object({ prepay_id: z.string().min(1) }),
+          answer.json,
+          'jsapi',
+        );
+        return {
+          payParams: jsapiPayParams(
+            credentials.appId,
+            prepay_id,
+            credentials.mchPrivateKey,
+            Date.now(),
+          ),
+        };
+      }
       const answer = await call('POST', '/v3/pay/transactions/native', request);
       if (!answer.ok) throw new ChannelRejectedError(answer.code, answer.message);
       const { code_url } = parse(z.object({ code_url: z.string().min(1) }), answer.json, 'native');

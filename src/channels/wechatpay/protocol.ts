@@ -58,6 +58,28 @@ export interface NativePrepayRequest {
   amount: { total: number; currency: 'CNY' };
 }
 
+/** JSAPI prepay: the same order, paid by a known WeChat user. */
+export interface JsapiPrepayRequest extends NativePrepayRequest {
+  payer: { openid: string };
+}
+
+/**
+ * The parameters the payer's page hands to WeixinJSBridge `getBrandWCPayRequest`, signed with
+ * the merchant key over "appId\ntimeStamp\nnonceStr\npackage\n".
+ */
+export function jsapiPayParams(
+  appId: string,
+  prepayId: string,
+  merchantPrivateKey: string,
+  nowMs: number,
+): Record<string, string> {
+  const timeStamp = String(Math.floor(nowMs / 1000));
+  const nonceStr = nonce();
+  const pkg = `prepay_id=${prepayId}`;
+  const paySign = rsaSign(joinedByLineFeed(appId, timeStamp, nonceStr, pkg), merchantPrivateKey);
+  return { appId, timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign };
+}
+
 /** A transaction as the query answers it and as a notification's resource carries it. */
 export interface WechatpayTransaction {
   appid: string;

@@ -61,6 +61,9 @@ const nativeSchema = z.object({
   notify_url: z.url(),
   amount: z.object({ total: z.number().int().positive(), currency: z.literal('CNY').optional() }),
 });
+const jsapiSchema = nativeSchema.extend({
+  payer: z.object({ openid: z.string().min(1).max(128) }),
+});
 const closeSchema = z.object({ mchid: z.string().min(1) });
 const refundSchema = z.object({
   out_trade_no: z.string().min(1),
@@ -365,25 +368,35 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
       });
     });
 
-    app.post('/v3/pay/transactions/native', async (req) => {
-      const request = json(nativeSchema, verified(req));
+    /** A prepay of either kind creates the same trade; only the answer differs. */
+    async function prepay(request: z.infer<typeof nativeSchema>, method: 'native' | 'jsapi') {
       mchidMatches(request.mchid);
       if (request.appid !== options.appId) {
         throw new WechatpayError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
       }
-      const trade = await engine('trade', () =>
+      return engine('trade', () =>
         gateway.createTrade('wechatpay', {
           out_trade_no: request.out_trade_no,
           total_amount: request.amount.total,
           currency: 'CNY',
           subject: request.description,
-          method: 'native',
+          method,
           time_expire: request.time_expire,
           notify_url: request.notify_url,
         }),
       );
+    }
+
+    app.post('/v3/pay/transactions/native', async (req) => {
+      const trade = await prepay(json(nativeSchema, verified(req)), 'native');
       // The sandbox's code_url is its pay page, so that a payer can open (or scan) it and pay.
       return { code_url: trade.pay_url };
+    });
+
+    // JSAPI: the same trade, to be paid inside WeChat by the named user (the control API's payer).
+    app.post('/v3/pay/transactions/jsapi', async (req) => {
+      const trade = await prepay(json(jsapiSchema, verified(req)), 'jsapi');
+      return { prepay_id: `wx${trade.trade_no}` };
     });
 
     app.get<{ Params: { outTradeNo: string }; Querystring: { mchid?: string } }>(
