@@ -22,6 +22,7 @@ import { sandboxFaces } from './sandbox/faces';
 import { buildSandboxServer } from './sandbox/server';
 import { createNotificationInbox } from './services/inbox';
 import { createPayOrderService } from './services/payOrders';
+import { createRefundService, type RefundWorkflowDeps } from './services/refunds';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -131,6 +132,15 @@ export async function startApi(
     attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,
     rareSeconds: config.QUERY_RARE_SECONDS,
   };
+  /** What a service needs to start refund workflows. */
+  const workflowStarter: RefundWorkflowDeps = {
+    db: deps.db.db,
+    temporal: client,
+    log,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    querySchedule,
+    merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
+  };
   const app = buildApi({
     db: deps.db.db,
     log,
@@ -155,14 +165,8 @@ export async function startApi(
       syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
       querySchedule,
     }),
-    inbox: createNotificationInbox({
-      db: deps.db.db,
-      temporal: client,
-      log,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      querySchedule,
-      merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-    }),
+    refunds: createRefundService(workflowStarter),
+    inbox: createNotificationInbox(workflowStarter),
   });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   return {

@@ -35,7 +35,8 @@ export interface RefundRecord {
   attemptId: string;
   amount: number;
   currency: Currency;
-  reason: ExtraPaymentReason;
+  /** Why the money goes back: money the order did not need, or the merchant asked. */
+  reason: ExtraPaymentReason | 'MERCHANT_REQUEST';
   status: RefundStatus;
 }
 

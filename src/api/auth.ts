@@ -1,6 +1,6 @@
 // Bearer-key authentication for merchants (/v1) and operators (/ops).
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { DomainError } from '../domain/errors';
 import { merchantForApiKey } from '../services/merchants';
@@ -20,6 +20,14 @@ export async function authenticateMerchant(db: Db, req: FastifyRequest): Promise
   return merchantId;
 }
 
+/** Authenticates every request of a merchant plugin (/v1) and sets `req.merchantId`. */
+export function requireMerchant(app: FastifyInstance, db: Db): void {
+  app.decorateRequest('merchantId', '');
+  app.addHook('onRequest', async (req) => {
+    req.merchantId = await authenticateMerchant(db, req);
+  });
+}
+
 /** Compares digests so neither the key's content nor its length leaks through timing. */
 export function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
@@ -30,5 +38,12 @@ export function sameSecret(given: string, expected: string): boolean {
 export function authenticateOperator(opsKey: string, req: FastifyRequest): void {
   if (!sameSecret(bearer(req), opsKey)) {
     throw new DomainError('UNAUTHENTICATED', 'the ops key is wrong');
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated merchant, in plugins that call `requireMerchant`. */
+    merchantId: string;
   }
 }

@@ -17,6 +17,9 @@ const httpStatus: Record<ErrorCode, number> = {
   UNSUPPORTED_CHANNEL: 400,
   INVALID_SIGNATURE: 401,
   UNKNOWN_CHANNEL_ORDER: 404,
+  REFUND_CONFLICT: 409,
+  ORDER_NOT_PAID: 409,
+  REFUND_EXCEEDS_PAYMENT: 409,
 };
 
 /** Fastify's own request errors, by their codes, as the problem codes we answer with. */

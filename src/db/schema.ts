@@ -137,9 +137,14 @@ export const refunds = pgTable(
     merchantRefundNo: text('merchant_refund_no'),
     amount: money('amount').notNull(),
     currency: char('currency', { length: 3 }).notNull(),
+    /** LATE_PAYMENT, DUPLICATE_PAYMENT (compensating) or MERCHANT_REQUEST. */
     reason: text('reason').notNull(),
+    /** The merchant's own words for a MERCHANT_REQUEST refund. */
+    note: text('note'),
     status: text('status').notNull(),
     channelRefundNo: text('channel_refund_no'),
+    /** Set once a merchant refund's workflow is known to exist (compensating refunds have none). */
+    workflowStarted: boolean('workflow_started').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -13,6 +13,9 @@ export const errorCodes = [
   'UNSUPPORTED_CHANNEL',
   'INVALID_SIGNATURE',
   'UNKNOWN_CHANNEL_ORDER',
+  'REFUND_CONFLICT',
+  'ORDER_NOT_PAID',
+  'REFUND_EXCEEDS_PAYMENT',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

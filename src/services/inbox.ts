@@ -11,7 +11,7 @@ import type { IncomingNotification, VerifiedNotification } from '../channels/typ
 import type { Db } from '../db/client';
 import { channelAttempts, channelNotifications, payOrders } from '../db/schema';
 import { newId } from '../domain/ids';
-import type { QuerySchedule } from '../domain/querySchedule';
+import type { RefundWorkflowDeps } from './refunds';
 import type { StrayPaymentInput } from '../workflows/refund';
 import { notify } from '../workflows/definitions';
 
@@ -19,16 +19,7 @@ export type InboxVerdict = 'accepted' | 'retry';
 
 const keptHeaders = /^(content-type|user-agent|x-sandbox-|wechatpay-|x-request-id)/i;
 
-export interface InboxDeps {
-  db: Db;
-  temporal: Client;
-  log: Logger;
-  taskQueue: string;
-  querySchedule: QuerySchedule;
-  merchantNotifyRetrySeconds: number[];
-}
-
-export function createNotificationInbox(deps: InboxDeps) {
+export function createNotificationInbox(deps: RefundWorkflowDeps) {
   const { db, log } = deps;
 
   /** A success after the pay order's workflow completed: refund it in a workflow keyed by the attempt. */

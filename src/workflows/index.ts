@@ -1,4 +1,4 @@
 // Entry point the worker bundles: every workflow type paycenter runs.
 export { payment } from './payment';
 export { merchantNotification } from './merchantNotification';
-export { strayPayment } from './refund';
+export { merchantRefund, strayPayment } from './refund';

@@ -1,5 +1,6 @@
-// Compensating refunds: following one refund at the channel to a final status, and the small
-// workflow that refunds a success arriving after its pay order's workflow has completed.
+// Refunds: following one refund at the channel to a final status, the small workflow that refunds
+// a success arriving after its pay order's workflow has completed, and the refunds merchants ask
+// for (one workflow per refund).
 import { log, proxyActivities, sleep } from '@temporalio/workflow';
 import type {
   ChannelRefundRef,
@@ -114,6 +115,56 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
       amount: verdict.orderAmount,
       currency: verdict.currency,
       refund: { id: record.id, amount: record.amount, reason: record.reason, status },
+    },
+    input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
+  );
+  return status;
+}
+
+export interface MerchantRefundInput {
+  /** The refund row written by the API; also the workflow ID and the channel's idempotency key. */
+  refund: RefundRecord;
+  channel: string;
+  outTradeNo: string;
+  method?: string;
+  merchantOrderNo: string;
+  orderAmount: number;
+  querySchedule?: QuerySchedule;
+  merchantNotifyRetrySeconds?: number[];
+}
+
+/**
+ * A refund the merchant asked for (ID = refund ID). The API has already checked it against the
+ * paid amount and stored it PROCESSING; this refunds at the channel, records the final status and
+ * tells the merchant. A refund the channel refuses is FAILED and puts the order on the
+ * operators' list.
+ */
+export async function merchantRefund(input: MerchantRefundInput): Promise<RefundStatus> {
+  const { refund } = input;
+  const status = await refundAtChannel(
+    {
+      channel: input.channel,
+      outTradeNo: input.outTradeNo,
+      refundNo: refund.id,
+      ...(input.method ? { method: input.method } : {}),
+    },
+    refund.amount,
+    input.querySchedule ?? defaultQuerySchedule,
+  );
+  await records.saveRefund({ ...refund, status });
+  if (status === 'FAILED') {
+    await records.flagPayOrder({ payOrderId: refund.payOrderId });
+    return status;
+  }
+  await startMerchantNotification(
+    'pay_order.refunded',
+    {
+      payOrderId: refund.payOrderId,
+      merchantOrderNo: input.merchantOrderNo,
+      status: 'SUCCEEDED',
+      amount: input.orderAmount,
+      currency: refund.currency,
+      refund: { id: refund.id, amount: refund.amount, reason: refund.reason, status },
     },
     input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
   );

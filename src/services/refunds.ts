@@ -1,0 +1,235 @@
+// Refunds as merchants ask for them: create (idempotent by merchant refund no, never above the
+// paid amount), read. Each refund is then carried out by its own `merchantRefund` workflow.
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { and, eq, ne, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { RefundRecord } from '../activities/payment';
+import type { Db } from '../db/client';
+import { channelAttempts, payOrders, refunds } from '../db/schema';
+import { DomainError } from '../domain/errors';
+import { newId } from '../domain/ids';
+import { formatMinorUnits, type Currency } from '../domain/money';
+import type { QuerySchedule } from '../domain/querySchedule';
+import type { CreateRefundRequest } from '../domain/schemas';
+import type { MerchantRefundInput } from '../workflows/refund';
+
+/** What a service needs to start refund workflows (this one, and the notification inbox's). */
+export interface RefundWorkflowDeps {
+  db: Db;
+  temporal: Client;
+  log: Logger;
+  taskQueue: string;
+  querySchedule: QuerySchedule;
+  merchantNotifyRetrySeconds: number[];
+}
+
+type RefundRow = typeof refunds.$inferSelect;
+
+export const merchantRefundReason = 'MERCHANT_REQUEST';
+
+export function createRefundService(deps: RefundWorkflowDeps) {
+  const { db, temporal } = deps;
+
+  function view(row: RefundRow) {
+    return {
+      id: row.id,
+      payOrderId: row.payOrderId,
+      merchantRefundNo: row.merchantRefundNo,
+      amount: row.amount,
+      currency: row.currency,
+      /** A merchant refund's own words (stored as `note`), else why paycenter refunded (LATE_PAYMENT, ...). */
+      reason: row.reason === merchantRefundReason ? row.note : row.reason,
+      status: row.status,
+    };
+  }
+
+  async function findByMerchantRefundNo(merchantId: string, merchantRefundNo: string) {
+    const [row] = await db
+      .select()
+      .from(refunds)
+      .where(
+        and(eq(refunds.merchantId, merchantId), eq(refunds.merchantRefundNo, merchantRefundNo)),
+      );
+    return row;
+  }
+
+  /** The same request again (same order, amount and reason) answers the stored refund. */
+  function sameRequest(row: RefundRow, request: CreateRefundRequest): void {
+    const fields = [
+      ...(row.payOrderId !== request.payOrderId
+        ? [{ field: 'body.payOrderId', message: `the stored refund is for ${row.payOrderId}` }]
+        : []),
+      ...(row.amount !== request.amount
+        ? [{ field: 'body.amount', message: `the stored refund has ${row.amount}` }]
+        : []),
+      ...((row.note ?? undefined) !== request.reason
+        ? [{ field: 'body.reason', message: 'the stored refund has another reason' }]
+        : []),
+    ];
+    if (fields.length > 0) {
+      throw new DomainError(
+        'REFUND_CONFLICT',
+        `merchantRefundNo ${request.merchantRefundNo} already has a refund with another body`,
+        fields,
+      );
+    }
+  }
+
+  /**
+   * Inserts the refund unless it would refund more than was paid. One transaction that first
+   * locks the pay order row, so concurrent refunds of one order are checked one after another.
+   * Answers the stored refund instead when the merchant refund no is already taken.
+   */
+  async function insertChecked(merchantId: string, request: CreateRefundRequest) {
+    return db.transaction(async (tx) => {
+      const [order] = await tx
+        .select()
+        .from(payOrders)
+        .where(and(eq(payOrders.id, request.payOrderId), eq(payOrders.merchantId, merchantId)))
+        .for('update');
+      // Another merchant's order answers exactly like a missing one.
+      if (!order) throw new DomainError('NOT_FOUND', `no pay order ${request.payOrderId}`);
+
+      const [existing] = await tx
+        .select()
+        .from(refunds)
+        .where(
+          and(
+            eq(refunds.merchantId, merchantId),
+            eq(refunds.merchantRefundNo, request.merchantRefundNo),
+          ),
+        );
+      if (existing) return { inserted: false, row: existing };
+
+      const paidAttemptId = order.paidAttemptId;
+      if (order.status !== 'SUCCEEDED' || !paidAttemptId) {
+        throw new DomainError(
+          'ORDER_NOT_PAID',
+          `pay order ${order.id} is ${order.status}, not paid`,
+        );
+      }
+      const [attempt] = await tx
+        .select()
+        .from(channelAttempts)
+        .where(eq(channelAttempts.id, paidAttemptId));
+      if (!attempt) throw new Error(`paid attempt ${paidAttemptId} of ${order.id} is missing`);
+
+      const [taken] = await tx
+        .select({ total: sql<string>`coalesce(sum(${refunds.amount}), 0)` })
+        .from(refunds)
+        .where(
+          and(
+            eq(refunds.payOrderId, order.id),
+            eq(refunds.attemptId, paidAttemptId),
+            ne(refunds.status, 'FAILED'),
+          ),
+        );
+      const refunded = Number(taken?.total ?? 0);
+      if (refunded + request.amount > attempt.amount) {
+        throw new DomainError(
+          'REFUND_EXCEEDS_PAYMENT',
+          `refunding ${request.amount} would take the refunds of ${order.id} above the paid ${attempt.amount} (${refunded} already refunded or under way)`,
+          [{ field: 'body.amount', message: `must be at most ${attempt.amount - refunded}` }],
+        );
+      }
+
+      const [row] = await tx
+        .insert(refunds)
+        .values({
+          id: newId('rf', Date.now(), Math.random),
+          payOrderId: order.id,
+          merchantId,
+          attemptId: paidAttemptId,
+          merchantRefundNo: request.merchantRefundNo,
+          amount: request.amount,
+          currency: order.currency,
+          reason: merchantRefundReason,
+          note: request.reason ?? null,
+          status: 'PROCESSING',
+        })
+        // The same merchant refund no for another of the merchant's orders, at the same moment.
+        .onConflictDoNothing({ target: [refunds.merchantId, refunds.merchantRefundNo] })
+        .returning();
+      return { inserted: !!row, row };
+    });
+  }
+
+  /** Starts the refund's workflow unless it is known to exist. A second start is rejected by Temporal. */
+  async function ensureWorkflow(row: RefundRow) {
+    // A final status was written by the workflow itself: it has run.
+    if (row.workflowStarted || row.status !== 'PROCESSING') return;
+    const [found] = await db
+      .select({ order: payOrders, attempt: channelAttempts })
+      .from(payOrders)
+      .innerJoin(channelAttempts, eq(channelAttempts.id, row.attemptId))
+      .where(eq(payOrders.id, row.payOrderId));
+    if (!found) throw new Error(`refund ${row.id} has no pay order or attempt`);
+    const { order, attempt } = found;
+    const refund: RefundRecord = {
+      id: row.id,
+      payOrderId: row.payOrderId,
+      merchantId: row.merchantId,
+      attemptId: row.attemptId,
+      amount: row.amount,
+      currency: row.currency as Currency,
+      reason: merchantRefundReason,
+      status: 'PROCESSING',
+    };
+    const input: MerchantRefundInput = {
+      refund,
+      channel: attempt.channel,
+      outTradeNo: attempt.outTradeNo,
+      method: attempt.method,
+      merchantOrderNo: order.merchantOrderNo,
+      orderAmount: order.amount,
+      querySchedule: deps.querySchedule,
+      merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
+    };
+    try {
+      await temporal.workflow.start('merchantRefund', {
+        workflowId: row.id,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        staticSummary: `refund ${row.merchantRefundNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency} of ${order.merchantOrderNo}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      deps.log.debug({ refundId: row.id }, 'refund workflow already started');
+    }
+    await db.update(refunds).set({ workflowStarted: true }).where(eq(refunds.id, row.id));
+  }
+
+  return {
+    /** Answers `created: false` with the stored refund when the same request came before. */
+    async create(merchantId: string, request: CreateRefundRequest) {
+      const { inserted, row: locked } = await insertChecked(merchantId, request);
+      const row = locked ?? (await findByMerchantRefundNo(merchantId, request.merchantRefundNo));
+      if (!row) throw new Error('refund vanished after conflict');
+      if (!inserted) sameRequest(row, request);
+      await ensureWorkflow(row);
+      deps.log.info({ refundId: row.id, created: inserted }, 'refund created');
+      return { created: inserted, refund: view(row) };
+    },
+
+    async get(merchantId: string, id: string) {
+      const [row] = await db
+        .select()
+        .from(refunds)
+        .where(and(eq(refunds.id, id), eq(refunds.merchantId, merchantId)));
+      // Another merchant's refund answers exactly like a missing one.
+      if (!row) throw new DomainError('NOT_FOUND', `no refund ${id}`);
+      return view(row);
+    },
+
+    async getByMerchantRefundNo(merchantId: string, merchantRefundNo: string) {
+      const row = await findByMerchantRefundNo(merchantId, merchantRefundNo);
+      if (!row)
+        throw new DomainError('NOT_FOUND', `no refund with merchantRefundNo ${merchantRefundNo}`);
+      return view(row);
+    },
+  };
+}
+
+export type RefundService = ReturnType<typeof createRefundService>;

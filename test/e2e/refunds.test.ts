@@ -1,0 +1,281 @@
+// Refunds merchants ask for: partial or full, several per order, idempotent by merchantRefundNo,
+// and never above what was paid, even when many arrive at once. The channel's own books must end
+// with exactly what paycenter says it refunded.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { payOrders, refunds } from '../../src/db/schema';
+import { newId } from '../../src/domain/ids';
+import { ensureMerchant, generateSecret } from '../../src/services/merchants';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  system = await startTestSystem();
+});
+after(async () => {
+  await system?.stop();
+});
+
+const AMOUNT = 10_000;
+const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+async function newOrder() {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: unique('refund-order'),
+    amount: AMOUNT,
+    currency: 'CNY',
+    subject: 'Refundable goods',
+    expiresInSeconds: 300,
+  });
+  assert.equal(created.status, 201);
+  return created.body.id as string;
+}
+
+/** A pay order paid through the sandbox: its ID and the channel order's out_trade_no. */
+async function paidOrder() {
+  const id = await newOrder();
+  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+    channel: 'sandbox',
+    method: 'page',
+  });
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+  const outTradeNo = paid.body.attempt.outTradeNo as string;
+  assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+  await eventually(async () => (await view(id)).status === 'SUCCEEDED', { what: 'paid' });
+  return { id, outTradeNo };
+}
+
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+
+const refund = (payOrderId: string, amount: number, more: Record<string, unknown> = {}) =>
+  system.api('POST', '/v1/refunds', {
+    payOrderId,
+    merchantRefundNo: unique('rfd'),
+    amount,
+    ...more,
+  });
+
+/** What the sandbox's own books say was refunded of one channel order. */
+async function refundedAtChannel(outTradeNo: string) {
+  const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+  return (trade.refunds as { refund_status: string; refund_amount: number }[])
+    .filter((r) => r.refund_status === 'REFUND_SUCCESS')
+    .reduce((sum, r) => sum + r.refund_amount, 0);
+}
+
+async function settled(refundId: string) {
+  return eventually(
+    async () => {
+      const answer = await system.api('GET', `/v1/refunds/${refundId}`);
+      return answer.body.status !== 'PROCESSING' && answer.body;
+    },
+    { what: `refund ${refundId} settled` },
+  );
+}
+
+const storedRefunds = (payOrderId: string) =>
+  system.database.db.select().from(refunds).where(eq(refunds.payOrderId, payOrderId));
+
+describe('merchant refunds', () => {
+  it('refunds a paid order in full, and the refund reaches SUCCEEDED at the channel', async () => {
+    const { id, outTradeNo } = await paidOrder();
+    const created = await refund(id, AMOUNT, { reason: 'customer changed their mind' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.match(created.body.id, /^rf_[0-9A-Z]{26}$/);
+    assert.deepEqual(
+      { ...created.body, id: undefined, merchantRefundNo: undefined },
+      {
+        id: undefined,
+        payOrderId: id,
+        merchantRefundNo: undefined,
+        amount: AMOUNT,
+        currency: 'CNY',
+        reason: 'customer changed their mind',
+        status: 'PROCESSING',
+      },
+    );
+    const done = await settled(created.body.id);
+    assert.equal(done.status, 'SUCCEEDED');
+    assert.equal(await refundedAtChannel(outTradeNo), AMOUNT);
+
+    const [row] = await storedRefunds(id);
+    assert.equal(row!.reason, 'MERCHANT_REQUEST');
+    assert.equal(row!.note, 'customer changed their mind');
+    assert.equal(row!.workflowStarted, true);
+
+    // The pay order view lists it; the order stays paid.
+    const order = await view(id);
+    assert.equal(order.status, 'SUCCEEDED');
+    assert.deepEqual(order.refunds, [
+      { id: created.body.id, amount: AMOUNT, reason: 'MERCHANT_REQUEST', status: 'SUCCEEDED' },
+    ]);
+    // Nothing is left to refund.
+    const more = await refund(id, 1);
+    assert.equal(more.status, 409);
+    assert.equal(more.body.code, 'REFUND_EXCEEDS_PAYMENT');
+  });
+
+  it('takes two partial refunds of one order', async () => {
+    const { id, outTradeNo } = await paidOrder();
+    const first = await refund(id, 3_000);
+    const second = await refund(id, 7_000);
+    assert.equal(first.status, 201);
+    assert.equal(second.status, 201);
+    assert.notEqual(first.body.id, second.body.id);
+    assert.equal(first.body.reason, null);
+    assert.equal((await settled(first.body.id)).status, 'SUCCEEDED');
+    assert.equal((await settled(second.body.id)).status, 'SUCCEEDED');
+    assert.equal(await refundedAtChannel(outTradeNo), AMOUNT);
+    const order = await view(id);
+    assert.deepEqual(
+      order.refunds.map((r: { amount: number }) => r.amount).sort((a: number, b: number) => a - b),
+      [3_000, 7_000],
+    );
+  });
+
+  it('answers a repeat with the same refund and refuses another body for the same number', async () => {
+    const { id, outTradeNo } = await paidOrder();
+    const body = { payOrderId: id, merchantRefundNo: unique('rfd'), amount: 2_500, reason: 'x' };
+    const first = await system.api('POST', '/v1/refunds', body);
+    assert.equal(first.status, 201);
+    const again = await system.api('POST', '/v1/refunds', body);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, first.body.id);
+
+    const other = await system.api('POST', '/v1/refunds', { ...body, amount: 2_600 });
+    assert.equal(other.status, 409);
+    assert.match(other.contentType, /application\/problem\+json/);
+    assert.equal(other.body.code, 'REFUND_CONFLICT');
+    const otherReason = await system.api('POST', '/v1/refunds', { ...body, reason: 'y' });
+    assert.equal(otherReason.body.code, 'REFUND_CONFLICT');
+
+    assert.equal((await storedRefunds(id)).length, 1);
+    await settled(first.body.id);
+    // A repeat after it settled still answers the same refund, with its status.
+    const late = await system.api('POST', '/v1/refunds', body);
+    assert.equal(late.status, 200);
+    assert.equal(late.body.status, 'SUCCEEDED');
+    assert.equal(await refundedAtChannel(outTradeNo), 2_500);
+  });
+
+  it('starts the workflow on a repeat when the first request stored the refund but did not start it', async () => {
+    const { id, outTradeNo } = await paidOrder();
+    const body = { payOrderId: id, merchantRefundNo: unique('rfd'), amount: 1_000 };
+    // As if the API stopped between the insert and the start: a row, no workflow.
+    const [order] = await system.database.db.select().from(payOrders).where(eq(payOrders.id, id));
+    const rowId = newId('rf', Date.now(), Math.random);
+    await system.database.db.insert(refunds).values({
+      id: rowId,
+      payOrderId: id,
+      merchantId: order!.merchantId,
+      attemptId: order!.paidAttemptId!,
+      merchantRefundNo: body.merchantRefundNo,
+      amount: body.amount,
+      currency: 'CNY',
+      reason: 'MERCHANT_REQUEST',
+      status: 'PROCESSING',
+    });
+    const again = await system.api('POST', '/v1/refunds', body);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, rowId);
+    assert.equal((await settled(rowId)).status, 'SUCCEEDED');
+    assert.equal(await refundedAtChannel(outTradeNo), 1_000);
+  });
+
+  it('refuses to refund an order that is not paid (ORDER_NOT_PAID)', async () => {
+    const id = await newOrder();
+    const answer = await refund(id, 100);
+    assert.equal(answer.status, 409);
+    assert.match(answer.contentType, /application\/problem\+json/);
+    assert.equal(answer.body.code, 'ORDER_NOT_PAID');
+    assert.equal((await storedRefunds(id)).length, 0);
+  });
+
+  it('refuses a refund above the paid amount and stores nothing (REFUND_EXCEEDS_PAYMENT)', async () => {
+    const { id, outTradeNo } = await paidOrder();
+    const over = await refund(id, AMOUNT + 1);
+    assert.equal(over.status, 409);
+    assert.equal(over.body.code, 'REFUND_EXCEEDS_PAYMENT');
+    assert.equal((await storedRefunds(id)).length, 0);
+
+    const part = await refund(id, 6_000);
+    assert.equal(part.status, 201);
+    const rest = await refund(id, 4_001);
+    assert.equal(rest.body.code, 'REFUND_EXCEEDS_PAYMENT');
+    assert.equal((await storedRefunds(id)).length, 1);
+    await settled(part.body.id);
+    assert.equal(await refundedAtChannel(outTradeNo), 6_000);
+  });
+
+  it("answers another merchant's pay order and refunds as not found", async () => {
+    const { id } = await paidOrder();
+    const mine = await refund(id, 500);
+    assert.equal(mine.status, 201);
+
+    const otherKey = generateSecret('pk_test');
+    await ensureMerchant(system.database.db, { id: 'mch_other', name: 'Other merchant' }, otherKey);
+    const asOther = { authorization: `Bearer ${otherKey}` };
+    const answer = await system.api(
+      'POST',
+      '/v1/refunds',
+      { payOrderId: id, merchantRefundNo: unique('rfd'), amount: 100 },
+      asOther,
+    );
+    assert.equal(answer.status, 404);
+    assert.equal(answer.body.code, 'NOT_FOUND');
+    assert.equal(
+      (await system.api('GET', `/v1/refunds/${mine.body.id}`, undefined, asOther)).status,
+      404,
+    );
+    const byNo = await system.api(
+      'GET',
+      `/v1/refunds?merchantRefundNo=${mine.body.merchantRefundNo}`,
+      undefined,
+      asOther,
+    );
+    assert.equal(byNo.status, 404);
+    assert.equal((await storedRefunds(id)).length, 1);
+  });
+
+  it('finds a refund by merchantRefundNo', async () => {
+    const { id } = await paidOrder();
+    const created = await refund(id, 1_234);
+    const found = await system.api(
+      'GET',
+      `/v1/refunds?merchantRefundNo=${encodeURIComponent(created.body.merchantRefundNo)}`,
+    );
+    assert.equal(found.status, 200);
+    assert.equal(found.body.id, created.body.id);
+    assert.equal(found.body.amount, 1_234);
+    const missing = await system.api('GET', '/v1/refunds?merchantRefundNo=no-such-refund');
+    assert.equal(missing.status, 404);
+    const noQuery = await system.api('GET', '/v1/refunds');
+    assert.equal(noQuery.status, 400);
+    assert.equal(noQuery.body.code, 'VALIDATION_FAILED');
+  });
+
+  it('never refunds more than was paid when 50 refunds arrive at once', async () => {
+    const { id, outTradeNo } = await paidOrder();
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        system.api('POST', '/v1/refunds', {
+          payOrderId: id,
+          merchantRefundNo: unique(`burst-${i}`),
+          amount: AMOUNT / 10,
+        }),
+      ),
+    );
+    const created = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => a.status === 409);
+    assert.equal(created.length, 10, JSON.stringify(answers.map((a) => a.status)));
+    assert.equal(refused.length, 40);
+    for (const a of refused) assert.equal(a.body.code, 'REFUND_EXCEEDS_PAYMENT');
+    assert.equal((await storedRefunds(id)).length, 10);
+
+    for (const a of created) assert.equal((await settled(a.body.id)).status, 'SUCCEEDED');
+    assert.equal(await refundedAtChannel(outTradeNo), AMOUNT);
+    const order = await view(id);
+    assert.equal(order.refunds.length, 10);
+  });
+});
