@@ -7,10 +7,13 @@ import type { Db } from '../db/client';
 import { fastifyLogging } from '../log';
 import type { NotificationInbox } from '../services/inbox';
 import type { PayOrderService } from '../services/payOrders';
+import type { RefundService } from '../services/refunds';
+import { openApiRoutes, refundOperations } from './openapi';
 import { registerProblemHandlers } from './problems';
 import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
 import { opsRoutes } from './routes/ops';
+import { refundRoutes } from './routes/refunds';
 import { webhookRoutes } from './routes/webhooks';
 
 export interface ApiDeps {
@@ -18,6 +21,7 @@ export interface ApiDeps {
   log: Logger;
   channels: ChannelRegistry;
   payOrders: PayOrderService;
+  refunds: RefundService;
   inbox: NotificationInbox;
   opsKey: string;
   bodyLimitBytes: number;
@@ -43,7 +47,9 @@ export function buildApi(deps: ApiDeps) {
     }
   });
 
+  app.register(openApiRoutes, { limits: deps.limits, operations: refundOperations(deps.limits) });
   app.register(merchantRoutes, { prefix: '/v1', ...deps });
+  app.register(refundRoutes, { prefix: '/v1', ...deps });
   app.register(webhookRoutes, { prefix: '/webhooks', ...deps });
   app.register(cashierRoutes, { prefix: '/cashier', ...deps });
   app.register(opsRoutes, { prefix: '/ops', ...deps });

@@ -1,6 +1,7 @@
 // Request schemas of the merchant API; the same schemas validate and describe the API.
 import { z } from 'zod';
 import { amountSchema, currencySchema } from './money';
+import { attemptStatuses, payStatuses } from './payOrder';
 
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
@@ -11,12 +12,15 @@ export interface PayOrderLimits {
   maxExpiresInSeconds: number;
 }
 
+/** The merchant's own key for an order or a refund: their idempotency key. */
+const merchantNo = z
+  .string()
+  .regex(/^[A-Za-z0-9_\-.:]{1,64}$/, 'must be 1-64 letters, digits or _-.:');
+
 export function createPayOrderSchema(limits: PayOrderLimits) {
   return z
     .object({
-      merchantOrderNo: z
-        .string()
-        .regex(/^[A-Za-z0-9_\-.:]{1,64}$/, 'must be 1-64 letters, digits or _-.:'),
+      merchantOrderNo: merchantNo,
       amount: amountSchema(limits.maxAmount),
       currency: currencySchema,
       subject: z.string().trim().min(1, 'must not be empty').max(256),
@@ -47,4 +51,209 @@ export const payRequestSchema = z
 
 export const idParamSchema = z.object({
   id: z.string().regex(/^po_[0-9A-Z]{26}$/, 'is not a pay order ID'),
+});
+
+/** A merchant refund of a paid order, partial or full; idempotent by merchantRefundNo. */
+export function createRefundSchema(limits: Pick<PayOrderLimits, 'maxAmount'>) {
+  return z
+    .object({
+      payOrderId: idParamSchema.shape.id,
+      merchantRefundNo: merchantNo,
+      amount: amountSchema(limits.maxAmount),
+      reason: z.string().max(256, 'must be at most 256 characters').optional(),
+    })
+    .strict();
+}
+export type CreateRefundRequest = z.infer<ReturnType<typeof createRefundSchema>>;
+
+export const refundIdParamSchema = z.object({
+  id: z.string().regex(/^rf_[0-9A-Z]{26}$/, 'is not a refund ID'),
+});
+
+export const refundLookupSchema = z.object({ merchantRefundNo: merchantNo }).strict();
+
+/** A refund as the merchant API answers it. */
+export const refundViewSchema = z.object({
+  id: z.string(),
+  payOrderId: z.string(),
+  merchantRefundNo: z.string().nullable(),
+  amount: z.number().int(),
+  currency: z.string(),
+  /** The merchant's words for its own refunds; LATE_PAYMENT or DUPLICATE_PAYMENT for paycenter's. */
+  reason: z.string().nullable(),
+  status: z.enum(['PROCESSING', 'SUCCEEDED', 'FAILED']),
+});
+
+// ---- Listing pay orders (GET /v1/pay-orders) ----
+
+export const payOrderStatusSchema = z.enum(payStatuses, {
+  error: () => `must be one of: ${payStatuses.join(', ')}`,
+});
+
+/** Where a page ends: the last item's creation time (microseconds, UTC) and ID. */
+export interface ListCursor {
+  createdAt: string;
+  id: string;
+}
+
+const cursorTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const cursorIdPattern = /^po_[0-9A-Z]{26}$/;
+
+/** The opaque `nextCursor`: base64url of `[createdAt, id]`, newest first. */
+export function encodeListCursor(cursor: ListCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+}
+
+export function decodeListCursor(text: string): ListCursor | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string' &&
+      cursorTimestamp.test(value[0]) &&
+      !Number.isNaN(Date.parse(value[0])) &&
+      cursorIdPattern.test(value[1])
+    ) {
+      return { createdAt: value[0], id: value[1] };
+    }
+  } catch {
+    // not JSON: falls through to "not a cursor"
+  }
+  return undefined;
+}
+
+const isoDateTime = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-01-31T08:00:00Z' })
+  .transform((text) => new Date(text));
+
+export const listPayOrdersQuerySchema = z
+  .object({
+    status: payOrderStatusSchema.optional(),
+    needsAttention: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .transform((text) => text === 'true')
+      .optional(),
+    createdFrom: isoDateTime
+      .optional()
+      .meta({ description: 'Only orders created at or after this instant (inclusive).' }),
+    createdTo: isoDateTime
+      .optional()
+      .meta({ description: 'Only orders created before this instant (exclusive).' }),
+    merchantOrderNo: merchantNo
+      .optional()
+      .meta({ description: "Exact lookup by the merchant's own order number." }),
+    limit: z.coerce
+      .number({ error: 'must be a whole number from 1 to 100' })
+      .int('must be a whole number from 1 to 100')
+      .min(1, 'must be at least 1')
+      .max(100, 'must be at most 100')
+      .default(20)
+      .meta({ description: 'Page size, 1-100 (default 20).' }),
+    cursor: z
+      .string()
+      .max(512, 'is not a cursor from this API')
+      .transform((text, ctx) => {
+        const cursor = decodeListCursor(text);
+        if (cursor) return cursor;
+        ctx.issues.push({
+          code: 'custom',
+          message: 'is not a cursor from this API (pass nextCursor as it came)',
+          input: text,
+        });
+        return z.NEVER;
+      })
+      .optional()
+      .meta({ description: 'The `nextCursor` of the previous page, as it came.' }),
+  })
+  .strict()
+  .superRefine((query, ctx) => {
+    if (query.createdFrom && query.createdTo && query.createdFrom > query.createdTo) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['createdTo'],
+        message: 'must not be before createdFrom',
+      });
+    }
+  });
+export type ListPayOrdersQuery = z.output<typeof listPayOrdersQuerySchema>;
+
+// ---- Response shapes: the services' answers are typed by these, and OpenAPI shows them ----
+
+export const payOrderSummarySchema = z.object({
+  id: z.string(),
+  status: payOrderStatusSchema,
+  merchantOrderNo: z.string(),
+  amount: z.number().int(),
+  currency: currencySchema,
+  subject: z.string(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  cashierUrl: z.string(),
+});
+export type PayOrderSummary = z.infer<typeof payOrderSummarySchema>;
+
+export const payOrderListSchema = z.object({
+  items: z.array(payOrderSummarySchema),
+  nextCursor: z
+    .string()
+    .nullable()
+    .meta({ description: 'Pass as `cursor` for the next (older) page; null on the last page.' }),
+});
+export type PayOrderList = z.infer<typeof payOrderListSchema>;
+
+export const merchantNotificationViewSchema = z.object({
+  eventId: z.string(),
+  type: z.string().meta({ description: 'pay_order.succeeded, pay_order.closed, ...' }),
+  status: z.string().meta({ description: 'PENDING, DELIVERED or FAILED' }),
+  attempts: z.array(
+    z.object({
+      attemptNo: z.number().int(),
+      responseStatus: z.number().int().nullable(),
+      error: z.string().nullable(),
+      attemptedAt: z.iso.datetime(),
+    }),
+  ),
+});
+
+export const payOrderViewSchema = payOrderSummarySchema.extend({
+  needsAttention: z.boolean(),
+  paidAt: z.iso.datetime().nullable(),
+  attempts: z.array(
+    z.object({
+      id: z.string(),
+      outTradeNo: z.string(),
+      channel: z.string(),
+      method: z.string(),
+      status: z.enum(attemptStatuses),
+      amount: z.number().int(),
+    }),
+  ),
+  refunds: z.array(
+    z.object({
+      id: z.string(),
+      amount: z.number().int(),
+      reason: z.string(),
+      status: z.string(),
+    }),
+  ),
+  notifications: z.array(merchantNotificationViewSchema),
+});
+export type PayOrderViewResponse = z.infer<typeof payOrderViewSchema>;
+
+export const payAnswerSchema = z.object({
+  attempt: z.object({
+    id: z.string(),
+    outTradeNo: z.string(),
+    channel: z.string(),
+    method: z.string(),
+    status: z.enum(attemptStatuses),
+    payUrl: z.string().optional().meta({ description: "The payer's page at the channel" }),
+    payParams: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: "Signed parameters for the payer's page (WeChat Pay JSAPI)" }),
+  }),
 });

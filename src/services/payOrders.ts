@@ -6,16 +6,30 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { channelOrThrow, type ChannelRegistry } from '../channels/registry';
 import type { Db } from '../db/client';
-import { channelAttempts, payOrders, refunds } from '../db/schema';
+import {
+  channelAttempts,
+  merchantNotificationDeliveries,
+  merchantNotifications,
+  payOrders,
+  refunds,
+} from '../db/schema';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { formatMinorUnits, type Currency } from '../domain/money';
+import type { AttemptStatus, PayStatus } from '../domain/payOrder';
 import type { QuerySchedule } from '../domain/querySchedule';
-import type { CreatePayOrderRequest } from '../domain/schemas';
+import {
+  encodeListCursor,
+  type CreatePayOrderRequest,
+  type ListPayOrdersQuery,
+  type PayOrderList,
+  type PayOrderSummary,
+  type PayOrderViewResponse,
+} from '../domain/schemas';
 import {
   close,
   pay,
@@ -45,14 +59,15 @@ type PayOrderRow = typeof payOrders.$inferSelect;
 export function createPayOrderService(deps: PayOrderServiceDeps) {
   const { db, temporal } = deps;
 
-  function summary(row: PayOrderRow) {
+  function summary(row: PayOrderRow): PayOrderSummary {
     return {
       id: row.id,
-      status: row.status,
+      status: row.status as PayStatus,
       merchantOrderNo: row.merchantOrderNo,
       amount: row.amount,
-      currency: row.currency,
+      currency: row.currency as Currency,
       subject: row.subject,
+      createdAt: row.createdAt.toISOString(),
       expiresAt: row.expiresAt.toISOString(),
       cashierUrl: `${deps.publicApiUrl}/cashier/${row.id}`,
     };
@@ -80,6 +95,44 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     // Another merchant's order answers exactly like a missing one.
     if (!row) throw new DomainError('NOT_FOUND', `no pay order ${id}`);
     return row;
+  }
+
+  /** The merchant notifications of one order, each with every delivery try. */
+  async function notificationsOf(merchantId: string, payOrderId: string) {
+    const events = await db
+      .select()
+      .from(merchantNotifications)
+      .where(
+        and(
+          eq(merchantNotifications.payOrderId, payOrderId),
+          eq(merchantNotifications.merchantId, merchantId),
+        ),
+      )
+      .orderBy(asc(merchantNotifications.createdAt), asc(merchantNotifications.eventId));
+    if (events.length === 0) return [];
+    const tries = await db
+      .select()
+      .from(merchantNotificationDeliveries)
+      .where(
+        inArray(
+          merchantNotificationDeliveries.eventId,
+          events.map((e) => e.eventId),
+        ),
+      )
+      .orderBy(asc(merchantNotificationDeliveries.attemptNo));
+    return events.map((e) => ({
+      eventId: e.eventId,
+      type: e.type,
+      status: e.status,
+      attempts: tries
+        .filter((t) => t.eventId === e.eventId)
+        .map((t) => ({
+          attemptNo: t.attemptNo,
+          responseStatus: t.responseStatus,
+          error: t.error,
+          attemptedAt: t.attemptedAt.toISOString(),
+        })),
+    }));
   }
 
   /** Starts the order's workflow unless it is known to exist. A second start is rejected by Temporal. */
@@ -164,8 +217,48 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       return { created: !!inserted, payOrder: summary(row) };
     },
 
+    /**
+     * The merchant's orders, newest first, by keyset pagination on (created_at, id): a page
+     * starts strictly after the previous page's last row, so orders created meanwhile (newer
+     * than every cursor) never shift later pages: no duplicates, no gaps.
+     */
+    async list(merchantId: string, query: ListPayOrdersQuery): Promise<PayOrderList> {
+      // Microsecond precision: a JS Date (milliseconds) would re-include rows at a page's edge.
+      const createdAtText = sql<string>`to_char(${payOrders.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+      const conditions: SQL[] = [eq(payOrders.merchantId, merchantId)];
+      if (query.status) conditions.push(eq(payOrders.status, query.status));
+      if (query.needsAttention !== undefined) {
+        conditions.push(eq(payOrders.needsAttention, query.needsAttention));
+      }
+      if (query.merchantOrderNo) {
+        conditions.push(eq(payOrders.merchantOrderNo, query.merchantOrderNo));
+      }
+      if (query.createdFrom) conditions.push(gte(payOrders.createdAt, query.createdFrom));
+      if (query.createdTo) conditions.push(lt(payOrders.createdAt, query.createdTo));
+      if (query.cursor) {
+        conditions.push(
+          sql`(${payOrders.createdAt}, ${payOrders.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id})`,
+        );
+      }
+      const rows = await db
+        .select({ row: payOrders, createdAtText })
+        .from(payOrders)
+        .where(and(...conditions))
+        .orderBy(desc(payOrders.createdAt), desc(payOrders.id))
+        .limit(query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((r) => summary(r.row)),
+        nextCursor:
+          rows.length > query.limit && last
+            ? encodeListCursor({ createdAt: last.createdAtText, id: last.row.id })
+            : null,
+      };
+    },
+
     /** `merchantId` scopes the lookup; undefined only for the payer's cashier page. */
-    async get(merchantId: string | undefined, id: string) {
+    async get(merchantId: string | undefined, id: string): Promise<PayOrderViewResponse> {
       const row = await findById(merchantId, id);
       const attempts = await db
         .select()
@@ -186,7 +279,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
           outTradeNo: a.outTradeNo,
           channel: a.channel,
           method: a.method,
-          status: a.status,
+          status: a.status as AttemptStatus,
           amount: a.amount,
         })),
         refunds: refundRows.map((r) => ({
@@ -195,6 +288,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
           reason: r.reason,
           status: r.status,
         })),
+        notifications: await notificationsOf(row.merchantId, id),
       };
     },
 

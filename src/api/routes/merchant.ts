@@ -1,9 +1,15 @@
-// The merchant API (/v1): create, read and pay pay orders.
+// The merchant API (/v1): create, list, read and pay pay orders. Every operation here is also
+// described in src/api/openapi.ts from the same schemas.
 import type { FastifyPluginAsync } from 'fastify';
-import { createPayOrderSchema, idParamSchema, payRequestSchema } from '../../domain/schemas';
+import {
+  createPayOrderSchema,
+  idParamSchema,
+  listPayOrdersQuerySchema,
+  payRequestSchema,
+} from '../../domain/schemas';
 import type { Db } from '../../db/client';
 import type { PayOrderService } from '../../services/payOrders';
-import { authenticateMerchant } from '../auth';
+import { requireMerchant } from '../auth';
 import { parseInput } from '../problems';
 
 export interface MerchantRoutesOptions {
@@ -15,15 +21,17 @@ export interface MerchantRoutesOptions {
 export const merchantRoutes: FastifyPluginAsync<MerchantRoutesOptions> = async (app, options) => {
   const createSchema = createPayOrderSchema(options.limits);
 
-  app.decorateRequest('merchantId', '');
-  app.addHook('onRequest', async (req) => {
-    req.merchantId = await authenticateMerchant(options.db, req);
-  });
+  requireMerchant(app, options.db);
 
   app.post('/pay-orders', async (req, reply) => {
     const body = parseInput(createSchema, req.body, 'body');
     const { created, payOrder } = await options.payOrders.create(req.merchantId, body);
     return reply.status(created ? 201 : 200).send(payOrder);
+  });
+
+  app.get('/pay-orders', async (req) => {
+    const query = parseInput(listPayOrdersQuerySchema, req.query, 'query');
+    return options.payOrders.list(req.merchantId, query);
   });
 
   app.get('/pay-orders/:id', async (req) => {
@@ -47,9 +55,3 @@ export const merchantRoutes: FastifyPluginAsync<MerchantRoutesOptions> = async (
     return options.payOrders.close(req.merchantId, id);
   });
 };
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    merchantId: string;
-  }
-}
