@@ -31,6 +31,8 @@ export const configSchema = z.object({
   PUBLIC_API_URL: optionalText.pipe(z.url().optional()),
   /** Where channels post notifications, when they reach the API by another address than payers. */
   PUBLIC_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
+  /** Requests per minute per API key (or per address without one); webhooks are not limited. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(1200),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

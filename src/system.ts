@@ -147,6 +147,7 @@ export async function startApi(
     channels: deps.channels,
     opsKey: deps.opsKey,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+    rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     limits: {
       maxAmount: config.PAY_ORDER_MAX_AMOUNT,
       maxExpiresInSeconds: config.PAY_ORDER_MAX_EXPIRES_SECONDS,

@@ -1,4 +1,7 @@
 // The API process's Fastify app: plugins by audience, one error handler, health.
+import { createHash } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -26,6 +29,7 @@ export interface ApiDeps {
   opsKey: string;
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
+  rateLimitPerMinute: number;
 }
 
 export function buildApi(deps: ApiDeps) {
@@ -34,6 +38,32 @@ export function buildApi(deps: ApiDeps) {
     bodyLimit: deps.bodyLimitBytes,
   });
   registerProblemHandlers(app);
+  app.register(helmet, {
+    // Our pages (cashier, /docs) are self-contained: nothing may load from elsewhere.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        formAction: ["'self'", 'http:', 'https:'],
+      },
+    },
+  });
+  app.register(rateLimit, {
+    max: deps.rateLimitPerMinute,
+    timeWindow: '1 minute',
+    // Per API key, so one merchant cannot starve another; channels' webhooks are never limited.
+    keyGenerator: (req) =>
+      req.headers.authorization
+        ? createHash('sha256').update(req.headers.authorization).digest('hex')
+        : req.ip,
+    allowList: (req) => req.url.startsWith('/webhooks/') || req.url === '/healthz',
+    errorResponseBuilder: (_req, context) =>
+      Object.assign(new Error(`rate limit of ${context.max} requests a minute reached`), {
+        statusCode: 429,
+        code: 'RATE_LIMITED',
+      }),
+  });
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'request');
   });

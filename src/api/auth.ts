@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { DomainError } from '../domain/errors';
 import { merchantForApiKey } from '../services/merchants';
+import { installIdempotency } from './idempotency';
 
 function bearer(req: FastifyRequest): string {
   const header = req.headers.authorization ?? '';
@@ -20,12 +21,16 @@ export async function authenticateMerchant(db: Db, req: FastifyRequest): Promise
   return merchantId;
 }
 
-/** Authenticates every request of a merchant plugin (/v1) and sets `req.merchantId`. */
+/**
+ * Authenticates every request of a merchant plugin (/v1) and sets `req.merchantId`; its POSTs
+ * honour `Idempotency-Key` (src/api/idempotency.ts).
+ */
 export function requireMerchant(app: FastifyInstance, db: Db): void {
   app.decorateRequest('merchantId', '');
   app.addHook('onRequest', async (req) => {
     req.merchantId = await authenticateMerchant(db, req);
   });
+  installIdempotency(app, db);
 }
 
 /** Compares digests so neither the key's content nor its length leaks through timing. */

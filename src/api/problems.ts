@@ -20,9 +20,11 @@ const httpStatus: Record<ErrorCode, number> = {
   REFUND_CONFLICT: 409,
   ORDER_NOT_PAID: 409,
   REFUND_EXCEEDS_PAYMENT: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_KEY_IN_USE: 409,
 };
 
-/** Fastify's own request errors, by their codes, as the problem codes we answer with. */
+/** Errors of Fastify and its plugins, by their codes, as the problem codes we answer with. */
 const fastifyErrors: Record<string, { status: number; code: string; title: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     status: 415,
@@ -40,6 +42,11 @@ const fastifyErrors: Record<string, { status: number; code: string; title: strin
     title: 'Body is not valid JSON',
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', title: 'Body is empty' },
+  RATE_LIMITED: {
+    status: 429,
+    code: 'RATE_LIMITED',
+    title: 'Too many requests for this API key; retry after the Retry-After header',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     status: 400,
     code: 'MALFORMED_REQUEST',

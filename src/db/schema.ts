@@ -188,3 +188,30 @@ export const merchantNotificationDeliveries = pgTable(
   },
   (t) => [uniqueIndex('merchant_notification_deliveries_attempt_uq').on(t.eventId, t.attemptNo)],
 );
+
+/**
+ * One row per merchant `Idempotency-Key` on a POST of the merchant API: claimed (IN_PROGRESS)
+ * before the handler runs, then COMPLETED with the answer that is replayed for the same request.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    key: text('key').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    /** SHA-256 (hex) of the raw request body. */
+    requestHash: text('request_hash').notNull(),
+    /** IN_PROGRESS while the first request runs, then COMPLETED. */
+    status: text('status').notNull(),
+    responseStatus: integer('response_status'),
+    responseContentType: text('response_content_type'),
+    /** The answer's body exactly as it was sent. */
+    responseBody: text('response_body'),
+    createdAt: createdAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('idempotency_keys_merchant_key_uq').on(t.merchantId, t.key)],
+);

@@ -16,6 +16,8 @@ export const errorCodes = [
   'REFUND_CONFLICT',
   'ORDER_NOT_PAID',
   'REFUND_EXCEEDS_PAYMENT',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_KEY_IN_USE',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

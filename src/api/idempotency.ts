@@ -1,0 +1,212 @@
+// `Idempotency-Key` for every POST of the merchant API (/v1). The first answer for a (merchant,
+// key) is stored and replayed, with `Idempotent-Replayed: true`, for the same request (method,
+// path, SHA-256 of the raw body); the key with another request answers 422
+// IDEMPOTENCY_KEY_REUSED. The key's row is inserted (IN_PROGRESS) before the handler runs, and the
+// unique (merchant_id, key) index decides who runs: everyone else gets 409 IDEMPOTENCY_KEY_IN_USE
+// until the answer is stored. A 5xx answer (or any answer we cannot store) releases the key, so
+// the merchant can retry; a 4xx DomainError answer is stored and replayed like a success.
+import { createHash, type Hash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../db/client';
+import { idempotencyKeys } from '../db/schema';
+import { DomainError } from '../domain/errors';
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+export const REPLAYED_HEADER = 'idempotent-replayed';
+
+/** How long a stored answer is replayed. A constant for now; configurable later. */
+export const IDEMPOTENCY_TTL_HOURS = 24;
+
+/** 1-255 visible ASCII characters (no spaces or controls). */
+const validKey = /^[\x21-\x7e]{1,255}$/;
+
+interface Claim {
+  merchantId: string;
+  key: string;
+  /** Set once the answer is stored or the key released, so it happens once. */
+  settled: boolean;
+}
+
+/** Per request state, kept off the request object so plugin scopes need no decorations. */
+const bodyHashes = new WeakMap<FastifyRequest, Hash>();
+const claims = new WeakMap<FastifyRequest, Claim>();
+const handlerErrors = new WeakMap<FastifyRequest, Error>();
+
+function idempotencyKeyOf(req: FastifyRequest): string | undefined {
+  if (req.method !== 'POST') return undefined;
+  const value = req.headers[IDEMPOTENCY_HEADER];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !validKey.test(value)) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      'invalid header: Idempotency-Key must be 1-255 visible ASCII characters',
+      [{ field: 'header.Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }],
+    );
+  }
+  return value;
+}
+
+const keyIs = (merchantId: string, key: string) =>
+  and(eq(idempotencyKeys.merchantId, merchantId), eq(idempotencyKeys.key, key));
+
+/**
+ * Inserts the key's row as IN_PROGRESS unless a live one exists; an expired row counts as absent
+ * and is replaced in the same transaction. Answers whether this request now owns the key.
+ */
+async function claim(
+  db: Db,
+  row: { merchantId: string; key: string; method: string; path: string; requestHash: string },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    await tx
+      .delete(idempotencyKeys)
+      .where(
+        and(
+          keyIs(row.merchantId, row.key),
+          lt(
+            idempotencyKeys.createdAt,
+            sql`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`,
+          ),
+        ),
+      );
+    const inserted = await tx
+      .insert(idempotencyKeys)
+      .values({ ...row, status: 'IN_PROGRESS' })
+      .onConflictDoNothing({ target: [idempotencyKeys.merchantId, idempotencyKeys.key] })
+      .returning({ key: idempotencyKeys.key });
+    return inserted.length > 0;
+  });
+}
+
+async function release(db: Db, req: FastifyRequest, state: Claim): Promise<void> {
+  try {
+    await db.delete(idempotencyKeys).where(keyIs(state.merchantId, state.key));
+  } catch (err) {
+    req.log.error({ err, idempotencyKey: state.key }, 'could not release an idempotency key');
+  }
+}
+
+function replay(
+  reply: FastifyReply,
+  row: { responseStatus: number | null; responseContentType: string | null; body: string | null },
+) {
+  reply.status(row.responseStatus ?? 200).header(REPLAYED_HEADER, 'true');
+  if (row.responseContentType) reply.header('content-type', row.responseContentType);
+  return reply.send(row.body ?? '');
+}
+
+/**
+ * Installs the idempotency hooks on a merchant plugin scope; call after the hook that sets
+ * `req.merchantId` (see `requireMerchant`).
+ */
+export function installIdempotency(app: FastifyInstance, db: Db): void {
+  // Hash the raw body as Fastify reads it, before it is parsed.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    if (idempotencyKeyOf(req) === undefined) return payload;
+    const hash = createHash('sha256');
+    bodyHashes.set(req, hash);
+    const tee = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    payload.on('error', (err) => tee.destroy(err));
+    return payload.pipe(tee);
+  });
+
+  app.addHook('preHandler', async (req, reply) => {
+    const key = idempotencyKeyOf(req);
+    if (key === undefined) return;
+    // A body Fastify never read (none was sent) hashes as the empty body.
+    const requestHash = (bodyHashes.get(req) ?? createHash('sha256')).digest('hex');
+    const request = { merchantId: req.merchantId, key, method: req.method, path: req.url };
+
+    // A row can vanish between the insert and the read (released after a 5xx, or expired):
+    // then try to claim again.
+    for (let round = 0; round < 3; round++) {
+      if (await claim(db, { ...request, requestHash })) {
+        claims.set(req, { merchantId: req.merchantId, key, settled: false });
+        return;
+      }
+      const [row] = await db
+        .select()
+        .from(idempotencyKeys)
+        .where(keyIs(req.merchantId, key))
+        .limit(1);
+      if (!row) continue;
+      if (
+        row.method !== request.method ||
+        row.path !== request.path ||
+        row.requestHash !== requestHash
+      ) {
+        throw new DomainError(
+          'IDEMPOTENCY_KEY_REUSED',
+          `Idempotency-Key was already used for another request (${row.method} ${row.path} with another body)`,
+        );
+      }
+      if (row.status !== 'COMPLETED') break;
+      return replay(reply, { ...row, body: row.responseBody });
+    }
+    reply.header('retry-after', '1');
+    throw new DomainError(
+      'IDEMPOTENCY_KEY_IN_USE',
+      'a request with this Idempotency-Key is still running; retry shortly',
+    );
+  });
+
+  app.addHook('onError', async (req, _reply, error) => {
+    if (claims.has(req)) handlerErrors.set(req, error);
+  });
+
+  // Store the answer before it leaves, so a retry after it arrived always finds it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const state = claims.get(req);
+    if (!state || state.settled) return payload;
+    state.settled = true;
+    const error = handlerErrors.get(req);
+    const body =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.isBuffer(payload)
+          ? payload.toString('utf8')
+          : payload === null || payload === undefined
+            ? ''
+            : undefined; // a stream: not stored
+    const storable =
+      reply.statusCode < 500 &&
+      (error === undefined || error instanceof DomainError) &&
+      body !== undefined;
+    if (!storable) {
+      await release(db, req, state);
+      return payload;
+    }
+    try {
+      const contentType = reply.getHeader('content-type');
+      await db
+        .update(idempotencyKeys)
+        .set({
+          status: 'COMPLETED',
+          responseStatus: reply.statusCode,
+          responseContentType: contentType === undefined ? null : String(contentType),
+          responseBody: body,
+          completedAt: sql`now()`,
+        })
+        .where(keyIs(state.merchantId, state.key));
+    } catch (err) {
+      req.log.error({ err, idempotencyKey: state.key }, 'could not store an idempotent answer');
+      await release(db, req, state);
+    }
+    return payload;
+  });
+
+  // An answer that never went through onSend (e.g. the connection broke) releases the key.
+  app.addHook('onResponse', async (req) => {
+    const state = claims.get(req);
+    if (!state || state.settled) return;
+    state.settled = true;
+    await release(db, req, state);
+  });
+}
