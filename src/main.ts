@@ -1,7 +1,9 @@
 // Command line entry: `all` (the whole system in one process, for `npm start`), or one part:
-// `api`, `worker`, `sandbox`, `migrate` (for docker-compose and real deployments).
+// `api`, `worker`, `sandbox`, `migrate` (for docker-compose and real deployments), and
+// `merchant create --name <name>` (a new merchant with its first API key; needs only the database).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -16,7 +18,12 @@ import { ensureSearchAttributes, startTemporalDevServer } from './dev/temporal';
 import { channelCredentials } from './channels/credentials';
 import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
 import { createLogger } from './log';
-import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
+import {
+  createMerchant,
+  demoMerchantId,
+  ensureMerchant,
+  generateSecret,
+} from './services/merchants';
 import {
   connectClient,
   createChannels,
@@ -27,8 +34,8 @@ import {
   type Stoppable,
 } from './system';
 
-type Command = 'all' | 'api' | 'worker' | 'sandbox' | 'migrate';
-const commands: Command[] = ['all', 'api', 'worker', 'sandbox', 'migrate'];
+type Command = 'all' | 'api' | 'worker' | 'sandbox' | 'migrate' | 'merchant';
+const commands: Command[] = ['all', 'api', 'worker', 'sandbox', 'migrate', 'merchant'];
 
 async function openDatabase(
   config: Config,
@@ -86,6 +93,36 @@ function findTemporalCli(config: Config): string | undefined {
   }
 }
 
+/** `merchant create --name <name>`: prints the new merchant's ID, API key and notify secret once. */
+async function merchantCommand(config: Config, log: Logger, args: string[]): Promise<void> {
+  const usage = 'usage: merchant create --name <name>';
+  const { values, positionals } = parseArgs({
+    args,
+    options: { name: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1 || positionals[0] !== 'create') throw new ConfigError(usage);
+  const name = values.name?.trim() ?? '';
+  if (name === '' || name.length > 128) {
+    throw new ConfigError(`--name must be 1-128 characters; ${usage}`);
+  }
+  const db = await openDatabase(config, log, false);
+  try {
+    const { merchant, apiKey, notifySecret } = await createMerchant(db.db, { name });
+    console.log(
+      [
+        `Merchant ID:    ${merchant.id}`,
+        `API key:        ${apiKey.key}`,
+        `Notify secret:  ${notifySecret}`,
+        'The API key and the notify secret are shown only now; keep them safe.',
+      ].join('\n'),
+    );
+  } finally {
+    await db.close();
+  }
+}
+
 async function main() {
   const command = (process.argv[2] ?? 'all') as Command;
   if (!commands.includes(command)) {
@@ -93,6 +130,17 @@ async function main() {
   }
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
+  if (command === 'merchant') {
+    try {
+      return await merchantCommand(config, log, process.argv.slice(3));
+    } catch (err) {
+      // parseArgs' own errors (unknown option, missing value) are usage errors too
+      if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+        throw new ConfigError(`${err.message}; usage: merchant create --name <name>`);
+      }
+      throw err;
+    }
+  }
   mkdirSync(config.DATA_DIR, { recursive: true });
   installTemporalLogger(log);
   const running: Stoppable[] = [];

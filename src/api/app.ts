@@ -12,7 +12,7 @@ import type { NotificationInbox } from '../services/inbox';
 import type { PayOrderService } from '../services/payOrders';
 import type { RefundService } from '../services/refunds';
 import { openApiRoutes, refundOperations } from './openapi';
-import { registerProblemHandlers } from './problems';
+import { registerProblemHandlers, sendProblem } from './problems';
 import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
 import { opsRoutes } from './routes/ops';
@@ -36,6 +36,16 @@ export function buildApi(deps: ApiDeps) {
   const app = Fastify({
     ...fastifyLogging(deps.log, 'api'),
     bodyLimit: deps.bodyLimitBytes,
+    // The router refuses some URLs before any handler runs; they still get problem+json.
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      return sendProblem(
+        reply,
+        tooLong ? 414 : 400,
+        tooLong ? 'URI_TOO_LONG' : 'MALFORMED_REQUEST',
+        tooLong ? 'a path parameter is too long' : 'the URL is not well formed',
+      );
+    },
   });
   registerProblemHandlers(app);
   app.register(helmet, {

@@ -257,3 +257,23 @@ export const payAnswerSchema = z.object({
       .meta({ description: "Signed parameters for the payer's page (WeChat Pay JSAPI)" }),
   }),
 });
+
+// ---- Operators managing merchants (/ops/merchants) ----
+
+export const createMerchantSchema = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+  })
+  .strict();
+
+/** Merchant IDs are `mch_` plus letters, digits or _ (the demo merchant is `mch_demo`). */
+export const merchantIdParamSchema = z.object({
+  id: z.string().regex(/^mch_[A-Za-z0-9_]{1,64}$/, 'is not a merchant ID'),
+});
+
+export const merchantKeyParamSchema = merchantIdParamSchema.extend({
+  keyId: z.string().regex(/^key_[0-9A-Z]{26}$/, 'is not an API key ID'),
+});
+
+/** Issuing a key takes no options; an empty body (or none) is the only valid one. */
+export const issueApiKeySchema = z.object({}).strict();

@@ -1,8 +1,9 @@
 // Merchants and their API keys. Keys are shown once and stored only as SHA-256 hashes.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { merchantApiKeys, merchants } from '../db/schema';
+import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 
 export const demoMerchantId = 'mch_demo';
@@ -44,4 +45,114 @@ export async function merchantForApiKey(db: Db, apiKey: string): Promise<string 
     .where(and(eq(merchantApiKeys.keyHash, hashApiKey(apiKey)), isNull(merchantApiKeys.revokedAt)))
     .limit(1);
   return row?.merchantId;
+}
+
+// ---- Managing merchants and their keys (ops API and `main.ts merchant create`) ----
+
+/** An API key as it may be shown again: never the key itself, never its hash. */
+export interface ApiKeyView {
+  id: string;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface MerchantView {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+/** A freshly issued key: the only time `key` is ever answered. */
+export interface IssuedApiKey {
+  id: string;
+  key: string;
+  prefix: string;
+}
+
+const keyPrefixLength = 12;
+
+function cryptoRandom(): number {
+  return randomBytes(4).readUInt32BE(0) / 2 ** 32;
+}
+
+function merchantView(row: typeof merchants.$inferSelect): MerchantView {
+  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
+}
+
+function apiKeyView(row: typeof merchantApiKeys.$inferSelect): ApiKeyView {
+  return {
+    id: row.id,
+    prefix: row.keyPrefix,
+    createdAt: row.createdAt.toISOString(),
+    revokedAt: row.revokedAt ? row.revokedAt.toISOString() : null,
+  };
+}
+
+async function insertApiKey(db: Pick<Db, 'insert'>, merchantId: string): Promise<IssuedApiKey> {
+  const key = generateSecret('pk_live');
+  const id = newId('key', Date.now(), cryptoRandom);
+  const prefix = key.slice(0, keyPrefixLength);
+  await db
+    .insert(merchantApiKeys)
+    .values({ id, merchantId, keyHash: hashApiKey(key), keyPrefix: prefix });
+  return { id, key, prefix };
+}
+
+async function requireMerchantRow(db: Db, merchantId: string) {
+  const [row] = await db.select().from(merchants).where(eq(merchants.id, merchantId)).limit(1);
+  if (!row) throw new DomainError('NOT_FOUND', `no merchant ${merchantId}`);
+  return row;
+}
+
+/** A new merchant with its first API key; the key and the notify secret are answered only here. */
+export async function createMerchant(
+  db: Db,
+  input: { name: string },
+): Promise<{ merchant: MerchantView; apiKey: IssuedApiKey; notifySecret: string }> {
+  return db.transaction(async (tx) => {
+    const notifySecret = generateSecret('whsec');
+    const [row] = await tx
+      .insert(merchants)
+      .values({ id: newId('mch', Date.now(), cryptoRandom), name: input.name, notifySecret })
+      .returning();
+    const apiKey = await insertApiKey(tx, row!.id);
+    return { merchant: merchantView(row!), apiKey, notifySecret };
+  });
+}
+
+/** One more live key for the merchant (a merchant may hold several, e.g. while rotating). */
+export async function issueApiKey(db: Db, merchantId: string): Promise<IssuedApiKey> {
+  await requireMerchantRow(db, merchantId);
+  return insertApiKey(db, merchantId);
+}
+
+/** Revokes a key of the merchant; it stops authenticating at once. Repeating it changes nothing. */
+export async function revokeApiKey(db: Db, merchantId: string, keyId: string): Promise<ApiKeyView> {
+  await requireMerchantRow(db, merchantId);
+  const owned = and(eq(merchantApiKeys.id, keyId), eq(merchantApiKeys.merchantId, merchantId));
+  const [revoked] = await db
+    .update(merchantApiKeys)
+    .set({ revokedAt: new Date() })
+    .where(and(owned, isNull(merchantApiKeys.revokedAt)))
+    .returning();
+  if (revoked) return apiKeyView(revoked);
+  const [existing] = await db.select().from(merchantApiKeys).where(owned).limit(1);
+  if (!existing)
+    throw new DomainError('NOT_FOUND', `no API key ${keyId} for merchant ${merchantId}`);
+  return apiKeyView(existing);
+}
+
+/** The merchant and its keys (prefixes and dates only), oldest key first. */
+export async function describeMerchant(
+  db: Db,
+  merchantId: string,
+): Promise<MerchantView & { keys: ApiKeyView[] }> {
+  const row = await requireMerchantRow(db, merchantId);
+  const keys = await db
+    .select()
+    .from(merchantApiKeys)
+    .where(eq(merchantApiKeys.merchantId, merchantId))
+    .orderBy(asc(merchantApiKeys.createdAt), asc(merchantApiKeys.id));
+  return { ...merchantView(row), keys: keys.map(apiKeyView) };
 }

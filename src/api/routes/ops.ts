@@ -1,9 +1,22 @@
-// Operator endpoints (/ops): what needs a human.
+// Operator endpoints (/ops): what needs a human, and managing merchants and their API keys.
 import { desc, eq } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../db/client';
 import { payOrders } from '../../db/schema';
+import {
+  createMerchantSchema,
+  issueApiKeySchema,
+  merchantIdParamSchema,
+  merchantKeyParamSchema,
+} from '../../domain/schemas';
+import {
+  createMerchant,
+  describeMerchant,
+  issueApiKey,
+  revokeApiKey,
+} from '../../services/merchants';
 import { authenticateOperator } from '../auth';
+import { parseInput } from '../problems';
 
 export const opsRoutes: FastifyPluginAsync<{ db: Db; opsKey: string }> = async (app, options) => {
   app.addHook('onRequest', async (req) => authenticateOperator(options.opsKey, req));
@@ -26,5 +39,27 @@ export const opsRoutes: FastifyPluginAsync<{ db: Db; opsKey: string }> = async (
         updatedAt: r.updatedAt.toISOString(),
       })),
     };
+  });
+
+  // The API key and the notify secret are answered here once; only the key's hash is stored.
+  app.post('/merchants', async (req, reply) => {
+    const body = parseInput(createMerchantSchema, req.body, 'body');
+    return reply.status(201).send(await createMerchant(options.db, body));
+  });
+
+  app.get('/merchants/:id', async (req) => {
+    const { id } = parseInput(merchantIdParamSchema, req.params, 'path');
+    return describeMerchant(options.db, id);
+  });
+
+  app.post('/merchants/:id/keys', async (req, reply) => {
+    const { id } = parseInput(merchantIdParamSchema, req.params, 'path');
+    parseInput(issueApiKeySchema, req.body, 'body');
+    return reply.status(201).send(await issueApiKey(options.db, id));
+  });
+
+  app.delete('/merchants/:id/keys/:keyId', async (req) => {
+    const { id, keyId } = parseInput(merchantKeyParamSchema, req.params, 'path');
+    return revokeApiKey(options.db, id, keyId);
   });
 };
