@@ -20,7 +20,7 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
 /** 1-255 visible ASCII characters (no spaces or controls). */
-const validKey = /^[\x21-\x7e]{1,255}$/;
+export const validKey = /^[\x21-\x7e]{1,255}$/;
 
 interface Claim {
   merchantId: string;

@@ -21,6 +21,7 @@ import {
 } from '../domain/schemas';
 import type { PayAnswer } from '../workflows/definitions';
 import { docsPage } from './docsPage';
+import { IDEMPOTENCY_TTL_HOURS, validKey } from './idempotency';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -263,6 +264,17 @@ export function refundOperations(limits: Pick<PayOrderLimits, 'maxAmount'>): Api
   ];
 }
 
+const idempotencyKeyParameter = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    `The first answer for this key is replayed for ${IDEMPOTENCY_TTL_HOURS} h with ` +
+    '`Idempotent-Replayed: true`; the key with another request is 422 IDEMPOTENCY_KEY_REUSED, ' +
+    'and while the first is running 409 IDEMPOTENCY_KEY_IN_USE.',
+  schema: { type: 'string', pattern: validKey.source },
+};
+
 export function buildOpenApiDocument(operations: ApiOperation[], info: OpenApiInfo = {}) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
@@ -270,7 +282,15 @@ export function buildOpenApiDocument(operations: ApiOperation[], info: OpenApiIn
     const item = (paths[op.path] ??= {});
     if (item[op.method]) throw new Error(`OpenAPI: ${key} is described twice`);
     const auth = op.auth ?? 'merchant';
-    const problems = [...new Set([...(auth === 'none' ? [] : [401]), ...(op.problems ?? [])])];
+    // Every merchant POST honours Idempotency-Key (src/api/idempotency.ts).
+    const idempotent = auth === 'merchant' && op.method === 'post';
+    const problems = [
+      ...new Set([
+        ...(auth === 'none' ? [] : [401]),
+        ...(idempotent ? [409, 422] : []),
+        ...(op.problems ?? []),
+      ]),
+    ];
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(op.responses)) {
       responses[status] = {
@@ -299,6 +319,7 @@ export function buildOpenApiDocument(operations: ApiOperation[], info: OpenApiIn
       parameters: [
         ...(op.pathParams ? parameters(op.pathParams, 'path') : []),
         ...(op.query ? parameters(op.query, 'query') : []),
+        ...(idempotent ? [idempotencyKeyParameter] : []),
       ],
       ...(op.body
         ? {

@@ -86,6 +86,15 @@ describe('the OpenAPI document', () => {
     assert.ok(!JSON.stringify(doc.paths).includes('"$schema"'));
   });
 
+  it('documents Idempotency-Key on every merchant POST, and only there', () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item as Record<string, Json>)) {
+        const names = (op.parameters as { name: string }[]).map((p) => p.name);
+        assert.equal(names.includes('Idempotency-Key'), method === 'post', `${method} ${path}`);
+      }
+    }
+  });
+
   it('describes the create request as the validator checks it', () => {
     const schema = doc.paths['/v1/pay-orders'].post.requestBody.content['application/json'].schema;
     assert.equal(schema.type, 'object');
