@@ -3,6 +3,7 @@
 import { AlipaySdk, type AlipaySdkCommonResult } from 'alipay-sdk';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors';
+import { notificationFields } from '../notificationFields';
 import type { ChannelFact } from '../../domain/payOrder';
 import { formatChinaDateTime } from '../chinaTime';
 import type { AlipayCredentials } from '../credentials';
@@ -306,15 +307,7 @@ export function createAlipayAdapter(
       // Sorted name=value of every parameter but sign and sign_type, RSA2 with Alipay's key.
       if (!sdk.checkNotifySignV2(params)) throw forged('signature is missing or wrong');
       if (params.app_id !== credentials.appId) throw forged('not for our app_id');
-      const result = notificationSchema.safeParse(params);
-      if (!result.success) {
-        throw new DomainError(
-          'VALIDATION_FAILED',
-          'alipay notification is malformed',
-          result.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
-        );
-      }
-      const n = result.data;
+      const n = notificationFields('alipay', notificationSchema, params);
       return {
         dedupeKey: n.notify_id,
         fact: {

@@ -1,6 +1,7 @@
 // paycenter's adapter for the sandbox channel: maps our requests to its gateway and its statuses to ours.
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors';
+import { notificationFields } from '../notificationFields';
 import { currencies } from '../../domain/money';
 import type { ChannelFact } from '../../domain/payOrder';
 import {
@@ -234,15 +235,7 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
       } catch {
         throw new DomainError('VALIDATION_FAILED', 'sandbox notification body is not JSON');
       }
-      const parsed = notificationSchema.safeParse(json);
-      if (!parsed.success) {
-        throw new DomainError(
-          'VALIDATION_FAILED',
-          'sandbox notification is malformed',
-          parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
-        );
-      }
-      const n = parsed.data;
+      const n = notificationFields('sandbox', notificationSchema, json);
       return {
         dedupeKey: n.notify_id,
         fact: {
