@@ -164,7 +164,11 @@ async function main() {
     if (command === 'migrate' || command === 'all') {
       await db.migrate();
       log.info({ database: db.location }, 'database migrated');
-      if (command === 'migrate') return stopAll();
+      if (command === 'migrate') {
+        // Made here, once, so that processes sharing DATA_DIR never race to make different keys.
+        channelKeys(config);
+        return stopAll();
+      }
     }
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
