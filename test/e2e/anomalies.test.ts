@@ -8,7 +8,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import { channelNotifications } from '../../src/db/schema';
 import { activityResults } from '../support/history';
-import { eventually, startTestSystem, type Answer, type TestSystem } from '../support/system';
+import {
+  eventually,
+  netAtChannel,
+  startTestSystem,
+  type Answer,
+  type TestSystem,
+} from '../support/system';
 
 /** Notifications and expiry do the work here: the first active query comes only after 10 s. */
 let system: TestSystem;
@@ -166,19 +172,6 @@ async function exceptionIds(s: TestSystem): Promise<string[]> {
   });
   assert.equal(answer.status, 200);
   return answer.body.items.map((item: { id: string }) => item.id);
-}
-
-/** Channel successes minus channel refunds, as the sandbox's own books say. */
-async function netAtChannel(s: TestSystem, outTradeNos: string[]) {
-  let net = 0;
-  for (const outTradeNo of outTradeNos) {
-    const t = await trade(s, outTradeNo);
-    if (t.trade_status === 'TRADE_SUCCESS') net += t.total_amount;
-    for (const refund of t.refunds) {
-      if (refund.refund_status === 'REFUND_SUCCESS') net -= refund.refund_amount;
-    }
-  }
-  return net;
 }
 
 /** The money invariant, once every refund the order started has settled. */

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import { chinaDay } from '../../src/channels/chinaTime';
 import { createChannels } from '../../src/channels/registry';
 import { refunds } from '../../src/db/schema';
-import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { eventually, netAtChannel, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -43,19 +43,6 @@ async function pay(id: string, method: string) {
 
 const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 
-/** Channel successes minus channel refunds, as the sandbox's own books say. */
-async function netAtChannel(outTradeNos: string[]) {
-  let net = 0;
-  for (const outTradeNo of outTradeNos) {
-    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
-    if (trade.trade_status === 'TRADE_SUCCESS') net += trade.total_amount;
-    for (const refund of trade.refunds) {
-      if (refund.refund_status === 'REFUND_SUCCESS') net -= refund.refund_amount;
-    }
-  }
-  return net;
-}
-
 describe('payments the order does not need', () => {
   it('refunds a payment that lands after the order closed (LATE_PAYMENT)', async () => {
     const id = await newOrder();
@@ -76,7 +63,7 @@ describe('payments the order does not need', () => {
     const rows = await system.database.db.select().from(refunds).where(eq(refunds.payOrderId, id));
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.attemptId, refunded.attempts[0].id);
-    assert.equal(await netAtChannel([outTradeNo]), 0);
+    assert.equal(await netAtChannel(system, [outTradeNo]), 0);
   });
 
   it('refunds the second of two paid channel orders (DUPLICATE_PAYMENT)', async () => {
@@ -94,7 +81,7 @@ describe('payments the order does not need', () => {
     assert.equal(refunded.status, 'SUCCEEDED');
     assert.equal(refunded.refunds[0].reason, 'DUPLICATE_PAYMENT');
     assert.equal(refunded.refunds[0].amount, AMOUNT);
-    assert.equal(await netAtChannel([first, second]), AMOUNT);
+    assert.equal(await netAtChannel(system, [first, second]), AMOUNT);
   });
 
   it('keeps the books whole for a plain payment: nothing refunded', async () => {
@@ -106,7 +93,7 @@ describe('payments the order does not need', () => {
       return v.status === 'SUCCEEDED' && v;
     });
     assert.deepEqual(paid.refunds, []);
-    assert.equal(await netAtChannel([outTradeNo]), AMOUNT);
+    assert.equal(await netAtChannel(system, [outTradeNo]), AMOUNT);
   });
 
   it("shows the payment and its refund in the channel's statement of the day", async () => {

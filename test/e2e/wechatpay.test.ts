@@ -14,7 +14,13 @@ import { createChannels } from '../../src/channels/registry';
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
 import { channelNotifications } from '../../src/db/schema';
 import { wechatpayFace } from '../../src/sandbox/faces/wechatpay';
-import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+import {
+  eventually,
+  netAtChannel,
+  startTestSystem,
+  testChannelKeys,
+  type TestSystem,
+} from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -53,17 +59,12 @@ const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id
 const trade = async (outTradeNo: string) =>
   (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
 
-/** Channel successes minus channel refunds, as the sandbox's own books say. */
-async function netAtChannel(outTradeNo: string) {
-  const t = await trade(outTradeNo);
-  let net = t.trade_status === 'TRADE_SUCCESS' ? t.total_amount : 0;
-  for (const r of t.refunds) if (r.refund_status === 'REFUND_SUCCESS') net -= r.refund_amount;
-  return net;
-}
-
 async function assertMoneyInvariant(id: string, outTradeNo: string) {
   const v = await view(id);
-  assert.equal(await netAtChannel(outTradeNo), v.status === 'SUCCEEDED' ? AMOUNT : 0);
+  assert.equal(
+    await netAtChannel(system, [outTradeNo], { channel: 'wechatpay' }),
+    v.status === 'SUCCEEDED' ? AMOUNT : 0,
+  );
 }
 
 async function inbox(outTradeNo: string) {
