@@ -5,8 +5,6 @@ import type { Currency } from '../domain/money';
 import type { QuerySchedule } from '../domain/querySchedule';
 import type { AttemptStatus, ChannelFact, PayRequest, PayStatus } from '../domain/payOrder';
 
-export const taskQueueDefault = 'payments';
-
 export interface PaymentInput {
   payOrderId: string;
   merchantId: string;
@@ -75,6 +73,3 @@ export const searchAttributes = {
   payChannel: defineSearchAttributeKey('PayChannel', SearchAttributeType.KEYWORD),
   needsAttention: defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL),
 } as const;
-
-/** Failure types the pay Update answers with; the API maps them to 409s. */
-export const payRefusalTypes = ['ALREADY_PAID', 'ORDER_CLOSED', 'STATUS_UNKNOWN'] as const;
