@@ -181,6 +181,44 @@ export class SandboxGateway {
   }
 
   /**
+   * The channel reverses a payment (冲正, a risk-control cancellation): the trade is closed and its
+   * payment leaves the channel's books and statement, with no notification.
+   */
+  reverse(outTradeNo: string): SandboxTrade {
+    const trade = this.tradeOrThrow(outTradeNo);
+    if (trade.trade_status !== 'TRADE_SUCCESS') {
+      throw new GatewayError('TRADE_NOT_PAID', 409, 'only a paid trade can be reversed');
+    }
+    if (trade.refunds.length > 0) {
+      throw new GatewayError('INVALID_REQUEST', 409, 'a refunded trade cannot be reversed');
+    }
+    trade.trade_status = 'TRADE_CLOSED';
+    trade.closedAt = new Date().toISOString();
+    delete trade.gmt_payment;
+    return this.view(trade);
+  }
+
+  /**
+   * A payment made at the channel outside any order paycenter opened (another system on the same
+   * merchant account, a payer paying a reused QR code): booked, and notified nowhere.
+   */
+  payOutside(
+    channel: string,
+    payment: { outTradeNo: string; amount: number; currency: string; subject: string },
+  ): SandboxTrade {
+    this.createTrade(channel, {
+      out_trade_no: payment.outTradeNo,
+      total_amount: payment.amount,
+      currency: payment.currency,
+      subject: payment.subject,
+      method: 'page',
+      time_expire: new Date(Date.now() + 3600_000).toISOString(),
+      notify_url: '',
+    });
+    return this.pay(payment.outTradeNo, { force: true });
+  }
+
+  /**
    * Refunds are immediate in the sandbox unless slowRefunds is on; a repeated out_request_no
    * answers the same refund.
    */
@@ -369,6 +407,10 @@ export class SandboxGateway {
   private notify(trade: Trade) {
     const faults = this.faultsFor(trade.out_trade_no);
     const success = this.notification(trade, 'TRADE_SUCCESS');
+    if (!trade.request.notify_url) {
+      trade.notifications.push(this.logEntry(success, 0, 'not sent (no notify_url)'));
+      return;
+    }
     if (faults.dropNotifications) {
       trade.notifications.push(this.logEntry(success, 0, 'dropped (fault)'));
       return;

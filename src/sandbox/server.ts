@@ -22,6 +22,22 @@ const faultsSchema = z
 /** The control payer: no body pays the trade's amount; `amount` pays another. */
 const controlPaySchema = z.object({ amount: z.number().int().positive() }).partial().strict();
 
+/** A payment made at the channel console, outside any order paycenter opened. */
+const outsidePaymentSchema = z
+  .object({
+    channel: z.string().min(1),
+    outTradeNo: z.string().min(1).max(64),
+    amount: z.number().int().positive(),
+    currency: z.string().length(3).default('CNY'),
+    subject: z.string().min(1).max(256).default('paid outside paycenter'),
+  })
+  .strict();
+/** A refund made at the channel console; `refundNo` defaults to a fresh one. */
+const outsideRefundSchema = z
+  .object({ amount: z.number().int().positive(), refundNo: z.string().min(1).max(64) })
+  .partial({ refundNo: true })
+  .strict();
+
 /** One channel's protocol in the sandbox: its gateway API and its notifications. */
 export interface ChannelFace extends NotificationFace {
   channel: string;
@@ -114,6 +130,29 @@ export function buildSandboxServer(options: SandboxServerOptions): {
   });
 
   app.get('/control/payments', async () => ({ items: gateway.list() }));
+  app.post('/control/payments', async (req, reply) => {
+    const { channel, ...payment } = controlBody(outsidePaymentSchema, req.body);
+    if (!options.faces.some((face) => face.channel === channel)) {
+      throw new GatewayError('INVALID_REQUEST', 400, `no sandbox channel ${channel}`);
+    }
+    return reply.status(201).send(gateway.payOutside(channel, payment));
+  });
+  app.post<{ Params: { outTradeNo: string } }>(
+    '/control/payments/:outTradeNo/reverse',
+    async (req) => gateway.reverse(req.params.outTradeNo),
+  );
+  app.post<{ Params: { outTradeNo: string } }>(
+    '/control/payments/:outTradeNo/refunds',
+    async (req, reply) => {
+      const { amount, refundNo } = controlBody(outsideRefundSchema, req.body);
+      const refund = gateway.refund({
+        out_trade_no: req.params.outTradeNo,
+        out_request_no: refundNo ?? `CONSOLE${Date.now()}`,
+        refund_amount: amount,
+      });
+      return reply.status(201).send(refund);
+    },
+  );
   app.get<{ Params: { outTradeNo: string } }>('/control/payments/:outTradeNo', async (req) =>
     gateway.inspect(req.params.outTradeNo),
   );
