@@ -54,7 +54,8 @@ export interface ChannelFact {
   status: 'PENDING' | 'SUCCEEDED' | 'CLOSED' | 'NOT_FOUND';
   amount?: number;
   channelTradeNo?: string;
-  source: 'notify' | 'query' | 'close';
+  /** `statement`: the channel's daily statement books it (found by reconciliation). */
+  source: 'notify' | 'query' | 'close' | 'statement';
 }
 
 export type FactOutcome =
@@ -74,7 +75,7 @@ export function newPayOrderState(input: {
   return { ...input, status: 'CREATED', needsAttention: false, attempts: [] };
 }
 
-const openStatuses: readonly AttemptStatus[] = ['OPENING', 'PENDING', 'UNKNOWN'];
+export const openStatuses: readonly AttemptStatus[] = ['OPENING', 'PENDING', 'UNKNOWN'];
 
 export function isOpen(attempt: Attempt): boolean {
   return openStatuses.includes(attempt.status);

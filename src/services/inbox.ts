@@ -1,18 +1,12 @@
 // The channel notification inbox: a verified notification is stored before it is acknowledged,
 // then handed to its pay order's workflow. Repeats are stored once and handed over again (harmless).
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
-import type { Logger } from 'pino';
 import type { IncomingNotification, VerifiedNotification } from '../channels/types';
-import type { Db } from '../db/client';
-import { channelAttempts, channelNotifications, payOrders } from '../db/schema';
+import { channelAttempts, channelNotifications } from '../db/schema';
 import { newId } from '../domain/ids';
 import type { RefundWorkflowDeps } from './refunds';
-import type { StrayPaymentInput } from '../workflows/refund';
+import { createCorrections } from './corrections';
 import { notify } from '../workflows/definitions';
 
 export type InboxVerdict = 'accepted' | 'retry';
@@ -21,21 +15,7 @@ const keptHeaders = /^(content-type|user-agent|x-sandbox-|wechatpay-|x-request-i
 
 export function createNotificationInbox(deps: RefundWorkflowDeps) {
   const { db, log } = deps;
-
-  /** A success after the pay order's workflow completed: refund it in a workflow keyed by the attempt. */
-  async function startStrayPayment(input: StrayPaymentInput) {
-    try {
-      await deps.temporal.workflow.start('strayPayment', {
-        workflowId: `stray_${input.attemptId}`,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-  }
+  const corrections = createCorrections(deps);
 
   async function mark(channel: string, dedupeKey: string, status: string, payOrderId?: string) {
     await db
@@ -99,7 +79,7 @@ export function createNotificationInbox(deps: RefundWorkflowDeps) {
           // The workflow finished its late window. Only a success still matters: money to return.
           if (fact.status === 'SUCCEEDED') {
             log.warn(context, 'success after the pay order workflow completed; refunding');
-            await startStrayPayment({
+            await corrections.startStrayPayment({
               payOrderId: attempt.payOrderId,
               attemptId: attempt.attemptId,
               channel,

@@ -1,27 +1,18 @@
 // Refunds as merchants ask for them: create (idempotent by merchant refund no, never above the
 // paid amount), read. Each refund is then carried out by its own `merchantRefund` workflow.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq, ne, sql } from 'drizzle-orm';
-import type { Logger } from 'pino';
 import type { RefundRecord } from '../activities/payment';
-import type { Db } from '../db/client';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { formatMinorUnits, type Currency } from '../domain/money';
-import type { QuerySchedule } from '../domain/querySchedule';
 import type { CreateRefundRequest } from '../domain/schemas';
 import type { MerchantRefundInput } from '../workflows/refund';
+import type { CorrectionDeps } from './corrections';
 
 /** What a service needs to start refund workflows (this one, and the notification inbox's). */
-export interface RefundWorkflowDeps {
-  db: Db;
-  temporal: Client;
-  log: Logger;
-  taskQueue: string;
-  querySchedule: QuerySchedule;
-  merchantNotifyRetrySeconds: number[];
-}
+export type RefundWorkflowDeps = CorrectionDeps;
 
 type RefundRow = typeof refunds.$inferSelect;
 

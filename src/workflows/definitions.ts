@@ -65,6 +65,8 @@ export const sync = defineUpdate<PayOrderView, []>('sync');
 /** The merchant closes the order: open channel orders are closed at the channel first. */
 export const close = defineUpdate<PayOrderView, []>('close');
 export const status = defineQuery<PayOrderView>('status');
+/** Something outside the workflow (reconciliation, a safety-net scan) wants an operator to look. */
+export const attention = defineSignal<[reason: string]>('attention');
 
 export const searchAttributes = {
   merchantId: defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD),

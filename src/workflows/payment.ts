@@ -43,6 +43,7 @@ import {
   nextQueryDelaySeconds,
 } from '../domain/querySchedule';
 import {
+  attention,
   close,
   notify,
   pay,
@@ -93,6 +94,12 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   setHandler(notify, (fact) => {
     facts.push(fact);
   });
+  setHandler(attention, (reason) =>
+    serialized(async () => {
+      log.warn('an operator is asked to look at this pay order', { reason });
+      if (!state.needsAttention) await save({ ...state, needsAttention: true });
+    }),
+  );
   setHandler(pay, (request) => serialized(() => handlePay(request)), {
     validator: (request) => {
       const decision = decidePay(state, request, Date.now());

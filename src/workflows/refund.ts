@@ -9,6 +9,7 @@ import type {
   RefundStatus,
 } from '../activities/payment';
 import { newId } from '../domain/ids';
+import type { ChannelFact } from '../domain/payOrder';
 import { defaultMerchantNotifyRetrySeconds } from '../domain/merchantEvents';
 import {
   defaultQuerySchedule,
@@ -58,6 +59,8 @@ export interface StrayPaymentInput {
   outTradeNo: string;
   querySchedule?: QuerySchedule;
   merchantNotifyRetrySeconds?: number[];
+  /** The amount the channel's statement books for it (reconciliation): no query is needed. */
+  confirmedAmount?: number;
 }
 
 export type StrayPaymentOutcome = 'ALREADY_ACCOUNTED' | 'NOT_PAID' | RefundStatus;
@@ -74,10 +77,15 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
   if (verdict.kind === 'accounted') return 'ALREADY_ACCOUNTED';
 
   // The notification was signed, but money goes back only for a payment the channel confirms.
-  const fact = await channel.queryChannelOrder({
-    channel: input.channel,
-    outTradeNo: input.outTradeNo,
-  });
+  const fact: ChannelFact =
+    input.confirmedAmount !== undefined
+      ? {
+          outTradeNo: input.outTradeNo,
+          status: 'SUCCEEDED',
+          amount: input.confirmedAmount,
+          source: 'statement',
+        }
+      : await channel.queryChannelOrder({ channel: input.channel, outTradeNo: input.outTradeNo });
   if (fact.status !== 'SUCCEEDED' || fact.amount !== verdict.amount) {
     log.warn('stray payment not confirmed by the channel', { outTradeNo: input.outTradeNo });
     await records.flagPayOrder({ payOrderId: input.payOrderId });

@@ -20,6 +20,7 @@ import type { PayOrderState } from '../../src/domain/payOrder';
 import { newId } from '../../src/domain/ids';
 import { workflowBundle } from '../../src/system';
 import {
+  attention,
   notify,
   pay,
   status,
@@ -192,6 +193,27 @@ describe('payment workflow', () => {
       );
       assert.equal(channel.saved.at(-1)?.status, 'SUCCEEDED');
       recorded['succeeded-merchant-told'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('settles on a success found in the statement, and raises NeedsAttention when asked', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      const { attempt } = await payWith(handle, 'page');
+      await handle.signal(notify, {
+        outTradeNo: attempt.outTradeNo,
+        status: 'SUCCEEDED',
+        amount: 500,
+        source: 'statement',
+      });
+      await handle.signal(attention, 'reconciliation: the channel reversed a payment');
+      await handle.signal(attention, 'a repeat changes nothing');
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.status, 'SUCCEEDED');
+      assert.equal(result.needsAttention, true);
+      assert.equal(channel.saved.at(-1)?.needsAttention, true);
+      recorded['statement-success-then-attention'] = historyToJSON(await handle.fetchHistory());
     });
   });
 

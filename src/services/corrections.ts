@@ -1,0 +1,145 @@
+// Corrections go through the workflows, never around them: a channel success is handed to its pay
+// order's workflow (or, once that has completed, to a stray-payment refund keyed by the attempt),
+// and a pay order is put before an operator through its workflow while it runs.
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import { eq, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client';
+import { payOrders } from '../db/schema';
+import type { ChannelFact } from '../domain/payOrder';
+import type { QuerySchedule } from '../domain/querySchedule';
+import type { WorkflowState } from '../domain/safetyNet';
+import { attention, notify } from '../workflows/definitions';
+import type { StrayPaymentInput } from '../workflows/refund';
+
+export interface CorrectionDeps {
+  db: Db;
+  temporal: Client;
+  log: Logger;
+  taskQueue: string;
+  querySchedule: QuerySchedule;
+  merchantNotifyRetrySeconds: number[];
+}
+
+export interface ChannelSuccess {
+  payOrderId: string;
+  attemptId: string;
+  channel: string;
+  outTradeNo: string;
+  fact: ChannelFact;
+  /** The channel's statement books this payment: the stray-payment refund need not ask again. */
+  confirmedByStatement?: boolean;
+}
+
+/** A channel order whose success is in the books but was never refunded. */
+export interface UnrefundedSuccess {
+  payOrderId: string;
+  attemptId: string;
+  channel: string;
+  outTradeNo: string;
+}
+
+/** The stray-payment refund of one channel order: one per attempt, however many ask for it. */
+export function strayPaymentWorkflowId(attemptId: string): string {
+  return `stray_${attemptId}`;
+}
+
+/** SIGNALLED: the running workflow applies its rules. STRAY_PAYMENT: its workflow had completed. */
+export type SuccessHandling = 'SIGNALLED' | 'STRAY_PAYMENT';
+
+export function createCorrections(deps: CorrectionDeps) {
+  const { db, temporal, log } = deps;
+
+  /** A success after the pay order's workflow completed: refund it in a workflow keyed by the attempt. */
+  async function startStrayPayment(input: StrayPaymentInput) {
+    try {
+      await temporal.workflow.start('strayPayment', {
+        workflowId: strayPaymentWorkflowId(input.attemptId),
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  return {
+    startStrayPayment,
+
+    /** Where a workflow stands: a pay order's (ID = pay order ID) or a stray-payment refund's. */
+    async workflowState(workflowId: string): Promise<WorkflowState> {
+      try {
+        const described = await temporal.workflow.getHandle(workflowId).describe();
+        return described.status.name === 'RUNNING' ? 'RUNNING' : 'CLOSED';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'NONE';
+        throw err;
+      }
+    },
+
+    /**
+     * Refunds a success the books hold but no refund answers (found by a safety-net scan), through
+     * the stray-payment workflow: it checks the books again and confirms with the channel first.
+     */
+    async refundUnrefundedSuccess(success: UnrefundedSuccess): Promise<string> {
+      await startStrayPayment({
+        ...success,
+        querySchedule: deps.querySchedule,
+        merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
+      });
+      return strayPaymentWorkflowId(success.attemptId);
+    },
+
+    /** A channel success for one of our attempts, however we learnt it; repeats are harmless. */
+    async reportChannelSuccess(success: ChannelSuccess): Promise<SuccessHandling> {
+      try {
+        await temporal.workflow.getHandle(success.payOrderId).signal(notify, success.fact);
+        return 'SIGNALLED';
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      log.warn(
+        { payOrderId: success.payOrderId, outTradeNo: success.outTradeNo },
+        'success after the pay order workflow completed; refunding',
+      );
+      await startStrayPayment({
+        payOrderId: success.payOrderId,
+        attemptId: success.attemptId,
+        channel: success.channel,
+        outTradeNo: success.outTradeNo,
+        querySchedule: deps.querySchedule,
+        merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
+        ...(success.confirmedByStatement && success.fact.amount !== undefined
+          ? { confirmedAmount: success.fact.amount }
+          : {}),
+      });
+      return 'STRAY_PAYMENT';
+    },
+
+    /**
+     * Puts a pay order on the operators' list. A running workflow raises the flag itself (it owns
+     * the record and would overwrite ours); a completed one no longer writes, so the books do.
+     */
+    async flagPayOrder(payOrderId: string, reason: string): Promise<void> {
+      log.warn({ payOrderId, reason }, 'pay order needs an operator');
+      try {
+        await temporal.workflow.getHandle(payOrderId).signal(attention, reason);
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      await db
+        .update(payOrders)
+        .set({ needsAttention: true, updatedAt: sql`now()` })
+        .where(eq(payOrders.id, payOrderId));
+    },
+  };
+}
+
+export type Corrections = ReturnType<typeof createCorrections>;
