@@ -119,7 +119,35 @@ export const configSchema = z.object({
   QUERY_ATTENTION_AFTER_FAILURES: z.coerce.number().int().positive().default(10),
   /** How often a flagged order is still queried. */
   QUERY_RARE_SECONDS: seconds(3600),
+
+  /** The time zone of the daily reconciliation's schedule and of "yesterday". */
+  RECONCILE_TIME_ZONE: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai')
+    .default('Asia/Shanghai'),
+  /** When, in that time zone, the previous day's statements are out: the daily run starts then. */
+  RECONCILE_CUTOFF: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM')
+    .default('10:00'),
+  /** Channels the daily run reconciles, comma-separated; all configured channels when unset. */
+  RECONCILE_CHANNELS: optionalText,
+  /** How often the safety-net scans run. */
+  SAFETY_NET_INTERVAL_SECONDS: seconds(15 * 60),
+  /** How long a suspicious state must last before a scan acts (the workflows get their chance). */
+  SAFETY_NET_GRACE_SECONDS: seconds(30 * 60),
+  /** A refund still not final after this long goes to an operator. */
+  REFUND_FINAL_WITHIN_SECONDS: seconds(24 * 3600),
 });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.infer<typeof configSchema> & {
   publicApiUrl: string;

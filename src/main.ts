@@ -1,12 +1,18 @@
 // Command line entry: `all` (the whole system in one process, for `npm start`), or one part:
 // `api`, `worker`, `sandbox`, `migrate` (for docker-compose and real deployments), and
-// `merchant create --name <name>` (a new merchant with its first API key; needs only the database).
+// `merchant create --name <name>` (a new merchant with its first API key; needs only the database),
+// and `reconcile --channel <channel> --day <yyyy-MM-dd>` (runs a day's reconciliation on the worker).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
+import { DomainError } from './domain/errors';
+import { formatReport } from './domain/reconciliation';
+import { reconcileRequestSchema } from './domain/schemas';
+import { runReconciliation } from './services/reconciliations';
+import { ensureSchedules } from './schedules';
 import {
   ensureDatabaseExists,
   isPortOpen,
@@ -34,8 +40,8 @@ import {
   type Stoppable,
 } from './system';
 
-type Command = 'all' | 'api' | 'worker' | 'sandbox' | 'migrate' | 'merchant';
-const commands: Command[] = ['all', 'api', 'worker', 'sandbox', 'migrate', 'merchant'];
+type Command = 'all' | 'api' | 'worker' | 'sandbox' | 'migrate' | 'merchant' | 'reconcile';
+const commands: Command[] = ['all', 'api', 'worker', 'sandbox', 'migrate', 'merchant', 'reconcile'];
 
 async function openDatabase(
   config: Config,
@@ -123,6 +129,42 @@ async function merchantCommand(config: Config, log: Logger, args: string[]): Pro
   }
 }
 
+/** `reconcile --channel <c> --day <d>`: runs the day on the running worker and prints its report. */
+async function reconcileCommand(config: Config, _log: Logger, args: string[]): Promise<void> {
+  const usage = 'usage: reconcile --channel <channel> --day <yyyy-MM-dd> [--json]';
+  const { values } = parseArgs({
+    args,
+    options: {
+      channel: { type: 'string' },
+      day: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const request = reconcileRequestSchema.safeParse({ channel: values.channel, day: values.day });
+  if (!request.success) {
+    const problems = request.error.issues.map((i) => `--${i.path.join('.')} ${i.message}`);
+    throw new ConfigError(`${problems.join('; ')}; ${usage}`);
+  }
+  const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
+  const { client, connection } = await connectClient(config, address);
+  try {
+    const deps = {
+      temporal: client,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      channels: createChannels(config, channelCredentials(config, channelKeys(config))),
+      timeZone: config.RECONCILE_TIME_ZONE,
+    };
+    const report = await runReconciliation(deps, request.data);
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  } catch (err) {
+    if (err instanceof DomainError) throw new ConfigError(`${err.code}: ${err.message}`);
+    throw err;
+  } finally {
+    await connection.close();
+  }
+}
+
 async function main() {
   const command = (process.argv[2] ?? 'all') as Command;
   if (!commands.includes(command)) {
@@ -130,13 +172,14 @@ async function main() {
   }
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  if (command === 'merchant') {
+  const offline = { merchant: merchantCommand, reconcile: reconcileCommand } as const;
+  if (command === 'merchant' || command === 'reconcile') {
     try {
-      return await merchantCommand(config, log, process.argv.slice(3));
+      return await offline[command](config, log, process.argv.slice(3));
     } catch (err) {
       // parseArgs' own errors (unknown option, missing value) are usage errors too
       if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
-        throw new ConfigError(`${err.message}; usage: merchant create --name <name>`);
+        throw new ConfigError(`${err.message} (${command})`);
       }
       throw err;
     }
@@ -198,6 +241,9 @@ async function main() {
     if (command === 'all') running.push(await startSandbox(config, log, keys));
     if (command === 'all' || command === 'worker') {
       running.push(await startWorker(config, { db, channels, temporalAddress, log }));
+      const { client, connection } = await connectClient(config, temporalAddress);
+      await ensureSchedules(client, config, [...channels.keys()]);
+      await connection.close();
     }
     if (command === 'all' || command === 'api') {
       running.push(

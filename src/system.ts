@@ -14,15 +14,22 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createMerchantNotificationActivities } from './activities/merchantNotifications';
 import { createPaymentActivities } from './activities/payment';
+import { createReconcileActivities } from './activities/reconcile';
 import { buildApi } from './api/app';
 import { createChannels, type ChannelRegistry } from './channels/registry';
 import type { Database } from './db/client';
 import type { ChannelKeys } from './channels/keys';
 import { sandboxFaces } from './sandbox/faces';
 import { buildSandboxServer } from './sandbox/server';
+import type { QuerySchedule } from './domain/querySchedule';
+import { createCorrections } from './services/corrections';
 import { createNotificationInbox } from './services/inbox';
+import { createReconciliationService } from './services/reconciliations';
 import { createPayOrderService } from './services/payOrders';
 import { createRefundService, type RefundWorkflowDeps } from './services/refunds';
+import { createSafetyNetService } from './services/safetyNet';
+import { createSafetyNetActivities } from './activities/safetyNet';
+import { safetyNetInput } from './schedules';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -81,12 +88,31 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   return bundle;
 }
 
+/** The active-query schedule the workflows follow, from configuration. */
+export function querySchedule(config: Config): QuerySchedule {
+  return {
+    delaysSeconds: config.QUERY_SCHEDULE_SECONDS,
+    attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,
+    rareSeconds: config.QUERY_RARE_SECONDS,
+  };
+}
+
 export async function startWorker(
   config: Config,
   deps: { db: Database; channels: ChannelRegistry; temporalAddress: string; log: Logger },
 ): Promise<Stoppable> {
   installTemporalLogger(deps.log);
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
+  // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
+  const client = await connectClient(config, deps.temporalAddress);
+  const corrections = createCorrections({
+    db: deps.db.db,
+    temporal: client.client,
+    log: deps.log,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    querySchedule: querySchedule(config),
+    merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
+  });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -94,10 +120,17 @@ export async function startWorker(
     workflowBundle: await workflowBundle(),
     activities: {
       ...createPaymentActivities({ db: deps.db.db, channels: deps.channels }),
+      ...createReconcileActivities({
+        db: deps.db.db,
+        channels: deps.channels,
+        corrections,
+        log: deps.log,
+      }),
       ...createMerchantNotificationActivities({
         db: deps.db.db,
         timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
       }),
+      ...createSafetyNetActivities({ db: deps.db.db, corrections, log: deps.log }),
     },
   });
   const running = worker.run();
@@ -105,6 +138,7 @@ export async function startWorker(
     async stop() {
       worker.shutdown();
       await running;
+      await client.connection.close();
       await connection.close();
     },
   };
@@ -127,18 +161,13 @@ export async function startApi(
 ): Promise<Stoppable & { url: string }> {
   const { client, connection } = await connectClient(config, deps.temporalAddress);
   const log = deps.log;
-  const querySchedule = {
-    delaysSeconds: config.QUERY_SCHEDULE_SECONDS,
-    attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,
-    rareSeconds: config.QUERY_RARE_SECONDS,
-  };
   /** What a service needs to start refund workflows. */
   const workflowStarter: RefundWorkflowDeps = {
     db: deps.db.db,
     temporal: client,
     log,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    querySchedule,
+    querySchedule: querySchedule(config),
     merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
   };
   const app = buildApi({
@@ -164,10 +193,23 @@ export async function startApi(
       lateWindowSeconds: config.LATE_WINDOW_SECONDS,
       merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
       syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
-      querySchedule,
+      querySchedule: querySchedule(config),
     }),
     refunds: createRefundService(workflowStarter),
     inbox: createNotificationInbox(workflowStarter),
+    safetyNet: createSafetyNetService({
+      db: deps.db.db,
+      temporal: client,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      input: safetyNetInput(config),
+    }),
+    reconciliations: createReconciliationService({
+      db: deps.db.db,
+      temporal: client,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      channels: deps.channels,
+      timeZone: config.RECONCILE_TIME_ZONE,
+    }),
   });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   return {

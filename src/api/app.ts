@@ -11,12 +11,15 @@ import { fastifyLogging } from '../log';
 import type { NotificationInbox } from '../services/inbox';
 import type { PayOrderService } from '../services/payOrders';
 import type { RefundService } from '../services/refunds';
+import type { SafetyNetService } from '../services/safetyNet';
 import { openApiRoutes, refundOperations } from './openapi';
 import { registerProblemHandlers, sendProblem } from './problems';
 import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
 import { opsRoutes } from './routes/ops';
+import type { ReconciliationService } from '../services/reconciliations';
 import { refundRoutes } from './routes/refunds';
+import { safetyNetRoutes } from './routes/safetyNet';
 import { webhookRoutes } from './routes/webhooks';
 
 export interface ApiDeps {
@@ -26,6 +29,8 @@ export interface ApiDeps {
   payOrders: PayOrderService;
   refunds: RefundService;
   inbox: NotificationInbox;
+  safetyNet: SafetyNetService;
+  reconciliations: ReconciliationService;
   opsKey: string;
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
@@ -93,5 +98,6 @@ export function buildApi(deps: ApiDeps) {
   app.register(webhookRoutes, { prefix: '/webhooks', ...deps });
   app.register(cashierRoutes, { prefix: '/cashier', ...deps });
   app.register(opsRoutes, { prefix: '/ops', ...deps });
+  app.register(safetyNetRoutes, { prefix: '/ops', ...deps });
   return app;
 }

@@ -21,6 +21,8 @@ const httpStatus: Record<ErrorCode, number> = {
   REFUND_EXCEEDS_PAYMENT: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
   IDEMPOTENCY_KEY_IN_USE: 409,
+  RECONCILIATION_RUNNING: 409,
+  DIFFERENCE_NOT_OPEN: 409,
 };
 
 /** Errors of Fastify and its plugins, by their codes, as the problem codes we answer with. */

@@ -29,3 +29,12 @@ export function parseChinaDateTime(text: string): Date {
 export function chinaDay(date: Date): string {
   return parts(date).day;
 }
+
+/**
+ * The instants a statement day covers: every channel paycenter speaks closes its statement day at
+ * Beijing midnight.
+ */
+export function chinaDayBounds(day: string): { from: Date; to: Date } {
+  const from = new Date(`${day}T00:00:00+08:00`);
+  return { from, to: new Date(from.getTime() + 24 * 3600 * 1000) };
+}

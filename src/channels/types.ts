@@ -1,5 +1,6 @@
 // The common interface every channel adapter offers; the core sees only these types.
 import type { ChannelFact } from '../domain/payOrder';
+import type { StatementEntry } from '../domain/reconciliation';
 import type { Currency } from '../domain/money';
 
 export interface ChannelOrderRequest {
@@ -29,18 +30,8 @@ export interface ChannelOrderCreated {
   outcome?: ChannelFact;
 }
 
-/** One line of a channel's daily statement. */
-export interface StatementLine {
-  kind: 'PAYMENT' | 'REFUND';
-  outTradeNo: string;
-  channelTradeNo: string;
-  /** Minor units. */
-  amount: number;
-  currency: string;
-  refundNo?: string;
-  /** ISO 8601 instant. */
-  at: string;
-}
+/** One line of a channel's daily statement (reconciliation's own type). */
+export type StatementLine = StatementEntry;
 
 export interface ChannelStatement {
   /** The statement's day, yyyy-MM-dd in the channel's time zone. */

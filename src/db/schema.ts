@@ -1,5 +1,5 @@
 // The queryable record of paycenter. Uniqueness that guards money lives here, not only in code.
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
@@ -214,4 +214,110 @@ export const idempotencyKeys = pgTable(
     completedAt: timestamp('completed_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('idempotency_keys_merchant_key_uq').on(t.merchantId, t.key)],
+);
+
+/** A channel's statement of one day as it was fetched: the raw file and its parsed lines. */
+export const channelStatements = pgTable(
+  'channel_statements',
+  {
+    id: text('id').primaryKey(),
+    channel: text('channel').notNull(),
+    /** yyyy-MM-dd in the channel's time zone. */
+    day: text('day').notNull(),
+    /** SHA-256 (hex) of the raw file: a statement fetched again unchanged is stored once. */
+    sha256: text('sha256').notNull(),
+    /** The file exactly as the channel served it, base64. */
+    rawBase64: text('raw_base64').notNull(),
+    /** The parsed lines (StatementLine[]). */
+    lines: jsonb('lines').notNull(),
+    fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('channel_statements_day_sha_uq').on(t.channel, t.day, t.sha256)],
+);
+
+/** One reconciliation of one channel's day; a rerun replaces its report. */
+export const reconciliations = pgTable(
+  'reconciliations',
+  {
+    channel: text('channel').notNull(),
+    day: text('day').notNull(),
+    /** RUNNING, then COMPLETED or FAILED. */
+    status: text('status').notNull(),
+    statementId: text('statement_id').references(() => channelStatements.id),
+    runs: integer('runs').notNull().default(1),
+    report: jsonb('report'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('reconciliations_channel_day_uq').on(t.channel, t.day)],
+);
+
+/**
+ * One difference between a channel's statement and our books, with its evidence and what became
+ * of it. A rerun of the day finds the same row again (unique by kind and reference), never a copy.
+ */
+export const reconciliationDifferences = pgTable(
+  'reconciliation_differences',
+  {
+    id: text('id').primaryKey(),
+    channel: text('channel').notNull(),
+    day: text('day').notNull(),
+    kind: text('kind').notNull(),
+    /** The out_trade_no, or the refund no for refund differences. */
+    reference: text('reference').notNull(),
+    payOrderId: text('pay_order_id'),
+    attemptId: text('attempt_id'),
+    refundId: text('refund_id'),
+    currency: char('currency', { length: 3 }),
+    channelAmount: money('channel_amount'),
+    bookAmount: money('book_amount'),
+    /** The statement line and our record as they were when the difference was found. */
+    evidence: jsonb('evidence').notNull(),
+    /** CORRECTING (handed to a workflow), CORRECTED (confirmed by a later run), OPS, RESOLVED. */
+    resolution: text('resolution').notNull(),
+    /** What paycenter did, or what an operator has to decide. */
+    action: text('action').notNull(),
+    urgent: boolean('urgent').notNull().default(false),
+    /** An operator's words when resolving it. */
+    note: text('note'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('reconciliation_differences_uq').on(t.channel, t.day, t.kind, t.reference),
+    index('reconciliation_differences_open_idx')
+      .on(t.resolution)
+      .where(sql`${t.resolution} in ('OPS', 'CORRECTING')`),
+  ],
+);
+
+/** The differences of one channel's day (for the worker's reconciliation and the ops API). */
+export function differencesOfDay(channel: string, day: string) {
+  return and(
+    eq(reconciliationDifferences.channel, channel),
+    eq(reconciliationDifferences.day, day),
+  );
+}
+
+/** What a safety-net scan found about one subject, and what it did; repeats are counted, not acted on. */
+export const safetyNetFindings = pgTable(
+  'safety_net_findings',
+  {
+    id: text('id').primaryKey(),
+    /** Which scan found it. */
+    check: text('check').notNull(),
+    /** The pay order, refund or merchant event it is about. */
+    subject: text('subject').notNull(),
+    payOrderId: text('pay_order_id'),
+    /** What the scan did: a workflow it started or signalled, or FLAGGED for an operator. */
+    action: text('action').notNull(),
+    detail: jsonb('detail').notNull(),
+    timesSeen: integer('times_seen').notNull().default(1),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set when a later scan no longer finds it. */
+    clearedAt: timestamp('cleared_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('safety_net_findings_check_subject_uq').on(t.check, t.subject)],
 );

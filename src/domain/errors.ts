@@ -17,6 +17,8 @@ export const errorCodes = [
   'REFUND_EXCEEDS_PAYMENT',
   'IDEMPOTENCY_KEY_REUSED',
   'IDEMPOTENCY_KEY_IN_USE',
+  'RECONCILIATION_RUNNING',
+  'DIFFERENCE_NOT_OPEN',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

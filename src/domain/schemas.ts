@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { amountSchema, currencySchema } from './money';
 import { attemptStatuses, payStatuses } from './payOrder';
+import { isCalendarDay } from './reconciliation';
 
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
@@ -277,3 +278,27 @@ export const merchantKeyParamSchema = merchantIdParamSchema.extend({
 
 /** Issuing a key takes no options; an empty body (or none) is the only valid one. */
 export const issueApiKeySchema = z.object({}).strict();
+
+const channelName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'is not a channel name');
+const calendarDay = z
+  .string()
+  .refine(isCalendarDay, 'must be a calendar day written yyyy-MM-dd, e.g. 2026-11-24');
+
+/** Reconcile (or reconcile again) one channel's statement of one day. */
+export const reconcileRequestSchema = z.object({ channel: channelName, day: calendarDay }).strict();
+
+export const reconciliationListQuerySchema = z
+  .object({ channel: channelName, day: calendarDay })
+  .partial()
+  .strict();
+
+export const reconciliationParamSchema = z.object({ channel: channelName, day: calendarDay });
+
+export const differenceIdParamSchema = z.object({
+  id: z.string().regex(/^dif_[0-9A-Z]{26}$/, 'is not a difference ID'),
+});
+
+/** An operator's resolution of a difference: what was decided, in their words. */
+export const resolveDifferenceSchema = z
+  .object({ note: z.string().trim().min(1, 'must say what was decided').max(2000) })
+  .strict();

@@ -2,3 +2,5 @@
 export { payment } from './payment';
 export { merchantNotification } from './merchantNotification';
 export { merchantRefund, strayPayment } from './refund';
+export { dailyReconciliation, reconcileDay } from './reconcile';
+export { safetyNetScan } from './safetyNet';

@@ -5,7 +5,8 @@ import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateChannelKeys, type ChannelKeys } from '../../src/channels/keys';
-import { openPglite, openPostgres, type Database } from '../../src/db/client';
+import postgres from 'postgres';
+import { ensureDatabaseExists, openPglite, openPostgres, type Database } from '../../src/db/client';
 import { createLogger } from '../../src/log';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
 import {
@@ -81,8 +82,31 @@ async function call(url: string, method: string, body: unknown, headers: Record<
   };
 }
 
+/**
+ * A database of the test file's own, for tests of whole-book operations (reconciliation, scans)
+ * that must not see the pay orders of test files running beside them. Dropped by `drop()`.
+ */
+async function openOwnDatabase(): Promise<{ database: Database; drop(): Promise<void> }> {
+  const url = new URL(runDatabaseUrl());
+  url.pathname = `/${url.pathname.slice(1)}_${randomUUID().slice(0, 8)}`;
+  await ensureDatabaseExists(url.toString());
+  const database = await openPostgres(url.toString(), 5);
+  await database.migrate();
+  return {
+    database,
+    async drop() {
+      await database.close();
+      const admin = new URL(url);
+      admin.pathname = '/postgres';
+      const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop database if exists "${url.pathname.slice(1)}" with (force)`);
+      await sql.end();
+    },
+  };
+}
+
 export async function startTestSystem(
-  options: { env?: Record<string, string>; embeddedDatabase?: boolean } = {},
+  options: { env?: Record<string, string>; embeddedDatabase?: boolean; ownDatabase?: boolean } = {},
 ): Promise<TestSystem> {
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
   const config = loadConfig({
@@ -94,9 +118,10 @@ export async function startTestSystem(
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL);
-  const database = options.embeddedDatabase
-    ? await openPglite()
-    : await openPostgres(runDatabaseUrl(), 5);
+  const own = options.ownDatabase ? await openOwnDatabase() : undefined;
+  const database =
+    own?.database ??
+    (options.embeddedDatabase ? await openPglite() : await openPostgres(runDatabaseUrl(), 5));
   if (options.embeddedDatabase) await database.migrate();
   const temporalAddress = runTemporalAddress();
   const keys = testChannelKeys();
@@ -128,7 +153,7 @@ export async function startTestSystem(
     async stop() {
       await connection.close();
       for (const part of parts.reverse()) await part.stop();
-      await database.close();
+      await (own ? own.drop() : database.close());
     },
   };
 }

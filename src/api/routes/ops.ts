@@ -1,14 +1,20 @@
-// Operator endpoints (/ops): what needs a human, and managing merchants and their API keys.
+// Operator endpoints (/ops): what needs a human, reconciliation, and merchants with their API keys.
 import { desc, eq } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../db/client';
 import { payOrders } from '../../db/schema';
 import {
   createMerchantSchema,
+  differenceIdParamSchema,
   issueApiKeySchema,
   merchantIdParamSchema,
   merchantKeyParamSchema,
+  reconcileRequestSchema,
+  reconciliationListQuerySchema,
+  reconciliationParamSchema,
+  resolveDifferenceSchema,
 } from '../../domain/schemas';
+import type { ReconciliationService } from '../../services/reconciliations';
 import {
   createMerchant,
   describeMerchant,
@@ -18,7 +24,11 @@ import {
 import { authenticateOperator } from '../auth';
 import { parseInput } from '../problems';
 
-export const opsRoutes: FastifyPluginAsync<{ db: Db; opsKey: string }> = async (app, options) => {
+export const opsRoutes: FastifyPluginAsync<{
+  db: Db;
+  opsKey: string;
+  reconciliations: ReconciliationService;
+}> = async (app, options) => {
   app.addHook('onRequest', async (req) => authenticateOperator(options.opsKey, req));
 
   app.get('/exceptions', async () => {
@@ -39,6 +49,30 @@ export const opsRoutes: FastifyPluginAsync<{ db: Db; opsKey: string }> = async (
         updatedAt: r.updatedAt.toISOString(),
       })),
     };
+  });
+
+  // Runs (or reruns) a day's reconciliation and answers its report when it is done.
+  app.post('/reconciliations', async (req) => {
+    const body = parseInput(reconcileRequestSchema, req.body, 'body');
+    return options.reconciliations.run(body);
+  });
+
+  app.get('/reconciliations', async (req) => {
+    const query = parseInput(reconciliationListQuerySchema, req.query, 'query');
+    return options.reconciliations.list(query);
+  });
+
+  app.get('/reconciliations/:channel/:day', async (req) => {
+    const { channel, day } = parseInput(reconciliationParamSchema, req.params, 'path');
+    return options.reconciliations.get(channel, day);
+  });
+
+  app.get('/reconciliation-differences', async () => options.reconciliations.openDifferences());
+
+  app.post('/reconciliation-differences/:id/resolve', async (req) => {
+    const { id } = parseInput(differenceIdParamSchema, req.params, 'path');
+    const { note } = parseInput(resolveDifferenceSchema, req.body, 'body');
+    return options.reconciliations.resolveDifference(id, note);
   });
 
   // The API key and the notify secret are answered here once; only the key's hash is stored.

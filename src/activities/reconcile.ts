@@ -1,0 +1,467 @@
+// Reconciliation's side effects: fetching and storing a channel's statement, reading our books for
+// it, recording the differences, handing missed payments to their workflows, and the report.
+import { createHash } from 'node:crypto';
+import { and, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import type { ChannelRegistry } from '../channels/registry';
+import { chinaDayBounds } from '../channels/chinaTime';
+import type { Db } from '../db/client';
+import {
+  channelAttempts,
+  channelStatements,
+  payOrders,
+  differencesOfDay,
+  reconciliationDifferences,
+  reconciliations,
+  refunds,
+} from '../db/schema';
+import { newId } from '../domain/ids';
+import {
+  classTotals,
+  matchStatement,
+  type BookPayment,
+  type BookRefund,
+  type Difference,
+  type DifferenceKind,
+  type Matched,
+  type ReconciliationReport,
+  type ReportItem,
+  type Resolution,
+  type StatementEntry,
+} from '../domain/reconciliation';
+import { strayPaymentWorkflowId, type Corrections } from '../services/corrections';
+
+export interface ReconcileRef {
+  channel: string;
+  day: string;
+}
+
+/** A payment the channel booked that our books hold as not paid, to hand to its workflow. */
+export interface MissedPayment {
+  differenceId: string;
+  channel: string;
+  payOrderId: string;
+  attemptId: string;
+  outTradeNo: string;
+  channelTradeNo: string;
+  amount: number;
+}
+
+export interface Comparison {
+  statementLines: number;
+  matched: Matched;
+  missedPayments: MissedPayment[];
+  /** Pay orders with a difference only an operator can decide, and why. */
+  forOperators: { payOrderId: string; reason: string }[];
+  settledSinceLastRun: number;
+}
+
+type DifferenceRow = typeof reconciliationDifferences.$inferSelect;
+
+/** Large statements are looked up in slices, so no query carries an unbounded parameter list. */
+const lookupSlice = 1000;
+
+export function createReconcileActivities(deps: {
+  db: Db;
+  channels: ChannelRegistry;
+  corrections: Corrections;
+  log: Logger;
+}) {
+  const { db } = deps;
+
+  async function sliced<T>(keys: string[], lookup: (slice: string[]) => Promise<T[]>) {
+    const found: T[] = [];
+    for (let i = 0; i < keys.length; i += lookupSlice) {
+      found.push(...(await lookup(keys.slice(i, i + lookupSlice))));
+    }
+    return found;
+  }
+
+  const paymentColumns = {
+    payOrderId: channelAttempts.payOrderId,
+    attemptId: channelAttempts.id,
+    outTradeNo: channelAttempts.outTradeNo,
+    amount: channelAttempts.amount,
+    currency: channelAttempts.currency,
+    status: channelAttempts.status,
+  };
+  const refundColumns = {
+    payOrderId: refunds.payOrderId,
+    refundId: refunds.id,
+    outTradeNo: channelAttempts.outTradeNo,
+    amount: refunds.amount,
+    currency: refunds.currency,
+    status: refunds.status,
+  };
+
+  async function readBooks(channel: string, day: string, lines: StatementEntry[]) {
+    const { from, to } = chinaDayBounds(day);
+    const outTradeNos = [...new Set(lines.map((l) => l.outTradeNo))];
+    const refundNos = lines.flatMap((l) => (l.kind === 'REFUND' && l.refundNo ? [l.refundNo] : []));
+    const payments = await sliced(outTradeNos, (slice) =>
+      db
+        .select(paymentColumns)
+        .from(channelAttempts)
+        .where(
+          and(eq(channelAttempts.channel, channel), inArray(channelAttempts.outTradeNo, slice)),
+        ),
+    );
+    const namedRefunds = await sliced(refundNos, (slice) =>
+      db
+        .select(refundColumns)
+        .from(refunds)
+        .innerJoin(channelAttempts, eq(refunds.attemptId, channelAttempts.id))
+        .where(and(eq(channelAttempts.channel, channel), inArray(refunds.id, slice))),
+    );
+    const paidThatDay = await db
+      .select(paymentColumns)
+      .from(channelAttempts)
+      .where(
+        and(
+          eq(channelAttempts.channel, channel),
+          eq(channelAttempts.status, 'SUCCEEDED'),
+          gte(channelAttempts.paidAt, from),
+          lt(channelAttempts.paidAt, to),
+        ),
+      );
+    // A refund's last change is when it became final (nothing changes a final refund).
+    const refundedThatDay = await db
+      .select(refundColumns)
+      .from(refunds)
+      .innerJoin(channelAttempts, eq(refunds.attemptId, channelAttempts.id))
+      .where(
+        and(
+          eq(channelAttempts.channel, channel),
+          eq(refunds.status, 'SUCCEEDED'),
+          gte(refunds.updatedAt, from),
+          lt(refunds.updatedAt, to),
+        ),
+      );
+    const named = new Set([
+      ...lines.filter((l) => l.kind === 'PAYMENT').map((l) => l.outTradeNo),
+      ...refundNos,
+    ]);
+    const unnamed = [
+      ...paidThatDay.map((p) => p.outTradeNo),
+      ...refundedThatDay.map((r) => r.refundId),
+    ].filter((reference) => !named.has(reference));
+    return {
+      payments: new Map(payments.map((p) => [p.outTradeNo, p as BookPayment])),
+      refunds: new Map(namedRefunds.map((r) => [r.refundId, r as BookRefund])),
+      paidThatDay: paidThatDay as BookPayment[],
+      refundedThatDay: refundedThatDay as BookRefund[],
+      bookedOnOtherDays: await bookedOnOtherDays(channel, day, unnamed),
+    };
+  }
+
+  /** Which references another stored statement of the channel books (around midnight, clocks differ). */
+  async function bookedOnOtherDays(channel: string, day: string, references: string[]) {
+    if (references.length === 0) return new Set<string>();
+    const reference = sql<string>`coalesce(line->>'refundNo', line->>'outTradeNo')`;
+    const rows = await db
+      .selectDistinct({ reference })
+      .from(
+        sql`${channelStatements} cross join lateral jsonb_array_elements(${channelStatements.lines}) as line`,
+      )
+      .where(
+        and(
+          eq(channelStatements.channel, channel),
+          ne(channelStatements.day, day),
+          inArray(reference, references),
+        ),
+      );
+    return new Set(rows.map((r) => r.reference));
+  }
+
+  /** Records this run's differences; one found again keeps its row and what was decided about it. */
+  async function recordDifferences(channel: string, day: string, differences: Difference[]) {
+    const rows: DifferenceRow[] = [];
+    for (const d of differences) {
+      const [row] = await db
+        .insert(reconciliationDifferences)
+        .values({
+          id: newId('dif', Date.now(), Math.random),
+          channel,
+          day,
+          kind: d.kind,
+          reference: d.reference,
+          payOrderId: d.payOrderId ?? null,
+          attemptId: d.attemptId ?? null,
+          refundId: d.refundId ?? null,
+          currency: d.currency,
+          channelAmount: d.channelAmount ?? null,
+          bookAmount: d.bookAmount ?? null,
+          evidence: { line: d.line ?? null, book: d.book ?? null },
+          resolution: d.resolution,
+          action: d.action,
+          urgent: d.urgent,
+        })
+        .onConflictDoUpdate({
+          target: [
+            reconciliationDifferences.channel,
+            reconciliationDifferences.day,
+            reconciliationDifferences.kind,
+            reconciliationDifferences.reference,
+          ],
+          set: {
+            evidence: sql`excluded.evidence`,
+            channelAmount: sql`excluded.channel_amount`,
+            bookAmount: sql`excluded.book_amount`,
+            // An operator's decision stands; a difference that was settled and came back is new.
+            resolution: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
+              then ${reconciliationDifferences.resolution} else excluded.resolution end`,
+            resolvedAt: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
+              then ${reconciliationDifferences.resolvedAt} else null end`,
+            updatedAt: sql`now()`,
+          },
+        })
+        .returning();
+      rows.push(row!);
+    }
+    return rows;
+  }
+
+  /** Differences an earlier run found that this one does not: settled since. */
+  async function settleVanished(channel: string, day: string, present: DifferenceRow[]) {
+    const stillThere = new Set(present.map((r) => r.id));
+    const open = await db
+      .select()
+      .from(reconciliationDifferences)
+      .where(
+        and(
+          differencesOfDay(channel, day),
+          inArray(reconciliationDifferences.resolution, ['CORRECTING', 'OPS']),
+        ),
+      );
+    const vanished = open.filter((row) => !stillThere.has(row.id));
+    for (const row of vanished) {
+      const corrected = row.resolution === 'CORRECTING';
+      await db
+        .update(reconciliationDifferences)
+        .set({
+          resolution: corrected ? 'CORRECTED' : 'RESOLVED',
+          ...(corrected ? {} : { note: 'no longer found by a later run' }),
+          resolvedAt: sql`now()`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(reconciliationDifferences.id, row.id));
+    }
+    return vanished.length;
+  }
+
+  /** Pay orders of undecidable differences not yet on the operators' list, and why they go there. */
+  async function unflagged(rows: DifferenceRow[]) {
+    const ids = [...new Set(rows.map((row) => row.payOrderId!))];
+    const flagged = new Set(
+      (
+        await sliced(ids, (slice) =>
+          db
+            .select({ id: payOrders.id })
+            .from(payOrders)
+            .where(and(inArray(payOrders.id, slice), eq(payOrders.needsAttention, true))),
+        )
+      ).map((order) => order.id),
+    );
+    return rows
+      .filter((row) => !flagged.has(row.payOrderId!) && flagged.add(row.payOrderId!))
+      .map((row) => ({
+        payOrderId: row.payOrderId!,
+        reason: `reconciliation ${row.channel} ${row.day}: ${row.kind} ${row.reference}`,
+      }));
+  }
+
+  function reportItem(row: DifferenceRow): ReportItem {
+    return {
+      id: row.id,
+      kind: row.kind as DifferenceKind,
+      reference: row.reference,
+      ...(row.payOrderId ? { payOrderId: row.payOrderId } : {}),
+      ...(row.channelAmount !== null ? { channelAmount: row.channelAmount } : {}),
+      ...(row.bookAmount !== null ? { bookAmount: row.bookAmount } : {}),
+      ...(row.currency ? { currency: row.currency } : {}),
+      resolution: row.resolution as Resolution,
+      urgent: row.urgent,
+      action: row.action,
+    };
+  }
+
+  return {
+    /** Fetches the day's statement and stores it (an unchanged one is stored once); starts the run. */
+    async fetchStatement({ channel, day }: ReconcileRef) {
+      const adapter = deps.channels.get(channel);
+      if (!adapter) {
+        throw ApplicationFailure.nonRetryable(`no channel ${channel}`, 'UNSUPPORTED_CHANNEL');
+      }
+      const statement = await adapter.fetchStatement(day);
+      const sha256 = createHash('sha256').update(statement.raw).digest('hex');
+      await db
+        .insert(channelStatements)
+        .values({
+          id: newId('stm', Date.now(), Math.random),
+          channel,
+          day,
+          sha256,
+          rawBase64: statement.raw.toString('base64'),
+          lines: statement.lines,
+        })
+        .onConflictDoNothing();
+      const [stored] = await db
+        .select({ id: channelStatements.id })
+        .from(channelStatements)
+        .where(
+          and(
+            eq(channelStatements.channel, channel),
+            eq(channelStatements.day, day),
+            eq(channelStatements.sha256, sha256),
+          ),
+        );
+      await db
+        .insert(reconciliations)
+        .values({ channel, day, status: 'RUNNING', statementId: stored!.id })
+        .onConflictDoUpdate({
+          target: [reconciliations.channel, reconciliations.day],
+          set: {
+            status: 'RUNNING',
+            statementId: stored!.id,
+            runs: sql`${reconciliations.runs} + 1`,
+            startedAt: sql`now()`,
+            finishedAt: null,
+          },
+        });
+      return { statementId: stored!.id, lines: statement.lines.length };
+    },
+
+    /** Matches the stored statement with the books and records every difference with its evidence. */
+    async compareStatement({
+      channel,
+      day,
+      statementId,
+    }: ReconcileRef & { statementId: string }): Promise<Comparison> {
+      const [statement] = await db
+        .select({ lines: channelStatements.lines })
+        .from(channelStatements)
+        .where(eq(channelStatements.id, statementId));
+      const lines = statement!.lines as StatementEntry[];
+      const { matched, differences } = matchStatement(lines, await readBooks(channel, day, lines));
+      const rows = await recordDifferences(channel, day, differences);
+      const settledSinceLastRun = await settleVanished(channel, day, rows);
+      const missedPayments = rows
+        .filter((row) => row.kind === 'MISSED_PAYMENT' && row.resolution === 'CORRECTING')
+        .map((row) => {
+          const line = differences.find(
+            (d) => d.kind === row.kind && d.reference === row.reference,
+          )!.line!;
+          return {
+            differenceId: row.id,
+            channel,
+            payOrderId: row.payOrderId!,
+            attemptId: row.attemptId!,
+            outTradeNo: row.reference,
+            channelTradeNo: line.channelTradeNo,
+            amount: line.amount,
+          };
+        });
+      const forOperators = await unflagged(
+        rows.filter((row) => row.resolution === 'OPS' && row.payOrderId),
+      );
+      return {
+        statementLines: lines.length,
+        matched,
+        missedPayments,
+        forOperators,
+        settledSinceLastRun,
+      };
+    },
+
+    /** Hands a payment the channel booked to its pay order's workflow; repeats are harmless. */
+    async settleMissedPayment(missed: MissedPayment) {
+      const handled = await deps.corrections.reportChannelSuccess({
+        payOrderId: missed.payOrderId,
+        attemptId: missed.attemptId,
+        channel: missed.channel,
+        outTradeNo: missed.outTradeNo,
+        fact: {
+          outTradeNo: missed.outTradeNo,
+          status: 'SUCCEEDED',
+          amount: missed.amount,
+          channelTradeNo: missed.channelTradeNo,
+          source: 'statement',
+        },
+        confirmedByStatement: true,
+      });
+      const action =
+        handled === 'SIGNALLED'
+          ? `handed to the payment workflow ${missed.payOrderId}, which settles the order or refunds a late or duplicate payment`
+          : `the payment workflow had completed: refunded by workflow ${strayPaymentWorkflowId(missed.attemptId)}`;
+      await db
+        .update(reconciliationDifferences)
+        .set({ action, updatedAt: sql`now()` })
+        .where(eq(reconciliationDifferences.id, missed.differenceId));
+      return handled;
+    },
+
+    /** Puts a pay order with an undecidable difference on the operators' list. */
+    async flagForOperator({ payOrderId, reason }: { payOrderId: string; reason: string }) {
+      await deps.corrections.flagPayOrder(payOrderId, reason);
+    },
+
+    /** Writes the run's report from its recorded differences and answers it. */
+    async finishReconciliation({
+      channel,
+      day,
+      statementId,
+      comparison,
+    }: ReconcileRef & { statementId: string; comparison: Comparison }) {
+      const rows = await db
+        .select()
+        .from(reconciliationDifferences)
+        .where(
+          and(differencesOfDay(channel, day), ne(reconciliationDifferences.resolution, 'RESOLVED')),
+        )
+        .orderBy(reconciliationDifferences.kind, reconciliationDifferences.reference);
+      const current = rows.filter((r) => r.resolution !== 'CORRECTED');
+      const [run] = await db
+        .select({ runs: reconciliations.runs })
+        .from(reconciliations)
+        .where(and(eq(reconciliations.channel, channel), eq(reconciliations.day, day)));
+      const report: ReconciliationReport = {
+        channel,
+        day,
+        statementId,
+        statementLines: comparison.statementLines,
+        run: run?.runs ?? 1,
+        matched: comparison.matched,
+        classes: classTotals(
+          current.map((r) => ({
+            kind: r.kind as DifferenceKind,
+            currency: r.currency ?? '',
+            ...(r.channelAmount !== null ? { channelAmount: r.channelAmount } : {}),
+            ...(r.bookAmount !== null ? { bookAmount: r.bookAmount } : {}),
+          })),
+        ),
+        autoCorrected: rows.filter((r) => r.resolution !== 'OPS').map(reportItem),
+        forOperators: rows.filter((r) => r.resolution === 'OPS').map(reportItem),
+        settledSinceLastRun: comparison.settledSinceLastRun,
+      };
+      await db
+        .update(reconciliations)
+        .set({ status: 'COMPLETED', report, finishedAt: sql`now()` })
+        .where(and(eq(reconciliations.channel, channel), eq(reconciliations.day, day)));
+      return report;
+    },
+
+    /** A run that could not finish (statement unavailable): recorded, so operators see it. */
+    async failReconciliation({ channel, day, reason }: ReconcileRef & { reason: string }) {
+      await db
+        .insert(reconciliations)
+        .values({ channel, day, status: 'FAILED', report: { error: reason } })
+        .onConflictDoUpdate({
+          target: [reconciliations.channel, reconciliations.day],
+          set: { status: 'FAILED', report: { error: reason }, finishedAt: sql`now()` },
+        });
+    },
+  };
+}
+
+export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;

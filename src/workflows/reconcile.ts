@@ -1,0 +1,111 @@
+// Reconciliation: one channel's statement of one day against our books (ID = reconcile:<task
+// queue>:<channel>:<day>, so a day runs once at a time), and the daily run the Schedule starts.
+import {
+  ApplicationFailure,
+  executeChild,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { ReconcileActivities } from '../activities/reconcile';
+import { dayBefore, dayIn, type ReconciliationReport } from '../domain/reconciliation';
+
+// Statements can be large and channels slow to serve them: retry, but give up within the hour.
+const statements = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '10s', backoffCoefficient: 2, maximumAttempts: 6 },
+});
+const books = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export interface ReconcileInput {
+  channel: string;
+  day: string;
+}
+
+export function reconcileWorkflowId(taskQueue: string, { channel, day }: ReconcileInput): string {
+  return `reconcile:${taskQueue}:${channel}:${day}`;
+}
+
+export async function reconcileDay(input: ReconcileInput): Promise<ReconciliationReport> {
+  let statement: { statementId: string; lines: number };
+  try {
+    statement = await statements.fetchStatement(input);
+  } catch (err) {
+    const reason = `the ${input.channel} statement of ${input.day} could not be fetched: ${String(err)}`;
+    await books.failReconciliation({ ...input, reason });
+    throw ApplicationFailure.nonRetryable(reason, 'STATEMENT_UNAVAILABLE');
+  }
+  const comparison = await books.compareStatement({ ...input, statementId: statement.statementId });
+  for (const missed of comparison.missedPayments) {
+    // One activity per correction, so the history shows each one by its channel order.
+    await books.settleMissedPayment.executeWithOptions(
+      {
+        startToCloseTimeout: '1m',
+        retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+        summary: `settle ${missed.outTradeNo} of ${missed.payOrderId}`,
+      },
+      [missed],
+    );
+  }
+  for (const item of comparison.forOperators) await books.flagForOperator(item);
+  const report = await books.finishReconciliation({
+    ...input,
+    statementId: statement.statementId,
+    comparison,
+  });
+  log.info('reconciliation finished', {
+    channel: input.channel,
+    day: input.day,
+    forOperators: report.forOperators.length,
+  });
+  return report;
+}
+
+export interface DailyReconciliationInput {
+  channels: string[];
+  /** "Yesterday" is the day before today in this time zone. */
+  timeZone: string;
+}
+
+export interface DailyReconciliationResult {
+  day: string;
+  channels: Record<
+    string,
+    | { status: 'COMPLETED'; forOperators: number; autoCorrected: number }
+    | { status: 'FAILED' | 'ALREADY_RUNNING'; reason: string }
+  >;
+}
+
+/** Started by the daily Schedule: reconciles yesterday on every channel, one after the other. */
+export async function dailyReconciliation(
+  input: DailyReconciliationInput,
+): Promise<DailyReconciliationResult> {
+  const day = dayBefore(dayIn(input.timeZone, new Date(Date.now())));
+  const result: DailyReconciliationResult = { day, channels: {} };
+  for (const channel of input.channels) {
+    const ref = { channel, day };
+    try {
+      const report = await executeChild(reconcileDay, {
+        workflowId: reconcileWorkflowId(workflowInfo().taskQueue, ref),
+        args: [ref],
+      });
+      result.channels[channel] = {
+        status: 'COMPLETED',
+        forOperators: report.forOperators.length,
+        autoCorrected: report.autoCorrected.length,
+      };
+    } catch (err) {
+      // One channel's outage must not keep the others from being reconciled.
+      const running = err instanceof WorkflowExecutionAlreadyStartedError;
+      result.channels[channel] = {
+        status: running ? 'ALREADY_RUNNING' : 'FAILED',
+        reason: String(err),
+      };
+    }
+  }
+  return result;
+}

@@ -1,0 +1,64 @@
+// The safety-net scan (scheduled, and on an operator's request): cheap checks of the books for
+// states the workflows should never leave behind; its result is the scan's report.
+import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { SafetyNetActivities } from '../activities/safetyNet';
+import {
+  emptyCheckReport,
+  safetyNetChecks,
+  safetyNetReport,
+  type CheckReport,
+  type SafetyNetCheck,
+  type SafetyNetReport,
+} from '../domain/safetyNet';
+
+export interface SafetyNetInput {
+  /** How long a suspicious state must last before a scan acts (the workflows get their chance first). */
+  graceSeconds: number;
+  /** A refund still PROCESSING this long after it was created goes to an operator. */
+  refundFinalWithinSeconds: number;
+  /** A merchant notification still undelivered this long after it was created goes to an operator. */
+  merchantNotifyGiveUpSeconds: number;
+  /** Scan one merchant's pay orders only (an operator's narrow scan); all when absent. */
+  merchantId?: string;
+}
+
+// A check reads the books and starts or signals workflows, all safe to repeat; the next scheduled
+// scan is the real retry, so a check that keeps failing is reported rather than retried for long.
+const scans = proxyActivities<SafetyNetActivities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
+export async function safetyNetScan(input: SafetyNetInput): Promise<SafetyNetReport> {
+  const scannedAt = new Date(Date.now()).toISOString();
+  const checks: CheckReport[] = [];
+  for (const check of safetyNetChecks) checks.push(await runCheck(check, scannedAt, input));
+  const report = safetyNetReport(
+    { scannedAt, merchantId: input.merchantId },
+    checks,
+    await scans.countOpenSafetyNetFindings(),
+  );
+  log.info('safety-net scan done', {
+    autoCorrected: report.autoCorrected.length,
+    flagged: report.flagged.length,
+    openFindings: report.openFindings,
+  });
+  return report;
+}
+
+/** One check as an activity named by its summary in the UI; a failed check does not stop the others. */
+async function runCheck(
+  check: SafetyNetCheck,
+  scannedAt: string,
+  input: SafetyNetInput,
+): Promise<CheckReport> {
+  try {
+    return await scans.runSafetyNetCheck.executeWithOptions({ summary: check }, [
+      { check, scannedAt, input },
+    ]);
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    log.error('safety-net check failed', { check, error: String(err.cause ?? err) });
+    return { ...emptyCheckReport(check), error: err.cause?.message ?? err.message };
+  }
+}
