@@ -46,7 +46,7 @@ const ops = (method: string, path: string, body?: unknown) =>
   system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
 const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 
-async function payingOrder(amount: number) {
+async function payingOrder(amount: number, channel = 'sandbox', method?: string) {
   const created = await system.api('POST', '/v1/pay-orders', {
     merchantOrderNo: `rec-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
     amount,
@@ -56,7 +56,11 @@ async function payingOrder(amount: number) {
   });
   assert.equal(created.status, 201);
   const id = created.body.id as string;
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
+  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+    channel,
+    ...(method ? { method } : {}),
+  });
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
   return { id, outTradeNo: paid.body.attempt.outTradeNo as string, amount };
 }
 
@@ -251,6 +255,60 @@ describe('reconciliation of a day with every class of difference', () => {
     const trades = (await system.sandbox('GET', '/control/payments')).body.items;
     return { views, trades };
   }
+});
+
+describe("each channel's own statement format", () => {
+  for (const [channel, method] of [
+    ['alipay', 'qr'],
+    ['wechatpay', 'native'],
+  ] as const) {
+    it(`${channel}: settles a payment only its bill shows, then matches it and a refund`, async () => {
+      const order = await payingOrder(2_345, channel, method);
+      await paidUnheard(order.outTradeNo);
+      const first = await ops('POST', '/ops/reconciliations', { channel, day: today });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.equal(first.body.classes.MISSED_PAYMENT.count, 1);
+      assert.equal(first.body.classes.MISSED_PAYMENT.amounts.CNY, 2_345);
+      await settled(order.id, 'SUCCEEDED');
+      // The channel answers queries again (WeChat Pay refunds are followed by query).
+      await system.sandbox('DELETE', `/control/payments/${order.outTradeNo}/faults`);
+
+      const refund = await system.api('POST', '/v1/refunds', {
+        payOrderId: order.id,
+        merchantRefundNo: `rec-${order.outTradeNo}`,
+        amount: 345,
+      });
+      assert.equal(refund.status, 201);
+      await eventually(
+        async () =>
+          (await system.api('GET', `/v1/refunds/${refund.body.id}`)).body.status === 'SUCCEEDED',
+      );
+      const second = (await ops('POST', '/ops/reconciliations', { channel, day: today })).body;
+      assert.deepEqual(second.classes, {});
+      assert.deepEqual(second.matched, { payments: 1, refunds: 1, amounts: { CNY: 2_690 } });
+      assert.deepEqual(second.forOperators, []);
+    });
+  }
+
+  it('bankcard: matches a card payment and its refund in the fixed-width statement', async () => {
+    await system.sandbox('POST', '/bankcard/control/next-card', { outcome: 'success' });
+    const order = await payingOrder(3_456, 'bankcard', 'quick');
+    await settled(order.id, 'SUCCEEDED');
+    const refund = await system.api('POST', '/v1/refunds', {
+      payOrderId: order.id,
+      merchantRefundNo: `rec-${order.outTradeNo}`,
+      amount: 456,
+    });
+    assert.equal(refund.status, 201);
+    await eventually(
+      async () =>
+        (await system.api('GET', `/v1/refunds/${refund.body.id}`)).body.status === 'SUCCEEDED',
+    );
+    const run = (await ops('POST', '/ops/reconciliations', { channel: 'bankcard', day: today }))
+      .body;
+    assert.deepEqual(run.classes, {});
+    assert.deepEqual(run.matched, { payments: 1, refunds: 1, amounts: { CNY: 3_912 } });
+  });
 });
 
 describe('reconciliation requests', () => {
