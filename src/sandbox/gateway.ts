@@ -1,6 +1,7 @@
 // The sandbox channel's gateway: trades, the payer, notifications with retries, and switchable faults
 // (global, or for one trade over the global ones).
 import { randomUUID } from 'node:crypto';
+import { chinaDayBounds } from '../channels/chinaTime';
 import type { Logger } from 'pino';
 import {
   type SandboxCreateRequest,
@@ -255,8 +256,9 @@ export class SandboxGateway {
     return answer;
   }
 
-  /** What happened at one channel on one day (`from` inclusive, `to` exclusive, as instants). */
-  statement(channel: string, from: Date, to: Date): StatementEntry[] {
+  /** What happened at one channel on one statement day (yyyy-MM-dd, Beijing time). */
+  statement(channel: string, day: string): StatementEntry[] {
+    const { from, to } = chinaDayBounds(day);
     const within = (at: string | undefined) =>
       at !== undefined && Date.parse(at) >= from.getTime() && Date.parse(at) < to.getTime();
     const entries: StatementEntry[] = [];

@@ -1,6 +1,6 @@
 // Alipay's trade bill (业务明细), written by the sandbox face and read by the adapter.
 import type { StatementLine } from '../types';
-import { formatChinaDateTime, parseChinaDateTime } from '../chinaTime';
+import { chinaDayBounds, formatChinaDateTime, parseChinaDateTime } from '../chinaTime';
 import { decodeGbk, encodeGbk } from './gbk';
 import {
   billColumns,
@@ -41,8 +41,7 @@ function cell(value: string): string {
 
 /** The bill zip for one Beijing day, as Alipay serves it (GBK CSVs, names included). */
 export function buildTradeBill(pid: string, day: string, entries: BillEntry[], now = new Date()) {
-  const from = new Date(`${day}T00:00:00+08:00`);
-  const to = new Date(from.getTime() + 24 * 3600 * 1000);
+  const { from, to } = chinaDayBounds(day);
   const compact = day.replaceAll('-', '');
   const rows = entries.map((e) => {
     const values: Record<BillColumn, string> = Object.fromEntries(

@@ -416,9 +416,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
       if (!issued || issued.expiresAtMs < Date.now()) {
         return reply.status(404).type('text/plain').send('bill link is unknown or expired');
       }
-      const from = new Date(`${issued.day}T00:00:00+08:00`);
-      const to = new Date(from.getTime() + 24 * 3600 * 1000);
-      const entries = gateway.statement('alipay', from, to).map((e) => ({
+      const entries = gateway.statement('alipay', issued.day).map((e) => ({
         kind: e.kind,
         tradeNo: e.tradeNo,
         outTradeNo: e.outTradeNo,

@@ -22,6 +22,7 @@ import {
   verifyFields,
   type AcpFields,
 } from '../../channels/bankcard/protocol';
+import { chinaDayBounds } from '../../channels/chinaTime';
 import type { SandboxTrade, SandboxTradeStatus } from '../../channels/sandbox/protocol';
 import { GatewayError, type SandboxGateway } from '../gateway';
 import type { ChannelFace } from '../server';
@@ -336,10 +337,8 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     let year = Number(today.slice(0, 4));
     if (`${year}${settleDate}` > today) year -= 1;
     const day = `${year}-${settleDate.slice(0, 2)}-${settleDate.slice(2)}`;
-    const from = new Date(`${day}T00:00:00+08:00`);
-    if (Number.isNaN(from.getTime())) throw new AcpRefusal('10', 'settleDate');
-    const to = new Date(from.getTime() + 24 * 3600 * 1000);
-    const lines = gateway.statement('bankcard', from, to).map((e) => {
+    if (Number.isNaN(chinaDayBounds(day).from.getTime())) throw new AcpRefusal('10', 'settleDate');
+    const lines = gateway.statement('bankcard', day).map((e) => {
       const consumeQueryId = orders.get(e.outTradeNo)?.queryId ?? '';
       const at = formatAcpTime(new Date(e.at));
       if (e.kind === 'PAYMENT') {

@@ -71,10 +71,8 @@ export function sandboxFace(options: SandboxFaceOptions): ChannelFace {
     });
     app.post('/gateway/bill/download', async (req, reply) => {
       const { bill_date } = signedBody(billSchema, req.headers, req.body);
-      const from = new Date(`${bill_date}T00:00:00+08:00`);
-      const to = new Date(from.getTime() + 24 * 3600 * 1000);
       const rows = gateway
-        .statement('sandbox', from, to)
+        .statement('sandbox', bill_date)
         .map((e) =>
           [e.kind, e.outTradeNo, e.tradeNo, e.amount, e.currency, e.refundNo ?? '', e.at].join(','),
         );

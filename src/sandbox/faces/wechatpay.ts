@@ -265,10 +265,8 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
   }
 
   function tradeBill(gateway: SandboxGateway, billDate: string, billType: string): string {
-    const from = new Date(`${billDate}T00:00:00+08:00`);
-    const to = new Date(from.getTime() + 24 * 3600 * 1000);
     const entries = gateway
-      .statement('wechatpay', from, to)
+      .statement('wechatpay', billDate)
       .filter((e) => billType === 'ALL' || (billType === 'SUCCESS') === (e.kind === 'PAYMENT'));
     if (entries.length === 0) {
       throw new WechatpayError(400, 'NO_STATEMENT_EXIST', '账单文件不存在');
