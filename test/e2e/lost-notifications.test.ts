@@ -85,8 +85,11 @@ describe('lost channel notifications', () => {
     });
     assert.equal(exceptions.status, 200);
     assert.ok(exceptions.body.items.some((item: { id: string }) => item.id === id));
-    const described = await system.temporal.workflow.getHandle(id).describe();
-    assert.equal(described.typedSearchAttributes.get(searchAttributes.needsAttention), true);
+    // The workflow writes the row first and its search attributes when that write has completed.
+    await eventually(async () => {
+      const described = await system.temporal.workflow.getHandle(id).describe();
+      return described.typedSearchAttributes.get(searchAttributes.needsAttention) === true;
+    });
     const asMerchant = await system.api('GET', '/ops/exceptions');
     assert.equal(asMerchant.status, 401, 'the merchant key is not an ops key');
 
