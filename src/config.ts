@@ -41,6 +41,12 @@ export const configSchema = z.object({
 
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  /** Workflows the worker keeps in memory between tasks; unset: the SDK's default (from the heap size). */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().optional(),
+  /** Workflow tasks the worker runs at once; unset: the SDK's default (40). */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().optional(),
+  /** Activities the worker runs at once; unset: the SDK's default (100). */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().optional(),
 
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().default('default'),

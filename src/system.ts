@@ -97,6 +97,16 @@ export function querySchedule(config: Config): QuerySchedule {
   };
 }
 
+/** Worker capacity settings that are configured; the others keep the SDK's defaults. */
+export function workerTuning(config: Config) {
+  const tuning = {
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+  };
+  return Object.fromEntries(Object.entries(tuning).filter(([, value]) => value !== undefined));
+}
+
 export async function startWorker(
   config: Config,
   deps: { db: Database; channels: ChannelRegistry; temporalAddress: string; log: Logger },
@@ -132,14 +142,22 @@ export async function startWorker(
       }),
       ...createSafetyNetActivities({ db: deps.db.db, corrections, log: deps.log }),
     },
+    ...workerTuning(config),
   });
+  return runUntilStopped(worker, client.connection, connection);
+}
+
+/** Runs a worker until stop(), which drains it and then closes its connections. */
+export function runUntilStopped(
+  worker: Worker,
+  ...connections: { close(): Promise<void> }[]
+): Stoppable {
   const running = worker.run();
   return {
     async stop() {
       worker.shutdown();
       await running;
-      await client.connection.close();
-      await connection.close();
+      for (const connection of connections) await connection.close();
     },
   };
 }

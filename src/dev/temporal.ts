@@ -12,6 +12,10 @@ export interface DevServerOptions {
   /** SQLite file that keeps workflows across restarts; omit for an in-memory server. */
   dbFilename?: string;
   namespace: string;
+  /** The server's own log level (the SDK's default when omitted); the bench keeps it to errors. */
+  logLevel?: string;
+  /** SQLite pragmas for the file, e.g. `journal_mode=wal` (the bench compares them). */
+  sqlitePragmas?: string[];
 }
 
 export interface DevServer {
@@ -30,8 +34,13 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       namespace: options.namespace,
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : { ui: false }),
       ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
+      ...(options.logLevel ? { log: { format: 'pretty', level: options.logLevel } } : {}),
       searchAttributes: Object.values(searchAttributes),
-      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+      extraArgs: [
+        '--dynamic-config-value',
+        'frontend.enableExecuteMultiOperation=true',
+        ...(options.sqlitePragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
+      ],
     },
   });
   return { address: `127.0.0.1:${options.port}`, stop: () => env.teardown() };

@@ -1,0 +1,81 @@
+// The engine's ceiling for one payment: the bare workflow driven straight through the Temporal
+// client (start, pay update, notify signal, wait for the notification child), no API, no DB.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { searchAttributes } from '../src/workflows/definitions';
+import { bareEventId, bareNotify, barePay } from './workflows';
+import { closedLoop, latency, sleep, wallNow, type Latency } from './stats';
+
+export interface CeilingResult {
+  concurrency: number;
+  completed: number;
+  failed: number;
+  errors: string[];
+  seconds: number;
+  perSecond: number;
+  startToNotifiedMs: Latency;
+}
+
+let sequence = 0;
+
+async function bareOnce(client: Client, taskQueue: string, runId: string): Promise<number> {
+  const id = `bare-${runId}-${++sequence}`;
+  const started = wallNow();
+  // The same start options as a pay order's workflow: search attributes and a static summary.
+  const handle = await client.workflow.start('barePayment', {
+    workflowId: id,
+    taskQueue,
+    args: [72 * 3600],
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    workflowIdConflictPolicy: 'FAIL',
+    typedSearchAttributes: [
+      { key: searchAttributes.merchantId, value: 'mch_bench' },
+      { key: searchAttributes.merchantOrderNo, value: id },
+      { key: searchAttributes.payStatus, value: 'CREATED' },
+      { key: searchAttributes.needsAttention, value: false },
+    ],
+    staticSummary: `${id}: 12.34 CNY`,
+  });
+  await handle.executeUpdate(barePay);
+  await handle.signal(bareNotify);
+  const child = client.workflow.getHandle(bareEventId(id));
+  // Backing off: a tight poll for a child not started yet would load the server it measures.
+  for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
+    try {
+      await child.result();
+      return wallNow() - started;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      await sleep(wait); // the parent has not started its child yet
+    }
+  }
+}
+
+export async function runCeiling(
+  client: Client,
+  taskQueue: string,
+  runId: string,
+  load: { count: number; concurrency: number },
+): Promise<CeilingResult> {
+  const samples: number[] = [];
+  const errors: string[] = [];
+  let failed = 0;
+  const started = wallNow();
+  await closedLoop(load.count, load.concurrency, async () => {
+    try {
+      samples.push(await bareOnce(client, taskQueue, runId));
+    } catch (err) {
+      failed += 1;
+      if (errors.length < 5) errors.push(String((err as Error).message ?? err));
+    }
+  });
+  const seconds = (wallNow() - started) / 1000;
+  return {
+    concurrency: load.concurrency,
+    completed: samples.length,
+    failed,
+    errors,
+    seconds: Math.round(seconds * 10) / 10,
+    perSecond: Math.round((samples.length / seconds) * 10) / 10,
+    startToNotifiedMs: latency(samples),
+  };
+}

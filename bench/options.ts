@@ -1,0 +1,118 @@
+// The bench's parameters: defaults for a full run, `--quick` for a run of a few minutes, and a
+// flag for each (`npm run bench -- --payments 300 --open 1000`).
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  /** Journeys at saturation (closed loop), and the bare workflow runs as many. */
+  payments: number;
+  concurrency: number;
+  /** Open-loop arrival rate of the fixed-rate e2e run, per second, and how long it lasts. */
+  rate: number;
+  rateSeconds: number;
+  warmup: number;
+  webhookRate: number;
+  webhookSeconds: number;
+  open: number;
+  openConcurrency: number;
+  /** First query delay of an open channel order (QUERY_SCHEDULE_SECONDS starts with it). */
+  firstQuerySeconds: number;
+  /** Histories read for "where time goes" and for query lateness. */
+  sample: number;
+  logLevel: string;
+  label: string;
+  /** Which measurements to run: e2e, ceiling, webhooks, open (all by default). */
+  phases: Phase[];
+  temporalInMemory: boolean;
+  /**
+   * SQLite pragmas for Temporal's file. WAL by default: with the server's own default (a rollback
+   * journal, `--temporal-pragmas default`) the dev server, not paycenter, is what gets measured.
+   */
+  temporalPragmas: string[];
+}
+
+export const phases = ['e2e', 'ceiling', 'webhooks', 'open'] as const;
+export type Phase = (typeof phases)[number];
+
+const full: BenchOptions = {
+  // Sized for this project's 2-core machine, where paycenter saturates at about 7 payments a
+  // second: about a minute for each e2e run (the whole run about 15); raise them on bigger ones.
+  payments: 400,
+  concurrency: 48,
+  rate: 4,
+  rateSeconds: 40,
+  warmup: 60,
+  webhookRate: 200,
+  webhookSeconds: 15,
+  open: 10_000,
+  openConcurrency: 32,
+  firstQuerySeconds: 30,
+  sample: 200,
+  logLevel: 'info',
+  label: '',
+  phases: [...phases],
+  temporalInMemory: false,
+  temporalPragmas: ['journal_mode=wal', 'synchronous=normal'],
+};
+
+const quick: Partial<BenchOptions> = {
+  payments: 100,
+  rateSeconds: 15,
+  warmup: 30,
+  webhookSeconds: 5,
+  open: 500,
+  firstQuerySeconds: 15,
+  sample: 50,
+};
+
+export function parseOptions(args: string[]): BenchOptions {
+  const numbers = [
+    'payments',
+    'concurrency',
+    'rate',
+    'rate-seconds',
+    'warmup',
+    'webhook-rate',
+    'webhook-seconds',
+    'open',
+    'open-concurrency',
+    'first-query-seconds',
+    'sample',
+  ] as const;
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      label: { type: 'string' },
+      phases: { type: 'string' },
+      'temporal-in-memory': { type: 'boolean' },
+      'temporal-pragmas': { type: 'string' },
+      ...Object.fromEntries(numbers.map((n) => [n, { type: 'string' as const }])),
+    },
+    strict: true,
+  });
+  const options: BenchOptions = { ...full, ...(values.quick ? quick : {}) };
+  const camel = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+  for (const flag of numbers) {
+    const text = (values as Record<string, unknown>)[flag] as string | undefined;
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number`);
+    (options as unknown as Record<string, number>)[camel(flag)] = n;
+  }
+  if (values['log-level']) options.logLevel = values['log-level'] as string;
+  if (values.label) options.label = values.label as string;
+  if (values['temporal-in-memory']) options.temporalInMemory = true;
+  if (values['temporal-pragmas']) {
+    options.temporalPragmas = (values['temporal-pragmas'] as string)
+      .split(',')
+      .map((p) => p.trim());
+  }
+  if (values.phases) {
+    const chosen = (values.phases as string).split(',').map((p) => p.trim());
+    const unknown = chosen.filter((p) => !(phases as readonly string[]).includes(p));
+    if (unknown.length > 0) throw new Error(`--phases: unknown ${unknown.join(', ')}`);
+    options.phases = chosen as Phase[];
+  }
+  return options;
+}

@@ -1,0 +1,103 @@
+// One benchmarked process, started by bench/stack.ts as a child so its CPU and RSS are its own:
+// paycenter's `sandbox`, `worker` or `api` (through src/system.ts, as in production), or the
+// engine's ceiling: `bare-worker` (no-op workflow and activities) and `bare-route` (empty webhook).
+import path from 'node:path';
+import Fastify from 'fastify';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../src/config';
+import { channelCredentials } from '../src/channels/credentials';
+import { loadOrCreateChannelKeys } from '../src/channels/keys';
+import { openPostgres } from '../src/db/client';
+import { createLogger } from '../src/log';
+import {
+  createChannels,
+  installTemporalLogger,
+  startApi,
+  startSandbox,
+  startWorker,
+  runUntilStopped,
+  workerTuning,
+  type Stoppable,
+} from '../src/system';
+import { bareActivities } from './workflows/activities';
+
+type Role = 'sandbox' | 'worker' | 'api' | 'bare-worker' | 'bare-route';
+
+async function startBareWorker(config: Config, address: string): Promise<Stoppable> {
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: bareActivities,
+    // The same worker options as paycenter's worker, so the comparison is of the work alone.
+    ...workerTuning(config),
+  });
+  return runUntilStopped(worker, connection);
+}
+
+/** An empty webhook: what Fastify alone costs to receive a notification and answer it. */
+async function startBareRoute(port: number): Promise<Stoppable> {
+  const app = Fastify();
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.post('/webhooks/:channel', async (_req, reply) => reply.type('text/plain').send('success'));
+  await app.listen({ host: '127.0.0.1', port });
+  return { stop: () => app.close() };
+}
+
+async function start(role: Role): Promise<Stoppable> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  const temporalAddress = process.env.TEMPORAL_ADDRESS ?? '';
+  if (role === 'bare-worker') return startBareWorker(config, temporalAddress);
+  if (role === 'bare-route') return startBareRoute(config.API_PORT);
+  // Made once by the bench before any child starts, so all three share the same key pairs.
+  const { keys } = loadOrCreateChannelKeys(path.join(config.DATA_DIR, 'channel-keys.json'));
+  if (role === 'sandbox') return startSandbox(config, log, keys);
+  installTemporalLogger(log);
+  const db = await openPostgres(config.DATABASE_URL!, config.DATABASE_POOL_SIZE);
+  const channels = createChannels(config, channelCredentials(config, keys));
+  const part =
+    role === 'worker'
+      ? await startWorker(config, { db, channels, temporalAddress, log })
+      : await startApi(config, {
+          db,
+          channels,
+          temporalAddress,
+          opsKey: process.env.PAYCENTER_OPS_API_KEY ?? '',
+          log,
+        });
+  return {
+    async stop() {
+      await part.stop();
+      await db.close();
+    },
+  };
+}
+
+async function main() {
+  const role = process.argv[2] as Role;
+  const running = await start(role);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // The bench reads this line to know the process is up.
+  process.stdout.write(`BENCH_READY ${role}\n`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

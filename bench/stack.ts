@@ -1,0 +1,223 @@
+// Brings up everything the bench measures, on free ports and in a temp folder, and takes it all
+// down again (also on error): a Temporal dev server with its own SQLite file, a throwaway
+// PostgreSQL database, and paycenter's sandbox, worker and API each in a child process.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { loadOrCreateChannelKeys } from '../src/channels/keys';
+import { ensureDatabaseExists, openPostgres, type Database } from '../src/db/client';
+import { startTemporalDevServer } from '../src/dev/temporal';
+import { demoMerchantId, ensureMerchant, generateSecret } from '../src/services/merchants';
+import { freePort } from '../test/support/ports';
+
+const root = path.resolve(__dirname, '..');
+
+export type Role = 'sandbox' | 'worker' | 'api' | 'bare-worker' | 'bare-route';
+
+export interface Child {
+  role: Role;
+  pid: number;
+  url?: string;
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  dir: string;
+  temporalAddress: string;
+  temporalCli: string | undefined;
+  database: Database;
+  databaseName: string;
+  apiKey: string;
+  taskQueue: string;
+  /** The environment every paycenter child gets (config variables). */
+  env: Record<string, string>;
+  start(role: Role, env?: Record<string, string>): Promise<Child>;
+  temporalDiskBytes(): number;
+  databaseBytes(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+// Last resort: never leave a child running when the bench process goes away.
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+export function temporalCliPath(): string | undefined {
+  if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
+  try {
+    return execFileSync('bash', [path.join(root, 'scripts/temporal-cli.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startStack(options: {
+  logLevel: string;
+  querySchedule: string;
+  tuningEnv: Record<string, string>;
+  /** Off by default: a SQLite file is what `npm start` uses, and its growth is measured. */
+  temporalInMemory: boolean;
+  temporalPragmas: string[];
+}): Promise<Stack> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'paycenter-bench-'));
+  const cleanups: (() => Promise<void>)[] = [
+    () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+  ];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
+    cleanups.length = 0;
+  };
+  try {
+    const serverUrl =
+      process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    const databaseName = `paycenter_bench_${randomBytes(4).toString('hex')}`;
+    const dbUrl = new URL(serverUrl);
+    dbUrl.pathname = `/${databaseName}`;
+    await ensureDatabaseExists(dbUrl.toString());
+    cleanups.push(async () => {
+      const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists "${databaseName}" with (force)`);
+      await admin.end();
+    });
+    const database = await openPostgres(dbUrl.toString(), 4);
+    cleanups.push(() => database.close());
+    await database.migrate();
+    const apiKey = generateSecret('pk_bench');
+    await ensureMerchant(database.db, { id: demoMerchantId, name: 'Bench merchant' }, apiKey);
+    loadOrCreateChannelKeys(path.join(dir, 'channel-keys.json'));
+
+    const temporalCli = temporalCliPath();
+    const temporalFile = path.join(dir, 'temporal.sqlite');
+    const temporal = await startTemporalDevServer({
+      cliPath: temporalCli,
+      port: await freePort(),
+      namespace: 'default',
+      logLevel: 'error',
+      sqlitePragmas: options.temporalPragmas,
+      ...(options.temporalInMemory ? {} : { dbFilename: temporalFile }),
+    });
+    cleanups.push(() => temporal.stop());
+
+    const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+    const taskQueue = 'payments-bench';
+    const env: Record<string, string> = {
+      LOG_LEVEL: options.logLevel,
+      DATA_DIR: dir,
+      DATABASE_URL: dbUrl.toString(),
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      API_PORT: String(apiPort),
+      SANDBOX_PORT: String(sandboxPort),
+      // One merchant key drives all the load; the per-key limit would measure the limiter.
+      API_RATE_LIMIT_PER_MINUTE: '100000000',
+      QUERY_SCHEDULE_SECONDS: options.querySchedule,
+      PAYCENTER_OPS_API_KEY: generateSecret('ops_bench'),
+      ...options.tuningEnv,
+    };
+
+    const start = async (role: Role, extra: Record<string, string> = {}): Promise<Child> => {
+      const childEnv = { ...process.env, ...env, ...extra };
+      const log = createWriteStream(path.join(dir, `${role}.log`), { flags: 'a' });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(root, 'bench/serve.ts'), role],
+        {
+          cwd: root,
+          env: childEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      children.add(child);
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      exited.then(() => children.delete(child));
+      child.stderr!.pipe(log);
+      await new Promise<void>((resolve, reject) => {
+        let seen = '';
+        const onData = (chunk: Buffer) => {
+          seen += chunk.toString('utf8');
+          if (seen.includes(`BENCH_READY ${role}`)) {
+            child.stdout!.off('data', onData);
+            child.stdout!.pipe(log);
+            resolve();
+          } else if (seen.length > 100_000) seen = seen.slice(-1000);
+        };
+        child.stdout!.on('data', onData);
+        child.once('exit', (code) =>
+          reject(
+            new Error(
+              `${role} exited with ${code} before it was up; see ${dir}/${role}.log:\n${tail(path.join(dir, `${role}.log`))}`,
+            ),
+          ),
+        );
+      });
+      const stop = async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      };
+      cleanups.push(stop);
+      const port = extra.API_PORT ?? (role === 'sandbox' ? env.SANDBOX_PORT : env.API_PORT);
+      return { role, pid: child.pid!, url: `http://localhost:${port}`, stop };
+    };
+
+    return {
+      dir,
+      temporalAddress: temporal.address,
+      temporalCli,
+      database,
+      databaseName,
+      apiKey,
+      taskQueue,
+      env,
+      start,
+      temporalDiskBytes: () =>
+        ['', '-wal', '-shm'].reduce((sum, suffix) => sum + fileSize(temporalFile + suffix), 0),
+      async databaseBytes() {
+        const sql = postgres(dbUrl.toString(), { max: 1, onnotice: () => {} });
+        try {
+          const [row] = await sql`select pg_database_size(current_database())::bigint as size`;
+          return Number(row!.size);
+        } finally {
+          await sql.end();
+        }
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-2000);
+  } catch {
+    return '';
+  }
+}
+
+/** Resident and peak resident memory of a process, from /proc (Linux), in bytes. */
+export function processMemory(pid: number): { rss: number; peakRss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) =>
+    Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
+}

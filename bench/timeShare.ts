@@ -1,0 +1,192 @@
+// Where an end-to-end payment's time goes: its critical path (create → merchant notified) cut
+// into the driver's HTTP timings and the intervals its workflow histories record.
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import type { Journey } from './e2e';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+interface Interval {
+  label: string;
+  from: number;
+  to: number;
+}
+
+const activityLabels: Record<string, string> = {
+  savePayOrder: 'activity: DB write',
+  recordMerchantEvent: 'activity: DB write',
+  openChannelOrder: 'activity: channel call',
+  queryChannelOrder: 'activity: channel call',
+  closeChannelOrder: 'activity: channel call',
+  deliverMerchantEvent: 'activity: merchant delivery (HTTP + DB)',
+};
+
+const ms = (e: HistoryEvent) =>
+  Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+
+/** The intervals a history records: queue waits, workflow code, activity executions. */
+function historyIntervals(events: HistoryEvent[]): Interval[] {
+  const at = new Map<number, { time: number; name?: string }>();
+  const out: Interval[] = [];
+  for (const e of events) {
+    const id = Number(e.eventId);
+    const time = ms(e);
+    const from = (eventId: unknown) => at.get(Number(eventId));
+    if (e.activityTaskScheduledEventAttributes) {
+      at.set(id, { time, name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '' });
+    } else if (e.activityTaskStartedEventAttributes) {
+      const scheduled = from(e.activityTaskStartedEventAttributes.scheduledEventId);
+      if (scheduled) {
+        out.push({ label: 'temporal: activity task dispatch', from: scheduled.time, to: time });
+        at.set(id, { time, name: scheduled.name });
+      }
+    } else if (e.activityTaskCompletedEventAttributes) {
+      const started = from(e.activityTaskCompletedEventAttributes.startedEventId);
+      if (started) {
+        const label = activityLabels[started.name ?? ''] ?? `activity: ${started.name}`;
+        out.push({ label, from: started.time, to: time });
+      }
+    } else if (e.workflowTaskScheduledEventAttributes) {
+      at.set(id, { time });
+    } else if (e.workflowTaskStartedEventAttributes) {
+      const scheduled = from(e.workflowTaskStartedEventAttributes.scheduledEventId);
+      if (scheduled) {
+        out.push({ label: 'temporal: workflow task dispatch', from: scheduled.time, to: time });
+      }
+      at.set(id, { time });
+    } else if (e.workflowTaskCompletedEventAttributes) {
+      const started = from(e.workflowTaskCompletedEventAttributes.startedEventId);
+      if (started) out.push({ label: 'worker: workflow code', from: started.time, to: time });
+    } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
+      at.set(id, { time });
+    } else if (e.childWorkflowExecutionStartedEventAttributes) {
+      const initiated = from(e.childWorkflowExecutionStartedEventAttributes.initiatedEventId);
+      if (initiated) out.push({ label: 'temporal: child start', from: initiated.time, to: time });
+    }
+  }
+  return out;
+}
+
+/** Which label wins where recorded intervals overlap (the parent and its child run side by side). */
+function rank(label: string): number {
+  if (label.startsWith('activity:')) return 0;
+  if (label.startsWith('worker:')) return 1;
+  return 2;
+}
+
+/**
+ * Adds the window's time to `totals`: each moment goes to one recorded interval covering it
+ * (activities first, then workflow code, then dispatch waits), or to `rest` when none does, so
+ * the parts add up to the window.
+ */
+function attribute(
+  totals: Map<string, number>,
+  window: [number, number],
+  intervals: Interval[],
+  rest: string,
+) {
+  const [a, b] = window;
+  if (!(b > a)) return;
+  const inside = intervals.filter((i) => i.to > a && i.from < b);
+  const cuts = [
+    ...new Set([a, b, ...inside.flatMap((i) => [i.from, i.to]).filter((t) => t > a && t < b)]),
+  ].sort((x, y) => x - y);
+  for (let k = 0; k + 1 < cuts.length; k++) {
+    const [from, to] = [cuts[k]!, cuts[k + 1]!];
+    const covering = inside
+      .filter((i) => i.from <= from && i.to >= to)
+      .sort((x, y) => rank(x.label) - rank(y.label))[0];
+    const label = covering?.label ?? rest;
+    totals.set(label, (totals.get(label) ?? 0) + (to - from));
+  }
+}
+
+export interface TimeShare {
+  sampled: number;
+  meanTotalMs: number;
+  /** Label → share of the critical path (0..1) and mean milliseconds per payment. */
+  parts: { label: string; share: number; meanMs: number }[];
+}
+
+/**
+ * Method: for each sampled journey, the driver's timings cut the path into create, pay, the
+ * payer, the webhook, and the workflow's own work after the signal. The create request is all
+ * API (with its DB writes and the start RPC); inside the pay request and after the signal, the
+ * histories' intervals (parent and notification child) are attributed by kind and what is left
+ * is the API (pay: HTTP, auth, DB read, update RPC) or Temporal's server round trips.
+ */
+export async function whereTimeGoes(client: Client, journeys: Journey[]): Promise<TimeShare> {
+  const totals = new Map<string, number>();
+  let total = 0;
+  let sampled = 0;
+  for (const j of journeys) {
+    const parent = (await client.workflow.getHandle(j.payOrderId).fetchHistory()).events ?? [];
+    const childId = parent.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
+      ?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    const child = childId
+      ? ((await client.workflow.getHandle(childId).fetchHistory()).events ?? [])
+      : [];
+    const intervals = [...historyIntervals(parent), ...historyIntervals(child)];
+    const signaled = parent.find((e) => e.workflowExecutionSignaledEventAttributes);
+    if (!signaled) continue;
+    const signaledAt = ms(signaled);
+    const add = (label: string, d: number) => totals.set(label, (totals.get(label) ?? 0) + d);
+    add('API: create (HTTP, DB insert, start RPC)', j.createDone - j.createSent);
+    attribute(totals, [j.paySent, j.payDone], intervals, 'API: pay (HTTP, DB read, update RPC)');
+    add('driver: between requests', j.payerSent - j.payDone);
+    add('channel: payer pays at the sandbox', j.channelSuccess - j.payerSent);
+    add(
+      'API: webhook (sandbox sends, verify, inbox DB, signal RPC)',
+      signaledAt - j.channelSuccess,
+    );
+    attribute(
+      totals,
+      [signaledAt, j.merchantNotified],
+      intervals,
+      'temporal: server round trips (history writes, matching)',
+    );
+    total += j.merchantNotified - j.createSent;
+    sampled += 1;
+  }
+  const parts = [...totals.entries()]
+    .map(([label, sum]) => ({
+      label,
+      share: Math.round((sum / total) * 1000) / 1000,
+      meanMs: Math.round((sum / sampled) * 10) / 10,
+    }))
+    .sort((a, b) => b.share - a.share);
+  return { sampled, meanTotalMs: Math.round((total / sampled) * 10) / 10, parts };
+}
+
+/** How late each query of an open channel order started: activity start minus the timer's due time. */
+export async function queryLateness(client: Client, payOrderIds: string[]): Promise<number[]> {
+  const lateness: number[] = [];
+  for (const id of payOrderIds) {
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const timers = new Map<string, number>(); // timer ID → due time
+    let lastFiredDue: number | undefined;
+    const queryScheduled = new Set<number>();
+    for (const e of events) {
+      const timer = e.timerStartedEventAttributes;
+      if (timer) {
+        const timeout = timer.startToFireTimeout;
+        const dueMs = ms(e) + Number(timeout?.seconds ?? 0) * 1000 + (timeout?.nanos ?? 0) / 1e6;
+        timers.set(timer.timerId ?? '', dueMs);
+      } else if (e.timerFiredEventAttributes) {
+        lastFiredDue = timers.get(e.timerFiredEventAttributes.timerId ?? '');
+      } else if (
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'queryChannelOrder' &&
+        lastFiredDue !== undefined
+      ) {
+        queryScheduled.add(Number(e.eventId));
+      } else if (e.activityTaskStartedEventAttributes) {
+        const scheduledId = Number(e.activityTaskStartedEventAttributes.scheduledEventId);
+        if (queryScheduled.has(scheduledId) && lastFiredDue !== undefined) {
+          lateness.push(ms(e) - lastFiredDue);
+          lastFiredDue = undefined;
+        }
+      }
+    }
+  }
+  return lateness;
+}

@@ -1,0 +1,64 @@
+// The engine's ceiling: a workflow shaped like one paid payment (the same activities, update,
+// signal, search attribute upserts and merchant-notification child) whose activities do nothing.
+import {
+  condition,
+  defineSignal,
+  defineUpdate,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BareActivities } from './activities';
+import { searchAttributes } from '../../src/workflows/definitions';
+
+// The same activity options as the payment workflow's record and channel calls.
+const acts = proxyActivities<BareActivities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
+export const barePay = defineUpdate<{ attemptId: string }, []>('pay');
+export const bareNotify = defineSignal('notify');
+
+/** The child's ID, so the bench can wait for the "merchant notified" moment. */
+export const bareEventId = (payOrderId: string) => `${payOrderId}-evt`;
+
+/** One save: an activity and the search attribute upsert that goes with it. */
+async function save(status: string) {
+  await acts.savePayOrder();
+  upsertSearchAttributes([
+    { key: searchAttributes.payStatus, value: status },
+    { key: searchAttributes.needsAttention, value: false },
+  ]);
+}
+
+export async function barePayment(lateWindowSeconds: number): Promise<void> {
+  let paid = false;
+  setHandler(barePay, async () => {
+    await save('CREATED'); // the attempt saved as OPENING
+    await acts.openChannelOrder();
+    await save('CREATED'); // the attempt saved as PENDING
+    return { attemptId: 'att' };
+  });
+  setHandler(bareNotify, () => {
+    paid = true;
+  });
+  await save('CREATED');
+  await condition(() => paid);
+  await save('SUCCEEDED');
+  await startChild(bareNotification, {
+    workflowId: bareEventId(workflowInfo().workflowId),
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+  });
+  // Like the payment's late window: the workflow stays open with a timer pending.
+  await sleep(lateWindowSeconds * 1000);
+}
+
+export async function bareNotification(): Promise<void> {
+  await acts.recordMerchantEvent();
+  await acts.deliverMerchantEvent();
+}
