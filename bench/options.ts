@@ -1,6 +1,7 @@
 // The bench's parameters: defaults for a full run, `--quick` for a run of a few minutes, and a
 // flag for each (`npm run bench -- --payments 300 --open 1000`).
 import { parseArgs } from 'node:util';
+import { walPragmas } from '../src/dev/temporal';
 
 export interface BenchOptions {
   /** Journeys at saturation (closed loop), and the bare workflow runs as many. */
@@ -51,7 +52,7 @@ const full: BenchOptions = {
   label: '',
   phases: [...phases],
   temporalInMemory: false,
-  temporalPragmas: ['journal_mode=wal', 'synchronous=normal'],
+  temporalPragmas: walPragmas,
 };
 
 const quick: Partial<BenchOptions> = {

@@ -20,7 +20,7 @@ import {
   openPostgres,
   type Database,
 } from './db/client';
-import { ensureSearchAttributes, startTemporalDevServer } from './dev/temporal';
+import { ensureSearchAttributes, startTemporalDevServer, walPragmas } from './dev/temporal';
 import { channelCredentials } from './channels/credentials';
 import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
 import { createLogger } from './log';
@@ -221,6 +221,7 @@ async function main() {
         port: config.TEMPORAL_PORT,
         uiPort: config.TEMPORAL_UI_PORT,
         dbFilename: path.join(config.DATA_DIR, 'temporal.sqlite'),
+        sqlitePragmas: walPragmas,
         namespace: config.TEMPORAL_NAMESPACE,
       });
       running.push(server);

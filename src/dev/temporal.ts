@@ -18,6 +18,12 @@ export interface DevServerOptions {
   sqlitePragmas?: string[];
 }
 
+/**
+ * Write-ahead logging for the dev server's SQLite file: the default rollback journal makes
+ * Temporal itself the bottleneck (the benchmark measured about 3x the throughput with these).
+ */
+export const walPragmas = ['journal_mode=wal', 'synchronous=normal'];
+
 export interface DevServer {
   address: string;
   stop(): Promise<void>;
