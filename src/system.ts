@@ -188,6 +188,11 @@ export async function startApi(
     querySchedule: querySchedule(config),
     merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
   };
+  const inbox = createNotificationInbox(workflowStarter);
+  // Notifications whose hand-over to the workflow failed after they were acknowledged.
+  const redelivery = setInterval(() => {
+    inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));
+  }, 15_000);
   const app = buildApi({
     db: deps.db.db,
     log,
@@ -214,7 +219,7 @@ export async function startApi(
       querySchedule: querySchedule(config),
     }),
     refunds: createRefundService(workflowStarter),
-    inbox: createNotificationInbox(workflowStarter),
+    inbox,
     safetyNet: createSafetyNetService({
       db: deps.db.db,
       temporal: client,
@@ -233,7 +238,9 @@ export async function startApi(
   return {
     url: config.publicApiUrl,
     async stop() {
+      clearInterval(redelivery);
       await app.close();
+      await inbox.drain();
       await connection.close();
     },
   };

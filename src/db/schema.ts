@@ -111,13 +111,23 @@ export const channelNotifications = pgTable(
     payOrderId: text('pay_order_id'),
     headers: jsonb('headers').notNull(),
     rawBody: text('raw_body').notNull(),
-    /** RECEIVED, then DELIVERED (signalled to the workflow) or UNMATCHED. */
+    /** The verified notification as a channel fact, for handing it over again after a failure. */
+    fact: jsonb('fact'),
+    /**
+     * RECEIVED (stored and acknowledged), then DELIVERED (signalled to the workflow) or
+     * AFTER_COMPLETION (its workflow had ended); UNMATCHED when no channel order of ours has it.
+     */
     status: text('status').notNull().default('RECEIVED'),
     deliveries: integer('deliveries').notNull().default(0),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
     processedAt: timestamp('processed_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('channel_notifications_dedupe_uq').on(t.channel, t.dedupeKey)],
+  (t) => [
+    uniqueIndex('channel_notifications_dedupe_uq').on(t.channel, t.dedupeKey),
+    index('channel_notifications_received_idx')
+      .on(t.receivedAt)
+      .where(sql`${t.status} = 'RECEIVED'`),
+  ],
 );
 
 export const refunds = pgTable(

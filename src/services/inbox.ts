@@ -1,37 +1,94 @@
 // The channel notification inbox: a verified notification is stored before it is acknowledged,
-// then handed to its pay order's workflow. Repeats are stored once and handed over again (harmless).
+// and handed to its pay order's workflow right after the answer, so the channel's wait never
+// includes Temporal's. One whose hand-over failed is handed over again from the inbox.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
 import type { IncomingNotification, VerifiedNotification } from '../channels/types';
 import { channelAttempts, channelNotifications } from '../db/schema';
 import { newId } from '../domain/ids';
-import type { RefundWorkflowDeps } from './refunds';
-import { createCorrections } from './corrections';
+import type { ChannelFact } from '../domain/payOrder';
 import { notify } from '../workflows/definitions';
+import { createCorrections } from './corrections';
+import type { RefundWorkflowDeps } from './refunds';
 
 export type InboxVerdict = 'accepted' | 'retry';
 
 const keptHeaders = /^(content-type|user-agent|x-sandbox-|wechatpay-|x-request-id)/i;
 
+/** A stored notification of one of our channel orders, to hand to its workflow. */
+interface Stored {
+  channel: string;
+  dedupeKey: string;
+  payOrderId: string;
+  attemptId: string;
+  fact: ChannelFact;
+}
+
+/** How long a hand-over may be under way before the inbox tries it again. */
+const handOverGraceMs = 10_000;
+
 export function createNotificationInbox(deps: RefundWorkflowDeps) {
   const { db, log } = deps;
   const corrections = createCorrections(deps);
+  /** Hand-overs running after their answer; stopping waits for them. */
+  const inFlight = new Set<Promise<void>>();
 
-  async function mark(channel: string, dedupeKey: string, status: string, payOrderId?: string) {
+  async function mark(stored: Stored, status: 'DELIVERED' | 'AFTER_COMPLETION') {
     await db
       .update(channelNotifications)
       .set({
         status,
-        payOrderId: payOrderId ?? null,
         deliveries: sql`${channelNotifications.deliveries} + 1`,
         processedAt: sql`now()`,
       })
       .where(
         and(
-          eq(channelNotifications.channel, channel),
-          eq(channelNotifications.dedupeKey, dedupeKey),
+          eq(channelNotifications.channel, stored.channel),
+          eq(channelNotifications.dedupeKey, stored.dedupeKey),
         ),
       );
+  }
+
+  /** Signals the workflow; after its late window only a success still matters (money to return). */
+  async function handOver(stored: Stored) {
+    const { fact } = stored;
+    const context = {
+      channel: stored.channel,
+      outTradeNo: fact.outTradeNo,
+      payOrderId: stored.payOrderId,
+    };
+    try {
+      await deps.temporal.workflow.getHandle(stored.payOrderId).signal(notify, fact);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      if (fact.status === 'SUCCEEDED') {
+        log.warn(context, 'success after the pay order workflow completed; refunding');
+        await corrections.startStrayPayment({
+          payOrderId: stored.payOrderId,
+          attemptId: stored.attemptId,
+          channel: stored.channel,
+          outTradeNo: fact.outTradeNo,
+          querySchedule: deps.querySchedule,
+          merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
+        });
+      }
+      await mark(stored, 'AFTER_COMPLETION');
+      return;
+    }
+    await mark(stored, 'DELIVERED');
+    log.info({ ...context, status: fact.status }, 'channel notification delivered');
+  }
+
+  function handOverLater(stored: Stored) {
+    const running = handOver(stored)
+      .catch((err) =>
+        log.error(
+          { channel: stored.channel, outTradeNo: stored.fact.outTradeNo, err },
+          'could not hand the notification to its workflow; the inbox tries again',
+        ),
+      )
+      .finally(() => inFlight.delete(running));
+    inFlight.add(running);
   }
 
   return {
@@ -41,21 +98,6 @@ export function createNotificationInbox(deps: RefundWorkflowDeps) {
       verified: VerifiedNotification,
     ): Promise<InboxVerdict> {
       const { fact, dedupeKey } = verified;
-      const headers = Object.fromEntries(
-        Object.entries(incoming.headers).filter(([name]) => keptHeaders.test(name)),
-      );
-      await db
-        .insert(channelNotifications)
-        .values({
-          id: newId('ntf', Date.now(), Math.random),
-          channel,
-          dedupeKey,
-          outTradeNo: fact.outTradeNo,
-          headers,
-          rawBody: incoming.rawBody,
-        })
-        .onConflictDoNothing();
-
       const [attempt] = await db
         .select({ payOrderId: channelAttempts.payOrderId, attemptId: channelAttempts.id })
         .from(channelAttempts)
@@ -65,38 +107,90 @@ export function createNotificationInbox(deps: RefundWorkflowDeps) {
             eq(channelAttempts.outTradeNo, fact.outTradeNo),
           ),
         );
-      const context = { channel, outTradeNo: fact.outTradeNo, payOrderId: attempt?.payOrderId };
+      const headers = Object.fromEntries(
+        Object.entries(incoming.headers).filter(([name]) => keptHeaders.test(name)),
+      );
+      const status = attempt ? 'RECEIVED' : 'UNMATCHED';
+      // A repeat finds its row; one that was unmatched and is ours now is received after all.
+      const [row] = await db
+        .insert(channelNotifications)
+        .values({
+          id: newId('ntf', Date.now(), Math.random),
+          channel,
+          dedupeKey,
+          outTradeNo: fact.outTradeNo,
+          payOrderId: attempt?.payOrderId ?? null,
+          headers,
+          rawBody: incoming.rawBody,
+          fact,
+          status,
+        })
+        .onConflictDoUpdate({
+          target: [channelNotifications.channel, channelNotifications.dedupeKey],
+          set: {
+            status: sql`case when ${channelNotifications.status} = 'UNMATCHED'
+              then excluded.status else ${channelNotifications.status} end`,
+            payOrderId: sql`coalesce(${channelNotifications.payOrderId}, excluded.pay_order_id)`,
+            fact: sql`coalesce(${channelNotifications.fact}, excluded.fact)`,
+          },
+        })
+        .returning({ status: channelNotifications.status });
       if (!attempt) {
-        // Not ours (yet): keep it for reconciliation and let the channel try again later.
-        log.warn(context, 'notification for an unknown channel order');
-        await mark(channel, dedupeKey, 'UNMATCHED');
+        // Not ours (yet): kept for reconciliation, and the channel tries again later.
+        log.warn(
+          { channel, outTradeNo: fact.outTradeNo },
+          'notification for an unknown channel order',
+        );
         return 'retry';
       }
-      try {
-        await deps.temporal.workflow.getHandle(attempt.payOrderId).signal(notify, fact);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
-          // The workflow finished its late window. Only a success still matters: money to return.
-          if (fact.status === 'SUCCEEDED') {
-            log.warn(context, 'success after the pay order workflow completed; refunding');
-            await corrections.startStrayPayment({
-              payOrderId: attempt.payOrderId,
-              attemptId: attempt.attemptId,
-              channel,
-              outTradeNo: fact.outTradeNo,
-              querySchedule: deps.querySchedule,
-              merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
-            });
-          }
-          await mark(channel, dedupeKey, 'AFTER_COMPLETION', attempt.payOrderId);
-          return 'accepted';
-        }
-        log.error({ ...context, err }, 'could not signal the payment workflow; channel will retry');
-        return 'retry';
+      // Stored: the channel may stop retrying. A repeat of one handed over already is done.
+      if (row?.status === 'RECEIVED') {
+        handOverLater({ channel, dedupeKey, ...attempt, fact });
       }
-      await mark(channel, dedupeKey, 'DELIVERED', attempt.payOrderId);
-      log.info({ ...context, status: fact.status }, 'channel notification delivered');
       return 'accepted';
+    },
+
+    /** Hands over again what is stored but not handed over (the process stopped, Temporal was down). */
+    async handOverPending(limit = 200): Promise<number> {
+      const pending = await db
+        .select({
+          channel: channelNotifications.channel,
+          dedupeKey: channelNotifications.dedupeKey,
+          fact: channelNotifications.fact,
+          payOrderId: channelAttempts.payOrderId,
+          attemptId: channelAttempts.id,
+        })
+        .from(channelNotifications)
+        .innerJoin(
+          channelAttempts,
+          and(
+            eq(channelAttempts.channel, channelNotifications.channel),
+            eq(channelAttempts.outTradeNo, channelNotifications.outTradeNo),
+          ),
+        )
+        .where(
+          and(
+            eq(channelNotifications.status, 'RECEIVED'),
+            isNotNull(channelNotifications.fact),
+            lt(channelNotifications.receivedAt, new Date(Date.now() - handOverGraceMs)),
+          ),
+        )
+        .orderBy(channelNotifications.receivedAt)
+        .limit(limit);
+      for (const stored of pending) {
+        await handOver({ ...stored, fact: stored.fact as ChannelFact }).catch((err) =>
+          log.error(
+            { err, outTradeNo: (stored.fact as ChannelFact).outTradeNo },
+            'hand-over failed again',
+          ),
+        );
+      }
+      return pending.length;
+    },
+
+    /** Waits for the hand-overs under way. */
+    async drain(): Promise<void> {
+      await Promise.all([...inFlight]);
     },
   };
 }

@@ -102,6 +102,41 @@ describe('lost channel notifications', () => {
     assert.equal(settled.attempts[0].status, 'SUCCEEDED');
   });
 
+  it('hands over a notification acknowledged but never handed to the workflow (the API stopped)', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      dropNotifications: true,
+      failQueries: true,
+    });
+    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    // What the inbox holds when its process stopped between the answer and the hand-over.
+    await system.database.db.insert(channelNotifications).values({
+      id: `ntf_${outTradeNo}`,
+      channel: 'sandbox',
+      dedupeKey: `stopped-${outTradeNo}`,
+      outTradeNo,
+      payOrderId: id,
+      headers: {},
+      rawBody: '{}',
+      fact: { outTradeNo, status: 'SUCCEEDED', amount: 4_200, source: 'notify' },
+      status: 'RECEIVED',
+      receivedAt: new Date(Date.now() - 60_000),
+    });
+    const settled = await eventually(
+      async () => {
+        const v = await view(id);
+        return v.status === 'SUCCEEDED' && v;
+      },
+      { timeoutMs: 40_000, what: 'the inbox to hand the notification over again' },
+    );
+    assert.equal(settled.attempts[0].status, 'SUCCEEDED');
+    const [row] = await system.database.db
+      .select()
+      .from(channelNotifications)
+      .where(eq(channelNotifications.dedupeKey, `stopped-${outTradeNo}`));
+    assert.equal(row?.status, 'DELIVERED');
+  });
+
   it('answers the fresh status at once when asked to sync after paying', async () => {
     await system.sandbox('POST', '/control/faults', { dropNotifications: true });
     const { id, outTradeNo } = await payingOrder();

@@ -1,0 +1,2 @@
+ALTER TABLE "channel_notifications" ADD COLUMN "fact" jsonb;--> statement-breakpoint
+CREATE INDEX "channel_notifications_received_idx" ON "channel_notifications" USING btree ("received_at") WHERE "channel_notifications"."status" = 'RECEIVED';
