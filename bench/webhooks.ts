@@ -5,9 +5,8 @@ import { signedHeaders } from '../src/channels/sandbox/protocol';
 import { request } from './http';
 import { latency, openLoop, wallNow, type Latency } from './stats';
 
-export interface PaidTrade {
+export interface OpenTrade {
   outTradeNo: string;
-  tradeNo?: string;
 }
 
 export interface AckResult {
@@ -22,13 +21,14 @@ export interface AckResult {
 }
 
 /**
- * Notifications for orders that are already paid, each with a fresh notify_id: the channel's
- * retries of a success. Every one takes the whole path (verify, inbox insert, attempt lookup,
- * signal to its workflow, mark delivered) — only the workflow finds nothing new in it.
+ * WAIT_BUYER_PAY notifications for open orders, each with a fresh notify_id. Every one takes the
+ * whole path: verify, attempt lookup, inbox insert, the answer, and then (after the answer) the
+ * signal to its workflow and the row marked delivered, so the hand-overs load the machine while
+ * the answers are timed; the workflow finds nothing new in them.
  */
 export async function measureAcks(
   target: { name: string; url: string },
-  trades: PaidTrade[],
+  trades: OpenTrade[],
   sandbox: { appId: string; secret: string },
   load: { perSecond: number; seconds: number },
 ): Promise<AckResult> {
@@ -41,11 +41,10 @@ export async function measureAcks(
     const body = JSON.stringify({
       notify_id: `bench-${run}-${i}`,
       out_trade_no: trade.outTradeNo,
-      trade_no: trade.tradeNo ?? '',
-      trade_status: 'TRADE_SUCCESS',
+      trade_no: '',
+      trade_status: 'WAIT_BUYER_PAY',
       total_amount: 1234,
       currency: 'CNY',
-      gmt_payment: new Date().toISOString(),
     });
     const sent = wallNow();
     lags.push(sent - (performance.timeOrigin + due));

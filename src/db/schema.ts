@@ -115,7 +115,8 @@ export const channelNotifications = pgTable(
     fact: jsonb('fact'),
     /**
      * RECEIVED (stored and acknowledged), then DELIVERED (signalled to the workflow) or
-     * AFTER_COMPLETION (its workflow had ended); UNMATCHED when no channel order of ours has it.
+     * AFTER_COMPLETION (its workflow had ended); UNMATCHED when no channel order of ours has it;
+     * ALREADY_PAID when its channel order was paid already (nothing to hand over).
      */
     status: text('status').notNull().default('RECEIVED'),
     deliveries: integer('deliveries').notNull().default(0),

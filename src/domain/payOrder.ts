@@ -97,6 +97,14 @@ function withAttempt(state: PayOrderState, attempt: Attempt): PayOrderState {
   return { ...state, attempts: state.attempts.map((a) => (a.id === attempt.id ? attempt : a)) };
 }
 
+/**
+ * A paid channel order learns nothing from any fact (success is final): the notification inbox
+ * acknowledges such a notification without troubling the workflow, which would ignore it.
+ */
+export function learnsNothing(attempt: Pick<Attempt, 'status'>): boolean {
+  return attempt.status === 'SUCCEEDED';
+}
+
 /** Applies one channel fact. Facts are idempotent and may arrive in any order; success is final. */
 export function applyChannelFact(
   state: PayOrderState,
@@ -107,7 +115,7 @@ export function applyChannelFact(
 
   switch (fact.status) {
     case 'SUCCEEDED': {
-      if (attempt.status === 'SUCCEEDED') {
+      if (learnsNothing(attempt)) {
         return { state, outcome: { kind: 'ignored', reason: 'success already applied' } };
       }
       if (fact.amount !== attempt.amount) {

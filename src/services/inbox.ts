@@ -6,7 +6,7 @@ import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
 import type { IncomingNotification, VerifiedNotification } from '../channels/types';
 import { channelAttempts, channelNotifications } from '../db/schema';
 import { newId } from '../domain/ids';
-import type { ChannelFact } from '../domain/payOrder';
+import { learnsNothing, type AttemptStatus, type ChannelFact } from '../domain/payOrder';
 import { notify } from '../workflows/definitions';
 import { createCorrections } from './corrections';
 import type { RefundWorkflowDeps } from './refunds';
@@ -99,7 +99,11 @@ export function createNotificationInbox(deps: RefundWorkflowDeps) {
     ): Promise<InboxVerdict> {
       const { fact, dedupeKey } = verified;
       const [attempt] = await db
-        .select({ payOrderId: channelAttempts.payOrderId, attemptId: channelAttempts.id })
+        .select({
+          payOrderId: channelAttempts.payOrderId,
+          attemptId: channelAttempts.id,
+          status: sql<AttemptStatus>`${channelAttempts.status}`,
+        })
         .from(channelAttempts)
         .where(
           and(
@@ -110,7 +114,8 @@ export function createNotificationInbox(deps: RefundWorkflowDeps) {
       const headers = Object.fromEntries(
         Object.entries(incoming.headers).filter(([name]) => keptHeaders.test(name)),
       );
-      const status = attempt ? 'RECEIVED' : 'UNMATCHED';
+      // A paid channel order learns nothing more (the channel's retries of its success).
+      const status = !attempt ? 'UNMATCHED' : learnsNothing(attempt) ? 'ALREADY_PAID' : 'RECEIVED';
       // A repeat finds its row; one that was unmatched and is ours now is received after all.
       const [row] = await db
         .insert(channelNotifications)
@@ -145,7 +150,8 @@ export function createNotificationInbox(deps: RefundWorkflowDeps) {
       }
       // Stored: the channel may stop retrying. A repeat of one handed over already is done.
       if (row?.status === 'RECEIVED') {
-        handOverLater({ channel, dedupeKey, ...attempt, fact });
+        const { payOrderId, attemptId } = attempt;
+        handOverLater({ channel, dedupeKey, payOrderId, attemptId, fact });
       }
       return 'accepted';
     },

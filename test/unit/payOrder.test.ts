@@ -6,6 +6,7 @@ import {
   applyChannelFact,
   closeOrder,
   decidePay,
+  learnsNothing,
   newPayOrderState,
   withOpenedAttempt,
   type Attempt,
@@ -586,6 +587,19 @@ describe('applyChannelFact properties (random fact sequences)', () => {
               assert.equal(after.status, 'SUCCEEDED');
               assert.equal(after.paidAttemptId, before.paidAttemptId);
             }
+          }
+        }),
+        { numRuns },
+      );
+    });
+
+    it(`(a2) a fact for an attempt that learnsNothing is ignored, so the inbox may skip it [${label}]`, () => {
+      fc.assert(
+        fc.property(scenarioArb(withCloses), (scenario) => {
+          for (const { before, command, after } of run(scenario)) {
+            if (command.kind !== 'fact') continue;
+            const target = before.attempts.find((a) => a.outTradeNo === command.fact.outTradeNo);
+            if (target && learnsNothing(target)) assert.equal(after, before);
           }
         }),
         { numRuns },
