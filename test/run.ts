@@ -39,7 +39,16 @@ async function main() {
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        '--test-concurrency=2',
+        // A test stuck on a lost answer fails with its name instead of holding the run up.
+        '--test-timeout=240000',
+        ...files,
+      ],
       {
         cwd: root,
         stdio: 'inherit',
