@@ -129,7 +129,7 @@ export async function startWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: {
-      ...createPaymentActivities({ db: deps.db.db, channels: deps.channels }),
+      ...createPaymentActivities({ db: deps.db.db, channels: deps.channels, corrections }),
       ...createReconcileActivities({
         db: deps.db.db,
         channels: deps.channels,

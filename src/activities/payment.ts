@@ -8,10 +8,12 @@ import type { Db } from '../db/client';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import type { Currency } from '../domain/money';
 import type { ExtraPaymentReason, PayOrderState } from '../domain/payOrder';
+import type { Corrections } from '../services/corrections';
 
 export interface PaymentActivityDeps {
   db: Db;
   channels: ChannelRegistry;
+  corrections: Corrections;
 }
 
 export interface ChannelOrderRef {
@@ -40,7 +42,7 @@ export interface RefundRecord {
   status: RefundStatus;
 }
 
-export function createPaymentActivities({ db, channels }: PaymentActivityDeps) {
+export function createPaymentActivities({ db, channels, corrections }: PaymentActivityDeps) {
   /** Business refusals are final; anything else is thrown as is and retried by Temporal. */
   async function atChannel<T>(
     name: string,
@@ -152,12 +154,9 @@ export function createPaymentActivities({ db, channels }: PaymentActivityDeps) {
         .where(eq(channelAttempts.id, attemptId));
     },
 
-    /** Puts the pay order on the operators' exception list. */
-    async flagPayOrder({ payOrderId }: { payOrderId: string }) {
-      await db
-        .update(payOrders)
-        .set({ needsAttention: true, updatedAt: sql`now()` })
-        .where(eq(payOrders.id, payOrderId));
+    /** Puts the pay order on the operators' exception list (through its workflow while it runs). */
+    async flagPayOrder({ payOrderId, reason }: { payOrderId: string; reason?: string }) {
+      await corrections.flagPayOrder(payOrderId, reason ?? 'a refund needs an operator');
     },
 
     /** Writes the workflow's view of the pay order and its attempts, unless a newer one is stored. */

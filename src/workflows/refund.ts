@@ -88,7 +88,10 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
       : await channel.queryChannelOrder({ channel: input.channel, outTradeNo: input.outTradeNo });
   if (fact.status !== 'SUCCEEDED' || fact.amount !== verdict.amount) {
     log.warn('stray payment not confirmed by the channel', { outTradeNo: input.outTradeNo });
-    await records.flagPayOrder({ payOrderId: input.payOrderId });
+    await records.flagPayOrder({
+      payOrderId: input.payOrderId,
+      reason: `a success for ${input.outTradeNo} the channel does not confirm`,
+    });
     return 'NOT_PAID';
   }
   await records.markAttemptPaid({ attemptId: input.attemptId });
@@ -111,7 +114,10 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
   );
   await records.saveRefund({ ...record, status });
   if (status === 'FAILED') {
-    await records.flagPayOrder({ payOrderId: input.payOrderId });
+    await records.flagPayOrder({
+      payOrderId: input.payOrderId,
+      reason: `the channel refused refund ${record.id}`,
+    });
     return status;
   }
   await startMerchantNotification(
@@ -161,7 +167,10 @@ export async function merchantRefund(input: MerchantRefundInput): Promise<Refund
   );
   await records.saveRefund({ ...refund, status });
   if (status === 'FAILED') {
-    await records.flagPayOrder({ payOrderId: refund.payOrderId });
+    await records.flagPayOrder({
+      payOrderId: refund.payOrderId,
+      reason: `the channel refused refund ${refund.id}`,
+    });
     return status;
   }
   await startMerchantNotification(
