@@ -349,9 +349,7 @@ export function createReconcileActivities(deps: {
       const missedPayments = rows
         .filter((row) => row.kind === 'MISSED_PAYMENT' && row.resolution === 'CORRECTING')
         .map((row) => {
-          const line = differences.find(
-            (d) => d.kind === row.kind && d.reference === row.reference,
-          )!.line!;
+          const { line } = row.evidence as { line: StatementEntry };
           return {
             differenceId: row.id,
             channel,
@@ -376,7 +374,7 @@ export function createReconcileActivities(deps: {
 
     /** Hands a payment the channel booked to its pay order's workflow; repeats are harmless. */
     async settleMissedPayment(missed: MissedPayment) {
-      const handled = await deps.corrections.reportChannelSuccess({
+      const handled = await deps.corrections.reportChannelFact({
         payOrderId: missed.payOrderId,
         attemptId: missed.attemptId,
         channel: missed.channel,

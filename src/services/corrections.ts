@@ -25,7 +25,8 @@ export interface CorrectionDeps {
   merchantNotifyRetrySeconds: number[];
 }
 
-export interface ChannelSuccess {
+/** A channel fact about one of our attempts, however we learnt it (notification, statement). */
+export interface ChannelNews {
   payOrderId: string;
   attemptId: string;
   channel: string;
@@ -48,8 +49,11 @@ export function strayPaymentWorkflowId(attemptId: string): string {
   return `stray_${attemptId}`;
 }
 
-/** SIGNALLED: the running workflow applies its rules. STRAY_PAYMENT: its workflow had completed. */
-export type SuccessHandling = 'SIGNALLED' | 'STRAY_PAYMENT';
+/**
+ * SIGNALLED: the running workflow applies its rules. After its workflow completed, a success goes
+ * to a stray-payment refund (STRAY_PAYMENT) and anything else changes nothing (WORKFLOW_ENDED).
+ */
+export type NewsHandling = 'SIGNALLED' | 'STRAY_PAYMENT' | 'WORKFLOW_ENDED';
 
 export function createCorrections(deps: CorrectionDeps) {
   const { db, temporal, log } = deps;
@@ -96,27 +100,29 @@ export function createCorrections(deps: CorrectionDeps) {
       return strayPaymentWorkflowId(success.attemptId);
     },
 
-    /** A channel success for one of our attempts, however we learnt it; repeats are harmless. */
-    async reportChannelSuccess(success: ChannelSuccess): Promise<SuccessHandling> {
+    /** Hands a channel fact to its pay order's workflow; repeats are harmless. */
+    async reportChannelFact(news: ChannelNews): Promise<NewsHandling> {
       try {
-        await temporal.workflow.getHandle(success.payOrderId).signal(notify, success.fact);
+        await temporal.workflow.getHandle(news.payOrderId).signal(notify, news.fact);
         return 'SIGNALLED';
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
+      // The workflow finished its late window. Only a success still matters: money to return.
+      if (news.fact.status !== 'SUCCEEDED') return 'WORKFLOW_ENDED';
       log.warn(
-        { payOrderId: success.payOrderId, outTradeNo: success.outTradeNo },
+        { payOrderId: news.payOrderId, outTradeNo: news.outTradeNo },
         'success after the pay order workflow completed; refunding',
       );
       await startStrayPayment({
-        payOrderId: success.payOrderId,
-        attemptId: success.attemptId,
-        channel: success.channel,
-        outTradeNo: success.outTradeNo,
+        payOrderId: news.payOrderId,
+        attemptId: news.attemptId,
+        channel: news.channel,
+        outTradeNo: news.outTradeNo,
         querySchedule: deps.querySchedule,
         merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
-        ...(success.confirmedByStatement && success.fact.amount !== undefined
-          ? { confirmedAmount: success.fact.amount }
+        ...(news.confirmedByStatement && news.fact.amount !== undefined
+          ? { confirmedAmount: news.fact.amount }
           : {}),
       });
       return 'STRAY_PAYMENT';

@@ -1,13 +1,11 @@
 // The channel notification inbox: a verified notification is stored before it is acknowledged,
 // and handed to its pay order's workflow right after the answer, so the channel's wait never
 // includes Temporal's. One whose hand-over failed is handed over again from the inbox.
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
 import type { IncomingNotification, VerifiedNotification } from '../channels/types';
 import { channelAttempts, channelNotifications } from '../db/schema';
 import { newId } from '../domain/ids';
 import { learnsNothing, type AttemptStatus, type ChannelFact } from '../domain/payOrder';
-import { notify } from '../workflows/definitions';
 import { createCorrections } from './corrections';
 import type { RefundWorkflowDeps } from './refunds';
 
@@ -49,34 +47,19 @@ export function createNotificationInbox(deps: RefundWorkflowDeps) {
       );
   }
 
-  /** Signals the workflow; after its late window only a success still matters (money to return). */
+  /** Hands the notification to its workflow (or, after that ended, a success to a refund). */
   async function handOver(stored: Stored) {
     const { fact } = stored;
-    const context = {
-      channel: stored.channel,
-      outTradeNo: fact.outTradeNo,
-      payOrderId: stored.payOrderId,
-    };
-    try {
-      await deps.temporal.workflow.getHandle(stored.payOrderId).signal(notify, fact);
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      if (fact.status === 'SUCCEEDED') {
-        log.warn(context, 'success after the pay order workflow completed; refunding');
-        await corrections.startStrayPayment({
-          payOrderId: stored.payOrderId,
-          attemptId: stored.attemptId,
-          channel: stored.channel,
-          outTradeNo: fact.outTradeNo,
-          querySchedule: deps.querySchedule,
-          merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
-        });
-      }
+    const handled = await corrections.reportChannelFact({ ...stored, outTradeNo: fact.outTradeNo });
+    if (handled !== 'SIGNALLED') {
       await mark(stored, 'AFTER_COMPLETION');
       return;
     }
     await mark(stored, 'DELIVERED');
-    log.info({ ...context, status: fact.status }, 'channel notification delivered');
+    log.info(
+      { channel: stored.channel, outTradeNo: fact.outTradeNo, payOrderId: stored.payOrderId },
+      'channel notification delivered',
+    );
   }
 
   function handOverLater(stored: Stored) {
