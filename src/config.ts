@@ -69,6 +69,10 @@ export const configSchema = z.object({
     .default(100_000_000),
   /** How long a settled pay order keeps listening for late or duplicate successes. */
   LATE_WINDOW_SECONDS: seconds(72 * 3600),
+  /** Channel orders one pay order may open in all (switches of channel or method included). */
+  PAY_ORDER_MAX_CHANNEL_ORDERS: z.coerce.number().int().positive().max(1000).default(20),
+  /** Events in a payment workflow's history before it continues as new (Temporal may ask earlier). */
+  PAYMENT_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).max(40_000).default(5000),
 
   SANDBOX_HOST: z.string().default('127.0.0.1'),
   SANDBOX_PORT: port(4010),

@@ -216,6 +216,8 @@ export async function startApi(
       lateWindowSeconds: config.LATE_WINDOW_SECONDS,
       merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
       syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
+      maxChannelOrders: config.PAY_ORDER_MAX_CHANNEL_ORDERS,
+      continueAsNewAfterEvents: config.PAYMENT_CONTINUE_AS_NEW_AFTER_EVENTS,
       querySchedule: querySchedule(config),
     }),
     refunds: createRefundService(workflowStarter),

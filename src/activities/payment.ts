@@ -7,7 +7,12 @@ import { ChannelRejectedError, type ChannelOrderRequest } from '../channels/type
 import type { Db } from '../db/client';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import type { Currency } from '../domain/money';
-import type { ExtraPaymentReason, PayOrderState } from '../domain/payOrder';
+import {
+  paidAmountOf,
+  type Attempt,
+  type ExtraPaymentReason,
+  type PayOrderState,
+} from '../domain/payOrder';
 import type { Corrections } from '../services/corrections';
 
 export interface PaymentActivityDeps {
@@ -25,6 +30,13 @@ export interface ChannelOrderRef {
 
 export interface ChannelRefundRef extends ChannelOrderRef {
   refundNo: string;
+}
+
+/** One save of the payment workflow: the order's fields and the channel orders that changed. */
+export interface PayOrderChange {
+  version: number;
+  order: Omit<PayOrderState, 'attempts'>;
+  attempts: Attempt[];
 }
 
 export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
@@ -159,50 +171,59 @@ export function createPaymentActivities({ db, channels, corrections }: PaymentAc
       await corrections.flagPayOrder(payOrderId, reason ?? 'a refund needs an operator');
     },
 
-    /** Writes the workflow's view of the pay order and its attempts, unless a newer one is stored. */
-    async savePayOrder({ version, state }: { version: number; state: PayOrderState }) {
+    /**
+     * Writes the workflow's view of the pay order and the channel orders that changed. Each row
+     * keeps the newest version written to it, so a retried, older write never overwrites a newer
+     * one. Workflows started before the change sent the whole state.
+     */
+    async savePayOrder(input: PayOrderChange | { version: number; state: PayOrderState }) {
+      const { version } = input;
+      const order = 'state' in input ? input.state : input.order;
+      const attempts = 'state' in input ? input.state.attempts : input.attempts;
       await db.transaction(async (tx) => {
-        const paid = state.status === 'SUCCEEDED';
-        const updated = await tx
+        const paid = order.status === 'SUCCEEDED';
+        await tx
           .update(payOrders)
           .set({
-            status: state.status,
-            needsAttention: state.needsAttention,
-            paidAttemptId: state.paidAttemptId ?? null,
+            status: order.status,
+            needsAttention: order.needsAttention,
+            paidAttemptId: order.paidAttemptId ?? null,
             paidAt: paid ? sql`coalesce(${payOrders.paidAt}, now())` : null,
             closedAt:
-              state.status === 'CLOSED' ? sql`coalesce(${payOrders.closedAt}, now())` : null,
+              order.status === 'CLOSED' ? sql`coalesce(${payOrders.closedAt}, now())` : null,
             version,
             updatedAt: sql`now()`,
           })
-          .where(and(eq(payOrders.id, state.id), lt(payOrders.version, version)))
-          .returning({ id: payOrders.id });
-        if (updated.length === 0) return;
-        for (const attempt of state.attempts) {
+          .where(and(eq(payOrders.id, order.id), lt(payOrders.version, version)));
+        for (const attempt of attempts) {
+          const paidAt = paidAmountOf(attempt) !== undefined;
           const row = {
             status: attempt.status,
             payUrl: attempt.payUrl ?? null,
             channelTradeNo: attempt.channelTradeNo ?? null,
-            paidAt:
-              attempt.status === 'SUCCEEDED'
-                ? sql`coalesce(${channelAttempts.paidAt}, now())`
-                : null,
+            paidAmount: attempt.paidAmount ?? null,
+            paidAt: paidAt ? sql`coalesce(${channelAttempts.paidAt}, now())` : null,
+            version,
             updatedAt: sql`now()`,
           };
           await tx
             .insert(channelAttempts)
             .values({
               id: attempt.id,
-              payOrderId: state.id,
+              payOrderId: order.id,
               channel: attempt.channel,
               method: attempt.method,
               outTradeNo: attempt.outTradeNo,
               amount: attempt.amount,
-              currency: state.currency,
+              currency: order.currency,
               ...row,
-              paidAt: attempt.status === 'SUCCEEDED' ? sql`now()` : null,
+              paidAt: paidAt ? sql`now()` : null,
             })
-            .onConflictDoUpdate({ target: channelAttempts.id, set: row });
+            .onConflictDoUpdate({
+              target: channelAttempts.id,
+              set: row,
+              setWhere: sql`${channelAttempts.version} < ${version}`,
+            });
         }
       });
     },

@@ -90,7 +90,11 @@ export const channelAttempts = pgTable(
     status: text('status').notNull(),
     payUrl: text('pay_url'),
     channelTradeNo: text('channel_trade_no'),
+    /** What the payer paid when it is not `amount` (status AMOUNT_MISMATCH). */
+    paidAmount: money('paid_amount'),
     paidAt: timestamp('paid_at', { withTimezone: true }),
+    /** The workflow's save that last wrote this row: an older write never overwrites it. */
+    version: integer('version').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

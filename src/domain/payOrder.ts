@@ -10,6 +10,7 @@ export type PayStatus = (typeof payStatuses)[number];
  * PENDING: the channel order exists and waits for the payer.
  * UNKNOWN: we could not learn whether the channel created it (timeout, channel error).
  * FAILED: the channel refused to create it.
+ * AMOUNT_MISMATCH: the payer paid another amount than asked (`paidAmount`); final, and refunded.
  */
 export const attemptStatuses = [
   'OPENING',
@@ -18,10 +19,12 @@ export const attemptStatuses = [
   'SUCCEEDED',
   'CLOSED',
   'FAILED',
+  'AMOUNT_MISMATCH',
 ] as const;
 export type AttemptStatus = (typeof attemptStatuses)[number];
 
-export type ExtraPaymentReason = 'DUPLICATE_PAYMENT' | 'LATE_PAYMENT';
+/** Why money the order does not need goes back to the payer. */
+export type ExtraPaymentReason = 'DUPLICATE_PAYMENT' | 'LATE_PAYMENT' | 'AMOUNT_MISMATCH';
 
 export interface Attempt {
   id: string;
@@ -35,6 +38,8 @@ export interface Attempt {
   payParams?: Record<string, string>;
   payerId?: string;
   channelTradeNo?: string;
+  /** What the payer actually paid, when it is not `amount` (status AMOUNT_MISMATCH). */
+  paidAmount?: number;
 }
 
 export interface PayOrderState {
@@ -64,7 +69,18 @@ export type FactOutcome =
   | { kind: 'attemptClosed'; attemptId: string }
   | { kind: 'paid'; attemptId: string }
   | { kind: 'extraPayment'; attemptId: string; reason: ExtraPaymentReason }
-  | { kind: 'amountMismatch'; attemptId: string; expected: number; reported: number };
+  /**
+   * A success of another amount: final for that channel order, whose money goes back. `flagged`
+   * is the older rule's state (flag only, the channel order left open), for workflows that
+   * started before the refund existed.
+   */
+  | {
+      kind: 'amountMismatch';
+      attemptId: string;
+      expected: number;
+      reported: number;
+      flagged: PayOrderState;
+    };
 
 export function newPayOrderState(input: {
   id: string;
@@ -98,11 +114,19 @@ function withAttempt(state: PayOrderState, attempt: Attempt): PayOrderState {
 }
 
 /**
- * A paid channel order learns nothing from any fact (success is final): the notification inbox
- * acknowledges such a notification without troubling the workflow, which would ignore it.
+ * A paid channel order learns nothing from any fact (success is final, also a success of another
+ * amount): the notification inbox acknowledges such a notification without troubling the
+ * workflow, which would ignore it.
  */
 export function learnsNothing(attempt: Pick<Attempt, 'status'>): boolean {
-  return attempt.status === 'SUCCEEDED';
+  return attempt.status === 'SUCCEEDED' || attempt.status === 'AMOUNT_MISMATCH';
+}
+
+/** The money the channel took on this channel order, if the payer paid it. */
+export function paidAmountOf(attempt: Attempt): number | undefined {
+  if (attempt.status === 'SUCCEEDED') return attempt.paidAmount ?? attempt.amount;
+  if (attempt.status === 'AMOUNT_MISMATCH') return attempt.paidAmount;
+  return undefined;
 }
 
 /** Applies one channel fact. Facts are idempotent and may arrive in any order; success is final. */
@@ -119,14 +143,26 @@ export function applyChannelFact(
         return { state, outcome: { kind: 'ignored', reason: 'success already applied' } };
       }
       if (fact.amount !== attempt.amount) {
-        // Never mark paid on a different (or unreported) amount: an operator decides.
+        // Never mark paid on a different (or unreported) amount. A reported other amount is
+        // final for this channel order: it is never open again and its money goes back.
+        const flagged = { ...state, needsAttention: true };
+        const mismatched =
+          fact.amount === undefined
+            ? flagged
+            : withAttempt(flagged, {
+                ...attempt,
+                status: 'AMOUNT_MISMATCH',
+                paidAmount: fact.amount,
+                channelTradeNo: fact.channelTradeNo ?? attempt.channelTradeNo,
+              });
         return {
-          state: { ...state, needsAttention: true },
+          state: mismatched,
           outcome: {
             kind: 'amountMismatch',
             attemptId: attempt.id,
             expected: attempt.amount,
             reported: fact.amount ?? 0,
+            flagged,
           },
         };
       }
@@ -183,7 +219,11 @@ export interface PayRequest {
   payerId?: string;
 }
 
-export type PayRefusal = 'ALREADY_PAID' | 'ORDER_CLOSED' | 'STATUS_UNKNOWN';
+export type PayRefusal =
+  'ALREADY_PAID' | 'ORDER_CLOSED' | 'STATUS_UNKNOWN' | 'TOO_MANY_CHANNEL_ORDERS';
+
+/** How many channel orders one pay order may open, switches included (configuration). */
+export const defaultMaxChannelOrders = 20;
 
 export type PayDecision =
   | { kind: 'refuse'; code: PayRefusal; message: string }
@@ -193,8 +233,31 @@ export type PayDecision =
   /** Another pay request is creating a channel order right now; decide once it is done. */
   | { kind: 'wait'; attempt: Attempt };
 
-/** Decides what a pay request may do: at most one open channel order per pay order. */
-export function decidePay(state: PayOrderState, request: PayRequest, nowMs: number): PayDecision {
+/**
+ * Decides what a pay request may do: at most one open channel order per pay order, and at most
+ * `maxChannelOrders` channel orders in all (none for workflows started before the cap existed).
+ */
+export function decidePay(
+  state: PayOrderState,
+  request: PayRequest,
+  nowMs: number,
+  maxChannelOrders = Infinity,
+): PayDecision {
+  const decision = decideChannelOrder(state, request, nowMs);
+  if (
+    (decision.kind === 'open' || decision.kind === 'switch') &&
+    !(state.attempts.length < maxChannelOrders)
+  ) {
+    return {
+      kind: 'refuse',
+      code: 'TOO_MANY_CHANNEL_ORDERS',
+      message: `the pay order has opened ${state.attempts.length} channel orders, the most it may`,
+    };
+  }
+  return decision;
+}
+
+function decideChannelOrder(state: PayOrderState, request: PayRequest, nowMs: number): PayDecision {
   if (state.status === 'SUCCEEDED') {
     return { kind: 'refuse', code: 'ALREADY_PAID', message: 'the pay order is already paid' };
   }
@@ -229,4 +292,10 @@ export function withOpenedAttempt(state: PayOrderState, attempt: Attempt): PayOr
 export function closeOrder(state: PayOrderState): PayOrderState {
   if (isSettled(state)) return state;
   return { ...state, status: 'CLOSED' };
+}
+
+/** Whether asking the channel now ("sync") can change anything: only an open channel order can. */
+export function syncCanLearn(state: PayOrderState): boolean {
+  const open = openAttempt(state);
+  return open !== undefined && open.status !== 'OPENING';
 }

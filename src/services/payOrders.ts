@@ -4,6 +4,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
+  type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
@@ -20,7 +21,7 @@ import {
 import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { formatMinorUnits, type Currency } from '../domain/money';
-import type { AttemptStatus, PayStatus } from '../domain/payOrder';
+import { decidePay, type AttemptStatus, type PayRequest, type PayStatus } from '../domain/payOrder';
 import type { QuerySchedule } from '../domain/querySchedule';
 import {
   encodeListCursor,
@@ -32,6 +33,8 @@ import {
 } from '../domain/schemas';
 import {
   close,
+  handOver,
+  nothingToSync,
   pay,
   searchAttributes,
   sync,
@@ -52,6 +55,8 @@ export interface PayOrderServiceDeps {
   querySchedule: QuerySchedule;
   merchantNotifyRetrySeconds: number[];
   syncPayWaitSeconds: number;
+  maxChannelOrders: number;
+  continueAsNewAfterEvents: number;
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -151,6 +156,8 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       querySchedule: deps.querySchedule,
       merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
       syncPayWaitSeconds: deps.syncPayWaitSeconds,
+      maxChannelOrders: deps.maxChannelOrders,
+      continueAsNewAfterEvents: deps.continueAsNewAfterEvents,
       ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
     };
     try {
@@ -174,6 +181,43 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       deps.log.debug({ payOrderId: row.id }, 'payment workflow already started');
     }
     await db.update(payOrders).set({ workflowStarted: true }).where(eq(payOrders.id, row.id));
+  }
+
+  /**
+   * A repeated pay request for the open channel order is answered from the books, without an
+   * Update (which would grow the workflow's history): the same rule the workflow applies, on
+   * the stored record. Anything else, or a record not yet written, goes to the workflow.
+   */
+  async function reusableFromBooks(row: PayOrderRow, request: PayRequest) {
+    if (row.status !== 'PAYING' || request.payerId) return undefined;
+    const attempts = await db
+      .select()
+      .from(channelAttempts)
+      .where(eq(channelAttempts.payOrderId, row.id));
+    const decision = decidePay(
+      {
+        id: row.id,
+        amount: row.amount,
+        currency: row.currency as Currency,
+        status: row.status,
+        needsAttention: row.needsAttention,
+        expiresAtMs: row.expiresAt.getTime(),
+        attempts: attempts.map((a) => ({
+          id: a.id,
+          outTradeNo: a.outTradeNo,
+          channel: a.channel,
+          method: a.method,
+          amount: a.amount,
+          status: a.status as AttemptStatus,
+          ...(a.payUrl ? { payUrl: a.payUrl } : {}),
+        })),
+      },
+      request,
+      Date.now(),
+    );
+    if (decision.kind !== 'reuse' || !decision.attempt.payUrl) return undefined;
+    const { id, outTradeNo, channel, method, status, payUrl } = decision.attempt;
+    return { attempt: { id, outTradeNo, channel, method, status, payUrl } } satisfies PayAnswer;
   }
 
   return {
@@ -322,16 +366,17 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
         );
       }
       await ensureWorkflow(row);
+      const payRequest: PayRequest = {
+        channel: channel.name,
+        method,
+        ...(request.payerId ? { payerId: request.payerId } : {}),
+      };
+      const fromBooks = await reusableFromBooks(row, payRequest);
+      if (fromBooks) return fromBooks;
       try {
-        const answer: PayAnswer = await temporal.workflow.getHandle(id).executeUpdate(pay, {
-          args: [
-            {
-              channel: channel.name,
-              method,
-              ...(request.payerId ? { payerId: request.payerId } : {}),
-            },
-          ],
-        });
+        const answer: PayAnswer = await acrossRuns(temporal.workflow.getHandle(id), (handle) =>
+          handle.executeUpdate(pay, { args: [payRequest] }),
+        );
         return answer;
       } catch (err) {
         throw payFailure(err, row);
@@ -343,9 +388,9 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       const row = await findById(merchantId, id);
       await ensureWorkflow(row);
       try {
-        await temporal.workflow.getHandle(id).executeUpdate(sync);
+        await acrossRuns(temporal.workflow.getHandle(id), (handle) => handle.executeUpdate(sync));
       } catch (err) {
-        if (!isFinished(err)) throw payFailure(err, row);
+        if (!isFinished(err) && !isRefusal(err, nothingToSync)) throw payFailure(err, row);
       }
       return this.get(merchantId, id);
     },
@@ -355,7 +400,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       const row = await findById(merchantId, id);
       await ensureWorkflow(row);
       try {
-        await temporal.workflow.getHandle(id).executeUpdate(close);
+        await acrossRuns(temporal.workflow.getHandle(id), (handle) => handle.executeUpdate(close));
       } catch (err) {
         const failure = payFailure(err, row);
         if (!(failure instanceof DomainError && failure.code === 'ORDER_CLOSED')) throw failure;
@@ -381,6 +426,37 @@ function payFailure(err: unknown, row: PayOrderRow): unknown {
       : new DomainError('ORDER_CLOSED', 'the pay order is closed or expired');
   }
   return err;
+}
+
+/**
+ * Runs an Update, trying again while the workflow hands over to a new run (continue-as-new):
+ * a refusal that says so, or a run that completed while the Update waited for it.
+ */
+async function acrossRuns<T>(
+  handle: WorkflowHandle,
+  update: (handle: WorkflowHandle) => Promise<T>,
+): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await update(handle);
+    } catch (err) {
+      const movedOn =
+        isRefusal(err, handOver) ||
+        (isCompletedError(err) && (await handle.describe()).status.name === 'RUNNING');
+      if (!movedOn || tries >= handOverTries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 * Math.min(tries, 10)));
+    }
+  }
+}
+const handOverTries = 40;
+
+/** The Update was refused with this code by its validator. */
+function isRefusal(err: unknown, code: string): boolean {
+  return (
+    err instanceof WorkflowUpdateFailedError &&
+    err.cause instanceof ApplicationFailure &&
+    err.cause.type === code
+  );
 }
 
 function isCompletedError(err: unknown): boolean {

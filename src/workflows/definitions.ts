@@ -3,7 +3,14 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Currency } from '../domain/money';
 import type { QuerySchedule } from '../domain/querySchedule';
-import type { AttemptStatus, ChannelFact, PayRequest, PayStatus } from '../domain/payOrder';
+import type {
+  AttemptStatus,
+  ChannelFact,
+  ExtraPaymentReason,
+  PayOrderState,
+  PayRequest,
+  PayStatus,
+} from '../domain/payOrder';
 
 export interface PaymentInput {
   payOrderId: string;
@@ -23,6 +30,23 @@ export interface PaymentInput {
   merchantNotifyRetrySeconds?: number[];
   /** How long a pay request waits for a synchronous channel's pending payment. */
   syncPayWaitSeconds?: number;
+  /** Channel orders one pay order may open in all; absent (no cap) in older workflows. */
+  maxChannelOrders?: number;
+  /** History length after which a run continues as new (Temporal may suggest it earlier). */
+  continueAsNewAfterEvents?: number;
+  /** Set by continue-as-new: where the previous run of this pay order stood. */
+  resume?: PaymentResume;
+}
+
+/** What a payment run hands to the next when its history grows long (continue-as-new). */
+export interface PaymentResume {
+  state: PayOrderState;
+  version: number;
+  queriesDone: number;
+  failuresInARow: number;
+  lastQueryAtMs?: number;
+  refunds: RefundView[];
+  facts: ChannelFact[];
 }
 
 export interface AttemptView {
@@ -38,7 +62,7 @@ export interface AttemptView {
 export interface RefundView {
   id: string;
   amount: number;
-  reason: 'DUPLICATE_PAYMENT' | 'LATE_PAYMENT';
+  reason: ExtraPaymentReason;
   status: 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
 }
 
@@ -60,7 +84,10 @@ export interface PayAnswer {
 export const pay = defineUpdate<PayAnswer, [PayRequest]>('pay');
 /** A verified channel notification, already parsed into a fact. */
 export const notify = defineSignal<[ChannelFact]>('notify');
-/** Ask the channel now ("I have finished paying") and answer the fresh view. */
+/**
+ * Ask the channel now ("I have finished paying") and answer the fresh view. Refused with
+ * `NOTHING_TO_SYNC` when no open channel order could learn anything (the books are current).
+ */
 export const sync = defineUpdate<PayOrderView, []>('sync');
 /** The merchant closes the order: open channel orders are closed at the channel first. */
 export const close = defineUpdate<PayOrderView, []>('close');
@@ -75,3 +102,9 @@ export const searchAttributes = {
   payChannel: defineSearchAttributeKey('PayChannel', SearchAttributeType.KEYWORD),
   needsAttention: defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL),
 } as const;
+
+/** The sync Update's refusal when asking the channel could not change anything. */
+export const nothingToSync = 'NOTHING_TO_SYNC';
+
+/** An Update's refusal while the run hands over to a new one (continue-as-new): try again. */
+export const handOver = 'HANDING_OVER';

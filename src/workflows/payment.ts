@@ -6,11 +6,13 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   log,
   patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities, RefundRecord } from '../activities/payment';
 import type { CloseAnswer } from '../channels/types';
@@ -22,6 +24,8 @@ import {
   isSettled,
   newPayOrderState,
   openAttempt,
+  paidAmountOf,
+  syncCanLearn,
   withOpenedAttempt,
   type Attempt,
   type ChannelFact,
@@ -45,6 +49,8 @@ import {
 import {
   attention,
   close,
+  handOver,
+  nothingToSync,
   notify,
   pay,
   searchAttributes,
@@ -72,23 +78,32 @@ const records = proxyActivities<PaymentActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
+/** History length after which a run hands over to a new one, unless Temporal suggests it first. */
+const defaultContinueAsNewAfterEvents = 5000;
+
 export async function payment(input: PaymentInput): Promise<PayOrderView> {
-  let state = newPayOrderState({
-    id: input.payOrderId,
-    amount: input.amount,
-    currency: input.currency,
-    expiresAtMs: Date.parse(input.expiresAt),
-  });
-  let version = 0;
-  const facts: ChannelFact[] = [];
+  const resumed = input.resume;
+  let state =
+    resumed?.state ??
+    newPayOrderState({
+      id: input.payOrderId,
+      amount: input.amount,
+      currency: input.currency,
+      expiresAtMs: Date.parse(input.expiresAt),
+    });
+  let version = resumed?.version ?? 0;
+  const facts: ChannelFact[] = [...(resumed?.facts ?? [])];
   const serialized = serializer();
   const schedule = input.querySchedule ?? defaultQuerySchedule;
   /** Active queries of the current open channel order, and how many in a row learnt nothing. */
-  let queriesDone = 0;
-  let failuresInARow = 0;
-  const refundViews: RefundView[] = [];
+  let queriesDone = resumed?.queriesDone ?? 0;
+  let failuresInARow = resumed?.failuresInARow ?? 0;
+  const refundViews: RefundView[] = resumed?.refunds.map((r) => ({ ...r })) ?? [];
   /** Compensating refunds under way; the workflow does not complete before they end. */
   const compensations: Promise<void>[] = [];
+  let compensating = 0;
+  /** Set while the run waits for its handlers to finish before continuing as new. */
+  let handingOver = false;
 
   setHandler(status, () => view(state, refundViews));
   setHandler(notify, (fact) => {
@@ -102,19 +117,34 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   );
   setHandler(pay, (request) => serialized(() => handlePay(request)), {
     validator: (request) => {
-      const decision = decidePay(state, request, Date.now());
+      refuseWhileHandingOver();
+      const decision = decidePay(state, request, Date.now(), input.maxChannelOrders);
       if (decision.kind === 'refuse') {
         throw ApplicationFailure.nonRetryable(decision.message, decision.code);
       }
     },
   });
 
-  setHandler(sync, () =>
-    serialized(async () => {
-      await applyFacts();
-      await queryOpenAttempt();
-      return view(state, refundViews);
-    }),
+  setHandler(
+    sync,
+    () =>
+      serialized(async () => {
+        await applyFacts();
+        await queryOpenAttempt();
+        return view(state, refundViews);
+      }),
+    {
+      // Nothing open to ask about: the caller reads the books, and the history stays as it is.
+      validator: () => {
+        refuseWhileHandingOver();
+        if (!syncCanLearn(state)) {
+          throw ApplicationFailure.nonRetryable(
+            'no open channel order to ask about',
+            nothingToSync,
+          );
+        }
+      },
+    },
   );
   setHandler(
     close,
@@ -131,20 +161,33 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       }),
     {
       validator: () => {
+        refuseWhileHandingOver();
         if (state.status === 'SUCCEEDED') {
           throw ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
+        }
+        if (state.status === 'CLOSED') {
+          throw ApplicationFailure.nonRetryable('the pay order is already closed', 'ORDER_CLOSED');
         }
       },
     },
   );
 
-  /** Writes the state to the database and the search attributes; called after every change. */
+  /**
+   * Writes the state to the database and the search attributes; called after every change. Only
+   * the channel orders that changed travel (each row keeps the newest version written to it).
+   */
   async function save(next: PayOrderState) {
+    const previous = state;
     const changed = next !== state;
     state = next;
     if (!changed && version > 0) return;
     version += 1;
-    await records.savePayOrder({ version, state });
+    const { attempts, ...order } = state;
+    await records.savePayOrder({
+      version,
+      order,
+      attempts: version === 1 ? attempts : attempts.filter((a) => !previous.attempts.includes(a)),
+    });
     const paidWith = state.attempts.find((a) => a.id === state.paidAttemptId);
     upsertSearchAttributes([
       { key: searchAttributes.payStatus, value: state.status },
@@ -155,7 +198,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
 
   async function handlePay(request: PayRequest): Promise<{ attempt: AttemptView }> {
     await applyFacts();
-    const decision = decidePay(state, request, Date.now());
+    const decision = decidePay(state, request, Date.now(), input.maxChannelOrders);
     switch (decision.kind) {
       case 'refuse':
         throw ApplicationFailure.nonRetryable(decision.message, decision.code);
@@ -321,9 +364,18 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     if (outcome.kind === 'extraPayment') {
       if (patched('compensating-refund')) {
         const paid = next.attempts.find((a) => a.id === outcome.attemptId)!;
-        compensations.push(compensate(paid, outcome.reason));
+        startCompensation(paid, outcome.reason);
       } else {
         settled = { ...next, needsAttention: true };
+      }
+    }
+    if (outcome.kind === 'amountMismatch') {
+      // A success of another amount: the payer never meant to pay it, so it goes back.
+      const mismatched = next.attempts.find((a) => a.id === outcome.attemptId)!;
+      if (mismatched.status === 'AMOUNT_MISMATCH' && patched('amount-mismatch-refund')) {
+        startCompensation(mismatched, 'AMOUNT_MISMATCH');
+      } else {
+        settled = outcome.flagged;
       }
     }
     await save(settled);
@@ -376,11 +428,17 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     }
   }
 
+  function startCompensation(attempt: Attempt, reason: ExtraPaymentReason) {
+    compensating += 1;
+    compensations.push(compensate(attempt, reason).finally(() => (compensating -= 1)));
+  }
+
   /**
    * Money arrived that the order does not need: refund it at the channel, with our refund ID as
    * the channel's idempotency key, and follow the refund to a final status.
    */
   async function compensate(attempt: Attempt, reason: ExtraPaymentReason) {
+    const amount = paidAmountOf(attempt) ?? attempt.amount;
     const ref = {
       channel: attempt.channel,
       outTradeNo: attempt.outTradeNo,
@@ -391,7 +449,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       payOrderId: state.id,
       merchantId: input.merchantId,
       attemptId: attempt.id,
-      amount: attempt.amount,
+      amount,
       currency: state.currency,
       reason,
       status: 'PROCESSING',
@@ -409,7 +467,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       reason,
       refundId: record.id,
     });
-    const status = await refundAtChannel(ref, attempt.amount, schedule);
+    const status = await refundAtChannel(ref, amount, schedule);
     shown.status = status;
     await records.saveRefund({ ...record, status });
     if (status === 'FAILED') await serialized(() => save({ ...state, needsAttention: true }));
@@ -427,11 +485,76 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     while (facts.length > 0) await applyFact(facts.shift()!);
   }
 
-  await save(state);
+  /**
+   * Closes every open channel order, retrying on the query schedule while the channel cannot
+   * confirm, without holding the serializer between tries (sync, close and attention go on).
+   * Stops early once `done()` holds.
+   */
+  async function closeEveryOpenChannelOrder(done: () => boolean) {
+    for (let failures = 1; ; failures++) {
+      const confirmed = await serialized(async () => {
+        await applyFacts();
+        return done() || (await closeOpenAttempts());
+      });
+      if (confirmed || done()) return;
+      if (needsAttentionAfter(schedule, failures) && !state.needsAttention) {
+        await serialized(() => save({ ...state, needsAttention: true }));
+      }
+      const delay = nextQueryDelaySeconds(schedule, failures - 1, failures);
+      await condition(() => facts.length > 0 || !openAttempt(state), delay * 1000);
+    }
+  }
+
+  /** New Updates wait for the next run (the caller retries) so that this one can end. */
+  function refuseWhileHandingOver() {
+    if (handingOver) {
+      throw ApplicationFailure.nonRetryable(
+        'the pay order moves to a new run; try again',
+        handOver,
+      );
+    }
+  }
+
+  /** Whether this run's history is long enough to hand over to a new run. */
+  function historyIsLong(): boolean {
+    const info = workflowInfo();
+    const bound = input.continueAsNewAfterEvents ?? defaultContinueAsNewAfterEvents;
+    return info.continueAsNewSuggested || info.historyLength >= bound;
+  }
+
+  /**
+   * Continues as a new run carrying the state, once no handler is running. Answers only if the
+   * order settled meanwhile (the run then carries on to its end).
+   */
+  async function continueAsNewWhenQuiet(): Promise<void> {
+    handingOver = true;
+    await condition(allHandlersFinished);
+    handingOver = false;
+    if (isSettled(state) || compensating > 0) return;
+    log.info('history is long; continuing as new', { historyLength: workflowInfo().historyLength });
+    await continueAsNew<typeof payment>({
+      ...input,
+      resume: {
+        state,
+        version,
+        queriesDone,
+        failuresInARow,
+        refunds: refundViews,
+        facts: [...facts],
+      },
+    });
+  }
+
+  if (!resumed) await save(state);
 
   // Open: until paid, closed, or expired; an open channel order is queried on the schedule.
   const queryFallback = patched('query-fallback');
+  const mayContinueAsNew = patched('continue-as-new');
   while (!isSettled(state)) {
+    if (mayContinueAsNew && historyIsLong()) {
+      await continueAsNewWhenQuiet();
+      continue;
+    }
     const untilExpiry = state.expiresAtMs - Date.now();
     if (untilExpiry <= 0) break;
     const open = openAttempt(state);
@@ -443,27 +566,42 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       () =>
         facts.length > 0 ||
         isSettled(state) ||
-        (queryFallback && openAttempt(state)?.id !== open?.id),
+        (queryFallback && openAttempt(state)?.id !== open?.id) ||
+        (mayContinueAsNew && historyIsLong()),
       Math.min(untilExpiry, untilQuery),
     );
     await serialized(applyFacts);
     if (!woken && untilQuery < untilExpiry) await serialized(queryOpenAttempt);
   }
-  await serialized(async () => {
-    await applyFacts();
-    // Expired: the order closes only once the channel confirms every channel order is closed.
-    for (let failures = 1; !(await closeOpenAttempts()); failures++) {
-      if (needsAttentionAfter(schedule, failures) && !state.needsAttention) {
-        await save({ ...state, needsAttention: true });
-      }
-      const delay = nextQueryDelaySeconds(schedule, failures - 1, failures);
-      await condition(() => facts.length > 0, delay * 1000);
+  if (patched('close-without-holding')) {
+    // Expired: the order closes only once the channel confirms every channel order is closed;
+    // a close that reveals a payment settles it instead.
+    const paid = () => state.status === 'SUCCEEDED';
+    if (!paid()) await closeEveryOpenChannelOrder(paid);
+    await serialized(async () => {
       await applyFacts();
+      await save(closeOrder(state));
+    });
+    await tellMerchant(paid() ? 'pay_order.succeeded' : 'pay_order.closed');
+    // A paid order is announced first; a channel order left open beside it is closed after.
+    await closeEveryOpenChannelOrder(() => false);
+  } else {
+    await serialized(async () => {
+      await applyFacts();
+      // Expired: the order closes only once the channel confirms every channel order is closed.
+      for (let failures = 1; !(await closeOpenAttempts()); failures++) {
+        if (needsAttentionAfter(schedule, failures) && !state.needsAttention) {
+          await save({ ...state, needsAttention: true });
+        }
+        const delay = nextQueryDelaySeconds(schedule, failures - 1, failures);
+        await condition(() => facts.length > 0, delay * 1000);
+        await applyFacts();
+      }
+      await save(closeOrder(state));
+    });
+    if (patched('merchant-notification')) {
+      await tellMerchant(state.status === 'SUCCEEDED' ? 'pay_order.succeeded' : 'pay_order.closed');
     }
-    await save(closeOrder(state));
-  });
-  if (patched('merchant-notification')) {
-    await tellMerchant(state.status === 'SUCCEEDED' ? 'pay_order.succeeded' : 'pay_order.closed');
   }
 
   // Late window: a success that arrives now is still applied (and flagged), never dropped.
@@ -472,8 +610,18 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     await condition(() => facts.length > 0, lateUntil - Date.now());
     await serialized(applyFacts);
   }
-  await Promise.all(compensations);
-  await condition(allHandlersFinished);
+  if (patched('late-facts-applied')) {
+    // Compensating refunds may outlast the late window: every fact that reaches this run until
+    // it completes is applied (a success then is refunded like any other), never dropped.
+    for (;;) {
+      await condition(() => facts.length > 0 || (compensating === 0 && allHandlersFinished()));
+      if (facts.length === 0) break;
+      await serialized(applyFacts);
+    }
+  } else {
+    await Promise.all(compensations);
+    await condition(allHandlersFinished);
+  }
   return view(state, refundViews);
 }
 
