@@ -3,7 +3,11 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { ChannelRegistry } from '../channels/registry';
 import { channelOrThrow } from '../channels/registry';
-import { ChannelRejectedError, type ChannelOrderRequest } from '../channels/types';
+import {
+  ChannelRejectedError,
+  type ChannelOrderRequest,
+  type CloseContext,
+} from '../channels/types';
 import type { Db } from '../db/client';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import type { Currency } from '../domain/money';
@@ -73,6 +77,16 @@ export function createPaymentActivities({ db, channels, corrections }: PaymentAc
     }
   }
 
+  /** The pay order's expiry for one channel order, from the books (its attempt row). */
+  async function closeContext({ channel, outTradeNo }: ChannelOrderRef): Promise<CloseContext> {
+    const [row] = await db
+      .select({ expiresAt: payOrders.expiresAt })
+      .from(channelAttempts)
+      .innerJoin(payOrders, eq(payOrders.id, channelAttempts.payOrderId))
+      .where(and(eq(channelAttempts.channel, channel), eq(channelAttempts.outTradeNo, outTradeNo)));
+    return row ? { expiresAt: row.expiresAt.toISOString() } : {};
+  }
+
   return {
     /** Creates the channel order. The out_trade_no is the channel's idempotency key. */
     async openChannelOrder(input: {
@@ -89,8 +103,10 @@ export function createPaymentActivities({ db, channels, corrections }: PaymentAc
       return atChannel(input.channel, (c) => c.createOrder(input.order));
     },
 
+    /** Closes the channel order; the adapter is told the pay order's expiry (its time_expire). */
     async closeChannelOrder(ref: ChannelOrderRef) {
-      return atChannel(ref.channel, (c) => c.closeOrder(ref.outTradeNo));
+      const context = await closeContext(ref);
+      return atChannel(ref.channel, (c) => c.closeOrder(ref.outTradeNo, context));
     },
 
     async queryChannelOrder(ref: ChannelOrderRef) {

@@ -43,6 +43,16 @@ export interface ChannelStatement {
 
 export type CloseAnswer = { kind: 'closed' } | { kind: 'alreadyPaid'; fact: ChannelFact };
 
+/** What a close may need besides the out_trade_no (filled from our books by the close activity). */
+export interface CloseContext {
+  /**
+   * The pay order's expiry, sent as the channel order's time_expire: a channel whose orders exist
+   * only once the payer opens them (Alipay) can confirm the close of one it does not know only
+   * once this has passed.
+   */
+  expiresAt?: string;
+}
+
 export interface VerifiedNotification {
   /** Unique per notification at the channel; repeats carry the same key. */
   dedupeKey: string;
@@ -79,7 +89,8 @@ export interface ChannelAdapter {
   createOrder(order: ChannelOrderRequest): Promise<ChannelOrderCreated>;
   /** `method` is the attempt's, for channels whose answer depends on it. */
   queryOrder(outTradeNo: string, method?: string): Promise<ChannelFact>;
-  closeOrder(outTradeNo: string): Promise<CloseAnswer>;
+  /** Answers only a close the channel confirms; throws when it is not confirmed. */
+  closeOrder(outTradeNo: string, context?: CloseContext): Promise<CloseAnswer>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundStatus>;
   queryRefund(outTradeNo: string, refundNo: string): Promise<ChannelRefundStatus>;
   /** The channel's statement of one day: every payment and refund it booked. */

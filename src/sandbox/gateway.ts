@@ -47,6 +47,13 @@ interface Trade extends SandboxTrade {
   expiresAtMs: number;
   createdAt: string;
   closedAt?: string;
+  /**
+   * A trade that exists at the channel only once the payer opens it (an Alipay precreate QR code
+   * nobody has scanned yet): until then the channel's API answers TRADE_NOT_EXIST for it, although
+   * the payer can still open and pay it until it expires.
+   */
+  existsOnceOpened: boolean;
+  openedAt?: string;
   notifications: NotificationLogEntry[];
 }
 
@@ -104,7 +111,11 @@ export class SandboxGateway {
 
   constructor(private readonly options: GatewayOptions) {}
 
-  createTrade(channel: string, request: SandboxCreateRequest): SandboxTrade {
+  createTrade(
+    channel: string,
+    request: SandboxCreateRequest,
+    options: { existsOnceOpened?: boolean } = {},
+  ): SandboxTrade {
     const existing = this.trades.get(request.out_trade_no);
     if (existing) {
       const same =
@@ -131,6 +142,7 @@ export class SandboxGateway {
       request,
       expiresAtMs,
       createdAt: new Date().toISOString(),
+      existsOnceOpened: options.existsOnceOpened ?? false,
       notifications: [],
       refunds: [],
     };
@@ -140,11 +152,11 @@ export class SandboxGateway {
 
   async queryTrade(outTradeNo: string): Promise<SandboxTrade> {
     await this.queryFaults(outTradeNo);
-    return this.view(this.tradeOrThrow(outTradeNo));
+    return this.view(this.tradeAtChannel(outTradeNo));
   }
 
   closeTrade(outTradeNo: string): SandboxTrade {
-    const trade = this.tradeOrThrow(outTradeNo);
+    const trade = this.tradeAtChannel(outTradeNo);
     if (trade.trade_status === 'TRADE_SUCCESS') {
       throw new GatewayError('TRADE_HAS_SUCCESS', 409, 'trade is already paid');
     }
@@ -152,6 +164,14 @@ export class SandboxGateway {
       trade.trade_status = 'TRADE_CLOSED';
       trade.closedAt = new Date().toISOString();
     }
+    return this.view(trade);
+  }
+
+  /** The payer opens the trade's pay page (scans its QR code) before it expires. */
+  open(outTradeNo: string): SandboxTrade {
+    const trade = this.tradeOrThrow(outTradeNo);
+    if (!trade.openedAt && Date.now() < trade.expiresAtMs)
+      trade.openedAt = new Date().toISOString();
     return this.view(trade);
   }
 
@@ -174,6 +194,7 @@ export class SandboxGateway {
         throw new GatewayError('TRADE_HAS_CLOSE', 409, 'trade has expired');
       }
     }
+    trade.openedAt ??= new Date().toISOString();
     trade.trade_status = 'TRADE_SUCCESS';
     trade.gmt_payment = new Date().toISOString();
     if (options.amount !== undefined) trade.total_amount = options.amount;
@@ -224,7 +245,7 @@ export class SandboxGateway {
    * answers the same refund.
    */
   refund(request: SandboxRefundRequest): SandboxRefund {
-    const trade = this.tradeOrThrow(request.out_trade_no);
+    const trade = this.tradeAtChannel(request.out_trade_no);
     const existing = trade.refunds.find((r) => r.out_request_no === request.out_request_no);
     if (existing) return refundView(existing);
     if (trade.trade_status !== 'TRADE_SUCCESS') {
@@ -246,7 +267,7 @@ export class SandboxGateway {
 
   async queryRefund(outTradeNo: string, outRequestNo: string): Promise<SandboxRefund> {
     await this.queryFaults(outTradeNo);
-    const refund = this.tradeOrThrow(outTradeNo).refunds.find(
+    const refund = this.tradeAtChannel(outTradeNo).refunds.find(
       (r) => r.out_request_no === outRequestNo,
     );
     if (!refund) throw new GatewayError('REFUND_NOT_EXIST', 404, `no refund ${outRequestNo}`);
@@ -300,6 +321,7 @@ export class SandboxGateway {
       // What the trade asked for, next to total_amount (what was paid, when a payer paid another).
       requested_amount: trade.request.total_amount,
       closed_at: trade.closedAt,
+      opened_at: trade.openedAt,
       notifications: trade.notifications,
       refunds: trade.refunds,
     };
@@ -393,6 +415,15 @@ export class SandboxGateway {
     return trade;
   }
 
+  /** A trade as the channel's API sees it: one the payer has yet to open does not exist there. */
+  private tradeAtChannel(outTradeNo: string): Trade {
+    const trade = this.tradeOrThrow(outTradeNo);
+    if (trade.existsOnceOpened && !trade.openedAt) {
+      throw new GatewayError('TRADE_NOT_EXIST', 404, `no trade ${outTradeNo} (not opened yet)`);
+    }
+    return trade;
+  }
+
   private view(trade: Trade): SandboxTrade {
     const {
       channel: _channel,
@@ -400,6 +431,8 @@ export class SandboxGateway {
       expiresAtMs: _e,
       createdAt: _c,
       closedAt: _d,
+      existsOnceOpened: _x,
+      openedAt: _o,
       notifications: _n,
       ...wire
     } = trade;

@@ -102,8 +102,9 @@ export function buildSandboxServer(options: SandboxServerOptions): {
 
   for (const face of options.faces) app.register(face.routes, { gateway });
 
+  // The payer opens the pay page (scans the QR code).
   app.get<{ Params: { outTradeNo: string } }>('/pay/:outTradeNo', async (req, reply) => {
-    const trade = gateway.inspect(req.params.outTradeNo);
+    const trade = gateway.open(req.params.outTradeNo);
     return sendPage(reply, 'Sandbox payment', [
       `<p>Order <code>${escapeHtml(trade.out_trade_no)}</code></p>`,
       `<p class="amount">${trade.total_amount} minor units ${escapeHtml(trade.currency)}</p>`,

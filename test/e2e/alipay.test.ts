@@ -52,6 +52,10 @@ async function pay(id: string, method: 'qr' | 'page') {
 }
 
 const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+/** The payer scans the QR code (opens its pay page): only then does the trade exist at Alipay. */
+async function payerScans(outTradeNo: string) {
+  assert.equal((await fetch(`${system.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
+}
 const trade = async (outTradeNo: string) =>
   (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
 
@@ -200,26 +204,33 @@ describe('alipay through the sandbox face', () => {
     await assertInvariant(id);
   });
 
-  it('closes: alipay.trade.close for a QR trade, a never-opened page needs none', async () => {
+  it('closes: alipay.trade.close for a scanned QR trade; a never-opened page only once opened', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
+    await payerScans(outTradeNo);
     const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
     assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
     await assertInvariant(id);
 
-    // A page the payer never opened: Alipay has no trade to close (ACQ.TRADE_NOT_EXIST).
+    // A page the payer never opened: Alipay has no trade to close (ACQ.TRADE_NOT_EXIST), yet the
+    // signed URL stays payable until time_expire, so the close is not confirmed.
     const pageId = await newOrder();
     const page = await pay(pageId, 'page');
+    const refused = await system.api('POST', `/v1/pay-orders/${pageId}/close`);
+    assert.equal(refused.body.code, 'CHANNEL_UNAVAILABLE', JSON.stringify(refused.body));
+    assert.equal((await view(pageId)).status, 'PAYING');
+
+    // Once the payer has opened it, the trade exists and Alipay closes it.
+    assert.equal((await fetch(page.payUrl, { redirect: 'manual' })).status, 302);
     const pageClosed = await system.api('POST', `/v1/pay-orders/${pageId}/close`);
     assert.equal(pageClosed.body.status, 'CLOSED');
     assert.equal(pageClosed.body.attempts[0].status, 'CLOSED');
     await assertInvariant(pageId);
 
-    // The signed URL stays valid until time_expire, as at Alipay: a payer who opens and pays it
-    // now makes a late payment, and it goes back.
-    assert.equal((await fetch(page.payUrl, { redirect: 'manual' })).status, 302);
+    // A payment that still lands on it (the channel's close and the payer crossed) is a late
+    // payment, and it goes back.
     await system.sandbox('POST', `/control/payments/${page.outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {
@@ -250,6 +261,7 @@ describe('alipay through the sandbox face', () => {
   it('refunds a late payment (LATE_PAYMENT) and lists both in the day statement', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
+    await payerScans(outTradeNo);
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 
@@ -296,7 +308,8 @@ describe('alipay through the sandbox face', () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, { slowRefunds: true });
-    await system.api('POST', `/v1/pay-orders/${id}/close`);
+    await payerScans(outTradeNo);
+    assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {

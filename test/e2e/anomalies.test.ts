@@ -137,6 +137,14 @@ async function payerPays(s: TestSystem, outTradeNo: string, body?: { amount: num
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
 }
 
+/**
+ * The payer opens the pay page (scans the QR code) and leaves without paying: an Alipay QR trade
+ * exists at the channel, and can be closed there, only from then on.
+ */
+async function payerLooks(s: TestSystem, outTradeNo: string) {
+  assert.equal((await fetch(`${s.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
+}
+
 const trade = async (s: TestSystem, outTradeNo: string) =>
   (await s.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
 
@@ -367,6 +375,7 @@ for (const channel of channelsUnderTest) {
     it('5. an unpaid order expires: CLOSED here and at the channel', async () => {
       const { id } = await create(system, newOrder('expired', { expiresInSeconds: 3 }));
       const attempt = await pay(system, id);
+      await payerLooks(system, attempt.outTradeNo);
 
       const closed = await untilStatus(system, id, 'CLOSED');
       assert.equal(closed.needsAttention, false);
@@ -503,7 +512,8 @@ for (const channel of channelsUnderTest) {
       await s.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
         slowRefunds: true,
       });
-      await s.api('POST', `/v1/pay-orders/${id}/close`);
+      await payerLooks(s, attempt.outTradeNo);
+      assert.equal((await s.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
       await payerPays(s, attempt.outTradeNo); // a late payment: refunded
 
       const refunded = await eventually(

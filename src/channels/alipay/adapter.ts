@@ -60,6 +60,13 @@ export function timeExpire(expiresAt: string): string {
   return formatChinaDateTime(date);
 }
 
+/** Whether a channel order's time_expire has passed; an unknown one never has. */
+export function hasExpired(expiresAt: string | undefined, nowMs = Date.now()): boolean {
+  if (expiresAt === undefined) return false;
+  const expiresAtMs = Date.parse(expiresAt);
+  return !Number.isNaN(expiresAtMs) && nowMs >= expiresAtMs;
+}
+
 const tradeStatus = z.enum(alipayTradeStatuses);
 const yuan = z.string().transform((text, ctx) => {
   try {
@@ -157,15 +164,15 @@ export function createAlipayAdapter(
     throw new ChannelRejectedError(answer.subCode, `alipay ${method}: ${answer.message}`);
   }
 
-  async function queryOrder(outTradeNo: string, payMethod?: string): Promise<ChannelFact> {
+  async function queryOrder(outTradeNo: string): Promise<ChannelFact> {
     const method = alipayMethods.query;
     const answer = await call(method, { out_trade_no: outTradeNo });
     if (!answer.ok) {
-      // No such trade. A page order exists at Alipay only once the payer opens its URL, so for
-      // one that is simply waiting for the payer; for a QR order, its precreate never landed.
+      // No such trade. An Alipay trade exists only once the payer opens the page URL or scans the
+      // QR code, and both stay payable until time_expire: the order is waiting for the payer.
+      // Even for a precreate whose answer was lost, "not yet" is the only safe reading.
       if (answer.subCode === 'ACQ.TRADE_NOT_EXIST') {
-        const waiting = payMethod === 'page';
-        return { outTradeNo, status: waiting ? 'PENDING' : 'NOT_FOUND', source: 'query' };
+        return { outTradeNo, status: 'PENDING', source: 'query' };
       }
       rejected(method, answer);
     }
@@ -225,21 +232,27 @@ export function createAlipayAdapter(
 
     queryOrder,
 
-    async closeOrder(outTradeNo) {
+    async closeOrder(outTradeNo, context = {}) {
       const method = alipayMethods.close;
       const answer = await call(method, { out_trade_no: outTradeNo });
       if (answer.ok) return { kind: 'closed' };
       switch (answer.subCode) {
-        // Never created (an unopened page, a lost precreate): there is nothing left to pay.
+        // Not opened by the payer yet (a page URL, a QR code): nothing to close now, but the payer
+        // can still open and pay it until time_expire, so only a passed time_expire closes it.
         case 'ACQ.TRADE_NOT_EXIST':
-          return { kind: 'closed' };
+          if (hasExpired(context.expiresAt)) return { kind: 'closed' };
+          throw new ChannelRejectedError(
+            answer.subCode,
+            `alipay ${method}: the payer has not opened ${outTradeNo} yet and can still pay it ` +
+              `until its time_expire (${context.expiresAt ?? 'unknown'}): not closed`,
+          );
         // Alipay refuses to close a trade that is not waiting for payment: learn which it is.
         case 'ACQ.TRADE_STATUS_ERROR':
         case 'ACQ.TRADE_HAS_SUCCESS':
         case 'ACQ.TRADE_HAS_CLOSE': {
           const fact = await queryOrder(outTradeNo);
           if (fact.status === 'SUCCEEDED') return { kind: 'alreadyPaid', fact };
-          if (fact.status === 'CLOSED' || fact.status === 'NOT_FOUND') return { kind: 'closed' };
+          if (fact.status === 'CLOSED') return { kind: 'closed' };
           throw new ChannelUnavailableError(
             `alipay ${method}: refused with ${answer.subCode} but the trade is ${fact.status}`,
           );

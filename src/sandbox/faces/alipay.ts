@@ -225,16 +225,23 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
     if (expires.getTime() <= now) {
       throw businessFailure('ACQ.TRADE_HAS_CLOSE', '交易已经关闭（已超过 time_expire）');
     }
-    const trade = gateway.createTrade('alipay', {
-      out_trade_no: order.out_trade_no,
-      total_amount: order.total_amount,
-      currency: 'CNY',
-      subject: order.subject,
-      method,
-      time_expire: expires.toISOString(),
-      notify_url: params.notify_url,
-      ...(params.return_url ? { return_url: params.return_url } : {}),
-    });
+    // A page trade is created when the payer opens it; a precreated QR code exists at Alipay only
+    // once the payer scans it (query and close answer ACQ.TRADE_NOT_EXIST until then), yet it can
+    // be scanned and paid until time_expire.
+    const trade = gateway.createTrade(
+      'alipay',
+      {
+        out_trade_no: order.out_trade_no,
+        total_amount: order.total_amount,
+        currency: 'CNY',
+        subject: order.subject,
+        method,
+        time_expire: expires.toISOString(),
+        notify_url: params.notify_url,
+        ...(params.return_url ? { return_url: params.return_url } : {}),
+      },
+      { existsOnceOpened: method === 'qr' },
+    );
     if (trade.trade_status === 'TRADE_SUCCESS') {
       throw businessFailure('ACQ.TRADE_HAS_SUCCESS', '交易已被支付');
     }
