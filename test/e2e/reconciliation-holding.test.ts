@@ -67,7 +67,7 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
   let shifted: { id: string; outTradeNo: string };
   let neverBooked: { id: string; outTradeNo: string };
 
-  it("defect 9: a payment booked just before midnight that the channel books the next day is held, not MISSING_AT_CHANNEL", async () => {
+  it('defect 9: a payment booked just before midnight that the channel books the next day is held, not MISSING_AT_CHANNEL', async () => {
     shifted = await paidOrder(2_100, beforeMidnight(1));
     neverBooked = await paidOrder(2_200, beforeMidnight(2));
     // The channel takes the second payment back: no statement of any day will book it.
@@ -82,7 +82,10 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
     const report = run.body;
     assert.deepEqual(report.forOperators, []);
     assert.equal(report.classes.MISSING_AT_CHANNEL, undefined);
-    assert.deepEqual(references(report.held), [shifted, neverBooked].map((o) => o.outTradeNo).sort());
+    assert.deepEqual(
+      references(report.held),
+      [shifted, neverBooked].map((o) => o.outTradeNo).sort(),
+    );
     for (const item of report.held) {
       assert.equal(item.kind, 'MISSING_AT_CHANNEL');
       assert.equal(item.resolution, 'HELD');
@@ -101,7 +104,7 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
     assert.equal(report.matched.payments, 1);
     assert.deepEqual(report.held, []);
     assert.deepEqual(
-      report.earlierHolds.map((i: { reference: string; resolution: string; day: string }) => [
+      report.holdsSettled.map((i: { reference: string; resolution: string; day: string }) => [
         i.day,
         i.reference,
         i.resolution,
@@ -117,9 +120,9 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
       stored.differences.find((d: { reference: string }) => d.reference === outTradeNo);
     const cleared = row(shifted.outTradeNo);
     assert.equal(cleared.resolution, 'CORRECTED');
-    assert.equal(cleared.evidence.bookedLater.day, today);
-    assert.equal(cleared.evidence.bookedLater.line.outTradeNo, shifted.outTradeNo);
-    assert.equal(cleared.evidence.bookedLater.line.amount, 2_100);
+    assert.equal(cleared.evidence.bookedOnOtherDay.day, today);
+    assert.equal(cleared.evidence.bookedOnOtherDay.line.outTradeNo, shifted.outTradeNo);
+    assert.equal(cleared.evidence.bookedOnOtherDay.line.amount, 2_100);
     const released = row(neverBooked.outTradeNo);
     assert.equal(released.kind, 'MISSING_AT_CHANNEL');
     assert.equal(released.resolution, 'OPS');
