@@ -1,7 +1,7 @@
 // Reconciliation's side effects: fetching and storing a channel's statement, reading our books for
 // it, recording the differences, handing missed payments to their workflows, and the report.
 import { createHash } from 'node:crypto';
-import { and, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, max, ne, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
@@ -180,8 +180,9 @@ export function createReconcileActivities(deps: {
       db
         .select({
           reference,
-          day: channelStatements.day,
-          statementId: channelStatements.id,
+          // Named in sql: drizzle neither checks nor qualifies columns of a raw FROM.
+          day: sql<string>`${channelStatements}.day`,
+          statementId: sql<string>`${channelStatements}.id`,
           line: sql`line`.mapWith(channelStatements.lines),
         })
         .from(
@@ -189,7 +190,7 @@ export function createReconcileActivities(deps: {
             cross join lateral jsonb_array_elements(${channelStatements.lines}) as line`,
         )
         .where(and(eq(channelStatements.channel, channel), inArray(reference, slice)))
-        .orderBy(channelStatements.day),
+        .orderBy(sql`${channelStatements.day}`),
     ) as Promise<(LaterBooking & { reference: string })[]>;
   }
 
@@ -419,7 +420,12 @@ export function createReconcileActivities(deps: {
         .from(channelStatements)
         .where(eq(channelStatements.id, statementId));
       const lines = statement!.lines as StatementEntry[];
-      const clock = { horizon: holdHorizon(day, chinaDay(new Date())), holdDays: deps.holdDays };
+      const [latest] = await db
+        .select({ day: max(channelStatements.day) })
+        .from(channelStatements)
+        .where(eq(channelStatements.channel, channel));
+      const horizon = holdHorizon(latest?.day ?? day, chinaDay(new Date()));
+      const clock = { horizon, holdDays: deps.holdDays };
       // First the holds of every day: this day's statement may be the one that books them.
       const holdsSettled = await settleHolds(channel, clock);
       const { matched, differences } = matchStatement(lines, await readBooks(channel, day, lines));

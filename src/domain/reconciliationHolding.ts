@@ -47,13 +47,14 @@ export function heldUntil(day: string, holdDays: number): string {
 }
 
 /**
- * How far statements have come for a run: the day it reconciles, or yesterday (Beijing) when that
- * is later, since yesterday's statement is out by the daily run. A rerun of an old day so sees its
- * holds as long over, however long ago the later days ran.
+ * How far the channel's statements have come: the latest day with a stored statement (the run's
+ * own day at least), or yesterday (Beijing) when that is later, since yesterday's statement is out
+ * by the daily run. A rerun of an old day so sees its holds as over once later days have run, or
+ * once their statements are due.
  */
-export function holdHorizon(runDay: string, today: string): string {
+export function holdHorizon(latestStatementDay: string, today: string): string {
   const yesterday = addDays(today, -1);
-  return runDay > yesterday ? runDay : yesterday;
+  return latestStatementDay > yesterday ? latestStatementDay : yesterday;
 }
 
 /**

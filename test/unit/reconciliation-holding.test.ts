@@ -98,10 +98,10 @@ describe('defect 9: the holding pool of reconciliation', () => {
     );
   });
 
-  it('measures the hold by the later of the reconciled day and yesterday', () => {
+  it('measures the hold by the latest stored statement, or yesterday when that is later', () => {
     assert.equal(holdHorizon('2026-11-24', '2026-11-25'), '2026-11-24');
     assert.equal(holdHorizon('2026-11-25', '2026-11-25'), '2026-11-25');
-    // A rerun of an old day, long after.
+    // A rerun of an old day, long after, with no later statement stored.
     assert.equal(holdHorizon('2026-11-01', '2026-11-25'), '2026-11-24');
   });
 
