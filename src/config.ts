@@ -142,6 +142,11 @@ export const configSchema = z.object({
     .default('10:00'),
   /** Channels the daily run reconciles, comma-separated; all configured channels when unset. */
   RECONCILE_CHANNELS: optionalText,
+  /**
+   * Days a difference that may be a day-boundary shift (we booked it, the day's statement lacks
+   * it) waits for another day's statement to book it before it goes to the operators; 0: never.
+   */
+  RECONCILE_HOLD_DAYS: z.coerce.number().int().min(0).max(31).default(3),
   /** How often the safety-net scans run. */
   SAFETY_NET_INTERVAL_SECONDS: seconds(15 * 60),
   /** How long a suspicious state must last before a scan acts (the workflows get their chance). */

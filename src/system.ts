@@ -135,6 +135,7 @@ export async function startWorker(
         channels: deps.channels,
         corrections,
         log: deps.log,
+        holdDays: config.RECONCILE_HOLD_DAYS,
       }),
       ...createMerchantNotificationActivities({
         db: deps.db.db,

@@ -1,11 +1,11 @@
 // Reconciliation's side effects: fetching and storing a channel's statement, reading our books for
 // it, recording the differences, handing missed payments to their workflows, and the report.
 import { createHash } from 'node:crypto';
-import { and, eq, gte, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, max, ne, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
-import { chinaDayBounds } from '../channels/chinaTime';
+import { chinaDay, chinaDayBounds } from '../channels/chinaTime';
 import type { Db } from '../db/client';
 import {
   channelAttempts,
@@ -30,6 +30,14 @@ import {
   type Resolution,
   type StatementEntry,
 } from '../domain/reconciliation';
+import {
+  decideHold,
+  heldUntil,
+  holdHorizon,
+  holdShifts,
+  type HoldClock,
+  type LaterBooking,
+} from '../domain/reconciliationHolding';
 import { strayPaymentWorkflowId, type Corrections } from '../services/corrections';
 
 export interface ReconcileRef {
@@ -55,6 +63,8 @@ export interface Comparison {
   /** Pay orders with a difference only an operator can decide, and why. */
   forOperators: { payOrderId: string; reason: string }[];
   settledSinceLastRun: number;
+  /** Held differences (of any day) this run cleared or released; absent before the holding pool. */
+  holdsSettled?: string[];
 }
 
 type DifferenceRow = typeof reconciliationDifferences.$inferSelect;
@@ -67,6 +77,8 @@ export function createReconcileActivities(deps: {
   channels: ChannelRegistry;
   corrections: Corrections;
   log: Logger;
+  /** RECONCILE_HOLD_DAYS: how long a possible day-boundary shift waits for another statement. */
+  holdDays: number;
 }) {
   const { db } = deps;
 
@@ -151,27 +163,90 @@ export function createReconcileActivities(deps: {
       refunds: new Map(namedRefunds.map((r) => [r.refundId, r as BookRefund])),
       paidThatDay: paidThatDay as BookPayment[],
       refundedThatDay: refundedThatDay as BookRefund[],
-      bookedOnOtherDays: await bookedOnOtherDays(channel, day, unnamed),
+      bookedOnOtherDays: new Set(
+        (await bookingsOf(channel, unnamed)).filter((b) => b.day !== day).map((b) => b.reference),
+      ),
     };
   }
 
-  /** Which references another stored statement of the channel books (around midnight, clocks differ). */
-  async function bookedOnOtherDays(channel: string, day: string, references: string[]) {
-    if (references.length === 0) return new Set<string>();
+  /**
+   * Where the channel's statements book these references (out_trade_no of a payment line, refund
+   * no of a refund line), each day by its latest stored statement: around midnight our clock and
+   * the channel's put one payment on neighbouring days.
+   */
+  async function bookingsOf(channel: string, references: string[]) {
     const reference = sql<string>`coalesce(line->>'refundNo', line->>'outTradeNo')`;
-    const rows = await db
-      .selectDistinct({ reference })
-      .from(
-        sql`${channelStatements} cross join lateral jsonb_array_elements(${channelStatements.lines}) as line`,
-      )
+    return sliced(references, (slice) =>
+      db
+        .select({
+          reference,
+          // Named in sql: drizzle neither checks nor qualifies columns of a raw FROM.
+          day: sql<string>`${channelStatements}.day`,
+          statementId: sql<string>`${channelStatements}.id`,
+          line: sql`line`.mapWith(channelStatements.lines),
+        })
+        .from(
+          sql`${channelStatements} join ${reconciliations} on ${reconciliations.statementId} = ${channelStatements.id}
+            cross join lateral jsonb_array_elements(${channelStatements.lines}) as line`,
+        )
+        .where(and(eq(channelStatements.channel, channel), inArray(reference, slice)))
+        .orderBy(sql`${channelStatements.day}`),
+    ) as Promise<(LaterBooking & { reference: string })[]>;
+  }
+
+  /**
+   * The channel's held differences, whatever their day: one another day's statement books is
+   * cleared with that line as evidence, one whose hold is over goes to the operators, the rest
+   * stay held. Answers the rows it changed (each changed once, also by runs at the same time).
+   */
+  async function settleHolds(channel: string, clock: HoldClock) {
+    const held = await db
+      .select()
+      .from(reconciliationDifferences)
       .where(
         and(
-          eq(channelStatements.channel, channel),
-          ne(channelStatements.day, day),
-          inArray(reference, references),
+          eq(reconciliationDifferences.channel, channel),
+          eq(reconciliationDifferences.resolution, 'HELD'),
         ),
       );
-    return new Set(rows.map((r) => r.reference));
+    const bookings = await bookingsOf(channel, [...new Set(held.map((row) => row.reference))]);
+    const settled: DifferenceRow[] = [];
+    for (const row of held) {
+      const booking = bookings.find((b) => b.reference === row.reference && b.day !== row.day);
+      const decided = decideHold(row.day, booking, clock);
+      if (decided.decision === 'HOLD') continue;
+      const change =
+        decided.decision === 'CLEAR'
+          ? {
+              resolution: 'CORRECTED',
+              note: `booked on the channel's statement of ${decided.booking.day}`,
+              evidence: {
+                ...(row.evidence as object),
+                bookedOnOtherDay: {
+                  day: decided.booking.day,
+                  statementId: decided.booking.statementId,
+                  line: decided.booking.line,
+                },
+              },
+              resolvedAt: sql`now()`,
+            }
+          : {
+              resolution: 'OPS',
+              note: `no statement up to ${heldUntil(row.day, clock.holdDays)} booked it`,
+            };
+      const [changed] = await db
+        .update(reconciliationDifferences)
+        .set({ ...change, updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(reconciliationDifferences.id, row.id),
+            eq(reconciliationDifferences.resolution, 'HELD'),
+          ),
+        )
+        .returning();
+      if (changed) settled.push(changed);
+    }
+    return settled;
   }
 
   /** Records this run's differences; one found again keeps its row and what was decided about it. */
@@ -231,12 +306,12 @@ export function createReconcileActivities(deps: {
       .where(
         and(
           differencesOfDay(channel, day),
-          inArray(reconciliationDifferences.resolution, ['CORRECTING', 'OPS']),
+          inArray(reconciliationDifferences.resolution, ['CORRECTING', 'HELD', 'OPS']),
         ),
       );
     const vanished = open.filter((row) => !stillThere.has(row.id));
     for (const row of vanished) {
-      const corrected = row.resolution === 'CORRECTING';
+      const corrected = row.resolution !== 'OPS';
       await db
         .update(reconciliationDifferences)
         .set({
@@ -271,9 +346,11 @@ export function createReconcileActivities(deps: {
       }));
   }
 
-  function reportItem(row: DifferenceRow): ReportItem {
+  function reportItem(row: DifferenceRow, reportDay: string): ReportItem {
     return {
       id: row.id,
+      ...(row.day !== reportDay ? { day: row.day } : {}),
+      ...(row.resolution === 'HELD' ? { heldUntil: heldUntil(row.day, deps.holdDays) } : {}),
       kind: row.kind as DifferenceKind,
       reference: row.reference,
       ...(row.payOrderId ? { payOrderId: row.payOrderId } : {}),
@@ -343,8 +420,16 @@ export function createReconcileActivities(deps: {
         .from(channelStatements)
         .where(eq(channelStatements.id, statementId));
       const lines = statement!.lines as StatementEntry[];
+      const [latest] = await db
+        .select({ day: max(channelStatements.day) })
+        .from(channelStatements)
+        .where(eq(channelStatements.channel, channel));
+      const horizon = holdHorizon(latest?.day ?? day, chinaDay(new Date()));
+      const clock = { horizon, holdDays: deps.holdDays };
+      // First the holds of every day: this day's statement may be the one that books them.
+      const holdsSettled = await settleHolds(channel, clock);
       const { matched, differences } = matchStatement(lines, await readBooks(channel, day, lines));
-      const rows = await recordDifferences(channel, day, differences);
+      const rows = await recordDifferences(channel, day, holdShifts(day, differences, clock));
       const settledSinceLastRun = await settleVanished(channel, day, rows);
       const missedPayments = rows
         .filter((row) => row.kind === 'MISSED_PAYMENT' && row.resolution === 'CORRECTING')
@@ -361,7 +446,7 @@ export function createReconcileActivities(deps: {
           };
         });
       const forOperators = await unflagged(
-        rows.filter((row) => row.resolution === 'OPS' && row.payOrderId),
+        [...holdsSettled, ...rows].filter((row) => row.resolution === 'OPS' && row.payOrderId),
       );
       return {
         statementLines: lines.length,
@@ -369,6 +454,7 @@ export function createReconcileActivities(deps: {
         missedPayments,
         forOperators,
         settledSinceLastRun,
+        holdsSettled: holdsSettled.map((row) => row.id),
       };
     },
 
@@ -418,7 +504,14 @@ export function createReconcileActivities(deps: {
           and(differencesOfDay(channel, day), ne(reconciliationDifferences.resolution, 'RESOLVED')),
         )
         .orderBy(reconciliationDifferences.kind, reconciliationDifferences.reference);
-      const current = rows.filter((r) => r.resolution !== 'CORRECTED');
+      const current = rows.filter((r) => r.resolution === 'CORRECTING' || r.resolution === 'OPS');
+      const holdsSettled = await sliced(comparison.holdsSettled ?? [], (slice) =>
+        db
+          .select()
+          .from(reconciliationDifferences)
+          .where(inArray(reconciliationDifferences.id, slice))
+          .orderBy(reconciliationDifferences.day, reconciliationDifferences.reference),
+      );
       const [run] = await db
         .select({ runs: reconciliations.runs })
         .from(reconciliations)
@@ -438,8 +531,12 @@ export function createReconcileActivities(deps: {
             ...(r.bookAmount !== null ? { bookAmount: r.bookAmount } : {}),
           })),
         ),
-        autoCorrected: rows.filter((r) => r.resolution !== 'OPS').map(reportItem),
-        forOperators: rows.filter((r) => r.resolution === 'OPS').map(reportItem),
+        autoCorrected: rows
+          .filter((r) => r.resolution === 'CORRECTING' || r.resolution === 'CORRECTED')
+          .map((r) => reportItem(r, day)),
+        forOperators: rows.filter((r) => r.resolution === 'OPS').map((r) => reportItem(r, day)),
+        held: rows.filter((r) => r.resolution === 'HELD').map((r) => reportItem(r, day)),
+        holdsSettled: holdsSettled.map((r) => reportItem(r, day)),
         settledSinceLastRun: comparison.settledSinceLastRun,
       };
       await db

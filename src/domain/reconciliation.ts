@@ -71,10 +71,12 @@ export const differenceKinds = [
 export type DifferenceKind = (typeof differenceKinds)[number];
 
 /**
- * CORRECTING: handed to a workflow; CORRECTED: a later run found it settled; OPS: an operator
- * decides; RESOLVED: an operator did (or a later run no longer found it).
+ * CORRECTING: handed to a workflow; CORRECTED: a later run found it settled (or another day's
+ * statement booked a held one); HELD: may be a day-boundary shift, waiting for the next days'
+ * statements (src/domain/reconciliationHolding.ts); OPS: an operator decides; RESOLVED: an
+ * operator did (or a later run no longer found it).
  */
-export type Resolution = 'CORRECTING' | 'CORRECTED' | 'OPS' | 'RESOLVED';
+export type Resolution = 'CORRECTING' | 'CORRECTED' | 'HELD' | 'OPS' | 'RESOLVED';
 
 export interface Difference {
   kind: DifferenceKind;
@@ -88,7 +90,7 @@ export interface Difference {
   bookAmount?: number;
   line?: StatementEntry;
   book?: BookPayment | BookRefund;
-  resolution: 'CORRECTING' | 'OPS';
+  resolution: 'CORRECTING' | 'HELD' | 'OPS';
   urgent: boolean;
   /** What paycenter does about it, or what an operator has to decide. */
   action: string;
@@ -290,12 +292,20 @@ export interface ReconciliationReport {
   autoCorrected: ReportItem[];
   /** Differences that wait for an operator. */
   forOperators: ReportItem[];
+  /** This day's differences that may be a day-boundary shift, waiting for later statements. */
+  held: ReportItem[];
+  /** Held differences (of any day) this run cleared by another day's statement or released. */
+  holdsSettled: ReportItem[];
   /** Found by an earlier run and no longer found now. */
   settledSinceLastRun: number;
 }
 
 export interface ReportItem {
   id: string;
+  /** The statement day of the difference, where it is not the report's own. */
+  day?: string;
+  /** For a held difference: the last day whose statement it waits for. */
+  heldUntil?: string;
   kind: DifferenceKind;
   reference: string;
   payOrderId?: string;
@@ -368,5 +378,9 @@ export function formatReport(report: ReconciliationReport): string {
     ...report.autoCorrected.map(item),
     `For operators (${report.forOperators.length}):`,
     ...report.forOperators.map(item),
+    `Held for a later statement (${report.held.length}):`,
+    ...report.held.map((i) => `${item(i)}\n    held until the statement of ${i.heldUntil}`),
+    `Holds settled by this run (${report.holdsSettled.length}):`,
+    ...report.holdsSettled.map((i) => `${item(i)}\n    held on ${i.day}`),
   ].join('\n');
 }

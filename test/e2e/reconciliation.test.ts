@@ -31,6 +31,8 @@ before(async () => {
       QUERY_ATTENTION_AFTER_FAILURES: '1000',
       LATE_WINDOW_SECONDS: '20',
       RECONCILE_CHANNELS: 'sandbox',
+      // Every difference here is of one day; the holding pool has its own file.
+      RECONCILE_HOLD_DAYS: '0',
       // The schedules are made below; the safety net must not scan in the middle of this file.
       SAFETY_NET_INTERVAL_SECONDS: '86400',
     },

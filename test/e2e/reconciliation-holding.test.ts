@@ -1,0 +1,164 @@
+// The holding pool of reconciliation: a payment our books hold as paid just before Beijing midnight
+// that the channel books the next day is no 短款. The day's run holds it, the next day's run finds
+// it on that day's statement and clears it; one the channel never books becomes the operators'
+// MISSING_AT_CHANNEL once the hold (RECONCILE_HOLD_DAYS, one day here) is over.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { chinaDay, chinaDayBounds } from '../../src/channels/chinaTime';
+import { channelAttempts, payOrders } from '../../src/db/schema';
+import { dayBefore } from '../../src/domain/reconciliation';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  system = await startTestSystem({
+    ownDatabase: true,
+    env: {
+      RECONCILE_HOLD_DAYS: '1',
+      RECONCILE_CHANNELS: 'sandbox',
+      SAFETY_NET_INTERVAL_SECONDS: '86400',
+    },
+  });
+});
+after(async () => {
+  await system?.stop();
+});
+
+const today = chinaDay(new Date());
+const yesterday = dayBefore(today);
+/** Our clock's last seconds of yesterday (Beijing), while the channel's is already on today. */
+const beforeMidnight = (seconds: number) =>
+  new Date(chinaDayBounds(today).from.getTime() - seconds * 1000);
+
+const ops = (method: string, path: string, body?: unknown) =>
+  system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+const references = (items: { reference: string }[]) => items.map((i) => i.reference).sort();
+const exceptions = async () =>
+  (await ops('GET', '/ops/exceptions')).body.items.map((i: { id: string }) => i.id).sort();
+
+/** A sandbox payment our books record at `bookedAt`; the channel books it when the payer paid (now). */
+async function paidOrder(amount: number, bookedAt: Date) {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `hold-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount,
+    currency: 'CNY',
+    subject: 'Tea',
+    expiresInSeconds: 600,
+  });
+  assert.equal(created.status, 201);
+  const id = created.body.id as string;
+  const paying = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
+  assert.equal(paying.status, 200, JSON.stringify(paying.body));
+  const outTradeNo = paying.body.attempt.outTradeNo as string;
+  assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+  await eventually(async () => (await view(id)).status === 'SUCCEEDED', { what: `${id} paid` });
+  const { db } = system.database;
+  await db
+    .update(channelAttempts)
+    .set({ paidAt: bookedAt })
+    .where(eq(channelAttempts.outTradeNo, outTradeNo));
+  await db.update(payOrders).set({ paidAt: bookedAt }).where(eq(payOrders.id, id));
+  return { id, outTradeNo, amount };
+}
+
+describe('defect 9: a difference that may be a day-boundary shift waits for the next statements', () => {
+  let shifted: { id: string; outTradeNo: string };
+  let neverBooked: { id: string; outTradeNo: string };
+
+  it('defect 9: a payment booked just before midnight that the channel books the next day is held, not MISSING_AT_CHANNEL', async () => {
+    shifted = await paidOrder(2_100, beforeMidnight(1));
+    neverBooked = await paidOrder(2_200, beforeMidnight(2));
+    // The channel takes the second payment back: no statement of any day will book it.
+    const reversed = await system.sandbox(
+      'POST',
+      `/control/payments/${neverBooked.outTradeNo}/reverse`,
+    );
+    assert.equal(reversed.status, 200);
+
+    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: yesterday });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    const report = run.body;
+    assert.deepEqual(report.forOperators, []);
+    assert.equal(report.classes.MISSING_AT_CHANNEL, undefined);
+    assert.deepEqual(
+      references(report.held),
+      [shifted, neverBooked].map((o) => o.outTradeNo).sort(),
+    );
+    for (const item of report.held) {
+      assert.equal(item.kind, 'MISSING_AT_CHANNEL');
+      assert.equal(item.resolution, 'HELD');
+      assert.equal(item.heldUntil, today);
+    }
+    // Nothing reaches the operators while the difference is held.
+    assert.deepEqual(await exceptions(), []);
+    assert.equal((await view(shifted.id)).needsAttention, false);
+    assert.deepEqual((await ops('GET', '/ops/reconciliation-differences')).body.items, []);
+  });
+
+  it("defect 9: the next day's run clears the held payment with its statement line, and the one never booked becomes MISSING_AT_CHANNEL after the hold", async () => {
+    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    const report = run.body;
+    assert.equal(report.matched.payments, 1);
+    assert.deepEqual(report.held, []);
+    assert.deepEqual(
+      report.holdsSettled.map((i: { reference: string; resolution: string; day: string }) => [
+        i.day,
+        i.reference,
+        i.resolution,
+      ]),
+      [
+        [yesterday, shifted.outTradeNo, 'CORRECTED'],
+        [yesterday, neverBooked.outTradeNo, 'OPS'],
+      ].sort((a, b) => a[1]!.localeCompare(b[1]!)),
+    );
+
+    const stored = (await ops('GET', `/ops/reconciliations/sandbox/${yesterday}`)).body;
+    const row = (outTradeNo: string) =>
+      stored.differences.find((d: { reference: string }) => d.reference === outTradeNo);
+    const cleared = row(shifted.outTradeNo);
+    assert.equal(cleared.resolution, 'CORRECTED');
+    assert.equal(cleared.evidence.bookedOnOtherDay.day, today);
+    assert.equal(cleared.evidence.bookedOnOtherDay.line.outTradeNo, shifted.outTradeNo);
+    assert.equal(cleared.evidence.bookedOnOtherDay.line.amount, 2_100);
+    const released = row(neverBooked.outTradeNo);
+    assert.equal(released.kind, 'MISSING_AT_CHANNEL');
+    assert.equal(released.resolution, 'OPS');
+    assert.equal(released.urgent, true);
+
+    // The expired hold is the operators' exception, as any 短款; the shifted payment is not.
+    assert.deepEqual(await exceptions(), [neverBooked.id]);
+    assert.equal((await view(shifted.id)).needsAttention, false);
+    const open = (await ops('GET', '/ops/reconciliation-differences')).body.items;
+    assert.deepEqual(
+      open.map((d: { kind: string; reference: string }) => [d.kind, d.reference]),
+      [['MISSING_AT_CHANNEL', neverBooked.outTradeNo]],
+    );
+  });
+
+  it('defect 9: a rerun of the held day after the hold reports the 短款 for operators and the shift as corrected', async () => {
+    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: yesterday });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    const report = run.body;
+    assert.deepEqual(report.held, []);
+    assert.deepEqual(
+      report.forOperators.map((i: { kind: string; reference: string; urgent: boolean }) => [
+        i.kind,
+        i.reference,
+        i.urgent,
+      ]),
+      [['MISSING_AT_CHANNEL', neverBooked.outTradeNo, true]],
+    );
+    assert.deepEqual(
+      report.autoCorrected.map((i: { reference: string; resolution: string }) => [
+        i.reference,
+        i.resolution,
+      ]),
+      [[shifted.outTradeNo, 'CORRECTED']],
+    );
+    assert.equal(report.classes.MISSING_AT_CHANNEL.count, 1);
+    assert.deepEqual(await exceptions(), [neverBooked.id]);
+  });
+});
