@@ -16,10 +16,12 @@ import {
   reconciliations,
   refunds,
 } from '../db/schema';
+import type { RefundStatus } from './payment';
 import { newId } from '../domain/ids';
 import {
   classTotals,
   matchStatement,
+  missedPaymentResolution,
   type BookPayment,
   type BookRefund,
   type Difference,
@@ -297,7 +299,11 @@ export function createReconcileActivities(deps: {
     return rows;
   }
 
-  /** Differences an earlier run found that this one does not: settled since. */
+  /**
+   * Differences an earlier run found that this one does not: settled since. A missed payment is
+   * CORRECTED only once its money is accounted for (`missedPaymentResolution`); until then it
+   * stays CORRECTING.
+   */
   async function settleVanished(channel: string, day: string, present: DifferenceRow[]) {
     const stillThere = new Set(present.map((r) => r.id));
     const open = await db
@@ -309,20 +315,42 @@ export function createReconcileActivities(deps: {
           inArray(reconciliationDifferences.resolution, ['CORRECTING', 'HELD', 'OPS']),
         ),
       );
-    const vanished = open.filter((row) => !stillThere.has(row.id));
-    for (const row of vanished) {
-      const corrected = row.resolution !== 'OPS';
+    let settled = 0;
+    for (const row of open.filter((r) => !stillThere.has(r.id))) {
+      const resolution = await resolutionOnceVanished(row);
+      if (resolution === row.resolution) continue;
+      settled += 1;
       await db
         .update(reconciliationDifferences)
         .set({
-          resolution: corrected ? 'CORRECTED' : 'RESOLVED',
-          ...(corrected ? {} : { note: 'no longer found by a later run' }),
-          resolvedAt: sql`now()`,
+          resolution,
+          ...(resolution === 'RESOLVED' ? { note: 'no longer found by a later run' } : {}),
+          ...(resolution === 'OPS'
+            ? { action: 'the channel refused the refund of this payment: decide with the merchant' }
+            : {}),
+          resolvedAt: resolution === 'OPS' ? null : sql`now()`,
           updatedAt: sql`now()`,
         })
         .where(eq(reconciliationDifferences.id, row.id));
     }
-    return vanished.length;
+    return settled;
+  }
+
+  async function resolutionOnceVanished(row: DifferenceRow): Promise<Resolution> {
+    if (row.resolution === 'OPS') return 'RESOLVED';
+    if (row.kind !== 'MISSED_PAYMENT' || !row.payOrderId || !row.attemptId) return 'CORRECTED';
+    const [order] = await db
+      .select({ paidAttemptId: payOrders.paidAttemptId })
+      .from(payOrders)
+      .where(eq(payOrders.id, row.payOrderId));
+    const attemptRefunds = await db
+      .select({ status: refunds.status })
+      .from(refunds)
+      .where(eq(refunds.attemptId, row.attemptId));
+    return missedPaymentResolution({
+      paidTheOrder: order?.paidAttemptId === row.attemptId,
+      refunds: attemptRefunds.map((r) => r.status as RefundStatus),
+    });
   }
 
   /** Pay orders of undecidable differences not yet on the operators' list, and why they go there. */
@@ -477,7 +505,7 @@ export function createReconcileActivities(deps: {
       const action =
         handled === 'SIGNALLED'
           ? `handed to the payment workflow ${missed.payOrderId}, which settles the order or refunds a late or duplicate payment`
-          : `the payment workflow had completed: refunded by workflow ${strayPaymentWorkflowId(missed.attemptId)}`;
+          : `the payment workflow had completed: handed to the stray-payment refund ${strayPaymentWorkflowId(missed.attemptId)}, which refunds it`;
       await db
         .update(reconciliationDifferences)
         .set({ action, updatedAt: sql`now()` })

@@ -273,6 +273,27 @@ function compareRefund(
   }
 }
 
+/** What the books say became of a missed payment after it was handed over for correction. */
+export interface MissedPaymentAfterCorrection {
+  /** The channel order is the one that paid its pay order. */
+  paidTheOrder: boolean;
+  /** The statuses of the refunds of the channel order (a late or duplicate payment). */
+  refunds: readonly ('PROCESSING' | 'SUCCEEDED' | 'FAILED')[];
+}
+
+/**
+ * A missed payment a later run no longer finds (the books now hold it as paid) is CORRECTED only
+ * once its money is accounted for: it paid the order, or a refund of it succeeded. A refund under
+ * way keeps it CORRECTING; a refund the channel refused puts it before an operator (OPS).
+ */
+export function missedPaymentResolution(
+  books: MissedPaymentAfterCorrection,
+): 'CORRECTED' | 'CORRECTING' | 'OPS' {
+  if (books.paidTheOrder || books.refunds.includes('SUCCEEDED')) return 'CORRECTED';
+  if (books.refunds.includes('PROCESSING')) return 'CORRECTING';
+  return books.refunds.includes('FAILED') ? 'OPS' : 'CORRECTING';
+}
+
 /** Per class: how many, and how much per currency (the channel's amount where it has one). */
 export interface ClassTotal {
   count: number;

@@ -24,6 +24,8 @@ export interface Faults {
   slowQueriesMs?: number;
   /** Refunds answer REFUND_PROCESSING, and still do at the first refund query after. */
   slowRefunds?: boolean;
+  /** The next this many refund queries are refused as too frequent (each channel's rate limit). */
+  rateLimitRefundQueries?: number;
 }
 
 export interface NotificationLogEntry {
@@ -267,6 +269,9 @@ export class SandboxGateway {
 
   async queryRefund(outTradeNo: string, outRequestNo: string): Promise<SandboxRefund> {
     await this.queryFaults(outTradeNo);
+    if (this.takeRateLimit(outTradeNo)) {
+      throw new GatewayError('FREQUENCY_LIMITED', 429, 'refund queried too often (fault)');
+    }
     const refund = this.tradeAtChannel(outTradeNo).refunds.find(
       (r) => r.out_request_no === outRequestNo,
     );
@@ -389,6 +394,15 @@ export class SandboxGateway {
     const faults = this.faultsFor(outTradeNo);
     if (faults.slowQueriesMs) await this.pause(faults.slowQueriesMs);
     if (faults.failQueries) throw new GatewayError('SYSTEM_ERROR', 503, 'query failed (fault)');
+  }
+
+  /** Uses up one rate-limited answer, from the trade's own faults if it has that fault, else the global. */
+  private takeRateLimit(outTradeNo: string): boolean {
+    const own = this.tradeFaults.get(outTradeNo);
+    const faults = own?.rateLimitRefundQueries !== undefined ? own : this.faults;
+    if (!faults.rateLimitRefundQueries) return false;
+    faults.rateLimitRefundQueries -= 1;
+    return true;
   }
 
   private pause(ms: number): Promise<void> {

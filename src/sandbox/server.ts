@@ -16,6 +16,7 @@ const faultsSchema = z
     failQueries: z.boolean(),
     slowQueriesMs: z.number().int().min(0).max(3_600_000),
     slowRefunds: z.boolean(),
+    rateLimitRefundQueries: z.number().int().min(0).max(1_000_000),
   })
   .partial()
   .strict();

@@ -14,7 +14,7 @@ import type { ChannelFact } from '../domain/payOrder';
 import type { QuerySchedule } from '../domain/querySchedule';
 import type { WorkflowState } from '../domain/safetyNet';
 import { attention, notify } from '../workflows/definitions';
-import type { StrayPaymentInput } from '../workflows/refund';
+import type { StrayPaymentInput, StrayPaymentOutcome } from '../workflows/refund';
 
 export interface CorrectionDeps {
   db: Db;
@@ -58,19 +58,46 @@ export type NewsHandling = 'SIGNALLED' | 'STRAY_PAYMENT' | 'WORKFLOW_ENDED';
 export function createCorrections(deps: CorrectionDeps) {
   const { db, temporal, log } = deps;
 
-  /** A success after the pay order's workflow completed: refund it in a workflow keyed by the attempt. */
+  /**
+   * A success after the pay order's workflow completed: refund it in a workflow keyed by the
+   * attempt. A later report (a statement, the channel's retry) starts it again when its last run
+   * refunded nothing, so a payment the channel had not confirmed then is refunded once it does.
+   */
   async function startStrayPayment(input: StrayPaymentInput) {
+    const workflowId = strayPaymentWorkflowId(input.attemptId);
+    if (!(await lastStrayRunRefundedNothing(workflowId))) return;
     try {
       await temporal.workflow.start('strayPayment', {
-        workflowId: strayPaymentWorkflowId(input.attemptId),
+        workflowId,
         taskQueue: deps.taskQueue,
         args: [input],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // A closed run may be followed by another; a running one is never doubled.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
+  }
+
+  /**
+   * No run yet, or the last one ended without a refund: the channel did not confirm the payment
+   * (NOT_PAID), or the run itself failed. One that is running, found the payment accounted for,
+   * or refunded (whatever the channel answered) is not run again; the workflow checks the books
+   * first in any case, so a run more never refunds twice.
+   */
+  async function lastStrayRunRefundedNothing(workflowId: string): Promise<boolean> {
+    const handle = temporal.workflow.getHandle(workflowId);
+    try {
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') return false;
+      if (status.name !== 'COMPLETED') return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return true;
+      throw err;
+    }
+    const outcome: StrayPaymentOutcome = await handle.result();
+    return outcome === 'NOT_PAID';
   }
 
   return {

@@ -1,7 +1,7 @@
 // Refunds: following one refund at the channel to a final status, the small workflow that refunds
 // a success arriving after its pay order's workflow has completed, and the refunds merchants ask
 // for (one workflow per refund).
-import { log, proxyActivities, sleep } from '@temporalio/workflow';
+import { log, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type {
   ChannelRefundRef,
   PaymentActivities,
@@ -23,33 +23,82 @@ const channel = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
+// One try per follow-up of a refund the channel took: the query schedule itself is the retry.
+const followUps = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { maximumAttempts: 1 },
+});
 const records = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
 /**
+ * Before this patch any error while following a PROCESSING refund made it FAILED, which freed its
+ * amount for another refund although the channel had taken it.
+ */
+export const refundFollowUpNeverFailsPatch = 'refund-follow-up-never-fails';
+
+/**
  * Refunds at the channel with our refund ID as its idempotency key and follows a PROCESSING refund
- * with refund queries until it is final. FAILED means the channel refused: an operator decides.
+ * with refund queries until it is final. FAILED means the channel refused the refund request
+ * itself (or, when following it, said the refund failed): an operator decides. Once the channel
+ * has taken the refund, a follow-up that fails or is refused (a rate limit, an outage) learns
+ * nothing: the refund stays PROCESSING and is asked about again on the schedule, rarely after
+ * many failures in a row; the safety net flags one not final in time.
  */
 export async function refundAtChannel(
   ref: ChannelRefundRef,
   amount: number,
   schedule: QuerySchedule,
 ): Promise<RefundStatus> {
+  let status: RefundStatus;
   try {
-    let status = await channel.refundChannelOrder({ ...ref, amount });
-    for (let checks = 0; status === 'PROCESSING'; checks++) {
-      await sleep(nextQueryDelaySeconds(schedule, checks, 0) * 1000);
-      status = await channel.queryChannelRefund(ref);
-      // Not at the channel (the request was lost): ask again, it is idempotent.
-      if (status === 'FAILED') status = await channel.refundChannelOrder({ ...ref, amount });
-    }
-    return status;
+    status = await channel.refundChannelOrder({ ...ref, amount });
   } catch (err) {
     log.error('channel refused the refund', { refundNo: ref.refundNo, error: String(err) });
     return 'FAILED';
   }
+  if (status !== 'PROCESSING') return status;
+  const neverFails = patched(refundFollowUpNeverFailsPatch);
+  try {
+    return await followRefund(ref, amount, schedule, neverFails);
+  } catch (err) {
+    // Only workflows that started following before the patch get here.
+    log.error('channel refused the refund', { refundNo: ref.refundNo, error: String(err) });
+    return 'FAILED';
+  }
+}
+
+async function followRefund(
+  ref: ChannelRefundRef,
+  amount: number,
+  schedule: QuerySchedule,
+  neverFails: boolean,
+): Promise<RefundStatus> {
+  const calls = neverFails ? followUps : channel;
+  let status: RefundStatus = 'PROCESSING';
+  let failuresInARow = 0;
+  for (let checks = 0; status === 'PROCESSING'; checks++) {
+    await sleep(nextQueryDelaySeconds(schedule, checks, failuresInARow) * 1000);
+    try {
+      status = await calls.queryChannelRefund(ref);
+      // Not at the channel (the request was lost): ask again, it is idempotent.
+      if (status === 'FAILED') status = await calls.refundChannelOrder({ ...ref, amount });
+      failuresInARow = 0;
+    } catch (err) {
+      if (!neverFails) throw err;
+      // A query that said "not at the channel" and a repeat that failed: still not known.
+      status = 'PROCESSING';
+      failuresInARow++;
+      log.warn('refund follow-up learnt nothing; asking again later', {
+        refundNo: ref.refundNo,
+        failuresInARow,
+        error: String(err),
+      });
+    }
+  }
+  return status;
 }
 
 export interface StrayPaymentInput {

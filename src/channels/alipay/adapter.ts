@@ -23,6 +23,7 @@ import {
   alipayMethods,
   alipayTradeStatuses,
   fromYuan,
+  isTryLater,
   pagePayProductCode,
   parseForm,
   precreateProductCode,
@@ -139,11 +140,7 @@ export function createAlipayAdapter(
     const subCode = typeof data.sub_code === 'string' ? data.sub_code : '';
     const message = `${data.msg ?? ''}${data.sub_msg ? `: ${data.sub_msg}` : ''}`;
     if (code === alipayCodes.success) return { ok: true, data };
-    if (
-      code === alipayCodes.unavailable ||
-      subCode === 'ACQ.SYSTEM_ERROR' ||
-      subCode.startsWith('isp.')
-    ) {
+    if (code === alipayCodes.unavailable || isTryLater(subCode)) {
       throw new ChannelUnavailableError(`alipay ${method}: ${code} ${subCode} ${message}`);
     }
     if (code === alipayCodes.businessFailure) return { ok: false, subCode, message };

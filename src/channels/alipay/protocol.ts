@@ -39,6 +39,19 @@ export const alipayCodes = {
   businessFailure: '40004',
 } as const;
 
+/**
+ * sub_codes that refuse nothing for good: Alipay asks to call again with the same parameters
+ * (ACQ.SYSTEM_ERROR, 系统错误) or to call less often (isv.app-call-limited, 应用调用次数超限);
+ * any isp.* is Alipay's own service failing.
+ */
+export function isTryLater(subCode: string): boolean {
+  return (
+    subCode === 'ACQ.SYSTEM_ERROR' ||
+    subCode === 'isv.app-call-limited' ||
+    subCode.startsWith('isp.')
+  );
+}
+
 export const pagePayProductCode = 'FAST_INSTANT_TRADE_PAY';
 export const precreateProductCode = 'FACE_TO_FACE_PAYMENT';
 

@@ -101,7 +101,8 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
   async function call(path: string, payload: object) {
     const response = await post(path, payload);
     const text = await response.text();
-    if (response.status >= 500) {
+    // 429 (FREQUENCY_LIMITED) refuses nothing for good: the same request may go again later.
+    if (response.status >= 500 || response.status === 429) {
       throw new ChannelUnavailableError(`sandbox ${path}: HTTP ${response.status} ${text}`);
     }
     const json: unknown = text ? JSON.parse(text) : {};

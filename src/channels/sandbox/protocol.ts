@@ -81,6 +81,8 @@ export type SandboxErrorCode =
   | 'TRADE_NOT_PAID'
   | 'REFUND_AMOUNT_EXCEEDED'
   | 'REFUND_NOT_EXIST'
+  /** Too many requests: nothing was done, ask again later (HTTP 429). */
+  | 'FREQUENCY_LIMITED'
   | 'SYSTEM_ERROR';
 
 export function sign(secret: string, timestamp: string, body: string): string {

@@ -23,6 +23,7 @@ import {
   decryptResource,
   refundStatuses,
   tradeStates,
+  tryLaterCodes,
   type NativePrepayRequest,
   type RefundRequest,
   type WechatpayRefundStatus,
@@ -263,6 +264,10 @@ export function createWechatpayAdapter(
     const error = errorSchema.safeParse(json);
     if (!error.success) {
       throw new ChannelUnavailableError(`${what}: HTTP ${response.status} ${text.slice(0, 200)}`);
+    }
+    // A rate limit is no refusal: nothing was done, and the same request may go again later.
+    if (response.status === 429 || tryLaterCodes.includes(error.data.code)) {
+      throw new ChannelUnavailableError(`${what}: HTTP ${response.status} ${error.data.code}`);
     }
     return {
       ok: false as const,

@@ -24,6 +24,12 @@ export const wechatpayHeaders = {
 /** Signed messages older (or newer) than this are refused: replays. */
 export const timestampToleranceSeconds = 5 * 60;
 
+/**
+ * Error codes that refuse nothing for good: the request was not handled and the same one may be sent
+ * again later (HTTP 429 FREQUENCY_LIMITED, 频率超限; SYSTEM_ERROR, 系统错误).
+ */
+export const tryLaterCodes: readonly string[] = ['FREQUENCY_LIMITED', 'SYSTEM_ERROR'];
+
 /** Every trade_state v3 answers (query and notification). */
 export type WechatpayTradeState =
   'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR';

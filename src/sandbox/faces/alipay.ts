@@ -90,6 +90,8 @@ function refusalOf(err: GatewayError, method: string): AlipayRefusal {
       return invalidArguments('isv.invalid-signature', '验签出错');
     case 'INVALID_REQUEST':
       return businessFailure('ACQ.INVALID_PARAMETER', err.message);
+    case 'FREQUENCY_LIMITED':
+      return businessFailure('isv.app-call-limited', '应用调用次数超限');
     case 'SYSTEM_ERROR':
       return new AlipayRefusal({
         code: alipayCodes.unavailable,

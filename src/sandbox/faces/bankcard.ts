@@ -99,6 +99,7 @@ function respCodeOf(err: GatewayError): string {
       return '35';
     case 'REFUND_AMOUNT_EXCEEDED':
       return '36';
+    case 'FREQUENCY_LIMITED':
     case 'SYSTEM_ERROR':
       return '06';
   }

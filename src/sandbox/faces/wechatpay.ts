@@ -106,6 +106,8 @@ function wechatpayError(err: GatewayError, op: 'trade' | 'refund'): WechatpayErr
       return new WechatpayError(400, 'INVALID_REQUEST', '申请退款金额超过订单可退金额');
     case 'REFUND_NOT_EXIST':
       return new WechatpayError(404, 'RESOURCE_NOT_EXISTS', '退款单不存在');
+    case 'FREQUENCY_LIMITED':
+      return new WechatpayError(429, 'FREQUENCY_LIMITED', '频率超限');
     case 'SYSTEM_ERROR':
       return new WechatpayError(500, 'SYSTEM_ERROR', '系统错误');
   }
