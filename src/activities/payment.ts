@@ -159,10 +159,13 @@ export function createPaymentActivities({ db, channels, corrections }: PaymentAc
       if (order.paidAttemptId === attemptId || refunded) return { kind: 'accounted' as const };
       return {
         kind: 'refund' as const,
-        reason: (order.status === 'SUCCEEDED'
-          ? 'DUPLICATE_PAYMENT'
-          : 'LATE_PAYMENT') as ExtraPaymentReason,
-        amount: attempt.amount,
+        reason: (attempt.status === 'AMOUNT_MISMATCH'
+          ? 'AMOUNT_MISMATCH'
+          : order.status === 'SUCCEEDED'
+            ? 'DUPLICATE_PAYMENT'
+            : 'LATE_PAYMENT') as ExtraPaymentReason,
+        // What the payer paid (another amount than asked goes back whole).
+        amount: attempt.paidAmount ?? attempt.amount,
         currency: order.currency as Currency,
         merchantId: order.merchantId,
         merchantOrderNo: order.merchantOrderNo,

@@ -32,6 +32,7 @@ import {
   type Resolution,
   type StatementEntry,
 } from '../domain/reconciliation';
+import { paidStatuses } from '../domain/payOrder';
 import {
   decideHold,
   heldUntil,
@@ -96,7 +97,10 @@ export function createReconcileActivities(deps: {
     payOrderId: channelAttempts.payOrderId,
     attemptId: channelAttempts.id,
     outTradeNo: channelAttempts.outTradeNo,
-    amount: channelAttempts.amount,
+    // What the payer paid: another amount than asked is booked as paid (and refunded).
+    amount: sql<number>`coalesce(${channelAttempts.paidAmount}, ${channelAttempts.amount})`.mapWith(
+      Number,
+    ),
     currency: channelAttempts.currency,
     status: channelAttempts.status,
   };
@@ -134,7 +138,7 @@ export function createReconcileActivities(deps: {
       .where(
         and(
           eq(channelAttempts.channel, channel),
-          eq(channelAttempts.status, 'SUCCEEDED'),
+          inArray(channelAttempts.status, [...paidStatuses]),
           gte(channelAttempts.paidAt, from),
           lt(channelAttempts.paidAt, to),
         ),

@@ -24,7 +24,7 @@ import {
   safetyNetFindings,
 } from '../db/schema';
 import { newId } from '../domain/ids';
-import { openStatuses } from '../domain/payOrder';
+import { openStatuses, paidStatuses } from '../domain/payOrder';
 import {
   correctUnrefundedSuccess,
   cutoff,
@@ -135,7 +135,7 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
       const found = await attemptSuspects(
         run,
         and(
-          eq(channelAttempts.status, 'SUCCEEDED'),
+          inArray(channelAttempts.status, [...paidStatuses]),
           orderIs,
           // The workflows record a success before they refund it: give them the grace first.
           sql`coalesce(${channelAttempts.paidAt}, ${channelAttempts.updatedAt}) < ${before(

@@ -119,8 +119,11 @@ function withAttempt(state: PayOrderState, attempt: Attempt): PayOrderState {
  * workflow, which would ignore it.
  */
 export function learnsNothing(attempt: Pick<Attempt, 'status'>): boolean {
-  return attempt.status === 'SUCCEEDED' || attempt.status === 'AMOUNT_MISMATCH';
+  return paidStatuses.includes(attempt.status);
 }
+
+/** Statuses of a channel order the payer paid (another amount than asked included). */
+export const paidStatuses: readonly AttemptStatus[] = ['SUCCEEDED', 'AMOUNT_MISMATCH'];
 
 /** The money the channel took on this channel order, if the payer paid it. */
 export function paidAmountOf(attempt: Attempt): number | undefined {

@@ -1,6 +1,6 @@
 // Reconciliation's rules: how a channel's statement of one day is matched with our books, which
 // differences are corrected automatically and which wait for an operator. Pure; no I/O.
-import type { AttemptStatus } from './payOrder';
+import { paidStatuses, type AttemptStatus } from './payOrder';
 
 /** One line of a channel's daily statement, as every channel adapter parses it. */
 export interface StatementEntry {
@@ -202,7 +202,7 @@ function comparePayment(line: StatementEntry, book: BookPayment | undefined): Di
       action: `the channel booked ${line.amount} ${line.currency} for a channel order of ${book.amount} ${book.currency}: decide with the channel and the merchant`,
     };
   }
-  if (book.status === 'SUCCEEDED') return null;
+  if (paidStatuses.includes(book.status)) return null;
   return {
     ...ours,
     kind: 'MISSED_PAYMENT',
