@@ -235,6 +235,7 @@ export const payOrderViewSchema = payOrderSummarySchema.extend({
   refunds: z.array(
     z.object({
       id: z.string(),
+      attemptId: z.string().meta({ description: 'The channel order refunded' }),
       amount: z.number().int(),
       reason: z.string(),
       status: z.string(),

@@ -284,6 +284,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
         })),
         refunds: refundRows.map((r) => ({
           id: r.id,
+          attemptId: r.attemptId,
           amount: r.amount,
           reason: r.reason,
           status: r.status,
