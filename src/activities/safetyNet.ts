@@ -17,7 +17,7 @@ import {
   sql,
   type SQL,
 } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { union, type PgColumn } from 'drizzle-orm/pg-core';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
 import {
@@ -287,11 +287,21 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
     const settledBefore = cutoff(run.scannedAt, run.input.graceSeconds);
     const lookback = run.input.moneyLookbackSeconds ?? defaultMoneyLookbackSeconds;
     const changedSince = cutoff(run.scannedAt, run.input.graceSeconds + lookback);
-    const changedIn = (table: typeof channelAttempts | typeof refunds) =>
+    const changedWithin = (updatedAt: PgColumn) =>
+      and(gte(updatedAt, changedSince), lt(updatedAt, settledBefore));
+    // The orders to read, each found by an index: books changed in the window, or a finding open.
+    const candidates = union(
+      db.select({ id: payOrders.id }).from(payOrders).where(changedWithin(payOrders.updatedAt)),
       db
-        .select({ payOrderId: table.payOrderId })
-        .from(table)
-        .where(and(gte(table.updatedAt, changedSince), lt(table.updatedAt, settledBefore)));
+        .select({ id: channelAttempts.payOrderId })
+        .from(channelAttempts)
+        .where(changedWithin(channelAttempts.updatedAt)),
+      db.select({ id: refunds.payOrderId }).from(refunds).where(changedWithin(refunds.updatedAt)),
+      db
+        .select({ id: safetyNetFindings.subject }) // this check's subject is the pay order
+        .from(safetyNetFindings)
+        .where(and(eq(safetyNetFindings.check, run.check), isNull(safetyNetFindings.clearedAt))),
+    );
     const ofThisOrder = (table: typeof channelAttempts | typeof refunds, also: SQL) =>
       notExists(
         db
@@ -319,11 +329,6 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
       ofThisOrder(channelAttempts, inArray(channelAttempts.status, [...openStatuses])),
       ofThisOrder(refunds, eq(refunds.status, 'PROCESSING')),
     );
-    const inWindow = or(
-      gte(payOrders.updatedAt, changedSince),
-      inArray(payOrders.id, changedIn(channelAttempts)),
-      inArray(payOrders.id, changedIn(refunds)),
-    );
     // Flagging changes the order, and an operator's repair may put money in flight: an open
     // finding stays open, whatever the order's age, until its books are seen conserved.
     const openFinding = and(isNotNull(safetyNetFindings.id), isNull(safetyNetFindings.clearedAt));
@@ -344,7 +349,8 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
         .where(
           and(
             gt(payOrders.id, after),
-            or(openFinding, and(settled, inWindow, otherChecksFinding)),
+            inArray(payOrders.id, candidates),
+            or(openFinding, and(settled, otherChecksFinding)),
             ofMerchant(payOrders.merchantId, run),
           ),
         )
