@@ -1,5 +1,6 @@
 // All configuration, validated once at start; nothing else reads process.env.
 import { z } from 'zod';
+import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -151,6 +152,12 @@ export const configSchema = z.object({
   SAFETY_NET_INTERVAL_SECONDS: seconds(15 * 60),
   /** How long a suspicious state must last before a scan acts (the workflows get their chance). */
   SAFETY_NET_GRACE_SECONDS: seconds(30 * 60),
+  /**
+   * The money-invariant check reads settled orders whose books changed within this long before
+   * the grace period: each change is judged by every scan in that hour, so a few failed scans
+   * miss nothing, and a scan reads about an hour of orders.
+   */
+  SAFETY_NET_MONEY_LOOKBACK_SECONDS: seconds(defaultMoneyLookbackSeconds),
   /** A refund still not final after this long goes to an operator. */
   REFUND_FINAL_WITHIN_SECONDS: seconds(24 * 3600),
 });

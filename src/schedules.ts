@@ -29,6 +29,7 @@ export function safetyNetInput(config: Config): SafetyNetInput {
   const retries = config.MERCHANT_NOTIFY_RETRY_SECONDS.reduce((sum, s) => sum + s, 0);
   return {
     graceSeconds: config.SAFETY_NET_GRACE_SECONDS,
+    moneyLookbackSeconds: config.SAFETY_NET_MONEY_LOOKBACK_SECONDS,
     refundFinalWithinSeconds: config.REFUND_FINAL_WITHIN_SECONDS,
     merchantNotifyGiveUpSeconds: retries + config.SAFETY_NET_GRACE_SECONDS,
   };

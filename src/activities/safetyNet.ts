@@ -5,15 +5,19 @@ import {
   asc,
   count,
   eq,
+  gt,
+  gte,
   inArray,
+  isNotNull,
   isNull,
   lt,
   ne,
   notExists,
+  or,
   sql,
   type SQL,
 } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { union, type PgColumn } from 'drizzle-orm/pg-core';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
 import {
@@ -24,11 +28,14 @@ import {
   safetyNetFindings,
 } from '../db/schema';
 import { newId } from '../domain/ids';
+import { checkMoney, type MoneyVerdict } from '../domain/moneyInvariant';
 import { openStatuses, paidStatuses } from '../domain/payOrder';
 import {
   correctUnrefundedSuccess,
   cutoff,
+  defaultMoneyLookbackSeconds,
   emptyCheckReport,
+  moneyCheckPage,
   suspectsPerCheck,
   type CheckReport,
   type FindingAction,
@@ -76,6 +83,26 @@ interface Decision {
 
 const iso = (at: Date | null) => at?.toISOString() ?? null;
 const before = (at: Date) => sql`${at.toISOString()}::timestamptz`;
+
+/**
+ * What a money verdict is to the scan: nothing when conserved, or in flight with no finding open
+ * (no verdict yet); else the evidence and the reason to flag (or to keep an open finding open).
+ */
+function moneyEvidence(verdict: MoneyVerdict, findingOpen: boolean) {
+  if (verdict.inFlight) {
+    return findingOpen ? { detail: { inFlight: verdict.message }, reason: verdict.message } : null;
+  }
+  if (verdict.ok) return null;
+  return {
+    detail: {
+      violation: verdict.code,
+      netAtChannel: verdict.netAtChannel,
+      expected: verdict.expected,
+      outTradeNo: verdict.outTradeNo ?? null,
+    },
+    reason: `${verdict.code}: ${verdict.message}`,
+  };
+}
 
 export function createSafetyNetActivities({ db, corrections, log }: SafetyNetActivityDeps) {
   /** Joins the finding an earlier scan recorded for the same subject, if any. */
@@ -249,6 +276,120 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
     }));
   }
 
+  /**
+   * Settled pay orders whose books break the money invariant. Read: SUCCEEDED or CLOSED orders
+   * with nothing in flight whose books (order, channel orders, refunds) last changed within the
+   * lookback window before the grace period, and those with an open finding of this check (judged
+   * again until conserved), leaving out orders another check has an open finding on (it owns them).
+   * The window bounds what a scan reads; it is read in pages by pay order ID.
+   */
+  async function moneyNotConserved(run: CheckRun): Promise<Suspect[]> {
+    const settledBefore = cutoff(run.scannedAt, run.input.graceSeconds);
+    const lookback = run.input.moneyLookbackSeconds ?? defaultMoneyLookbackSeconds;
+    const changedSince = cutoff(run.scannedAt, run.input.graceSeconds + lookback);
+    const changedWithin = (updatedAt: PgColumn) =>
+      and(gte(updatedAt, changedSince), lt(updatedAt, settledBefore));
+    // The orders to read, each found by an index: books changed in the window, or a finding open.
+    const candidates = union(
+      db.select({ id: payOrders.id }).from(payOrders).where(changedWithin(payOrders.updatedAt)),
+      db
+        .select({ id: channelAttempts.payOrderId })
+        .from(channelAttempts)
+        .where(changedWithin(channelAttempts.updatedAt)),
+      db.select({ id: refunds.payOrderId }).from(refunds).where(changedWithin(refunds.updatedAt)),
+      db
+        .select({ id: safetyNetFindings.subject }) // this check's subject is the pay order
+        .from(safetyNetFindings)
+        .where(and(eq(safetyNetFindings.check, run.check), isNull(safetyNetFindings.clearedAt))),
+    );
+    const ofThisOrder = (table: typeof channelAttempts | typeof refunds, also: SQL) =>
+      notExists(
+        db
+          .select({ one: sql`1` })
+          .from(table)
+          .where(and(eq(table.payOrderId, payOrders.id), also)),
+      );
+    const otherChecksFinding = notExists(
+      db
+        .select({ one: sql`1` })
+        .from(safetyNetFindings)
+        .where(
+          and(
+            eq(safetyNetFindings.payOrderId, payOrders.id),
+            ne(safetyNetFindings.check, run.check),
+            isNull(safetyNetFindings.clearedAt),
+          ),
+        ),
+    );
+    const settled = and(
+      inArray(payOrders.status, ['SUCCEEDED', 'CLOSED']),
+      lt(payOrders.updatedAt, settledBefore),
+      ofThisOrder(channelAttempts, gte(channelAttempts.updatedAt, settledBefore)),
+      ofThisOrder(refunds, gte(refunds.updatedAt, settledBefore)),
+      ofThisOrder(channelAttempts, inArray(channelAttempts.status, [...openStatuses])),
+      ofThisOrder(refunds, eq(refunds.status, 'PROCESSING')),
+    );
+    // Flagging changes the order, and an operator's repair may put money in flight: an open
+    // finding stays open, whatever the order's age, until its books are seen conserved.
+    const openFinding = and(isNotNull(safetyNetFindings.id), isNull(safetyNetFindings.clearedAt));
+
+    const suspects: Suspect[] = [];
+    for (let after = ''; ;) {
+      const page = await db
+        .select({
+          id: payOrders.id,
+          status: payOrders.status,
+          amount: payOrders.amount,
+          currency: payOrders.currency,
+          prior: safetyNetFindings.action,
+          open: sql<boolean>`${openFinding}`,
+        })
+        .from(payOrders)
+        .leftJoin(safetyNetFindings, findingOf(run.check, payOrders.id))
+        .where(
+          and(
+            gt(payOrders.id, after),
+            inArray(payOrders.id, candidates),
+            or(openFinding, and(settled, otherChecksFinding)),
+            ofMerchant(payOrders.merchantId, run),
+          ),
+        )
+        .orderBy(asc(payOrders.id))
+        .limit(moneyCheckPage);
+      if (page.length === 0) break;
+      after = page.at(-1)!.id;
+      const ids = page.map((o) => o.id);
+      const attempts = await db
+        .select()
+        .from(channelAttempts)
+        .where(inArray(channelAttempts.payOrderId, ids));
+      const refundRows = await db.select().from(refunds).where(inArray(refunds.payOrderId, ids));
+      for (const order of page) {
+        const verdict = checkMoney({
+          order,
+          attempts: attempts.filter((a) => a.payOrderId === order.id),
+          refunds: refundRows.filter((r) => r.payOrderId === order.id),
+        });
+        const evidence = moneyEvidence(verdict, order.open);
+        if (!evidence) continue;
+        suspects.push({
+          subject: order.id,
+          payOrderId: order.id,
+          prior: order.prior as FindingAction | null,
+          detail: {
+            orderStatus: order.status,
+            amount: order.amount,
+            currency: order.currency,
+            ...evidence.detail,
+          },
+          flagReason: evidence.reason,
+        });
+      }
+    }
+    // Unknown findings first, as every check: a pile of known ones never starves a new one.
+    return suspects.sort((a, b) => Number(a.prior !== null) - Number(b.prior !== null));
+  }
+
   const suspectsOf: Record<SafetyNetCheck, (run: CheckRun) => Promise<Suspect[]>> = {
     EXTRA_SUCCESS_UNREFUNDED: unrefundedSuccesses(
       and(
@@ -260,6 +401,7 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
     ATTEMPT_OPEN_PAST_EXPIRY: attemptsOpenPastExpiry,
     REFUND_NOT_FINAL: refundsNotFinal,
     MERCHANT_NOT_NOTIFIED: merchantEventsUndelivered,
+    MONEY_NOT_CONSERVED: moneyNotConserved,
   };
 
   /** Corrects one new finding: a workflow refunds an unrefunded success, all else is flagged. */

@@ -6,6 +6,8 @@
  * ATTEMPT_OPEN_PAST_EXPIRY: a channel order is still open though its order expired.
  * REFUND_NOT_FINAL: a refund is still PROCESSING.
  * MERCHANT_NOT_NOTIFIED: a merchant event is still undelivered.
+ * MONEY_NOT_CONSERVED: a settled order's books break the money invariant (src/domain/moneyInvariant.ts).
+ *   Last, so an order another check already corrects or flagged in the same scan is left to it.
  */
 export const safetyNetChecks = [
   'EXTRA_SUCCESS_UNREFUNDED',
@@ -13,11 +15,21 @@ export const safetyNetChecks = [
   'ATTEMPT_OPEN_PAST_EXPIRY',
   'REFUND_NOT_FINAL',
   'MERCHANT_NOT_NOTIFIED',
+  'MONEY_NOT_CONSERVED',
 ] as const;
 export type SafetyNetCheck = (typeof safetyNetChecks)[number];
 
 /** How many suspects one check handles per scan: a flood is for an operator, not for one activity. */
 export const suspectsPerCheck = 200;
+
+/** How many settled pay orders the money check reads at a time (it reads its whole window, in pages). */
+export const moneyCheckPage = 500;
+
+/**
+ * The money check's window when the scan's input names none (a scan started before it existed):
+ * an order whose books last changed between `grace + lookback` and `grace` ago.
+ */
+export const defaultMoneyLookbackSeconds = 3600;
 
 /**
  * What a scan did about a finding. WAITING: a correction is already under way, so nothing was done

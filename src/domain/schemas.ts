@@ -230,11 +230,17 @@ export const payOrderViewSchema = payOrderSummarySchema.extend({
       method: z.string(),
       status: z.enum(attemptStatuses),
       amount: z.number().int(),
+      paidAmount: z
+        .number()
+        .int()
+        .optional()
+        .meta({ description: 'What the payer paid, when not `amount` (AMOUNT_MISMATCH)' }),
     }),
   ),
   refunds: z.array(
     z.object({
       id: z.string(),
+      attemptId: z.string().meta({ description: 'The channel order refunded' }),
       amount: z.number().int(),
       reason: z.string(),
       status: z.string(),

@@ -325,9 +325,11 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
           method: a.method,
           status: a.status as AttemptStatus,
           amount: a.amount,
+          ...(a.paidAmount !== null ? { paidAmount: a.paidAmount } : {}),
         })),
         refunds: refundRows.map((r) => ({
           id: r.id,
+          attemptId: r.attemptId,
           amount: r.amount,
           reason: r.reason,
           status: r.status,

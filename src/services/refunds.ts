@@ -6,6 +6,7 @@ import type { RefundRecord } from '../activities/payment';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
+import { merchantRefundReason } from '../domain/moneyInvariant';
 import { formatMinorUnits, type Currency } from '../domain/money';
 import type { CreateRefundRequest } from '../domain/schemas';
 import type { MerchantRefundInput } from '../workflows/refund';
@@ -15,8 +16,6 @@ import type { CorrectionDeps } from './corrections';
 export type RefundWorkflowDeps = CorrectionDeps;
 
 type RefundRow = typeof refunds.$inferSelect;
-
-export const merchantRefundReason = 'MERCHANT_REQUEST';
 
 export function createRefundService(deps: RefundWorkflowDeps) {
   const { db, temporal } = deps;

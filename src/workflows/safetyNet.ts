@@ -1,6 +1,6 @@
 // The safety-net scan (scheduled, and on an operator's request): cheap checks of the books for
 // states the workflows should never leave behind; its result is the scan's report.
-import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { SafetyNetActivities } from '../activities/safetyNet';
 import {
   emptyCheckReport,
@@ -18,6 +18,11 @@ export interface SafetyNetInput {
   refundFinalWithinSeconds: number;
   /** A merchant notification still undelivered this long after it was created goes to an operator. */
   merchantNotifyGiveUpSeconds: number;
+  /**
+   * The money check reads settled orders whose books last changed within this long before the
+   * grace period (absent in scans started before the check existed).
+   */
+  moneyLookbackSeconds?: number;
   /** Scan one merchant's pay orders only (an operator's narrow scan); all when absent. */
   merchantId?: string;
 }
@@ -32,7 +37,11 @@ const scans = proxyActivities<SafetyNetActivities>({
 export async function safetyNetScan(input: SafetyNetInput): Promise<SafetyNetReport> {
   const scannedAt = new Date(Date.now()).toISOString();
   const checks: CheckReport[] = [];
-  for (const check of safetyNetChecks) checks.push(await runCheck(check, scannedAt, input));
+  for (const check of safetyNetChecks) {
+    // A check added to running scans: one that started before it replays without it.
+    if (check === 'MONEY_NOT_CONSERVED' && !patched('safety-net-money-invariant')) continue;
+    checks.push(await runCheck(check, scannedAt, input));
+  }
   const report = safetyNetReport(
     { scannedAt, merchantId: input.merchantId },
     checks,

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { activityResults } from '../support/history';
-import { eventually, netAtChannel, startTestSystem, type TestSystem } from '../support/system';
+import { expectMoneyConserved } from '../support/money';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -66,14 +67,7 @@ async function payerOpensAndPays(payUrl: string) {
 }
 
 async function assertInvariant(id: string) {
-  const v = await view(id);
-  const expected = v.status === 'SUCCEEDED' ? v.amount : 0;
-  const net = await netAtChannel(
-    system,
-    v.attempts.map((a: { outTradeNo: string }) => a.outTradeNo),
-    { neverCreatedIsUnpaid: true },
-  );
-  assert.equal(net, expected, `money invariant of ${id}`);
+  await expectMoneyConserved(system, id);
 }
 
 function assertNotConfirmed(answer: { status: number; body: { code?: string } }) {

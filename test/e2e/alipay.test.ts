@@ -10,13 +10,8 @@ import { createChannels } from '../../src/channels/registry';
 import { rsa2Sign, signContent, toYuan } from '../../src/channels/alipay/protocol';
 import { channelNotifications } from '../../src/db/schema';
 import { activityResults } from '../support/history';
-import {
-  eventually,
-  netAtChannel,
-  startTestSystem,
-  testChannelKeys,
-  type TestSystem,
-} from '../support/system';
+import { expectMoneyConserved, expectNothingCollected } from '../support/money';
+import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -69,17 +64,6 @@ async function settled(id: string, status: string) {
   );
 }
 
-async function assertInvariant(id: string) {
-  const v = await view(id);
-  const outTradeNos = v.attempts.map((a: { outTradeNo: string }) => a.outTradeNo);
-  const expected = v.status === 'SUCCEEDED' ? v.amount : 0;
-  assert.equal(
-    await netAtChannel(system, outTradeNos, { channel: 'alipay', neverCreatedIsUnpaid: true }),
-    expected,
-    `money invariant of ${id}`,
-  );
-}
-
 async function inbox(outTradeNo: string) {
   return system.database.db
     .select()
@@ -124,7 +108,7 @@ describe('alipay through the sandbox face', () => {
     assert.equal(rows[0]!.dedupeKey, after.notifications[0].notifyId);
     assert.match(rows[0]!.rawBody, new RegExp(`total_amount=${toYuan(AMOUNT)}`));
     assert.match(rows[0]!.rawBody, /sign_type=RSA2/);
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
   });
 
   it('pays by page: the payer opens the signed URL, the gateway creates the trade', async () => {
@@ -165,7 +149,7 @@ describe('alipay through the sandbox face', () => {
 
     await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     await settled(id, 'SUCCEEDED');
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
   });
 
   it('queries a page order nobody has opened as waiting for the payer, not as missing', async () => {
@@ -201,7 +185,7 @@ describe('alipay through the sandbox face', () => {
       ['dropped (fault)'],
     );
     assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
   });
 
   it('closes: alipay.trade.close for a scanned QR trade; a never-opened page only once opened', async () => {
@@ -212,7 +196,7 @@ describe('alipay through the sandbox face', () => {
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
     assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
 
     // A page the payer never opened: Alipay has no trade to close (ACQ.TRADE_NOT_EXIST), yet the
     // signed URL stays payable until time_expire, so the close is not confirmed.
@@ -227,7 +211,7 @@ describe('alipay through the sandbox face', () => {
     const pageClosed = await system.api('POST', `/v1/pay-orders/${pageId}/close`);
     assert.equal(pageClosed.body.status, 'CLOSED');
     assert.equal(pageClosed.body.attempts[0].status, 'CLOSED');
-    await assertInvariant(pageId);
+    await expectMoneyConserved(system, pageId);
 
     // A payment that still lands on it (the channel's close and the payer crossed) is a late
     // payment, and it goes back.
@@ -241,7 +225,7 @@ describe('alipay through the sandbox face', () => {
     );
     assert.equal(refunded.status, 'CLOSED');
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
-    await assertInvariant(pageId);
+    await expectMoneyConserved(system, pageId);
   });
 
   it('refuses to close a paid order (close refused, query finds the payment)', async () => {
@@ -255,7 +239,7 @@ describe('alipay through the sandbox face', () => {
     assert.equal(close.status, 409, JSON.stringify(close.body));
     assert.equal(close.body.code, 'ALREADY_PAID');
     await settled(id, 'SUCCEEDED');
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
   });
 
   it('refunds a late payment (LATE_PAYMENT) and lists both in the day statement', async () => {
@@ -285,7 +269,7 @@ describe('alipay through the sandbox face', () => {
       ]),
       [[refunded.refunds[0].id, 'REFUND_SUCCESS']],
     );
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
 
     const alipay = createChannels(
       system.config,
@@ -321,7 +305,7 @@ describe('alipay through the sandbox face', () => {
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
     const t = await trade(outTradeNo);
     assert.equal(t.refunds.length, 1, 'one refund at Alipay, whatever the repeats');
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
   });
 
   it('treats a failing gateway (code 20000) as unavailable, and settles once it recovers', async () => {
@@ -339,7 +323,7 @@ describe('alipay through the sandbox face', () => {
       dropNotifications: true,
     });
     await settled(id, 'SUCCEEDED');
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
   });
 
   it('answers a forged notification with a non-200 and changes nothing', async () => {
@@ -376,7 +360,7 @@ describe('alipay through the sandbox face', () => {
     assert.equal(v.attempts[0].status, 'PENDING');
     assert.equal((await inbox(outTradeNo)).length, 0, 'nothing stored');
     assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
-    await assertInvariant(id);
+    await expectNothingCollected(system, id);
   });
 
   it('takes a replayed genuine notification harmlessly', async () => {
@@ -397,6 +381,6 @@ describe('alipay through the sandbox face', () => {
     assert.equal(v.status, 'SUCCEEDED');
     assert.deepEqual(v.refunds, []);
     assert.equal((await inbox(outTradeNo)).length, 1, 'one notification, by notify_id');
-    await assertInvariant(id);
+    await expectMoneyConserved(system, id);
   });
 });

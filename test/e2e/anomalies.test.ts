@@ -8,13 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import { channelNotifications } from '../../src/db/schema';
 import { activityResults } from '../support/history';
-import {
-  eventually,
-  netAtChannel,
-  startTestSystem,
-  type Answer,
-  type TestSystem,
-} from '../support/system';
+import { expectMoneyConserved } from '../support/money';
+import { eventually, startTestSystem, type Answer, type TestSystem } from '../support/system';
 
 /** Notifications and expiry do the work here: the first active query comes only after 10 s. */
 let system: TestSystem;
@@ -182,23 +177,6 @@ async function exceptionIds(s: TestSystem): Promise<string[]> {
   return answer.body.items.map((item: { id: string }) => item.id);
 }
 
-/** The money invariant, once every refund the order started has settled. */
-async function assertMoneyInvariant(s: TestSystem, id: string) {
-  const settled = await eventually(
-    async () => {
-      const v = await view(s, id);
-      return v.refunds.every((r) => r.status !== 'PROCESSING') && v;
-    },
-    { what: `refunds of ${id} to settle` },
-  );
-  const expected = settled.status === 'SUCCEEDED' ? settled.amount : 0;
-  const net = await netAtChannel(
-    s,
-    settled.attempts.map((a) => a.outTradeNo),
-  );
-  assert.equal(net, expected, `money at the channel for ${settled.status} order ${id}`);
-}
-
 function assertProblem(answer: Answer, code: string) {
   assert.equal(answer.status, 409, JSON.stringify(answer.body));
   assert.match(answer.contentType, /^application\/problem\+json/);
@@ -257,7 +235,7 @@ for (const channel of channelsUnderTest) {
 
       await payerPays(system, attempt!.outTradeNo);
       await untilStatus(system, id, 'SUCCEEDED');
-      await assertMoneyInvariant(system, id);
+      await expectMoneyConserved(system, id);
     });
 
     it('2. paying a paid order again (with another method where there is one) is refused ALREADY_PAID', async () => {
@@ -277,7 +255,7 @@ for (const channel of channelsUnderTest) {
         [[attempt.id, under.methods[0], 'SUCCEEDED']],
       );
       assert.equal((await tradesFor(system, body.subject)).length, 1, 'no second channel order');
-      await assertMoneyInvariant(system, id);
+      await expectMoneyConserved(system, id);
     });
 
     it('3a. duplicate notifications pay the order once', async () => {
@@ -306,7 +284,7 @@ for (const channel of channelsUnderTest) {
         ['SUCCEEDED'],
       );
       assert.deepEqual(paid.refunds, []);
-      await assertMoneyInvariant(system, id);
+      await expectMoneyConserved(system, id);
     });
 
     if (channel.notifiesPending) {
@@ -332,7 +310,7 @@ for (const channel of channelsUnderTest) {
           ['SUCCEEDED'],
         );
         assert.deepEqual(paid.refunds, []);
-        await assertMoneyInvariant(system, id);
+        await expectMoneyConserved(system, id);
       });
     }
 
@@ -392,7 +370,7 @@ for (const channel of channelsUnderTest) {
         await system.api('POST', `/v1/pay-orders/${id}/pay`, payBody()),
         'ORDER_CLOSED',
       );
-      await assertMoneyInvariant(system, id);
+      await expectMoneyConserved(system, id);
     });
 
     it('6. a last-second payment with a lost notification is found by the close at expiry', async () => {
@@ -436,7 +414,7 @@ for (const channel of channelsUnderTest) {
         closes.map((c) => (c as { kind: string }).kind),
         ['alreadyPaid'],
       );
-      await assertMoneyInvariant(system, order.id);
+      await expectMoneyConserved(system, order.id);
     });
 
     it('7. queries that time out flag the order; it settles once the channel answers', async () => {
@@ -476,7 +454,7 @@ for (const channel of channelsUnderTest) {
       assert.deepEqual(logOf((await trade(s, attempt.outTradeNo)).notifications), [
         ['TRADE_SUCCESS', 'dropped (fault)'],
       ]);
-      await assertMoneyInvariant(s, id);
+      await expectMoneyConserved(s, id);
     });
 
     it('8. a channel outage at expiry does not lose a payment: the close is retried until confirmed', async () => {
@@ -502,7 +480,7 @@ for (const channel of channelsUnderTest) {
         ['SUCCEEDED'],
       );
       assert.deepEqual(settled.refunds, []);
-      await assertMoneyInvariant(s, order.id);
+      await expectMoneyConserved(s, order.id);
     });
 
     it('9. a refund the channel is still processing is followed by refund queries to the end', async () => {
@@ -533,7 +511,7 @@ for (const channel of channelsUnderTest) {
       assert.ok(checks.length >= 2, `followed by queries: ${checks.join(', ')}`);
       const { refunds } = await trade(s, attempt.outTradeNo);
       assert.equal(refunds.length, 1, 'one refund at the channel, however often it was asked');
-      await assertMoneyInvariant(s, id);
+      await expectMoneyConserved(s, id);
     });
   });
 }

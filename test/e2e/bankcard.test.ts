@@ -3,6 +3,7 @@
 // payment whose answer timed out.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -51,6 +52,7 @@ describe('bank-card quick pay', () => {
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
     assert.equal(paid.body.attempt.payUrl, undefined);
     assert.equal((await view(id)).status, 'SUCCEEDED');
+    await expectMoneyConserved(system, id);
   });
 
   it('answers a declined card 402 PAYMENT_DECLINED; another card then pays', async () => {
@@ -68,6 +70,7 @@ describe('bank-card quick pay', () => {
       settled.attempts.map((a: { status: string }) => a.status),
       ['CLOSED', 'SUCCEEDED'],
     );
+    await expectMoneyConserved(system, id);
   });
 
   it('waits for a payment the bank only accepted, and answers it paid within the wait', async () => {
@@ -76,6 +79,7 @@ describe('bank-card quick pay', () => {
     const paid = await payByCard(id);
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
     assert.equal((await view(id)).status, 'SUCCEEDED');
+    await expectMoneyConserved(system, id);
   });
 
   it('answers PENDING when the bank has not settled within the wait, and settles it later', async () => {
@@ -87,6 +91,7 @@ describe('bank-card quick pay', () => {
     await eventually(async () => (await view(id)).status === 'SUCCEEDED', {
       what: 'the card payment to settle',
     });
+    await expectMoneyConserved(system, id);
   });
 
   it('retries a card payment whose answer timed out with the same order number', async () => {
@@ -108,5 +113,6 @@ describe('bank-card quick pay', () => {
       settled.attempts.map((a: { status: string }) => a.status),
       ['SUCCEEDED'],
     );
+    await expectMoneyConserved(system, id);
   });
 });

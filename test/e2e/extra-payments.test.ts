@@ -8,7 +8,8 @@ import { eq } from 'drizzle-orm';
 import { chinaDay } from '../../src/channels/chinaTime';
 import { createChannels } from '../../src/channels/registry';
 import { refunds } from '../../src/db/schema';
-import { eventually, netAtChannel, startTestSystem, type TestSystem } from '../support/system';
+import { expectMoneyConserved } from '../support/money';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -63,7 +64,7 @@ describe('payments the order does not need', () => {
     const rows = await system.database.db.select().from(refunds).where(eq(refunds.payOrderId, id));
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.attemptId, refunded.attempts[0].id);
-    assert.equal(await netAtChannel(system, [outTradeNo]), 0);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
   });
 
   it('refunds the second of two paid channel orders (DUPLICATE_PAYMENT)', async () => {
@@ -81,7 +82,7 @@ describe('payments the order does not need', () => {
     assert.equal(refunded.status, 'SUCCEEDED');
     assert.equal(refunded.refunds[0].reason, 'DUPLICATE_PAYMENT');
     assert.equal(refunded.refunds[0].amount, AMOUNT);
-    assert.equal(await netAtChannel(system, [first, second]), AMOUNT);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, AMOUNT);
   });
 
   it('keeps the books whole for a plain payment: nothing refunded', async () => {
@@ -93,7 +94,7 @@ describe('payments the order does not need', () => {
       return v.status === 'SUCCEEDED' && v;
     });
     assert.deepEqual(paid.refunds, []);
-    assert.equal(await netAtChannel(system, [outTradeNo]), AMOUNT);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, AMOUNT);
   });
 
   it("shows the payment and its refund in the channel's statement of the day", async () => {

@@ -5,6 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { channelNotifications } from '../../src/db/schema';
 import { searchAttributes } from '../../src/workflows/definitions';
+import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -68,6 +69,7 @@ describe('lost channel notifications', () => {
         ),
       );
     assert.equal(inbox.length, 0, 'settled without any notification');
+    await expectMoneyConserved(system, id);
   });
 
   it('flags the order for an operator when queries fail too, and settles it once they work', async () => {
@@ -100,6 +102,7 @@ describe('lost channel notifications', () => {
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(settled.attempts[0].status, 'SUCCEEDED');
+    await expectMoneyConserved(system, id);
   });
 
   it('hands over a notification acknowledged but never handed to the workflow (the API stopped)', async () => {
@@ -135,6 +138,7 @@ describe('lost channel notifications', () => {
       .from(channelNotifications)
       .where(eq(channelNotifications.dedupeKey, `stopped-${outTradeNo}`));
     assert.equal(row?.status, 'DELIVERED');
+    await expectMoneyConserved(system, id);
   });
 
   it('answers the fresh status at once when asked to sync after paying', async () => {
@@ -145,6 +149,7 @@ describe('lost channel notifications', () => {
     const synced = await system.api('POST', `/v1/pay-orders/${id}/sync`);
     assert.equal(synced.status, 200);
     assert.equal(synced.body.status, 'SUCCEEDED');
+    await expectMoneyConserved(system, id);
   });
 
   it('closes an order at the merchant request, closing its channel order first', async () => {
@@ -160,6 +165,7 @@ describe('lost channel notifications', () => {
     assert.equal(payAgain.status, 409);
     assert.equal(payAgain.body.code, 'ORDER_CLOSED');
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
+    await expectMoneyConserved(system, id);
   });
 
   it('refuses to close a paid order', async () => {
@@ -170,5 +176,6 @@ describe('lost channel notifications', () => {
     assert.equal(close.status, 409);
     assert.equal(close.body.code, 'ALREADY_PAID');
     assert.equal((await view(id)).status, 'SUCCEEDED');
+    await expectMoneyConserved(system, id);
   });
 });

@@ -16,6 +16,7 @@ import {
   merchants,
 } from '../../src/db/schema';
 import { demoMerchantId } from '../../src/services/merchants';
+import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 interface Received {
@@ -139,6 +140,7 @@ describe('merchant notifications', () => {
     );
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(merchant.at('/paid').length, 2, 'no delivery after the 2xx');
+    await expectMoneyConserved(system, id);
   });
 
   it('tells the merchant an order closed, and then that a late payment was refunded', async () => {
@@ -158,6 +160,7 @@ describe('merchant notifications', () => {
     assert.equal(events[1].data.refund.reason, 'LATE_PAYMENT');
     assert.equal(events[1].data.refund.amount, 3_000);
     assert.notEqual(events[0].id, events[1].id);
+    await expectMoneyConserved(system, id);
   });
 
   it('gives up after the schedule when the merchant never answers 2xx, and says so', async () => {

@@ -3,7 +3,8 @@
 // for its channel order and goes back to the payer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, netAtChannel, startTestSystem, type TestSystem } from '../support/system';
+import { expectMoneyConserved } from '../support/money';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -92,8 +93,7 @@ describe('money safety over HTTP', () => {
       { what: 'the duplicate refunded', timeoutMs: 60_000 },
     );
     assert.equal(settled.refunds[0].reason, 'DUPLICATE_PAYMENT');
-    const outTradeNos = settled.attempts.map((a: { outTradeNo: string }) => a.outTradeNo);
-    assert.equal(await netAtChannel(system, outTradeNos), AMOUNT);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, AMOUNT);
   });
 
   it('defect 8: a payment of another amount is final for its channel order and refunded; the order can still be paid', async () => {
@@ -139,7 +139,7 @@ describe('money safety over HTTP', () => {
       settled.attempts.map((a: { status: string }) => a.status),
       ['AMOUNT_MISMATCH', 'SUCCEEDED'],
     );
-    assert.equal(await netAtChannel(system, [first, second]), AMOUNT);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, AMOUNT);
   });
 
   it('defect 8: an order closed after a payment of another amount leaves no money at the channel', async () => {
@@ -153,6 +153,6 @@ describe('money safety over HTTP', () => {
     const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
-    assert.equal(await netAtChannel(system, [outTradeNo]), 0);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
   });
 });

@@ -6,6 +6,7 @@ import { eq } from 'drizzle-orm';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
 import { channelNotifications, payOrders } from '../../src/db/schema';
 import { searchAttributes } from '../../src/workflows/definitions';
+import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -108,6 +109,7 @@ describe('a payment through the sandbox channel', () => {
     assert.equal(again.body.code, 'ALREADY_PAID');
     assert.equal(again.contentType, 'application/problem+json; charset=utf-8');
     assert.equal((await statusOf(id)).attempts.length, 1);
+    await expectMoneyConserved(system, id);
   });
 
   it('answers a repeated create with the same pay order, and a changed one with 409', async () => {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
 import { chinaDay } from '../../src/channels/chinaTime';
-import { eventually, netAtChannel, startTestSystem, type TestSystem } from '../support/system';
+import { expectMoneyConserved } from '../support/money';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -113,7 +114,7 @@ describe('refunds the channel accepted', () => {
         refunds.map((r) => r.refund_status),
         ['REFUND_SUCCESS'],
       );
-      assert.equal(await netAtChannel(system, [outTradeNo]), 0);
+      assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
       const order = await view(id);
       assert.equal(order.needsAttention, false);
       assert.deepEqual(
@@ -225,7 +226,7 @@ describe('a stray payment the channel did not confirm at first', () => {
     const third = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
     assert.equal(third.status, 200, JSON.stringify(third.body));
     assert.equal((await missedPaymentDifference(outTradeNo))?.resolution, 'CORRECTED');
-    assert.equal(await netAtChannel(system, [outTradeNo]), 0);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
     assert.equal((await view(id)).status, 'CLOSED');
   });
 });

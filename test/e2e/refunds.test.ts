@@ -7,6 +7,7 @@ import { eq } from 'drizzle-orm';
 import { payOrders, refunds } from '../../src/db/schema';
 import { newId } from '../../src/domain/ids';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
+import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -108,12 +109,19 @@ describe('merchant refunds', () => {
     const order = await view(id);
     assert.equal(order.status, 'SUCCEEDED');
     assert.deepEqual(order.refunds, [
-      { id: created.body.id, amount: AMOUNT, reason: 'MERCHANT_REQUEST', status: 'SUCCEEDED' },
+      {
+        id: created.body.id,
+        attemptId: order.attempts[0].id,
+        amount: AMOUNT,
+        reason: 'MERCHANT_REQUEST',
+        status: 'SUCCEEDED',
+      },
     ]);
     // Nothing is left to refund.
     const more = await refund(id, 1);
     assert.equal(more.status, 409);
     assert.equal(more.body.code, 'REFUND_EXCEEDS_PAYMENT');
+    await expectMoneyConserved(system, id);
   });
 
   it('takes two partial refunds of one order', async () => {
@@ -132,6 +140,7 @@ describe('merchant refunds', () => {
       order.refunds.map((r: { amount: number }) => r.amount).sort((a: number, b: number) => a - b),
       [3_000, 7_000],
     );
+    await expectMoneyConserved(system, id);
   });
 
   it('answers a repeat with the same refund and refuses another body for the same number', async () => {
@@ -157,6 +166,7 @@ describe('merchant refunds', () => {
     assert.equal(late.status, 200);
     assert.equal(late.body.status, 'SUCCEEDED');
     assert.equal(await refundedAtChannel(outTradeNo), 2_500);
+    await expectMoneyConserved(system, id);
   });
 
   it('starts the workflow on a repeat when the first request stored the refund but did not start it', async () => {
@@ -181,6 +191,7 @@ describe('merchant refunds', () => {
     assert.equal(again.body.id, rowId);
     assert.equal((await settled(rowId)).status, 'SUCCEEDED');
     assert.equal(await refundedAtChannel(outTradeNo), 1_000);
+    await expectMoneyConserved(system, id);
   });
 
   it('refuses to refund an order that is not paid (ORDER_NOT_PAID)', async () => {
@@ -206,6 +217,7 @@ describe('merchant refunds', () => {
     assert.equal((await storedRefunds(id)).length, 1);
     await settled(part.body.id);
     assert.equal(await refundedAtChannel(outTradeNo), 6_000);
+    await expectMoneyConserved(system, id);
   });
 
   it("answers another merchant's pay order and refunds as not found", async () => {
@@ -277,5 +289,6 @@ describe('merchant refunds', () => {
     assert.equal(await refundedAtChannel(outTradeNo), AMOUNT);
     const order = await view(id);
     assert.equal(order.refunds.length, 10);
+    await expectMoneyConserved(system, id);
   });
 });

@@ -10,7 +10,8 @@ import { and, eq } from 'drizzle-orm';
 import { channelAttempts, merchantNotifications, safetyNetFindings } from '../../src/db/schema';
 import type { SafetyNetCheck, SafetyNetReport } from '../../src/domain/safetyNet';
 import { status } from '../../src/workflows/definitions';
-import { eventually, netAtChannel, startTestSystem, type TestSystem } from '../support/system';
+import { expectMoneyConserved, expectNothingCollected } from '../support/money';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 /** A merchant endpoint that never accepts a notification. */
@@ -154,7 +155,7 @@ describe('safety-net scans', () => {
     );
     assert.equal(refunded.needsAttention, false);
     // The money invariant: the order keeps one payment, the duplicate went back.
-    assert.equal(await netAtChannel(system, [first.outTradeNo, second.outTradeNo]), AMOUNT);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, AMOUNT);
 
     // Refunded, the finding is gone at the next scan, which acts on nothing.
     const again = await scan();
@@ -185,7 +186,7 @@ describe('safety-net scans', () => {
     });
     assert.equal(refunded.status, 'CLOSED');
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
-    assert.equal(await netAtChannel(system, [attempt.outTradeNo]), 0);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
     assert.deepEqual((await scan()).actions, []);
   });
 
@@ -204,7 +205,7 @@ describe('safety-net scans', () => {
     assert.equal((await view(id)).needsAttention, true);
     const exceptions = await system.api('GET', '/ops/exceptions', undefined, asOperator());
     assert.ok(exceptions.body.items.some((item: { id: string }) => item.id === id));
-    assert.equal(await netAtChannel(system, [attempt.outTradeNo]), 0);
+    await expectNothingCollected(system, id); // the workflow is gone with its channel order open
 
     // Still there at the next scan: counted again, not flagged again.
     const again = await scan();
@@ -256,7 +257,7 @@ describe('safety-net scans', () => {
       timeoutMs: 60_000,
       what: 'the refund to succeed once the channel answers again',
     });
-    assert.equal(await netAtChannel(system, [attempt.outTradeNo]), 0);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
     const again = await scan();
     assert.deepEqual(again.actions, []);
     assert.ok((await finding('REFUND_NOT_FINAL', processing.refunds[0].id))?.clearedAt);
@@ -281,7 +282,7 @@ describe('safety-net scans', () => {
       [['MERCHANT_NOT_NOTIFIED', event!.eventId, 'FLAGGED']],
     );
     assert.equal((await view(id)).needsAttention, true);
-    assert.equal(await netAtChannel(system, [attempt.outTradeNo]), AMOUNT);
+    assert.equal((await expectMoneyConserved(system, id)).netAtChannel, AMOUNT);
   });
 
   it("scans one merchant's orders on request, leaving other merchants' findings alone", async () => {

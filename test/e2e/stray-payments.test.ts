@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
 import { channelNotifications } from '../../src/db/schema';
+import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -64,6 +65,7 @@ describe('successes after the pay order workflow completed', () => {
       [[AMOUNT, 'REFUND_SUCCESS']],
     );
     assert.equal(trade.notifications.at(-1).outcome, 'acknowledged');
+    await expectMoneyConserved(system, id);
   });
 
   it('refunds nothing for a late repeat of the success that paid the order, however it is sent', async () => {
@@ -119,5 +121,6 @@ describe('successes after the pay order workflow completed', () => {
     assert.equal(after.status, 'SUCCEEDED');
     assert.deepEqual(after.refunds, []);
     assert.equal(after.needsAttention, false);
+    await expectMoneyConserved(system, id);
   });
 });

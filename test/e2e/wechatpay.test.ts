@@ -14,13 +14,8 @@ import { createChannels } from '../../src/channels/registry';
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
 import { channelNotifications } from '../../src/db/schema';
 import { wechatpayFace } from '../../src/sandbox/faces/wechatpay';
-import {
-  eventually,
-  netAtChannel,
-  startTestSystem,
-  testChannelKeys,
-  type TestSystem,
-} from '../support/system';
+import { expectMoneyConserved, expectNothingCollected } from '../support/money';
+import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -58,14 +53,6 @@ async function payingOrder() {
 const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 const trade = async (outTradeNo: string) =>
   (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
-
-async function assertMoneyInvariant(id: string, outTradeNo: string) {
-  const v = await view(id);
-  assert.equal(
-    await netAtChannel(system, [outTradeNo], { channel: 'wechatpay' }),
-    v.status === 'SUCCEEDED' ? AMOUNT : 0,
-  );
-}
 
 async function inbox(outTradeNo: string) {
   return system.database.db
@@ -125,7 +112,7 @@ describe('wechatpay end to end', () => {
       return t.notifications.some((n: { outcome: string }) => n.outcome === 'acknowledged') && t;
     });
     assert.equal(t.notifications[0].outcome, 'acknowledged');
-    await assertMoneyInvariant(id, outTradeNo);
+    await expectMoneyConserved(system, id);
   });
 
   it("pays by JSAPI as a known WeChat user: signed parameters for the payer's page", async () => {
@@ -173,7 +160,7 @@ describe('wechatpay end to end', () => {
 
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await view(id)).status === 'SUCCEEDED');
-    await assertMoneyInvariant(id, outTradeNo);
+    await expectMoneyConserved(system, id);
   });
 
   it('settles by query when the notification is dropped (掉单)', async () => {
@@ -192,7 +179,7 @@ describe('wechatpay end to end', () => {
       ['dropped (fault)'],
     );
     assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
-    await assertMoneyInvariant(id, outTradeNo);
+    await expectMoneyConserved(system, id);
   });
 
   it('closes an order at the merchant request, closing the WeChat Pay order first', async () => {
@@ -202,7 +189,7 @@ describe('wechatpay end to end', () => {
     assert.equal(closed.body.status, 'CLOSED');
     assert.equal(closed.body.attempts[0].status, 'CLOSED');
     assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
-    await assertMoneyInvariant(id, outTradeNo);
+    await expectMoneyConserved(system, id);
   });
 
   it('refunds a payment that lands after the close, and the bill shows both', async () => {
@@ -225,7 +212,7 @@ describe('wechatpay end to end', () => {
       ]),
       [['REFUND_SUCCESS', refunded.refunds[0].id]],
     );
-    await assertMoneyInvariant(id, outTradeNo);
+    await expectMoneyConserved(system, id);
 
     const channels = createChannels(
       system.config,
@@ -280,7 +267,7 @@ describe('wechatpay end to end', () => {
     assert.equal(v.status, 'PAYING');
     assert.equal(v.attempts[0].status, 'PENDING');
     assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
-    await assertMoneyInvariant(id, outTradeNo);
+    await expectNothingCollected(system, id);
   });
 
   it('a replayed genuine notification is harmless', async () => {
@@ -310,6 +297,6 @@ describe('wechatpay end to end', () => {
     assert.equal(v.status, 'SUCCEEDED');
     assert.deepEqual(v.refunds, []);
     assert.equal(v.attempts.length, 1);
-    await assertMoneyInvariant(id, outTradeNo);
+    await expectMoneyConserved(system, id);
   });
 });

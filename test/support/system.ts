@@ -171,30 +171,3 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
-
-/**
- * Channel successes minus channel refunds, as the sandbox's own books say: the left side of the
- * money invariant. `neverCreatedIsUnpaid` counts a channel order the sandbox does not know as
- * nothing paid (an Alipay page order nobody opened); otherwise every one must exist.
- */
-export async function netAtChannel(
-  system: TestSystem,
-  outTradeNos: string[],
-  options: { channel?: string; neverCreatedIsUnpaid?: boolean } = {},
-): Promise<number> {
-  let net = 0;
-  for (const outTradeNo of outTradeNos) {
-    const answer = await system.sandbox('GET', `/control/payments/${outTradeNo}`);
-    if (answer.status === 404 && options.neverCreatedIsUnpaid) continue;
-    if (answer.status !== 200) throw new Error(`sandbox knows no trade ${outTradeNo}`);
-    const trade = answer.body;
-    if (options.channel && trade.channel !== options.channel) {
-      throw new Error(`trade ${outTradeNo} is at ${trade.channel}, not ${options.channel}`);
-    }
-    if (trade.trade_status === 'TRADE_SUCCESS') net += trade.total_amount;
-    for (const refund of trade.refunds) {
-      if (refund.refund_status === 'REFUND_SUCCESS') net -= refund.refund_amount;
-    }
-  }
-  return net;
-}

@@ -1,0 +1,96 @@
+// The money invariant at the end of an e2e scenario: paycenter's books of one pay order (its API)
+// and the channel's own books of each of its channel orders (the sandbox), judged by the domain's
+// checker once nothing is in flight.
+import assert from 'node:assert/strict';
+import {
+  checkMoney,
+  type ChannelTrade,
+  type MoneyBooks,
+  type MoneyVerdict,
+} from '../../src/domain/moneyInvariant';
+import type { TestSystem } from './system';
+
+interface ViewedAttempt {
+  id: string;
+  outTradeNo: string;
+  channel: string;
+  status: string;
+  amount: number;
+  paidAmount?: number | null;
+}
+
+interface SandboxTrade {
+  channel: string;
+  trade_status: string;
+  total_amount: number;
+  refunds: { refund_status: string; refund_amount: number }[];
+}
+
+/** The channel's books of one channel order; one it never created holds nothing. */
+async function channelTrade(system: TestSystem, attempt: ViewedAttempt): Promise<ChannelTrade> {
+  const answer = await system.sandbox('GET', `/control/payments/${attempt.outTradeNo}`);
+  if (answer.status === 404)
+    return { outTradeNo: attempt.outTradeNo, paidAmount: 0, refundedAmount: 0 };
+  assert.equal(answer.status, 200, `the sandbox on trade ${attempt.outTradeNo}`);
+  const trade = answer.body as SandboxTrade;
+  assert.equal(trade.channel, attempt.channel, `the channel of trade ${attempt.outTradeNo}`);
+  return {
+    outTradeNo: attempt.outTradeNo,
+    paidAmount: trade.trade_status === 'TRADE_SUCCESS' ? trade.total_amount : 0,
+    refundedAmount: trade.refunds
+      .filter((r) => r.refund_status === 'REFUND_SUCCESS')
+      .reduce((sum, r) => sum + r.refund_amount, 0),
+  };
+}
+
+/** One pay order's books as the merchant API shows them, with the channel's view of each trade. */
+export async function moneyBooks(system: TestSystem, payOrderId: string): Promise<MoneyBooks> {
+  const answer = await system.api('GET', `/v1/pay-orders/${payOrderId}`);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  const view = answer.body;
+  const attempts = view.attempts as ViewedAttempt[];
+  return {
+    order: { status: view.status, amount: view.amount },
+    attempts,
+    refunds: view.refunds,
+    channel: await Promise.all(attempts.map((a) => channelTrade(system, a))),
+  };
+}
+
+/**
+ * Waits (bounded, polling) until nothing of the pay order is in flight and money is conserved;
+ * fails with the violation (or what is still moving) otherwise. Answers the verdict's sums.
+ */
+export async function expectMoneyConserved(
+  system: TestSystem,
+  payOrderId: string,
+  { timeoutMs = 30_000, intervalMs = 250 } = {},
+): Promise<{ netAtChannel: number; expected: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const verdict: MoneyVerdict = checkMoney(await moneyBooks(system, payOrderId));
+    if (!verdict.inFlight && verdict.ok) return verdict;
+    if (Date.now() > deadline) {
+      const problem = verdict.inFlight
+        ? `still in flight: ${verdict.message}`
+        : `${verdict.code}: ${verdict.message}`;
+      assert.fail(`money invariant of pay order ${payOrderId}: ${problem}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * For a scenario that ends with the order still open (no verdict yet): the channel holds nothing
+ * for any of its channel orders.
+ */
+export async function expectNothingCollected(system: TestSystem, payOrderId: string) {
+  const books = await moneyBooks(system, payOrderId);
+  for (const trade of books.channel ?? []) {
+    assert.deepEqual(
+      [trade.paidAmount, trade.refundedAmount],
+      [0, 0],
+      `the channel's books of ${trade.outTradeNo} (pay order ${payOrderId})`,
+    );
+  }
+}
