@@ -200,6 +200,7 @@ export async function startApi(
     opsKey: deps.opsKey,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    idempotencyLeaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
     limits: {
       maxAmount: config.PAY_ORDER_MAX_AMOUNT,
       maxExpiresInSeconds: config.PAY_ORDER_MAX_EXPIRES_SECONDS,
