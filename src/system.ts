@@ -26,6 +26,7 @@ import { createCorrections } from './services/corrections';
 import { createNotificationInbox } from './services/inbox';
 import { createReconciliationService } from './services/reconciliations';
 import { createPayOrderService } from './services/payOrders';
+import { createPaymentWorkflows } from './services/paymentWorkflows';
 import { createRefundService, type RefundWorkflowDeps } from './services/refunds';
 import { createSafetyNetService } from './services/safetyNet';
 import { createSafetyNetActivities } from './activities/safetyNet';
@@ -97,6 +98,18 @@ export function querySchedule(config: Config): QuerySchedule {
   };
 }
 
+/** What a payment workflow is started with, from configuration (API and safety net alike). */
+export function paymentWorkflowSettings(config: Config) {
+  return {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    webhookBaseUrl: config.webhookBaseUrl,
+    lateWindowSeconds: config.LATE_WINDOW_SECONDS,
+    querySchedule: querySchedule(config),
+    merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
+    syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
+  };
+}
+
 /** Worker capacity settings that are configured; the others keep the SDK's defaults. */
 export function workerTuning(config: Config) {
   const tuning = {
@@ -140,7 +153,17 @@ export async function startWorker(
         db: deps.db.db,
         timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
       }),
-      ...createSafetyNetActivities({ db: deps.db.db, corrections, log: deps.log }),
+      ...createSafetyNetActivities({
+        db: deps.db.db,
+        corrections,
+        paymentWorkflows: createPaymentWorkflows({
+          db: deps.db.db,
+          temporal: client.client,
+          log: deps.log,
+          ...paymentWorkflowSettings(config),
+        }),
+        log: deps.log,
+      }),
     },
     ...workerTuning(config),
   });
@@ -210,14 +233,9 @@ export async function startApi(
       temporal: client,
       channels: deps.channels,
       log,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
       publicApiUrl: config.publicApiUrl,
-      webhookBaseUrl: config.webhookBaseUrl,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
-      lateWindowSeconds: config.LATE_WINDOW_SECONDS,
-      merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-      syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
-      querySchedule: querySchedule(config),
+      ...paymentWorkflowSettings(config),
     }),
     refunds: createRefundService(workflowStarter),
     inbox,

@@ -40,11 +40,14 @@ import {
   type Corrections,
   type UnrefundedSuccess,
 } from '../services/corrections';
+import { sweepExpiredIdempotencyKeys } from '../services/idempotencyKeys';
+import type { PaymentWorkflows } from '../services/paymentWorkflows';
 import type { SafetyNetInput } from '../workflows/safetyNet';
 
 export interface SafetyNetActivityDeps {
   db: Db;
   corrections: Corrections;
+  paymentWorkflows: PaymentWorkflows;
   log: Logger;
 }
 
@@ -66,6 +69,8 @@ interface Suspect {
   flagReason?: string;
   /** For unrefunded successes: what a stray-payment refund needs. */
   success?: UnrefundedSuccess;
+  /** For a pay order whose workflow never started: its row, to start it from. */
+  unstarted?: typeof payOrders.$inferSelect;
 }
 
 interface Decision {
@@ -77,7 +82,12 @@ interface Decision {
 const iso = (at: Date | null) => at?.toISOString() ?? null;
 const before = (at: Date) => sql`${at.toISOString()}::timestamptz`;
 
-export function createSafetyNetActivities({ db, corrections, log }: SafetyNetActivityDeps) {
+export function createSafetyNetActivities({
+  db,
+  corrections,
+  paymentWorkflows,
+  log,
+}: SafetyNetActivityDeps) {
   /** Joins the finding an earlier scan recorded for the same subject, if any. */
   const findingOf = (check: SafetyNetCheck, subject: PgColumn) =>
     and(eq(safetyNetFindings.check, check), eq(safetyNetFindings.subject, subject));
@@ -249,6 +259,40 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
     }));
   }
 
+  /**
+   * Pay orders still CREATED whose workflow was never started (the API crashed between the insert
+   * and the start), past the grace in which the API that inserted them may still start it.
+   */
+  async function workflowsNotStarted(run: CheckRun): Promise<Suspect[]> {
+    const rows = await db
+      .select({ order: payOrders, prior: safetyNetFindings.action })
+      .from(payOrders)
+      .leftJoin(safetyNetFindings, findingOf(run.check, payOrders.id))
+      .where(
+        and(
+          eq(payOrders.workflowStarted, false),
+          eq(payOrders.status, 'CREATED'),
+          lt(payOrders.createdAt, cutoff(run.scannedAt, run.input.graceSeconds)),
+          ofMerchant(payOrders.merchantId, run),
+        ),
+      )
+      .orderBy(knownLast, asc(payOrders.createdAt))
+      .limit(suspectsPerCheck + 1);
+    return rows.map(({ order, prior }) => ({
+      subject: order.id,
+      payOrderId: order.id,
+      prior: prior as FindingAction | null,
+      detail: {
+        merchantOrderNo: order.merchantOrderNo,
+        amount: order.amount,
+        currency: order.currency,
+        createdAt: iso(order.createdAt),
+        expiresAt: iso(order.expiresAt),
+      },
+      unstarted: order,
+    }));
+  }
+
   const suspectsOf: Record<SafetyNetCheck, (run: CheckRun) => Promise<Suspect[]>> = {
     EXTRA_SUCCESS_UNREFUNDED: unrefundedSuccesses(
       and(
@@ -260,10 +304,25 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
     ATTEMPT_OPEN_PAST_EXPIRY: attemptsOpenPastExpiry,
     REFUND_NOT_FINAL: refundsNotFinal,
     MERCHANT_NOT_NOTIFIED: merchantEventsUndelivered,
+    WORKFLOW_NOT_STARTED: workflowsNotStarted,
   };
 
-  /** Corrects one new finding: a workflow refunds an unrefunded success, all else is flagged. */
+  /**
+   * Corrects one new finding: a workflow refunds an unrefunded success, a pay order without its
+   * workflow gets it (the same start as the API's), all else is flagged.
+   */
   async function correct(check: SafetyNetCheck, suspect: Suspect): Promise<Decision> {
+    if (suspect.unstarted) {
+      const start = await paymentWorkflows.ensurePaymentWorkflow(suspect.unstarted);
+      return {
+        action: 'WORKFLOW_STARTED',
+        reason:
+          start === 'NEWLY_STARTED'
+            ? 'its payment workflow was never started: started it'
+            : 'its payment workflow existed: marked as started',
+        workflowId: suspect.payOrderId,
+      };
+    }
     let reason = suspect.flagReason ?? 'found by the safety net';
     if (suspect.success) {
       const correction = correctUnrefundedSuccess({
@@ -402,6 +461,11 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
       // A truncated check did not see everything: what it missed is not gone.
       if (!truncated) report.cleared = await clearGone(run);
       return report;
+    },
+
+    /** Deletes idempotency keys past their time to live; answers how many. */
+    async sweepExpiredIdempotencyKeys(): Promise<number> {
+      return sweepExpiredIdempotencyKeys(db);
     },
 
     async countOpenSafetyNetFindings(): Promise<number> {

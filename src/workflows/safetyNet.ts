@@ -1,10 +1,11 @@
 // The safety-net scan (scheduled, and on an operator's request): cheap checks of the books for
 // states the workflows should never leave behind; its result is the scan's report.
-import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { SafetyNetActivities } from '../activities/safetyNet';
 import {
   emptyCheckReport,
   safetyNetChecks,
+  safetyNetChecksBeforeWorkflowStarts,
   safetyNetReport,
   type CheckReport,
   type SafetyNetCheck,
@@ -31,12 +32,18 @@ const scans = proxyActivities<SafetyNetActivities>({
 
 export async function safetyNetScan(input: SafetyNetInput): Promise<SafetyNetReport> {
   const scannedAt = new Date(Date.now()).toISOString();
+  // Scans also start the workflows of pay orders whose start was lost, and sweep expired keys.
+  const startsWorkflows = patched('safety-net-starts-missing-workflows');
   const checks: CheckReport[] = [];
-  for (const check of safetyNetChecks) checks.push(await runCheck(check, scannedAt, input));
+  for (const check of startsWorkflows ? safetyNetChecks : safetyNetChecksBeforeWorkflowStarts) {
+    checks.push(await runCheck(check, scannedAt, input));
+  }
+  const swept = startsWorkflows && !input.merchantId ? await sweepIdempotencyKeys() : undefined;
   const report = safetyNetReport(
     { scannedAt, merchantId: input.merchantId },
     checks,
     await scans.countOpenSafetyNetFindings(),
+    swept,
   );
   log.info('safety-net scan done', {
     autoCorrected: report.autoCorrected.length,
@@ -44,6 +51,17 @@ export async function safetyNetScan(input: SafetyNetInput): Promise<SafetyNetRep
     openFindings: report.openFindings,
   });
   return report;
+}
+
+/** Housekeeping: a failed sweep is logged and left to the next scan. */
+async function sweepIdempotencyKeys(): Promise<number | undefined> {
+  try {
+    return await scans.sweepExpiredIdempotencyKeys();
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    log.error('idempotency key sweep failed', { error: String(err.cause ?? err) });
+    return undefined;
+  }
 }
 
 /** One check as an activity named by its summary in the UI; a failed check does not stop the others. */
