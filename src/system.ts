@@ -27,6 +27,7 @@ import { createNotificationInbox } from './services/inbox';
 import { createReconciliationService } from './services/reconciliations';
 import { createPayOrderService } from './services/payOrders';
 import { createPaymentWorkflows } from './services/paymentWorkflows';
+import { createRefundWorkflows } from './services/refundWorkflows';
 import { createRefundService, type RefundWorkflowDeps } from './services/refunds';
 import { createSafetyNetService } from './services/safetyNet';
 import { createSafetyNetActivities } from './activities/safetyNet';
@@ -128,14 +129,15 @@ export async function startWorker(
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
   const client = await connectClient(config, deps.temporalAddress);
-  const corrections = createCorrections({
+  const workflowStarter: RefundWorkflowDeps = {
     db: deps.db.db,
     temporal: client.client,
     log: deps.log,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     querySchedule: querySchedule(config),
     merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-  });
+  };
+  const corrections = createCorrections(workflowStarter);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -162,6 +164,7 @@ export async function startWorker(
           log: deps.log,
           ...paymentWorkflowSettings(config),
         }),
+        refundWorkflows: createRefundWorkflows(workflowStarter),
         log: deps.log,
       }),
     },

@@ -42,12 +42,15 @@ import {
 } from '../services/corrections';
 import { sweepExpiredIdempotencyKeys } from '../services/idempotencyKeys';
 import type { PaymentWorkflows } from '../services/paymentWorkflows';
+import { merchantRefundReason, type RefundWorkflows } from '../services/refundWorkflows';
+import type { WorkflowStart } from '../services/workflowStarts';
 import type { SafetyNetInput } from '../workflows/safetyNet';
 
 export interface SafetyNetActivityDeps {
   db: Db;
   corrections: Corrections;
   paymentWorkflows: PaymentWorkflows;
+  refundWorkflows: RefundWorkflows;
   log: Logger;
 }
 
@@ -69,8 +72,8 @@ interface Suspect {
   flagReason?: string;
   /** For unrefunded successes: what a stray-payment refund needs. */
   success?: UnrefundedSuccess;
-  /** For a pay order whose workflow never started: its row, to start it from. */
-  unstarted?: typeof payOrders.$inferSelect;
+  /** For a pay order or merchant refund whose workflow never started: starts it. */
+  startWorkflow?: () => Promise<WorkflowStart>;
 }
 
 interface Decision {
@@ -86,6 +89,7 @@ export function createSafetyNetActivities({
   db,
   corrections,
   paymentWorkflows,
+  refundWorkflows,
   log,
 }: SafetyNetActivityDeps) {
   /** Joins the finding an earlier scan recorded for the same subject, if any. */
@@ -289,7 +293,40 @@ export function createSafetyNetActivities({
         createdAt: iso(order.createdAt),
         expiresAt: iso(order.expiresAt),
       },
-      unstarted: order,
+      startWorkflow: () => paymentWorkflows.ensurePaymentWorkflow(order),
+    }));
+  }
+
+  /** Merchant refunds still PROCESSING whose workflow was never started (the same crash). */
+  async function refundWorkflowsNotStarted(run: CheckRun): Promise<Suspect[]> {
+    const rows = await db
+      .select({ refund: refunds, prior: safetyNetFindings.action })
+      .from(refunds)
+      .leftJoin(safetyNetFindings, findingOf(run.check, refunds.id))
+      .where(
+        and(
+          eq(refunds.workflowStarted, false),
+          eq(refunds.status, 'PROCESSING'),
+          // The workflows record their own refunds; only the API starts merchant refunds.
+          eq(refunds.reason, merchantRefundReason),
+          lt(refunds.createdAt, cutoff(run.scannedAt, run.input.graceSeconds)),
+          ofMerchant(refunds.merchantId, run),
+        ),
+      )
+      .orderBy(knownLast, asc(refunds.createdAt))
+      .limit(suspectsPerCheck + 1);
+    return rows.map(({ refund, prior }) => ({
+      subject: refund.id,
+      payOrderId: refund.payOrderId,
+      prior: prior as FindingAction | null,
+      detail: {
+        refundId: refund.id,
+        merchantRefundNo: refund.merchantRefundNo,
+        amount: refund.amount,
+        currency: refund.currency,
+        createdAt: iso(refund.createdAt),
+      },
+      startWorkflow: () => refundWorkflows.ensureRefundWorkflow(refund),
     }));
   }
 
@@ -305,22 +342,23 @@ export function createSafetyNetActivities({
     REFUND_NOT_FINAL: refundsNotFinal,
     MERCHANT_NOT_NOTIFIED: merchantEventsUndelivered,
     WORKFLOW_NOT_STARTED: workflowsNotStarted,
+    REFUND_WORKFLOW_NOT_STARTED: refundWorkflowsNotStarted,
   };
 
   /**
-   * Corrects one new finding: a workflow refunds an unrefunded success, a pay order without its
-   * workflow gets it (the same start as the API's), all else is flagged.
+   * Corrects one new finding: a workflow refunds an unrefunded success, a pay order or refund
+   * without its workflow gets it (the same start as the API's), all else is flagged.
    */
   async function correct(check: SafetyNetCheck, suspect: Suspect): Promise<Decision> {
-    if (suspect.unstarted) {
-      const start = await paymentWorkflows.ensurePaymentWorkflow(suspect.unstarted);
+    if (suspect.startWorkflow) {
+      const start = await suspect.startWorkflow();
       return {
         action: 'WORKFLOW_STARTED',
         reason:
-          start === 'NEWLY_STARTED'
-            ? 'its payment workflow was never started: started it'
-            : 'its payment workflow existed: marked as started',
-        workflowId: suspect.payOrderId,
+          start === 'ALREADY_STARTED'
+            ? 'its workflow existed: marked as started'
+            : 'its workflow was never started: started it',
+        workflowId: suspect.subject,
       };
     }
     let reason = suspect.flagReason ?? 'found by the safety net';

@@ -7,6 +7,7 @@
  * REFUND_NOT_FINAL: a refund is still PROCESSING.
  * MERCHANT_NOT_NOTIFIED: a merchant event is still undelivered.
  * WORKFLOW_NOT_STARTED: a pay order's workflow was never started (a crash after its insert).
+ * REFUND_WORKFLOW_NOT_STARTED: a merchant refund's workflow was never started (the same crash).
  */
 export const safetyNetChecks = [
   'EXTRA_SUCCESS_UNREFUNDED',
@@ -15,15 +16,16 @@ export const safetyNetChecks = [
   'REFUND_NOT_FINAL',
   'MERCHANT_NOT_NOTIFIED',
   'WORKFLOW_NOT_STARTED',
+  'REFUND_WORKFLOW_NOT_STARTED',
 ] as const;
 export type SafetyNetCheck = (typeof safetyNetChecks)[number];
 
 /** How many suspects one check handles per scan: a flood is for an operator, not for one activity. */
 export const suspectsPerCheck = 200;
 
-/** The checks scans ran before `WORKFLOW_NOT_STARTED` existed (replay of scans then running). */
+/** The checks scans ran before they started missing workflows (replay of scans then running). */
 export const safetyNetChecksBeforeWorkflowStarts = safetyNetChecks.filter(
-  (check) => check !== 'WORKFLOW_NOT_STARTED',
+  (check) => check !== 'WORKFLOW_NOT_STARTED' && check !== 'REFUND_WORKFLOW_NOT_STARTED',
 );
 
 /**

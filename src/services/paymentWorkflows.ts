@@ -1,7 +1,7 @@
 // Starting a pay order's workflow from its row: the one place for that rule, used by the API
 // (create, and every later touch of an order whose start was lost in a crash) and by the
 // safety-net scan (orders nobody touches).
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
@@ -9,6 +9,7 @@ import { payOrders } from '../db/schema';
 import { formatMinorUnits, type Currency } from '../domain/money';
 import type { QuerySchedule } from '../domain/querySchedule';
 import { searchAttributes, type PaymentInput } from '../workflows/definitions';
+import { startOnce, type WorkflowStart } from './workflowStarts';
 
 export interface PaymentWorkflowDeps {
   db: Db;
@@ -23,12 +24,6 @@ export interface PaymentWorkflowDeps {
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
-
-/**
- * NEWLY_STARTED: the workflow did not exist and runs now. ALREADY_STARTED: it existed (the row
- * had not been marked). KNOWN: the row says it exists, or its status shows the workflow has run.
- */
-export type WorkflowStart = 'NEWLY_STARTED' | 'ALREADY_STARTED' | 'KNOWN';
 
 export function createPaymentWorkflows(deps: PaymentWorkflowDeps) {
   const { db, temporal } = deps;
@@ -56,27 +51,21 @@ export function createPaymentWorkflows(deps: PaymentWorkflowDeps) {
         syncPayWaitSeconds: deps.syncPayWaitSeconds,
         ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
       };
-      let start: WorkflowStart = 'NEWLY_STARTED';
-      try {
-        await temporal.workflow.start('payment', {
-          workflowId: row.id,
-          taskQueue: deps.taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'FAIL',
-          typedSearchAttributes: [
-            { key: searchAttributes.merchantId, value: row.merchantId },
-            { key: searchAttributes.merchantOrderNo, value: row.merchantOrderNo },
-            { key: searchAttributes.payStatus, value: 'CREATED' },
-            { key: searchAttributes.needsAttention, value: false },
-          ],
-          staticSummary: `${row.merchantOrderNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency}`,
-          staticDetails: row.subject,
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const start = await startOnce(temporal, 'payment', {
+        workflowId: row.id,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        typedSearchAttributes: [
+          { key: searchAttributes.merchantId, value: row.merchantId },
+          { key: searchAttributes.merchantOrderNo, value: row.merchantOrderNo },
+          { key: searchAttributes.payStatus, value: 'CREATED' },
+          { key: searchAttributes.needsAttention, value: false },
+        ],
+        staticSummary: `${row.merchantOrderNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency}`,
+        staticDetails: row.subject,
+      });
+      if (start === 'ALREADY_STARTED') {
         deps.log.debug({ payOrderId: row.id }, 'payment workflow already started');
-        start = 'ALREADY_STARTED';
       }
       await db.update(payOrders).set({ workflowStarted: true }).where(eq(payOrders.id, row.id));
       return start;

@@ -10,10 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
-import { idempotencyKeys, payOrders } from '../../src/db/schema';
+import { idempotencyKeys, payOrders, refunds } from '../../src/db/schema';
 import { newId } from '../../src/domain/ids';
 import type { SafetyNetReport } from '../../src/domain/safetyNet';
 import { demoMerchantId } from '../../src/services/merchants';
+import { merchantRefundReason } from '../../src/services/refunds';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 const LEASE_SECONDS = 5;
@@ -138,6 +139,46 @@ async function scan(): Promise<SafetyNetReport> {
   const answer = await system.api('POST', '/ops/safety-net/scans', {}, asOperator());
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return answer.body;
+}
+
+/** A paid order, and a merchant refund of it as the API left it when it died before the start. */
+async function refundLeftByCrashedCreate(createdAgo: number) {
+  const created = await system.api('POST', '/v1/pay-orders', orderBody());
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
+    channel: 'sandbox',
+  });
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+  await system.sandbox('POST', `/control/payments/${paid.body.attempt.outTradeNo}/pay`);
+  const order = await eventually(
+    async () => {
+      const row = await storedOrder(created.body.id);
+      return row.status === 'SUCCEEDED' && row;
+    },
+    { what: 'the order to be paid' },
+  );
+  const createdAt = secondsAgo(createdAgo);
+  const [refund] = await system.database.db
+    .insert(refunds)
+    .values({
+      id: newId('rf', createdAt.getTime(), Math.random),
+      payOrderId: order.id,
+      merchantId: demoMerchantId,
+      attemptId: order.paidAttemptId!,
+      merchantRefundNo: unique('crashed-refund'),
+      amount: 1_000,
+      currency: 'CNY',
+      reason: merchantRefundReason,
+      status: 'PROCESSING',
+      createdAt,
+    })
+    .returning();
+  return refund!;
+}
+
+async function refundStatus(id: string) {
+  const [row] = await system.database.db.select().from(refunds).where(eq(refunds.id, id));
+  return row!.status;
 }
 
 describe('healing after a crash mid-request', () => {
@@ -281,5 +322,31 @@ describe('healing after a crash mid-request', () => {
     await scan();
     assert.equal(await keyRow(stale), undefined);
     assert.equal((await keyRow(fresh))?.status, 'COMPLETED');
+  });
+
+  it('defect 5: reading a merchant refund whose workflow never started starts it', async () => {
+    const refund = await refundLeftByCrashedCreate(0);
+    assert.equal(await workflowExists(refund.id), false);
+
+    const read = await system.api('GET', `/v1/refunds/${refund.id}`);
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.equal(await workflowExists(refund.id), true);
+    await eventually(async () => (await refundStatus(refund.id)) === 'SUCCEEDED', {
+      what: 'the healed refund to succeed',
+    });
+  });
+
+  it('defect 5: a safety-net scan starts the workflow of a merchant refund nobody touches', async () => {
+    const refund = await refundLeftByCrashedCreate(60);
+
+    const report = await scan();
+    assert.equal(await workflowExists(refund.id), true, 'the scan starts the refund workflow');
+    assert.deepEqual(
+      report.actions.filter((a) => a.subject === refund.id).map((a) => [a.check, a.action]),
+      [['REFUND_WORKFLOW_NOT_STARTED', 'WORKFLOW_STARTED']],
+    );
+    await eventually(async () => (await refundStatus(refund.id)) === 'SUCCEEDED', {
+      what: 'the healed refund to succeed',
+    });
   });
 });
