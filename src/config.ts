@@ -34,6 +34,8 @@ export const configSchema = z.object({
   PUBLIC_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
   /** Requests per minute per API key (or per address without one); webhooks are not limited. */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(1200),
+  /** How long a request holds its Idempotency-Key; a retry after that takes over (it crashed). */
+  IDEMPOTENCY_LEASE_SECONDS: seconds(60),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

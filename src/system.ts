@@ -26,6 +26,8 @@ import { createCorrections } from './services/corrections';
 import { createNotificationInbox } from './services/inbox';
 import { createReconciliationService } from './services/reconciliations';
 import { createPayOrderService } from './services/payOrders';
+import { createPaymentWorkflows } from './services/paymentWorkflows';
+import { createRefundWorkflows } from './services/refundWorkflows';
 import { createRefundService, type RefundWorkflowDeps } from './services/refunds';
 import { createSafetyNetService } from './services/safetyNet';
 import { createSafetyNetActivities } from './activities/safetyNet';
@@ -97,6 +99,20 @@ export function querySchedule(config: Config): QuerySchedule {
   };
 }
 
+/** What a payment workflow is started with, from configuration (API and safety net alike). */
+export function paymentWorkflowSettings(config: Config) {
+  return {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    webhookBaseUrl: config.webhookBaseUrl,
+    lateWindowSeconds: config.LATE_WINDOW_SECONDS,
+    querySchedule: querySchedule(config),
+    merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
+    syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
+    maxChannelOrders: config.PAY_ORDER_MAX_CHANNEL_ORDERS,
+    continueAsNewAfterEvents: config.PAYMENT_CONTINUE_AS_NEW_AFTER_EVENTS,
+  };
+}
+
 /** Worker capacity settings that are configured; the others keep the SDK's defaults. */
 export function workerTuning(config: Config) {
   const tuning = {
@@ -115,14 +131,15 @@ export async function startWorker(
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
   const client = await connectClient(config, deps.temporalAddress);
-  const corrections = createCorrections({
+  const workflowStarter: RefundWorkflowDeps = {
     db: deps.db.db,
     temporal: client.client,
     log: deps.log,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     querySchedule: querySchedule(config),
     merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-  });
+  };
+  const corrections = createCorrections(workflowStarter);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -141,7 +158,18 @@ export async function startWorker(
         db: deps.db.db,
         timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
       }),
-      ...createSafetyNetActivities({ db: deps.db.db, corrections, log: deps.log }),
+      ...createSafetyNetActivities({
+        db: deps.db.db,
+        corrections,
+        paymentWorkflows: createPaymentWorkflows({
+          db: deps.db.db,
+          temporal: client.client,
+          log: deps.log,
+          ...paymentWorkflowSettings(config),
+        }),
+        refundWorkflows: createRefundWorkflows(workflowStarter),
+        log: deps.log,
+      }),
     },
     ...workerTuning(config),
   });
@@ -201,6 +229,7 @@ export async function startApi(
     opsKey: deps.opsKey,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    idempotencyLeaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
     limits: {
       maxAmount: config.PAY_ORDER_MAX_AMOUNT,
       maxExpiresInSeconds: config.PAY_ORDER_MAX_EXPIRES_SECONDS,
@@ -210,16 +239,9 @@ export async function startApi(
       temporal: client,
       channels: deps.channels,
       log,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
       publicApiUrl: config.publicApiUrl,
-      webhookBaseUrl: config.webhookBaseUrl,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
-      lateWindowSeconds: config.LATE_WINDOW_SECONDS,
-      merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-      syncPayWaitSeconds: config.SYNC_PAY_WAIT_SECONDS,
-      maxChannelOrders: config.PAY_ORDER_MAX_CHANNEL_ORDERS,
-      continueAsNewAfterEvents: config.PAYMENT_CONTINUE_AS_NEW_AFTER_EVENTS,
-      querySchedule: querySchedule(config),
+      ...paymentWorkflowSettings(config),
     }),
     refunds: createRefundService(workflowStarter),
     inbox,

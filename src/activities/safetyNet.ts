@@ -47,11 +47,17 @@ import {
   type Corrections,
   type UnrefundedSuccess,
 } from '../services/corrections';
+import { sweepExpiredIdempotencyKeys } from '../services/idempotencyKeys';
+import type { PaymentWorkflows } from '../services/paymentWorkflows';
+import { merchantRefundReason, type RefundWorkflows } from '../services/refundWorkflows';
+import type { WorkflowStart } from '../services/workflowStarts';
 import type { SafetyNetInput } from '../workflows/safetyNet';
 
 export interface SafetyNetActivityDeps {
   db: Db;
   corrections: Corrections;
+  paymentWorkflows: PaymentWorkflows;
+  refundWorkflows: RefundWorkflows;
   log: Logger;
 }
 
@@ -73,6 +79,8 @@ interface Suspect {
   flagReason?: string;
   /** For unrefunded successes: what a stray-payment refund needs. */
   success?: UnrefundedSuccess;
+  /** For a pay order or merchant refund whose workflow never started: starts it. */
+  startWorkflow?: () => Promise<WorkflowStart>;
 }
 
 interface Decision {
@@ -104,7 +112,13 @@ function moneyEvidence(verdict: MoneyVerdict, findingOpen: boolean) {
   };
 }
 
-export function createSafetyNetActivities({ db, corrections, log }: SafetyNetActivityDeps) {
+export function createSafetyNetActivities({
+  db,
+  corrections,
+  paymentWorkflows,
+  refundWorkflows,
+  log,
+}: SafetyNetActivityDeps) {
   /** Joins the finding an earlier scan recorded for the same subject, if any. */
   const findingOf = (check: SafetyNetCheck, subject: PgColumn) =>
     and(eq(safetyNetFindings.check, check), eq(safetyNetFindings.subject, subject));
@@ -390,6 +404,73 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
     return suspects.sort((a, b) => Number(a.prior !== null) - Number(b.prior !== null));
   }
 
+  /**
+   * Pay orders still CREATED whose workflow was never started (the API crashed between the insert
+   * and the start), past the grace in which the API that inserted them may still start it.
+   */
+  async function workflowsNotStarted(run: CheckRun): Promise<Suspect[]> {
+    const rows = await db
+      .select({ order: payOrders, prior: safetyNetFindings.action })
+      .from(payOrders)
+      .leftJoin(safetyNetFindings, findingOf(run.check, payOrders.id))
+      .where(
+        and(
+          eq(payOrders.workflowStarted, false),
+          eq(payOrders.status, 'CREATED'),
+          lt(payOrders.createdAt, cutoff(run.scannedAt, run.input.graceSeconds)),
+          ofMerchant(payOrders.merchantId, run),
+        ),
+      )
+      .orderBy(knownLast, asc(payOrders.createdAt))
+      .limit(suspectsPerCheck + 1);
+    return rows.map(({ order, prior }) => ({
+      subject: order.id,
+      payOrderId: order.id,
+      prior: prior as FindingAction | null,
+      detail: {
+        merchantOrderNo: order.merchantOrderNo,
+        amount: order.amount,
+        currency: order.currency,
+        createdAt: iso(order.createdAt),
+        expiresAt: iso(order.expiresAt),
+      },
+      startWorkflow: () => paymentWorkflows.ensurePaymentWorkflow(order),
+    }));
+  }
+
+  /** Merchant refunds still PROCESSING whose workflow was never started (the same crash). */
+  async function refundWorkflowsNotStarted(run: CheckRun): Promise<Suspect[]> {
+    const rows = await db
+      .select({ refund: refunds, prior: safetyNetFindings.action })
+      .from(refunds)
+      .leftJoin(safetyNetFindings, findingOf(run.check, refunds.id))
+      .where(
+        and(
+          eq(refunds.workflowStarted, false),
+          eq(refunds.status, 'PROCESSING'),
+          // The workflows record their own refunds; only the API starts merchant refunds.
+          eq(refunds.reason, merchantRefundReason),
+          lt(refunds.createdAt, cutoff(run.scannedAt, run.input.graceSeconds)),
+          ofMerchant(refunds.merchantId, run),
+        ),
+      )
+      .orderBy(knownLast, asc(refunds.createdAt))
+      .limit(suspectsPerCheck + 1);
+    return rows.map(({ refund, prior }) => ({
+      subject: refund.id,
+      payOrderId: refund.payOrderId,
+      prior: prior as FindingAction | null,
+      detail: {
+        refundId: refund.id,
+        merchantRefundNo: refund.merchantRefundNo,
+        amount: refund.amount,
+        currency: refund.currency,
+        createdAt: iso(refund.createdAt),
+      },
+      startWorkflow: () => refundWorkflows.ensureRefundWorkflow(refund),
+    }));
+  }
+
   const suspectsOf: Record<SafetyNetCheck, (run: CheckRun) => Promise<Suspect[]>> = {
     EXTRA_SUCCESS_UNREFUNDED: unrefundedSuccesses(
       and(
@@ -402,10 +483,26 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
     REFUND_NOT_FINAL: refundsNotFinal,
     MERCHANT_NOT_NOTIFIED: merchantEventsUndelivered,
     MONEY_NOT_CONSERVED: moneyNotConserved,
+    WORKFLOW_NOT_STARTED: workflowsNotStarted,
+    REFUND_WORKFLOW_NOT_STARTED: refundWorkflowsNotStarted,
   };
 
-  /** Corrects one new finding: a workflow refunds an unrefunded success, all else is flagged. */
+  /**
+   * Corrects one new finding: a workflow refunds an unrefunded success, a pay order or refund
+   * without its workflow gets it (the same start as the API's), all else is flagged.
+   */
   async function correct(check: SafetyNetCheck, suspect: Suspect): Promise<Decision> {
+    if (suspect.startWorkflow) {
+      const start = await suspect.startWorkflow();
+      return {
+        action: 'WORKFLOW_STARTED',
+        reason:
+          start === 'ALREADY_STARTED'
+            ? 'its workflow existed: marked as started'
+            : 'its workflow was never started: started it',
+        workflowId: suspect.subject,
+      };
+    }
     let reason = suspect.flagReason ?? 'found by the safety net';
     if (suspect.success) {
       const correction = correctUnrefundedSuccess({
@@ -544,6 +641,11 @@ export function createSafetyNetActivities({ db, corrections, log }: SafetyNetAct
       // A truncated check did not see everything: what it missed is not gone.
       if (!truncated) report.cleared = await clearGone(run);
       return report;
+    },
+
+    /** Deletes idempotency keys past their time to live; answers how many. */
+    async sweepExpiredIdempotencyKeys(): Promise<number> {
+      return sweepExpiredIdempotencyKeys(db);
     },
 
     async countOpenSafetyNetFindings(): Promise<number> {

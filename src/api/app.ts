@@ -35,6 +35,7 @@ export interface ApiDeps {
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
   rateLimitPerMinute: number;
+  idempotencyLeaseSeconds: number;
 }
 
 export function buildApi(deps: ApiDeps) {

@@ -21,16 +21,23 @@ export async function authenticateMerchant(db: Db, req: FastifyRequest): Promise
   return merchantId;
 }
 
+/** What a merchant plugin needs to authenticate and to honour `Idempotency-Key`. */
+export interface MerchantAuthOptions {
+  db: Db;
+  /** How long a request holds its Idempotency-Key before a retry may take it over. */
+  idempotencyLeaseSeconds: number;
+}
+
 /**
  * Authenticates every request of a merchant plugin (/v1) and sets `req.merchantId`; its POSTs
  * honour `Idempotency-Key` (src/api/idempotency.ts).
  */
-export function requireMerchant(app: FastifyInstance, db: Db): void {
+export function requireMerchant(app: FastifyInstance, options: MerchantAuthOptions): void {
   app.decorateRequest('merchantId', '');
   app.addHook('onRequest', async (req) => {
-    req.merchantId = await authenticateMerchant(db, req);
+    req.merchantId = await authenticateMerchant(options.db, req);
   });
-  installIdempotency(app, db);
+  installIdempotency(app, options.db, options.idempotencyLeaseSeconds);
 }
 
 /** Compares digests so neither the key's content nor its length leaks through timing. */

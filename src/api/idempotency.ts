@@ -3,21 +3,23 @@
 // path, SHA-256 of the raw body); the key with another request answers 422
 // IDEMPOTENCY_KEY_REUSED. The key's row is inserted (IN_PROGRESS) before the handler runs, and the
 // unique (merchant_id, key) index decides who runs: everyone else gets 409 IDEMPOTENCY_KEY_IN_USE
-// until the answer is stored. A 5xx answer (or any answer we cannot store) releases the key, so
-// the merchant can retry; a 4xx DomainError answer is stored and replayed like a success.
+// until the answer is stored, or until the running request's lease (IDEMPOTENCY_LEASE_SECONDS)
+// is over: then it is taken to have crashed, and one retry of the same request takes the key
+// over. A 5xx answer (or any answer we cannot store) releases the key, so the merchant can retry;
+// a 4xx DomainError answer is stored and replayed like a success.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { idempotencyKeys } from '../db/schema';
 import { DomainError } from '../domain/errors';
+import { keyExpired, leaseExpired } from '../services/idempotencyKeys';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
-/** How long a stored answer is replayed. A constant for now; configurable later. */
-export const IDEMPOTENCY_TTL_HOURS = 24;
+export { IDEMPOTENCY_TTL_HOURS } from '../services/idempotencyKeys';
 
 /** 1-255 visible ASCII characters (no spaces or controls). */
 export const validKey = /^[\x21-\x7e]{1,255}$/;
@@ -53,30 +55,37 @@ const keyIs = (merchantId: string, key: string) =>
 
 /**
  * Inserts the key's row as IN_PROGRESS unless a live one exists; an expired row counts as absent
- * and is replaced in the same transaction. Answers whether this request now owns the key.
+ * and is replaced in the same transaction. A row of the same request whose lease is over is taken
+ * over by claiming it anew: the update locks the row, so of retries racing for it one wins, and
+ * the others then see a fresh lease. Answers whether this request now owns the key.
  */
 async function claim(
   db: Db,
+  leaseSeconds: number,
   row: { merchantId: string; key: string; method: string; path: string; requestHash: string },
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
-    await tx
-      .delete(idempotencyKeys)
-      .where(
-        and(
-          keyIs(row.merchantId, row.key),
-          lt(
-            idempotencyKeys.createdAt,
-            sql`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`,
-          ),
-        ),
-      );
+    await tx.delete(idempotencyKeys).where(and(keyIs(row.merchantId, row.key), keyExpired));
     const inserted = await tx
       .insert(idempotencyKeys)
       .values({ ...row, status: 'IN_PROGRESS' })
       .onConflictDoNothing({ target: [idempotencyKeys.merchantId, idempotencyKeys.key] })
       .returning({ key: idempotencyKeys.key });
-    return inserted.length > 0;
+    if (inserted.length > 0) return true;
+    const takenOver = await tx
+      .update(idempotencyKeys)
+      .set({ createdAt: sql`now()` })
+      .where(
+        and(
+          keyIs(row.merchantId, row.key),
+          eq(idempotencyKeys.method, row.method),
+          eq(idempotencyKeys.path, row.path),
+          eq(idempotencyKeys.requestHash, row.requestHash),
+          leaseExpired(leaseSeconds),
+        ),
+      )
+      .returning({ key: idempotencyKeys.key });
+    return takenOver.length > 0;
   });
 }
 
@@ -101,7 +110,7 @@ function replay(
  * Installs the idempotency hooks on a merchant plugin scope; call after the hook that sets
  * `req.merchantId` (see `requireMerchant`).
  */
-export function installIdempotency(app: FastifyInstance, db: Db): void {
+export function installIdempotency(app: FastifyInstance, db: Db, leaseSeconds: number): void {
   // Hash the raw body as Fastify reads it, before it is parsed.
   app.addHook('preParsing', async (req, _reply, payload) => {
     if (idempotencyKeyOf(req) === undefined) return payload;
@@ -127,7 +136,7 @@ export function installIdempotency(app: FastifyInstance, db: Db): void {
     // A row can vanish between the insert and the read (released after a 5xx, or expired):
     // then try to claim again.
     for (let round = 0; round < 3; round++) {
-      if (await claim(db, { ...request, requestHash })) {
+      if (await claim(db, leaseSeconds, { ...request, requestHash })) {
         claims.set(req, { merchantId: req.merchantId, key, settled: false });
         return;
       }

@@ -6,6 +6,8 @@
  * ATTEMPT_OPEN_PAST_EXPIRY: a channel order is still open though its order expired.
  * REFUND_NOT_FINAL: a refund is still PROCESSING.
  * MERCHANT_NOT_NOTIFIED: a merchant event is still undelivered.
+ * WORKFLOW_NOT_STARTED: a pay order's workflow was never started (a crash after its insert).
+ * REFUND_WORKFLOW_NOT_STARTED: a merchant refund's workflow was never started (the same crash).
  * MONEY_NOT_CONSERVED: a settled order's books break the money invariant (src/domain/moneyInvariant.ts).
  *   Last, so an order another check already corrects or flagged in the same scan is left to it.
  */
@@ -15,6 +17,8 @@ export const safetyNetChecks = [
   'ATTEMPT_OPEN_PAST_EXPIRY',
   'REFUND_NOT_FINAL',
   'MERCHANT_NOT_NOTIFIED',
+  'WORKFLOW_NOT_STARTED',
+  'REFUND_WORKFLOW_NOT_STARTED',
   'MONEY_NOT_CONSERVED',
 ] as const;
 export type SafetyNetCheck = (typeof safetyNetChecks)[number];
@@ -30,12 +34,16 @@ export const moneyCheckPage = 500;
  * an order whose books last changed between `grace + lookback` and `grace` ago.
  */
 export const defaultMoneyLookbackSeconds = 3600;
+/** The checks scans ran before they started missing workflows (replay of scans then running). */
+export const safetyNetChecksBeforeWorkflowStarts = safetyNetChecks.filter(
+  (check) => check !== 'WORKFLOW_NOT_STARTED' && check !== 'REFUND_WORKFLOW_NOT_STARTED',
+);
 
 /**
  * What a scan did about a finding. WAITING: a correction is already under way, so nothing was done
  * and the next scan decides again; any other action is taken once per finding.
  */
-export type FindingAction = 'STRAY_PAYMENT' | 'FLAGGED' | 'WAITING';
+export type FindingAction = 'STRAY_PAYMENT' | 'WORKFLOW_STARTED' | 'FLAGGED' | 'WAITING';
 
 /** Where a workflow stands, by its ID. NONE: never started, or past retention. */
 export type WorkflowState = 'RUNNING' | 'CLOSED' | 'NONE';
@@ -82,7 +90,7 @@ export interface SafetyNetAction {
   subject: string;
   payOrderId: string;
   action: Exclude<FindingAction, 'WAITING'>;
-  /** The workflow that corrects it, for STRAY_PAYMENT. */
+  /** The workflow that corrects it, for STRAY_PAYMENT and WORKFLOW_STARTED. */
   workflowId?: string;
   reason: string;
 }
@@ -126,30 +134,34 @@ export interface SafetyNetReport {
   checks: Omit<CheckReport, 'actions'>[];
   /** What this scan did, with the pay orders. */
   actions: SafetyNetAction[];
-  /** Pay orders handed to a workflow that corrects them. */
+  /** Pay orders handed to a workflow that corrects them (or whose own workflow was started). */
   autoCorrected: string[];
   /** Pay orders put before an operator (NeedsAttention) by this scan. */
   flagged: string[];
   /** Findings of every scan that are still there (not cleared). */
   openFindings: number;
+  /** Idempotency keys past their time to live deleted by this scan (full scans only). */
+  idempotencyKeysSwept?: number;
 }
 
 export function safetyNetReport(
   scan: { scannedAt: string; merchantId?: string | undefined },
   checks: CheckReport[],
   openFindings: number,
+  idempotencyKeysSwept?: number,
 ): SafetyNetReport {
   const actions = checks.flatMap((c) => c.actions);
-  const payOrdersWith = (action: SafetyNetAction['action']) => [
-    ...new Set(actions.filter((a) => a.action === action).map((a) => a.payOrderId)),
+  const payOrdersWith = (...kinds: SafetyNetAction['action'][]) => [
+    ...new Set(actions.filter((a) => kinds.includes(a.action)).map((a) => a.payOrderId)),
   ];
   return {
     scannedAt: scan.scannedAt,
     ...(scan.merchantId ? { merchantId: scan.merchantId } : {}),
     checks: checks.map(({ actions: _actions, ...counts }) => counts),
     actions,
-    autoCorrected: payOrdersWith('STRAY_PAYMENT'),
+    autoCorrected: payOrdersWith('STRAY_PAYMENT', 'WORKFLOW_STARTED'),
     flagged: payOrdersWith('FLAGGED'),
     openFindings,
+    ...(idempotencyKeysSwept === undefined ? {} : { idempotencyKeysSwept }),
   };
 }

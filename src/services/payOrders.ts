@@ -1,16 +1,12 @@
 // Pay orders as merchants see them: create (idempotent by merchant order no), read, pay.
 import {
-  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
-  type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import type { Logger } from 'pino';
 import { channelOrThrow, type ChannelRegistry } from '../channels/registry';
-import type { Db } from '../db/client';
 import {
   channelAttempts,
   merchantNotificationDeliveries,
@@ -20,9 +16,8 @@ import {
 } from '../db/schema';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
-import { formatMinorUnits, type Currency } from '../domain/money';
+import type { Currency } from '../domain/money';
 import { decidePay, type AttemptStatus, type PayRequest, type PayStatus } from '../domain/payOrder';
-import type { QuerySchedule } from '../domain/querySchedule';
 import {
   encodeListCursor,
   type CreatePayOrderRequest,
@@ -31,32 +26,13 @@ import {
   type PayOrderSummary,
   type PayOrderViewResponse,
 } from '../domain/schemas';
-import {
-  close,
-  handOver,
-  nothingToSync,
-  pay,
-  searchAttributes,
-  sync,
-  type PayAnswer,
-  type PaymentInput,
-} from '../workflows/definitions';
+import { close, handOver, nothingToSync, pay, sync, type PayAnswer } from '../workflows/definitions';
+import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 
-export interface PayOrderServiceDeps {
-  db: Db;
-  temporal: Client;
+export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   channels: ChannelRegistry;
-  log: Logger;
-  taskQueue: string;
   publicApiUrl: string;
-  webhookBaseUrl: string;
   defaultExpiresInSeconds: number;
-  lateWindowSeconds: number;
-  querySchedule: QuerySchedule;
-  merchantNotifyRetrySeconds: number[];
-  syncPayWaitSeconds: number;
-  maxChannelOrders: number;
-  continueAsNewAfterEvents: number;
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -140,48 +116,8 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     }));
   }
 
-  /** Starts the order's workflow unless it is known to exist. A second start is rejected by Temporal. */
-  async function ensureWorkflow(row: PayOrderRow) {
-    if (row.workflowStarted) return;
-    const input: PaymentInput = {
-      payOrderId: row.id,
-      merchantId: row.merchantId,
-      merchantOrderNo: row.merchantOrderNo,
-      amount: row.amount,
-      currency: row.currency as Currency,
-      subject: row.subject,
-      expiresAt: row.expiresAt.toISOString(),
-      webhookBaseUrl: deps.webhookBaseUrl,
-      lateWindowSeconds: deps.lateWindowSeconds,
-      querySchedule: deps.querySchedule,
-      merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
-      syncPayWaitSeconds: deps.syncPayWaitSeconds,
-      maxChannelOrders: deps.maxChannelOrders,
-      continueAsNewAfterEvents: deps.continueAsNewAfterEvents,
-      ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
-    };
-    try {
-      await temporal.workflow.start('payment', {
-        workflowId: row.id,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-        typedSearchAttributes: [
-          { key: searchAttributes.merchantId, value: row.merchantId },
-          { key: searchAttributes.merchantOrderNo, value: row.merchantOrderNo },
-          { key: searchAttributes.payStatus, value: 'CREATED' },
-          { key: searchAttributes.needsAttention, value: false },
-        ],
-        staticSummary: `${row.merchantOrderNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency}`,
-        staticDetails: row.subject,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      deps.log.debug({ payOrderId: row.id }, 'payment workflow already started');
-    }
-    await db.update(payOrders).set({ workflowStarted: true }).where(eq(payOrders.id, row.id));
-  }
+  /** Starts the order's workflow unless it is known to exist (src/services/paymentWorkflows.ts). */
+  const { ensurePaymentWorkflow: ensureWorkflow } = createPaymentWorkflows(deps);
 
   /**
    * A repeated pay request for the open channel order is answered from the books, without an
@@ -304,6 +240,11 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     /** `merchantId` scopes the lookup; undefined only for the payer's cashier page. */
     async get(merchantId: string | undefined, id: string): Promise<PayOrderViewResponse> {
       const row = await findById(merchantId, id);
+      // An order whose workflow start was lost (a crash after the insert) heals when read; if
+      // Temporal is down the read still answers, and the safety net starts it later.
+      await ensureWorkflow(row).catch((err: unknown) =>
+        deps.log.warn({ err, payOrderId: id }, 'could not start the payment workflow'),
+      );
       const attempts = await db
         .select()
         .from(channelAttempts)

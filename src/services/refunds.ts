@@ -1,24 +1,20 @@
 // Refunds as merchants ask for them: create (idempotent by merchant refund no, never above the
 // paid amount), read. Each refund is then carried out by its own `merchantRefund` workflow.
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq, ne, sql } from 'drizzle-orm';
-import type { RefundRecord } from '../activities/payment';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { merchantRefundReason } from '../domain/moneyInvariant';
 import { formatMinorUnits, type Currency } from '../domain/money';
 import type { CreateRefundRequest } from '../domain/schemas';
-import type { MerchantRefundInput } from '../workflows/refund';
-import type { CorrectionDeps } from './corrections';
+import { createRefundWorkflows, type RefundWorkflowDeps } from './refundWorkflows';
 
-/** What a service needs to start refund workflows (this one, and the notification inbox's). */
-export type RefundWorkflowDeps = CorrectionDeps;
+export { merchantRefundReason, type RefundWorkflowDeps };
 
 type RefundRow = typeof refunds.$inferSelect;
 
 export function createRefundService(deps: RefundWorkflowDeps) {
-  const { db, temporal } = deps;
+  const { db } = deps;
 
   function view(row: RefundRow) {
     return {
@@ -144,51 +140,18 @@ export function createRefundService(deps: RefundWorkflowDeps) {
     });
   }
 
-  /** Starts the refund's workflow unless it is known to exist. A second start is rejected by Temporal. */
-  async function ensureWorkflow(row: RefundRow) {
-    // A final status was written by the workflow itself: it has run.
-    if (row.workflowStarted || row.status !== 'PROCESSING') return;
-    const [found] = await db
-      .select({ order: payOrders, attempt: channelAttempts })
-      .from(payOrders)
-      .innerJoin(channelAttempts, eq(channelAttempts.id, row.attemptId))
-      .where(eq(payOrders.id, row.payOrderId));
-    if (!found) throw new Error(`refund ${row.id} has no pay order or attempt`);
-    const { order, attempt } = found;
-    const refund: RefundRecord = {
-      id: row.id,
-      payOrderId: row.payOrderId,
-      merchantId: row.merchantId,
-      attemptId: row.attemptId,
-      amount: row.amount,
-      currency: row.currency as Currency,
-      reason: merchantRefundReason,
-      status: 'PROCESSING',
-    };
-    const input: MerchantRefundInput = {
-      refund,
-      channel: attempt.channel,
-      outTradeNo: attempt.outTradeNo,
-      method: attempt.method,
-      merchantOrderNo: order.merchantOrderNo,
-      orderAmount: order.amount,
-      querySchedule: deps.querySchedule,
-      merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
-    };
-    try {
-      await temporal.workflow.start('merchantRefund', {
-        workflowId: row.id,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-        staticSummary: `refund ${row.merchantRefundNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency} of ${order.merchantOrderNo}`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      deps.log.debug({ refundId: row.id }, 'refund workflow already started');
-    }
-    await db.update(refunds).set({ workflowStarted: true }).where(eq(refunds.id, row.id));
+  /** Starts the refund's workflow unless it is known to exist (src/services/refundWorkflows.ts). */
+  const { ensureRefundWorkflow: ensureWorkflow } = createRefundWorkflows(deps);
+
+  /**
+   * A refund whose workflow start was lost (a crash after the insert) heals when read; if
+   * Temporal is down the read still answers, and the safety net starts it later.
+   */
+  async function healedView(row: RefundRow) {
+    await ensureWorkflow(row).catch((err: unknown) =>
+      deps.log.warn({ err, refundId: row.id }, 'could not start the refund workflow'),
+    );
+    return view(row);
   }
 
   return {
@@ -210,14 +173,14 @@ export function createRefundService(deps: RefundWorkflowDeps) {
         .where(and(eq(refunds.id, id), eq(refunds.merchantId, merchantId)));
       // Another merchant's refund answers exactly like a missing one.
       if (!row) throw new DomainError('NOT_FOUND', `no refund ${id}`);
-      return view(row);
+      return healedView(row);
     },
 
     async getByMerchantRefundNo(merchantId: string, merchantRefundNo: string) {
       const row = await findByMerchantRefundNo(merchantId, merchantRefundNo);
       if (!row)
         throw new DomainError('NOT_FOUND', `no refund with merchantRefundNo ${merchantRefundNo}`);
-      return view(row);
+      return healedView(row);
     },
   };
 }

@@ -5,6 +5,7 @@ import type { SafetyNetActivities } from '../activities/safetyNet';
 import {
   emptyCheckReport,
   safetyNetChecks,
+  safetyNetChecksBeforeWorkflowStarts,
   safetyNetReport,
   type CheckReport,
   type SafetyNetCheck,
@@ -36,16 +37,20 @@ const scans = proxyActivities<SafetyNetActivities>({
 
 export async function safetyNetScan(input: SafetyNetInput): Promise<SafetyNetReport> {
   const scannedAt = new Date(Date.now()).toISOString();
+  // Scans also start the workflows of pay orders whose start was lost, and sweep expired keys.
+  const startsWorkflows = patched('safety-net-starts-missing-workflows');
   const checks: CheckReport[] = [];
-  for (const check of safetyNetChecks) {
+  for (const check of startsWorkflows ? safetyNetChecks : safetyNetChecksBeforeWorkflowStarts) {
     // A check added to running scans: one that started before it replays without it.
     if (check === 'MONEY_NOT_CONSERVED' && !patched('safety-net-money-invariant')) continue;
     checks.push(await runCheck(check, scannedAt, input));
   }
+  const swept = startsWorkflows && !input.merchantId ? await sweepIdempotencyKeys() : undefined;
   const report = safetyNetReport(
     { scannedAt, merchantId: input.merchantId },
     checks,
     await scans.countOpenSafetyNetFindings(),
+    swept,
   );
   log.info('safety-net scan done', {
     autoCorrected: report.autoCorrected.length,
@@ -53,6 +58,17 @@ export async function safetyNetScan(input: SafetyNetInput): Promise<SafetyNetRep
     openFindings: report.openFindings,
   });
   return report;
+}
+
+/** Housekeeping: a failed sweep is logged and left to the next scan. */
+async function sweepIdempotencyKeys(): Promise<number | undefined> {
+  try {
+    return await scans.sweepExpiredIdempotencyKeys();
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    log.error('idempotency key sweep failed', { error: String(err.cause ?? err) });
+    return undefined;
+  }
 }
 
 /** One check as an activity named by its summary in the UI; a failed check does not stop the others. */

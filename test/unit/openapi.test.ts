@@ -186,12 +186,14 @@ describe('the document and the routes', () => {
     await app.register(merchantRoutes, {
       prefix: '/v1',
       db: {} as never,
+      idempotencyLeaseSeconds: 60,
       payOrders: {} as never,
       limits,
     });
     await app.register(refundRoutes, {
       prefix: '/v1',
       db: {} as never,
+      idempotencyLeaseSeconds: 60,
       refunds: {} as never,
       limits,
     });

@@ -9,11 +9,10 @@ import {
 } from '../../domain/schemas';
 import type { Db } from '../../db/client';
 import type { PayOrderService } from '../../services/payOrders';
-import { requireMerchant } from '../auth';
+import { requireMerchant, type MerchantAuthOptions } from '../auth';
 import { parseInput } from '../problems';
 
-export interface MerchantRoutesOptions {
-  db: Db;
+export interface MerchantRoutesOptions extends MerchantAuthOptions {
   payOrders: PayOrderService;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
 }
@@ -21,7 +20,7 @@ export interface MerchantRoutesOptions {
 export const merchantRoutes: FastifyPluginAsync<MerchantRoutesOptions> = async (app, options) => {
   const createSchema = createPayOrderSchema(options.limits);
 
-  requireMerchant(app, options.db);
+  requireMerchant(app, options);
 
   app.post('/pay-orders', async (req, reply) => {
     const body = parseInput(createSchema, req.body, 'body');

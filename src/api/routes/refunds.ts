@@ -3,18 +3,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../db/client';
 import { createRefundSchema, refundIdParamSchema, refundLookupSchema } from '../../domain/schemas';
 import type { RefundService } from '../../services/refunds';
-import { requireMerchant } from '../auth';
+import { requireMerchant, type MerchantAuthOptions } from '../auth';
 import { parseInput } from '../problems';
 
-export interface RefundRoutesOptions {
-  db: Db;
+export interface RefundRoutesOptions extends MerchantAuthOptions {
   refunds: RefundService;
   limits: { maxAmount: number };
 }
 
 export const refundRoutes: FastifyPluginAsync<RefundRoutesOptions> = async (app, options) => {
   const createSchema = createRefundSchema(options.limits);
-  requireMerchant(app, options.db);
+  requireMerchant(app, options);
 
   app.post('/refunds', async (req, reply) => {
     const body = parseInput(createSchema, req.body, 'body');

@@ -1,0 +1,80 @@
+// Starting a pay order's workflow from its row: the one place for that rule, used by the API
+// (create, and every later touch of an order whose start was lost in a crash) and by the
+// safety-net scan (orders nobody touches).
+import type { Client } from '@temporalio/client';
+import { eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client';
+import { payOrders } from '../db/schema';
+import { formatMinorUnits, type Currency } from '../domain/money';
+import type { QuerySchedule } from '../domain/querySchedule';
+import { searchAttributes, type PaymentInput } from '../workflows/definitions';
+import { startOnce, type WorkflowStart } from './workflowStarts';
+
+export interface PaymentWorkflowDeps {
+  db: Db;
+  temporal: Client;
+  log: Logger;
+  taskQueue: string;
+  webhookBaseUrl: string;
+  lateWindowSeconds: number;
+  querySchedule: QuerySchedule;
+  merchantNotifyRetrySeconds: number[];
+  syncPayWaitSeconds: number;
+  maxChannelOrders: number;
+  continueAsNewAfterEvents: number;
+}
+
+type PayOrderRow = typeof payOrders.$inferSelect;
+
+export function createPaymentWorkflows(deps: PaymentWorkflowDeps) {
+  const { db, temporal } = deps;
+
+  return {
+    /**
+     * Starts the order's workflow unless it is known to exist, then marks the row. A second start
+     * is rejected by Temporal. Only the workflow moves an order out of CREATED, so any other status
+     * means it ran: it is never started again (its run may be past retention).
+     */
+    async ensurePaymentWorkflow(row: PayOrderRow): Promise<WorkflowStart> {
+      if (row.workflowStarted || row.status !== 'CREATED') return 'KNOWN';
+      const input: PaymentInput = {
+        payOrderId: row.id,
+        merchantId: row.merchantId,
+        merchantOrderNo: row.merchantOrderNo,
+        amount: row.amount,
+        currency: row.currency as Currency,
+        subject: row.subject,
+        expiresAt: row.expiresAt.toISOString(),
+        webhookBaseUrl: deps.webhookBaseUrl,
+        lateWindowSeconds: deps.lateWindowSeconds,
+        querySchedule: deps.querySchedule,
+        merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
+        syncPayWaitSeconds: deps.syncPayWaitSeconds,
+        maxChannelOrders: deps.maxChannelOrders,
+        continueAsNewAfterEvents: deps.continueAsNewAfterEvents,
+        ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
+      };
+      const start = await startOnce(temporal, 'payment', {
+        workflowId: row.id,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        typedSearchAttributes: [
+          { key: searchAttributes.merchantId, value: row.merchantId },
+          { key: searchAttributes.merchantOrderNo, value: row.merchantOrderNo },
+          { key: searchAttributes.payStatus, value: 'CREATED' },
+          { key: searchAttributes.needsAttention, value: false },
+        ],
+        staticSummary: `${row.merchantOrderNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency}`,
+        staticDetails: row.subject,
+      });
+      if (start === 'ALREADY_STARTED') {
+        deps.log.debug({ payOrderId: row.id }, 'payment workflow already started');
+      }
+      await db.update(payOrders).set({ workflowStarted: true }).where(eq(payOrders.id, row.id));
+      return start;
+    },
+  };
+}
+
+export type PaymentWorkflows = ReturnType<typeof createPaymentWorkflows>;
