@@ -26,7 +26,14 @@ import {
   type PayOrderSummary,
   type PayOrderViewResponse,
 } from '../domain/schemas';
-import { close, handOver, nothingToSync, pay, sync, type PayAnswer } from '../workflows/definitions';
+import {
+  close,
+  handOver,
+  nothingToSync,
+  pay,
+  sync,
+  type PayAnswer,
+} from '../workflows/definitions';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 
 export interface PayOrderServiceDeps extends PaymentWorkflowDeps {

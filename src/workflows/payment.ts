@@ -134,10 +134,12 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
         return view(state, refundViews);
       }),
     {
-      // Nothing open to ask about: the caller reads the books, and the history stays as it is.
+      // Nothing open to ask about and nothing under way: the caller reads the books, which are
+      // current, and the history stays as it is.
       validator: () => {
         refuseWhileHandingOver();
-        if (!syncCanLearn(state)) {
+        // Work under way (a fact being applied and saved) may still change the books: wait for it.
+        if (facts.length === 0 && serialized.idle() && !syncCanLearn(state)) {
           throw ApplicationFailure.nonRetryable(
             'no open channel order to ask about',
             nothingToSync,
@@ -625,14 +627,24 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   return view(state, refundViews);
 }
 
-/** Runs tasks one at a time, in arrival order (workflow code is single-threaded but async). */
+/**
+ * Runs tasks one at a time, in arrival order (workflow code is single-threaded but async).
+ * `idle()` says whether none is queued or running.
+ */
 function serializer() {
   let tail: Promise<unknown> = Promise.resolve();
-  return <T>(task: () => Promise<T>): Promise<T> => {
+  let queued = 0;
+  const done = () => {
+    queued -= 1;
+  };
+  const serialized = <T>(task: () => Promise<T>): Promise<T> => {
+    queued += 1;
     const run = tail.then(task, task);
     tail = run.catch(() => undefined);
+    run.then(done, done);
     return run;
   };
+  return Object.assign(serialized, { idle: () => queued === 0 });
 }
 
 function attemptView(a: Attempt): AttemptView {
