@@ -6,8 +6,8 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
   log,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   setHandler,
@@ -534,7 +534,10 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     handingOver = false;
     if (isSettled(state) || compensating > 0) return;
     log.info('history is long; continuing as new', { historyLength: workflowInfo().historyLength });
-    await continueAsNew<typeof payment>({
+    await makeContinueAsNewFunc<typeof payment>({
+      // The operator's view in the Temporal UI carries over to the new run.
+      typedSearchAttributes: workflowInfo().typedSearchAttributes,
+    })({
       ...input,
       resume: {
         state,

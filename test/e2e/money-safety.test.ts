@@ -3,6 +3,7 @@
 // for its channel order and goes back to the payer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { searchAttributes } from '../../src/workflows/definitions';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
@@ -23,9 +24,9 @@ after(async () => {
 
 const AMOUNT = 4_200;
 
-async function newOrder(expiresInSeconds = 600) {
+async function newOrder(expiresInSeconds = 600, merchantOrderNo = uniqueOrderNo()) {
   const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `safety-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    merchantOrderNo,
     amount: AMOUNT,
     currency: 'CNY',
     subject: 'Noodles',
@@ -35,11 +36,16 @@ async function newOrder(expiresInSeconds = 600) {
   return created.body.id as string;
 }
 
+function uniqueOrderNo() {
+  return `safety-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+}
+
 const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 
 describe('money safety over HTTP', () => {
   it('defect 2: 3,000 reuse, switch and sync requests at one order keep its history bounded; it still settles and refunds', async () => {
-    const id = await newOrder();
+    const merchantOrderNo = uniqueOrderNo();
+    const id = await newOrder(600, merchantOrderNo);
     const first = await system.temporal.workflow.getHandle(id).describe();
     const answers = new Map<string, number>();
     const requests = Array.from({ length: 3000 }, (_, i) => i);
@@ -77,6 +83,8 @@ describe('money safety over HTTP', () => {
     assert.equal(open.length, 1, JSON.stringify(paying.attempts));
     const now = await system.temporal.workflow.getHandle(id).describe();
     assert.notEqual(now.runId, first.runId, 'the workflow continued as new');
+    assert.equal(now.typedSearchAttributes.get(searchAttributes.merchantOrderNo), merchantOrderNo);
+    assert.equal(now.typedSearchAttributes.get(searchAttributes.payStatus), 'PAYING');
     assert.ok((now.historyLength ?? 0) < 600, `history of the current run: ${now.historyLength}`);
 
     // The payer pays the open channel order, and an old one they had left open in a tab.
