@@ -8,6 +8,7 @@ import {
   decidePay,
   learnsNothing,
   newPayOrderState,
+  openAttempt,
   withOpenedAttempt,
   type Attempt,
   type AttemptStatus,
@@ -119,7 +120,7 @@ describe('applyChannelFact: a success notification', () => {
     assert.equal(again.state, paid, 'the very same state comes back');
   });
 
-  it('with a different amount flags needsAttention and never pays', () => {
+  it('with a different amount never pays: the channel order is final (AMOUNT_MISMATCH), flagged', () => {
     const before = frozen(order('PAYING', [attempt(1, 'PENDING')]));
     const { state, outcome } = applyChannelFact(before, fact(1, 'SUCCEEDED', { amount: 1 }));
     assert.deepEqual(outcome, {
@@ -127,11 +128,14 @@ describe('applyChannelFact: a success notification', () => {
       attemptId: 'att_1',
       expected: AMOUNT,
       reported: 1,
+      flagged: { ...before, needsAttention: true },
     });
     assert.equal(state.needsAttention, true);
     assert.equal(state.status, 'PAYING');
     assert.equal(state.paidAttemptId, undefined);
-    assert.equal(attemptById(state, 'att_1').status, 'PENDING');
+    assert.equal(attemptById(state, 'att_1').status, 'AMOUNT_MISMATCH');
+    assert.equal(attemptById(state, 'att_1').paidAmount, 1);
+    assert.equal(openAttempt(state), undefined, 'never open again');
   });
 
   it('with a different amount, repeated, leaves the same state', () => {
@@ -140,18 +144,18 @@ describe('applyChannelFact: a success notification', () => {
       fact(1, 'SUCCEEDED', { amount: AMOUNT + 1 }),
     ).state;
     const twice = applyChannelFact(frozen(once), fact(1, 'SUCCEEDED', { amount: AMOUNT + 1 }));
-    assert.equal(twice.outcome.kind, 'amountMismatch');
+    assert.equal(twice.outcome.kind, 'ignored');
     assert.deepEqual(twice.state, once);
   });
 
-  it('with the right amount after a mismatched one still pays, and the flag stays for the operator', () => {
+  it('with the right amount after a mismatched one changes nothing: that channel order is final', () => {
     const flagged = applyChannelFact(
       frozen(order('PAYING', [attempt(1, 'PENDING')])),
       fact(1, 'SUCCEEDED', { amount: AMOUNT * 10 }),
     ).state;
     const { state, outcome } = applyChannelFact(frozen(flagged), fact(1, 'SUCCEEDED'));
-    assert.equal(outcome.kind, 'paid');
-    assert.equal(state.status, 'SUCCEEDED');
+    assert.equal(outcome.kind, 'ignored');
+    assert.equal(state.status, 'PAYING');
     assert.equal(state.needsAttention, true);
   });
 
@@ -296,6 +300,17 @@ describe('applyChannelFact: other facts', () => {
 
 describe('decidePay', () => {
   const sandboxPage = { channel: 'sandbox', method: 'page' };
+
+  it('refuses TOO_MANY_CHANNEL_ORDERS for a new or switched channel order past the cap; reuse stays', () => {
+    const two = order('PAYING', [attempt(1, 'CLOSED'), attempt(2, 'PENDING')]);
+    const qr = { channel: 'sandbox', method: 'qr' };
+    const refused = decidePay(two, qr, NOW, 2);
+    assert.equal(refused.kind === 'refuse' && refused.code, 'TOO_MANY_CHANNEL_ORDERS');
+    assert.equal(decidePay(two, qr, NOW, 3).kind, 'switch');
+    assert.equal(decidePay(two, qr, NOW).kind, 'switch', 'no cap for workflows started before it');
+    const reuse = decidePay(two, { channel: 'sandbox', method: 'page' }, NOW, 2);
+    assert.equal(reuse.kind, 'reuse');
+  });
 
   it('refuses ALREADY_PAID on a SUCCEEDED order, even after expiry', () => {
     const paid = order('SUCCEEDED', [attempt(1, 'SUCCEEDED')], { paidAttemptId: 'att_1' });
@@ -563,8 +578,7 @@ function finalState(scenario: Scenario): PayOrderState {
 /** The attempt a fact is about, before it applies, and what kind of success it is. */
 function classify(before: PayOrderState, fact: ChannelFact) {
   const target = before.attempts.find((a) => a.outTradeNo === fact.outTradeNo);
-  const newSuccess =
-    fact.status === 'SUCCEEDED' && target !== undefined && target.status !== 'SUCCEEDED';
+  const newSuccess = fact.status === 'SUCCEEDED' && target !== undefined && !learnsNothing(target);
   const rightAmount = fact.amount === target?.amount;
   return {
     target,
@@ -651,13 +665,17 @@ describe('applyChannelFact properties (random fact sequences)', () => {
               assert.equal(next.amount, prev.amount);
               assert.equal(next.channel, prev.channel);
               assert.equal(next.method, prev.method);
-              if (prev.status === 'SUCCEEDED') assert.equal(next.status, 'SUCCEEDED');
+              if (learnsNothing(prev)) assert.equal(next.status, prev.status);
               if (next.status === prev.status) return;
               assert.equal(command.kind, 'fact', 'closeOrder never moves an attempt');
               if (command.kind !== 'fact') return;
               assert.equal(prev.outTradeNo, command.fact.outTradeNo, 'only the addressed attempt');
+              const otherAmount =
+                command.fact.status === 'SUCCEEDED' && command.fact.amount !== prev.amount;
               assert.equal(
-                allowedAttemptMoves[command.fact.status][prev.status],
+                otherAmount
+                  ? 'AMOUNT_MISMATCH'
+                  : allowedAttemptMoves[command.fact.status][prev.status],
                 next.status,
                 `${prev.status} -> ${next.status} on ${command.fact.status}`,
               );
@@ -736,9 +754,20 @@ describe('applyChannelFact properties (random fact sequences)', () => {
 
   it('(h) the paid/unpaid verdict does not depend on the order facts arrive in', () => {
     // Without closeOrder, from a PAYING order: SUCCEEDED iff any right-amount success exists.
+    // A channel takes one payment per channel order: its successes all report one amount.
+    const oneAmountPerChannelOrder = (s: Scenario) => {
+      const paid = new Map<string, number | undefined>();
+      return s.commands.every((c) => {
+        if (c.kind !== 'fact' || c.fact.status !== 'SUCCEEDED') return true;
+        if (!paid.has(c.fact.outTradeNo)) paid.set(c.fact.outTradeNo, c.fact.amount);
+        return paid.get(c.fact.outTradeNo) === c.fact.amount;
+      });
+    };
     fc.assert(
       fc.property(
-        scenarioArb(false).filter((s) => s.initial.status === 'PAYING'),
+        scenarioArb(false).filter(
+          (s) => s.initial.status === 'PAYING' && oneAmountPerChannelOrder(s),
+        ),
         fc.infiniteStream(fc.nat()),
         (scenario, randoms) => {
           const shuffled = [...scenario.commands];
