@@ -1,4 +1,5 @@
 // All configuration, validated once at start; nothing else reads process.env.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
 
@@ -32,10 +33,33 @@ export const configSchema = z.object({
   PUBLIC_API_URL: optionalText.pipe(z.url().optional()),
   /** Where channels post notifications, when they reach the API by another address than payers. */
   PUBLIC_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
-  /** Requests per minute per API key (or per address without one); webhooks are not limited. */
+  /**
+   * Requests per minute per valid API key or ops key; requests without a valid key share one
+   * budget per client address. Webhooks are not limited.
+   */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(1200),
+  /**
+   * The reverse proxies in front of the API, comma-separated: addresses, CIDRs, or `loopback`,
+   * `linklocal`, `uniquelocal`. A request from one of them is counted by the client address its
+   * X-Forwarded-For names; unset: X-Forwarded-For is ignored.
+   */
+  TRUST_PROXY: optionalText.transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const proxies = text.split(',').map((p) => p.trim());
+    const bad = proxies.filter((p) => !isProxyAddress(p));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `not an address, CIDR or range name: ${bad.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return proxies;
+  }),
   /** How long a request holds its Idempotency-Key; a retry after that takes over (it crashed). */
   IDEMPOTENCY_LEASE_SECONDS: seconds(60),
+  /** How long an Idempotency-Key's answer is replayed; the safety-net scan deletes older keys. */
+  IDEMPOTENCY_KEY_RETENTION_SECONDS: seconds(24 * 3600),
   API_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -163,6 +187,15 @@ export const configSchema = z.object({
   /** A refund still not final after this long goes to an operator. */
   REFUND_FINAL_WITHIN_SECONDS: seconds(24 * 3600),
 });
+
+function isProxyAddress(text: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(text)) return true;
+  const [address = '', prefix, ...rest] = text.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
 
 function isTimeZone(zone: string): boolean {
   try {

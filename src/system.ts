@@ -169,6 +169,7 @@ export async function startWorker(
         }),
         refundWorkflows: createRefundWorkflows(workflowStarter),
         log: deps.log,
+        idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
       }),
     },
     ...workerTuning(config),
@@ -229,7 +230,9 @@ export async function startApi(
     opsKey: deps.opsKey,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    trustProxy: config.TRUST_PROXY ?? false,
     idempotencyLeaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
+    idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
     limits: {
       maxAmount: config.PAY_ORDER_MAX_AMOUNT,
       maxExpiresInSeconds: config.PAY_ORDER_MAX_EXPIRES_SECONDS,

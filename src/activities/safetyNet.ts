@@ -59,6 +59,8 @@ export interface SafetyNetActivityDeps {
   paymentWorkflows: PaymentWorkflows;
   refundWorkflows: RefundWorkflows;
   log: Logger;
+  /** How long an Idempotency-Key's answer is replayed before the sweep deletes it. */
+  idempotencyKeyRetentionSeconds: number;
 }
 
 /** One check of one scan; `scannedAt` is the scan's moment, the same for all its checks. */
@@ -118,6 +120,7 @@ export function createSafetyNetActivities({
   paymentWorkflows,
   refundWorkflows,
   log,
+  idempotencyKeyRetentionSeconds,
 }: SafetyNetActivityDeps) {
   /** Joins the finding an earlier scan recorded for the same subject, if any. */
   const findingOf = (check: SafetyNetCheck, subject: PgColumn) =>
@@ -645,7 +648,7 @@ export function createSafetyNetActivities({
 
     /** Deletes idempotency keys past their time to live; answers how many. */
     async sweepExpiredIdempotencyKeys(): Promise<number> {
-      return sweepExpiredIdempotencyKeys(db);
+      return sweepExpiredIdempotencyKeys(db, idempotencyKeyRetentionSeconds);
     },
 
     async countOpenSafetyNetFindings(): Promise<number> {

@@ -1,7 +1,5 @@
 // The API process's Fastify app: plugins by audience, one error handler, health.
-import { createHash } from 'node:crypto';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -13,6 +11,7 @@ import type { PayOrderService } from '../services/payOrders';
 import type { RefundService } from '../services/refunds';
 import type { SafetyNetService } from '../services/safetyNet';
 import { openApiRoutes, refundOperations } from './openapi';
+import { installRateLimits } from './rateLimits';
 import { registerProblemHandlers, sendProblem } from './problems';
 import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
@@ -35,13 +34,18 @@ export interface ApiDeps {
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
   rateLimitPerMinute: number;
+  /** Proxies whose X-Forwarded-For names the client (addresses, CIDRs or proxy-addr names); none: false. */
+  trustProxy: string[] | false;
   idempotencyLeaseSeconds: number;
+  idempotencyKeyRetentionSeconds: number;
 }
 
 export function buildApi(deps: ApiDeps) {
   const app = Fastify({
     ...fastifyLogging(deps.log, 'api'),
+    // One limit for every body, channels' webhooks included (they are never rate-limited).
     bodyLimit: deps.bodyLimitBytes,
+    trustProxy: deps.trustProxy,
     // The router refuses some URLs before any handler runs; they still get problem+json.
     frameworkErrors: (err, _req, reply) => {
       const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
@@ -65,20 +69,10 @@ export function buildApi(deps: ApiDeps) {
       },
     },
   });
-  app.register(rateLimit, {
-    max: deps.rateLimitPerMinute,
-    timeWindow: '1 minute',
-    // Per API key, so one merchant cannot starve another; channels' webhooks are never limited.
-    keyGenerator: (req) =>
-      req.headers.authorization
-        ? createHash('sha256').update(req.headers.authorization).digest('hex')
-        : req.ip,
-    allowList: (req) => req.url.startsWith('/webhooks/') || req.url === '/healthz',
-    errorResponseBuilder: (_req, context) =>
-      Object.assign(new Error(`rate limit of ${context.max} requests a minute reached`), {
-        statusCode: 429,
-        code: 'RATE_LIMITED',
-      }),
+  installRateLimits(app, {
+    db: deps.db,
+    opsKey: deps.opsKey,
+    perMinute: deps.rateLimitPerMinute,
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'request');

@@ -6,17 +6,37 @@ import { DomainError } from '../domain/errors';
 import { merchantForApiKey } from '../services/merchants';
 import { installIdempotency } from './idempotency';
 
+/** The key of `Authorization: Bearer <key>`, if the request sends one. */
+export function bearerKey(req: FastifyRequest): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  return match?.[1];
+}
+
 function bearer(req: FastifyRequest): string {
-  const header = req.headers.authorization ?? '';
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match?.[1]) {
-    throw new DomainError('UNAUTHENTICATED', 'send Authorization: Bearer <API key>');
+  const key = bearerKey(req);
+  if (!key) throw new DomainError('UNAUTHENTICATED', 'send Authorization: Bearer <API key>');
+  return key;
+}
+
+const merchantLookups = new WeakMap<FastifyRequest, Promise<string | undefined>>();
+
+/**
+ * The merchant whose valid API key the request sends, looked up once per request: the rate
+ * limit asks before the merchant plugin authenticates.
+ */
+export function merchantOfRequest(db: Db, req: FastifyRequest): Promise<string | undefined> {
+  let lookup = merchantLookups.get(req);
+  if (!lookup) {
+    const key = bearerKey(req);
+    lookup = key ? merchantForApiKey(db, key) : Promise.resolve(undefined);
+    merchantLookups.set(req, lookup);
   }
-  return match[1];
+  return lookup;
 }
 
 export async function authenticateMerchant(db: Db, req: FastifyRequest): Promise<string> {
-  const merchantId = await merchantForApiKey(db, bearer(req));
+  bearer(req);
+  const merchantId = await merchantOfRequest(db, req);
   if (!merchantId) throw new DomainError('UNAUTHENTICATED', 'the API key is unknown or revoked');
   return merchantId;
 }
@@ -26,6 +46,8 @@ export interface MerchantAuthOptions {
   db: Db;
   /** How long a request holds its Idempotency-Key before a retry may take it over. */
   idempotencyLeaseSeconds: number;
+  /** How long an Idempotency-Key's answer is replayed. */
+  idempotencyKeyRetentionSeconds: number;
 }
 
 /**
@@ -37,7 +59,10 @@ export function requireMerchant(app: FastifyInstance, options: MerchantAuthOptio
   app.addHook('onRequest', async (req) => {
     req.merchantId = await authenticateMerchant(options.db, req);
   });
-  installIdempotency(app, options.db, options.idempotencyLeaseSeconds);
+  installIdempotency(app, options.db, {
+    leaseSeconds: options.idempotencyLeaseSeconds,
+    retentionSeconds: options.idempotencyKeyRetentionSeconds,
+  });
 }
 
 /** Compares digests so neither the key's content nor its length leaks through timing. */
@@ -47,8 +72,15 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** Whether the request sends the ops key. */
+export function isOperator(opsKey: string, req: FastifyRequest): boolean {
+  const key = bearerKey(req);
+  return key !== undefined && sameSecret(key, opsKey);
+}
+
 export function authenticateOperator(opsKey: string, req: FastifyRequest): void {
-  if (!sameSecret(bearer(req), opsKey)) {
+  bearer(req);
+  if (!isOperator(opsKey, req)) {
     throw new DomainError('UNAUTHENTICATED', 'the ops key is wrong');
   }
 }

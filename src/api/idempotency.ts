@@ -14,12 +14,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { idempotencyKeys } from '../db/schema';
 import { DomainError } from '../domain/errors';
-import { keyExpired, leaseExpired } from '../services/idempotencyKeys';
+import { keyExpired, leaseExpired, type IdempotencyKeyTimes } from '../services/idempotencyKeys';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'idempotent-replayed';
-
-export { IDEMPOTENCY_TTL_HOURS } from '../services/idempotencyKeys';
 
 /** 1-255 visible ASCII characters (no spaces or controls). */
 export const validKey = /^[\x21-\x7e]{1,255}$/;
@@ -61,11 +59,13 @@ const keyIs = (merchantId: string, key: string) =>
  */
 async function claim(
   db: Db,
-  leaseSeconds: number,
+  times: IdempotencyKeyTimes,
   row: { merchantId: string; key: string; method: string; path: string; requestHash: string },
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
-    await tx.delete(idempotencyKeys).where(and(keyIs(row.merchantId, row.key), keyExpired));
+    await tx
+      .delete(idempotencyKeys)
+      .where(and(keyIs(row.merchantId, row.key), keyExpired(times.retentionSeconds)));
     const inserted = await tx
       .insert(idempotencyKeys)
       .values({ ...row, status: 'IN_PROGRESS' })
@@ -81,7 +81,7 @@ async function claim(
           eq(idempotencyKeys.method, row.method),
           eq(idempotencyKeys.path, row.path),
           eq(idempotencyKeys.requestHash, row.requestHash),
-          leaseExpired(leaseSeconds),
+          leaseExpired(times.leaseSeconds),
         ),
       )
       .returning({ key: idempotencyKeys.key });
@@ -110,7 +110,7 @@ function replay(
  * Installs the idempotency hooks on a merchant plugin scope; call after the hook that sets
  * `req.merchantId` (see `requireMerchant`).
  */
-export function installIdempotency(app: FastifyInstance, db: Db, leaseSeconds: number): void {
+export function installIdempotency(app: FastifyInstance, db: Db, times: IdempotencyKeyTimes): void {
   // Hash the raw body as Fastify reads it, before it is parsed.
   app.addHook('preParsing', async (req, _reply, payload) => {
     if (idempotencyKeyOf(req) === undefined) return payload;
@@ -136,7 +136,7 @@ export function installIdempotency(app: FastifyInstance, db: Db, leaseSeconds: n
     // A row can vanish between the insert and the read (released after a 5xx, or expired):
     // then try to claim again.
     for (let round = 0; round < 3; round++) {
-      if (await claim(db, leaseSeconds, { ...request, requestHash })) {
+      if (await claim(db, times, { ...request, requestHash })) {
         claims.set(req, { merchantId: req.merchantId, key, settled: false });
         return;
       }

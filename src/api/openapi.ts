@@ -21,7 +21,7 @@ import {
 } from '../domain/schemas';
 import type { PayAnswer } from '../workflows/definitions';
 import { docsPage } from './docsPage';
-import { IDEMPOTENCY_TTL_HOURS, validKey } from './idempotency';
+import { validKey } from './idempotency';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -269,7 +269,7 @@ const idempotencyKeyParameter = {
   in: 'header',
   required: false,
   description:
-    `The first answer for this key is replayed for ${IDEMPOTENCY_TTL_HOURS} h with ` +
+    'The first answer for this key is replayed for the retention period (24 h by default) with ' +
     '`Idempotent-Replayed: true`; the key with another request is 422 IDEMPOTENCY_KEY_REUSED, ' +
     'and while the first is running 409 IDEMPOTENCY_KEY_IN_USE.',
   schema: { type: 'string', pattern: validKey.source },

@@ -47,7 +47,7 @@ const fastifyErrors: Record<string, { status: number; code: string; title: strin
   RATE_LIMITED: {
     status: 429,
     code: 'RATE_LIMITED',
-    title: 'Too many requests for this API key; retry after the Retry-After header',
+    title: 'Too many requests for this API key or address; retry after the Retry-After header',
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     status: 400,

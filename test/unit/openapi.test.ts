@@ -187,6 +187,7 @@ describe('the document and the routes', () => {
       prefix: '/v1',
       db: {} as never,
       idempotencyLeaseSeconds: 60,
+      idempotencyKeyRetentionSeconds: 86_400,
       payOrders: {} as never,
       limits,
     });
@@ -194,6 +195,7 @@ describe('the document and the routes', () => {
       prefix: '/v1',
       db: {} as never,
       idempotencyLeaseSeconds: 60,
+      idempotencyKeyRetentionSeconds: 86_400,
       refunds: {} as never,
       limits,
     });
