@@ -119,6 +119,8 @@ export async function startStack(options: {
       API_RATE_LIMIT_PER_MINUTE: '100000000',
       QUERY_SCHEDULE_SECONDS: options.querySchedule,
       PAYCENTER_OPS_API_KEY: generateSecret('ops_bench'),
+      // the bench's merchant receiver listens on loopback
+      NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1',
       ...options.tuningEnv,
     };
 

@@ -9,4 +9,6 @@ if [ -z "${TEMPORAL_ADDRESS:-}" ] && [ -z "${TEMPORAL_CLI:-}" ]; then
   TEMPORAL_CLI="$(bash scripts/temporal-cli.sh || true)"
   export TEMPORAL_CLI
 fi
+# The demo's merchant receiver may listen on this machine; a deployment lists its own hosts, if any.
+export NOTIFY_URL_ALLOWED_HOSTS="${NOTIFY_URL_ALLOWED_HOSTS-localhost,127.0.0.1}"
 exec node --import tsx src/main.ts all

@@ -1,6 +1,7 @@
 // All configuration, validated once at start; nothing else reads process.env.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { allowListHost } from './domain/addresses';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -149,6 +150,24 @@ export const configSchema = z.object({
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
   ),
   MERCHANT_NOTIFY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Hosts a merchant's notify or return URL may name although they are (or resolve to) internal
+   * addresses, comma-separated, e.g. "localhost,127.0.0.1" for the demo's merchant receiver.
+   */
+  NOTIFY_URL_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const entries = text.split(',').filter((entry) => entry.trim() !== '');
+      const hosts = entries.map(allowListHost);
+      if (hosts.some((host) => host === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of host names' });
+        return z.NEVER;
+      }
+      return hosts as string[];
+    }),
+  /** How long creating a pay order waits for its notify URL's name to resolve before accepting it. */
+  NOTIFY_URL_RESOLVE_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
 
   /** Delays before each active query of an unsettled channel order; the last one repeats. */
   QUERY_SCHEDULE_SECONDS: secondsList('10,20,30,60,120,300,600,1800'),

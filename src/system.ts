@@ -31,6 +31,7 @@ import { createRefundWorkflows } from './services/refundWorkflows';
 import { createRefundService, type RefundWorkflowDeps } from './services/refunds';
 import { createSafetyNetService } from './services/safetyNet';
 import { createSafetyNetActivities } from './activities/safetyNet';
+import { systemResolver, type AddressPolicy, type HostResolver } from './services/merchantUrls';
 import { safetyNetInput } from './schedules';
 
 export interface Stoppable {
@@ -113,6 +114,18 @@ export function paymentWorkflowSettings(config: Config) {
   };
 }
 
+/** Where merchant URLs may lead (src/services/merchantUrls.ts); tests bring their own DNS. */
+export function addressPolicy(
+  config: Config,
+  resolve: HostResolver = systemResolver,
+): AddressPolicy {
+  return {
+    allowedHosts: config.NOTIFY_URL_ALLOWED_HOSTS,
+    resolve,
+    resolveTimeoutMs: config.NOTIFY_URL_RESOLVE_TIMEOUT_MS,
+  };
+}
+
 /** Worker capacity settings that are configured; the others keep the SDK's defaults. */
 export function workerTuning(config: Config) {
   const tuning = {
@@ -125,7 +138,13 @@ export function workerTuning(config: Config) {
 
 export async function startWorker(
   config: Config,
-  deps: { db: Database; channels: ChannelRegistry; temporalAddress: string; log: Logger },
+  deps: {
+    db: Database;
+    channels: ChannelRegistry;
+    temporalAddress: string;
+    log: Logger;
+    resolveHost?: HostResolver;
+  },
 ): Promise<Stoppable> {
   installTemporalLogger(deps.log);
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
@@ -157,6 +176,7 @@ export async function startWorker(
       ...createMerchantNotificationActivities({
         db: deps.db.db,
         timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
+        addressPolicy: addressPolicy(config, deps.resolveHost),
       }),
       ...createSafetyNetActivities({
         db: deps.db.db,
@@ -205,6 +225,7 @@ export async function startApi(
     temporalAddress: string;
     opsKey: string;
     log: Logger;
+    resolveHost?: HostResolver;
   },
 ): Promise<Stoppable & { url: string }> {
   const { client, connection } = await connectClient(config, deps.temporalAddress);
@@ -244,6 +265,7 @@ export async function startApi(
       log,
       publicApiUrl: config.publicApiUrl,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
+      addressPolicy: addressPolicy(config, deps.resolveHost),
       ...paymentWorkflowSettings(config),
     }),
     refunds: createRefundService(workflowStarter),

@@ -9,6 +9,8 @@ import {
 } from '../db/schema';
 import { newId } from '../domain/ids';
 import type { MerchantEvent } from '../domain/merchantEvents';
+import type { AddressPolicy } from '../services/merchantUrls';
+import { postToMerchant } from './merchantDelivery';
 import {
   merchantEventIdHeader,
   merchantSignatureHeader,
@@ -18,9 +20,11 @@ import {
 export function createMerchantNotificationActivities({
   db,
   timeoutMs,
+  addressPolicy,
 }: {
   db: Db;
   timeoutMs: number;
+  addressPolicy: AddressPolicy;
 }) {
   return {
     /** Stores the event unless stored already; answers false when the order has no notify URL. */
@@ -60,26 +64,17 @@ export function createMerchantNotificationActivities({
       if (row.status === 'DELIVERED') return true;
 
       const body = JSON.stringify(row.payload);
-      let responseStatus: number | null = null;
-      let error: string | null = null;
-      try {
-        const response = await fetch(row.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            [merchantEventIdHeader]: eventId,
-            [merchantSignatureHeader]: signMerchantNotification(row.secret, body, Date.now()),
-          },
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        responseStatus = response.status;
-        await response.body?.cancel();
-      } catch (err) {
-        error = (err as Error).message;
-      }
-      const delivered = responseStatus !== null && responseStatus >= 200 && responseStatus < 300;
+      const { responseStatus, error } = await postToMerchant(
+        row.url,
+        {
+          'content-type': 'application/json',
+          [merchantEventIdHeader]: eventId,
+          [merchantSignatureHeader]: signMerchantNotification(row.secret, body, Date.now()),
+        },
+        body,
+        { policy: addressPolicy, timeoutMs },
+      );
+      const delivered = error === null;
       await db.transaction(async (tx) => {
         await tx
           .insert(merchantNotificationDeliveries)

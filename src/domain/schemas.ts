@@ -213,7 +213,10 @@ export const merchantNotificationViewSchema = z.object({
     z.object({
       attemptNo: z.number().int(),
       responseStatus: z.number().int().nullable(),
-      error: z.string().nullable(),
+      error: z.string().nullable().meta({
+        description:
+          'why the try failed: HTTP_3XX, HTTP_4XX, HTTP_5XX, TIMEOUT, CONNECTION_REFUSED, ADDRESS_NOT_ALLOWED, ...',
+      }),
       attemptedAt: z.iso.datetime(),
     }),
   ),

@@ -34,12 +34,15 @@ import {
   sync,
   type PayAnswer,
 } from '../workflows/definitions';
+import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 
 export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   channels: ChannelRegistry;
   publicApiUrl: string;
   defaultExpiresInSeconds: number;
+  /** Where notify and return URLs may lead. */
+  addressPolicy: AddressPolicy;
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -166,6 +169,17 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
   return {
     /** Answers `created: false` with the stored order when the same request came before. */
     async create(merchantId: string, request: CreatePayOrderRequest) {
+      const urlProblems = await merchantUrlProblems(
+        { notifyUrl: request.notifyUrl, returnUrl: request.returnUrl },
+        deps.addressPolicy,
+      );
+      if (urlProblems.length > 0) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `invalid body: ${urlProblems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
+          urlProblems,
+        );
+      }
       const now = Date.now();
       const expiresInSeconds = request.expiresInSeconds ?? deps.defaultExpiresInSeconds;
       const [inserted] = await db

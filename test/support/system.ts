@@ -17,6 +17,7 @@ import {
   startWorker,
   type Stoppable,
 } from '../../src/system';
+import type { HostResolver } from '../../src/services/merchantUrls';
 import { freePort } from './ports';
 
 export interface TestSystem {
@@ -106,7 +107,13 @@ async function openOwnDatabase(): Promise<{ database: Database; drop(): Promise<
 }
 
 export async function startTestSystem(
-  options: { env?: Record<string, string>; embeddedDatabase?: boolean; ownDatabase?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    embeddedDatabase?: boolean;
+    ownDatabase?: boolean;
+    /** The DNS the system's merchant URL checks use; the machine's by default. */
+    resolveHost?: HostResolver;
+  } = {},
 ): Promise<TestSystem> {
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
   const config = loadConfig({
@@ -115,6 +122,8 @@ export async function startTestSystem(
     SANDBOX_PORT: String(sandboxPort),
     TEMPORAL_TASK_QUEUE: `payments-test-${randomUUID()}`,
     SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,2,2',
+    // the tests' merchant endpoints listen on loopback
+    NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1,localhost',
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL);
@@ -132,8 +141,13 @@ export async function startTestSystem(
 
   const parts: Stoppable[] = [];
   parts.push(await startSandbox(config, log, keys));
-  parts.push(await startWorker(config, { db: database, channels, temporalAddress, log }));
-  parts.push(await startApi(config, { db: database, channels, temporalAddress, opsKey, log }));
+  const resolveHost = options.resolveHost;
+  parts.push(
+    await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),
+  );
+  parts.push(
+    await startApi(config, { db: database, channels, temporalAddress, opsKey, log, resolveHost }),
+  );
   const { client, connection } = await connectClient(config, temporalAddress);
 
   return {
