@@ -36,6 +36,8 @@ export interface ApiDeps {
   limits: { maxAmount: number; maxExpiresInSeconds: number };
   rateLimitPerMinute: number;
   idempotencyLeaseSeconds: number;
+  /** The cashier's token secret and its pay limit (per pay order and per client address). */
+  cashier: { tokenSecret: string; payLimitPerMinute: number };
 }
 
 export function buildApi(deps: ApiDeps) {
