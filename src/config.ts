@@ -86,6 +86,12 @@ export const configSchema = z.object({
 
   PAYCENTER_DEMO_API_KEY: optionalText,
   PAYCENTER_OPS_API_KEY: optionalText,
+  /** Signs the token in each cashierUrl; unset: derived from the ops key (set it when live). */
+  CASHIER_TOKEN_SECRET: optionalText.pipe(
+    z.string().min(32, 'must be at least 32 characters').optional(),
+  ),
+  /** Cashier pay requests a minute, per pay order and per client address. */
+  CASHIER_PAY_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(20),
 
   PAY_ORDER_DEFAULT_EXPIRES_SECONDS: seconds(30 * 60),
   PAY_ORDER_MAX_EXPIRES_SECONDS: seconds(7 * 24 * 3600),

@@ -16,6 +16,7 @@ import { createMerchantNotificationActivities } from './activities/merchantNotif
 import { createPaymentActivities } from './activities/payment';
 import { createReconcileActivities } from './activities/reconcile';
 import { buildApi } from './api/app';
+import { deriveCashierTokenSecret } from './domain/cashierTokens';
 import { createChannels, type ChannelRegistry } from './channels/registry';
 import type { Database } from './db/client';
 import type { ChannelKeys } from './channels/keys';
@@ -244,6 +245,7 @@ export async function startApi(
   const redelivery = setInterval(() => {
     inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));
   }, 15_000);
+  const cashierTokenSecret = config.CASHIER_TOKEN_SECRET ?? deriveCashierTokenSecret(deps.opsKey);
   const app = buildApi({
     db: deps.db.db,
     log,
@@ -254,6 +256,10 @@ export async function startApi(
     trustProxy: config.TRUST_PROXY ?? false,
     idempotencyLeaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
     idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
+    cashier: {
+      tokenSecret: cashierTokenSecret,
+      payLimitPerMinute: config.CASHIER_PAY_LIMIT_PER_MINUTE,
+    },
     limits: {
       maxAmount: config.PAY_ORDER_MAX_AMOUNT,
       maxExpiresInSeconds: config.PAY_ORDER_MAX_EXPIRES_SECONDS,
@@ -264,6 +270,7 @@ export async function startApi(
       channels: deps.channels,
       log,
       publicApiUrl: config.publicApiUrl,
+      cashierTokenSecret,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       addressPolicy: addressPolicy(config, deps.resolveHost),
       ...paymentWorkflowSettings(config),

@@ -38,6 +38,8 @@ export interface ApiDeps {
   trustProxy: string[] | false;
   idempotencyLeaseSeconds: number;
   idempotencyKeyRetentionSeconds: number;
+  /** The cashier's token secret and its pay limit (per pay order and per client address). */
+  cashier: { tokenSecret: string; payLimitPerMinute: number };
 }
 
 export function buildApi(deps: ApiDeps) {

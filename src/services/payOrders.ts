@@ -6,6 +6,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { signCashierToken } from '../domain/cashierTokens';
 import { channelOrThrow, type ChannelRegistry } from '../channels/registry';
 import {
   channelAttempts,
@@ -40,6 +41,7 @@ import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkf
 export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   channels: ChannelRegistry;
   publicApiUrl: string;
+  cashierTokenSecret: string;
   defaultExpiresInSeconds: number;
   /** Where notify and return URLs may lead. */
   addressPolicy: AddressPolicy;
@@ -60,7 +62,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       subject: row.subject,
       createdAt: row.createdAt.toISOString(),
       expiresAt: row.expiresAt.toISOString(),
-      cashierUrl: `${deps.publicApiUrl}/cashier/${row.id}`,
+      cashierUrl: `${deps.publicApiUrl}/cashier/${row.id}?token=${signCashierToken(deps.cashierTokenSecret, row.id, row.expiresAt)}`,
     };
   }
 

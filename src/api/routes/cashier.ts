@@ -1,17 +1,37 @@
-// The payer's cashier page: pick a channel and method, get sent to the channel's pay page.
-import type { FastifyPluginAsync } from 'fastify';
+// The payer's cashier page: pick a channel and method, get sent to the channel's pay page. Both
+// the page and its pay open only with the cashierUrl's token; pays are rate-limited.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { escapeHtml, sendPage } from '../../html';
 import type { ChannelRegistry } from '../../channels/registry';
+import { verifyCashierToken, type CashierTokenCheck } from '../../domain/cashierTokens';
 import { DomainError } from '../../domain/errors';
 import { formatMinorUnits, type Currency } from '../../domain/money';
 import { idParamSchema, payRequestSchema } from '../../domain/schemas';
 import type { PayOrderService } from '../../services/payOrders';
-import { parseInput } from '../problems';
+import { createMinuteLimiter } from '../minuteLimiter';
+import { parseInput, sendProblem } from '../problems';
+
+const refusals: Record<Exclude<CashierTokenCheck, 'VALID'>, string> = {
+  MISSING: 'the cashier link carries no token; open the cashierUrl the merchant was given',
+  FORGED: 'the cashier token is not valid for this pay order',
+  EXPIRED: 'the cashier token has expired with its pay order',
+};
+
+function tokenOf(req: FastifyRequest): string | undefined {
+  const { token } = req.query as { token?: unknown };
+  return typeof token === 'string' ? token : undefined;
+}
 
 export const cashierRoutes: FastifyPluginAsync<{
   payOrders: PayOrderService;
   channels: ChannelRegistry;
-}> = async (app, { payOrders, channels }) => {
+  cashier: { tokenSecret: string; payLimitPerMinute: number };
+}> = async (app, { payOrders, channels, cashier }) => {
+  // Every cashier pay is a workflow Update: bounded per pay order and per payer's address.
+  const payLimiter = createMinuteLimiter(cashier.payLimitPerMinute);
+  const checkToken = (id: string, req: FastifyRequest) =>
+    verifyCashierToken(cashier.tokenSecret, id, tokenOf(req), new Date());
+
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },
@@ -20,6 +40,13 @@ export const cashierRoutes: FastifyPluginAsync<{
 
   app.get('/:id', async (req, reply) => {
     const { id } = parseInput(idParamSchema, req.params, 'path');
+    const check = checkToken(id, req);
+    if (check !== 'VALID') {
+      return sendPage(reply.status(403), 'paycenter cashier', [
+        `<p id="status">This payment link is not valid (${escapeHtml(refusals[check])}). Ask the merchant for a new one.</p>`,
+      ]);
+    }
+    const payAction = `${id}/pay?token=${encodeURIComponent(tokenOf(req)!)}`;
     const order = await payOrders.get(undefined, id);
     const amount = `${formatMinorUnits(order.amount, order.currency as Currency)} ${order.currency}`;
     const choices =
@@ -33,7 +60,7 @@ export const cashierRoutes: FastifyPluginAsync<{
             )
             .map(
               (c) =>
-                `<form method="post" action="${order.id}/pay"><input type="hidden" name="channel" value="${c.channel}">` +
+                `<form method="post" action="${escapeHtml(payAction)}"><input type="hidden" name="channel" value="${c.channel}">` +
                 `<input type="hidden" name="method" value="${c.method}"><button>Pay with ${c.channel} (${c.method})</button></form>`,
             )
             .join('')
@@ -48,6 +75,14 @@ export const cashierRoutes: FastifyPluginAsync<{
 
   app.post('/:id/pay', async (req, reply) => {
     const { id } = parseInput(idParamSchema, req.params, 'path');
+    // The address counts every try, valid or not; the order only tries that hold its token, so a
+    // stranger cannot use up a payer's pays.
+    const addressRetry = payLimiter.hit(`address:${req.ip}`);
+    if (addressRetry > 0) return payLimited(reply, addressRetry, 'client address');
+    const check = checkToken(id, req);
+    if (check !== 'VALID') return sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
+    const orderRetry = payLimiter.hit(`payOrder:${id}`);
+    if (orderRetry > 0) return payLimited(reply, orderRetry, 'pay order');
     const choice = parseInput(payRequestSchema, req.body, 'body');
     try {
       const { attempt } = await payOrders.pay(undefined, id, choice);
@@ -60,4 +95,14 @@ export const cashierRoutes: FastifyPluginAsync<{
       ]);
     }
   });
+
+  function payLimited(reply: FastifyReply, retryAfterSeconds: number, per: string) {
+    return sendProblem(
+      reply.header('retry-after', String(retryAfterSeconds)),
+      429,
+      'CASHIER_PAY_RATE_LIMITED',
+      `cashier pay limit of ${cashier.payLimitPerMinute} requests a minute per ${per} reached ` +
+        `(CASHIER_PAY_LIMIT_PER_MINUTE); retry in ${retryAfterSeconds} s`,
+    );
+  }
 };
