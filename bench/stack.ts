@@ -11,6 +11,7 @@ import { loadOrCreateChannelKeys } from '../src/channels/keys';
 import { ensureDatabaseExists, openPostgres, type Database } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../src/services/merchants';
+import { createSecretBox } from '../src/services/secretBox';
 import { freePort } from '../test/support/ports';
 
 const root = path.resolve(__dirname, '..');
@@ -90,7 +91,13 @@ export async function startStack(options: {
     cleanups.push(() => database.close());
     await database.migrate();
     const apiKey = generateSecret('pk_bench');
-    await ensureMerchant(database.db, { id: demoMerchantId, name: 'Bench merchant' }, apiKey);
+    const secretKey = randomBytes(32);
+    await ensureMerchant(
+      database.db,
+      { id: demoMerchantId, name: 'Bench merchant' },
+      apiKey,
+      createSecretBox(secretKey),
+    );
     loadOrCreateChannelKeys(path.join(dir, 'channel-keys.json'));
 
     const temporalCli = temporalCliPath();
@@ -119,6 +126,7 @@ export async function startStack(options: {
       API_RATE_LIMIT_PER_MINUTE: '100000000',
       QUERY_SCHEDULE_SECONDS: options.querySchedule,
       PAYCENTER_OPS_API_KEY: generateSecret('ops_bench'),
+      PAYCENTER_SECRET_KEY: secretKey.toString('hex'),
       // the bench's merchant receiver listens on loopback
       NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1',
       ...options.tuningEnv,

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { allowListHost } from './domain/addresses';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
+import { parseSecretKey } from './services/secretBox';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -90,6 +91,19 @@ export const configSchema = z.object({
   CASHIER_TOKEN_SECRET: optionalText.pipe(
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
+  /**
+   * Seals merchants' notify secrets at rest (AES-256-GCM): 32 bytes as 64 hex digits or base64.
+   * Unset: the single-process demo generates one and keeps it in DATA_DIR/keys.json.
+   */
+  PAYCENTER_SECRET_KEY: optionalText.transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const key = parseSecretKey(text);
+    if (!key) {
+      ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, as 64 hex digits or base64' });
+      return z.NEVER;
+    }
+    return key;
+  }),
   /** Cashier pay requests a minute, per pay order and per client address. */
   CASHIER_PAY_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(20),
 
@@ -155,6 +169,8 @@ export const configSchema = z.object({
   MERCHANT_NOTIFY_RETRY_SECONDS: secondsList(
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
   ),
+  /** After a notify secret is rotated, how long deliveries are signed with the old one as well. */
+  NOTIFY_SECRET_ROTATION_OVERLAP_SECONDS: seconds(24 * 3600),
   MERCHANT_NOTIFY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /**
    * Hosts a merchant's notify or return URL may name although they are (or resolve to) internal

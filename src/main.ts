@@ -30,10 +30,13 @@ import {
   ensureMerchant,
   generateSecret,
 } from './services/merchants';
+import { sealPlainNotifySecrets } from './services/notifySecrets';
+import { generateSecretKey, parseSecretKey } from './services/secretBox';
 import {
   connectClient,
   createChannels,
   installTemporalLogger,
+  notifySecretBox,
   startApi,
   startSandbox,
   startWorker,
@@ -73,18 +76,31 @@ function channelKeys(config: Config): ChannelKeys {
   return keys;
 }
 
-/** Keys from the environment, else the ones generated on the first start, kept in DATA_DIR. */
+/**
+ * Keys from the environment, else the ones generated on the first start, kept in DATA_DIR; the
+ * configuration answered carries the secret key that seals notify secrets.
+ */
 function resolveKeys(config: Config) {
+  mkdirSync(config.DATA_DIR, { recursive: true });
   const file = path.join(config.DATA_DIR, 'keys.json');
-  const stored: { demoApiKey?: string; opsApiKey?: string } = existsSync(file)
+  const stored: { demoApiKey?: string; opsApiKey?: string; secretKey?: string } = existsSync(file)
     ? JSON.parse(readFileSync(file, 'utf8'))
     : {};
   const keys = {
     demoApiKey: config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret('pk_demo'),
     opsApiKey: config.PAYCENTER_OPS_API_KEY ?? stored.opsApiKey ?? generateSecret('ops'),
   };
-  writeFileSync(file, JSON.stringify({ ...stored, ...keys }, null, 2), { mode: 0o600 });
-  return keys;
+  // A configured secret key is never written down; a generated one must be, or secrets are lost.
+  const secretKey = config.PAYCENTER_SECRET_KEY
+    ? undefined
+    : (stored.secretKey ?? generateSecretKey());
+  const kept = { ...stored, ...keys, ...(secretKey ? { secretKey } : {}) };
+  writeFileSync(file, JSON.stringify(kept, null, 2), { mode: 0o600 });
+  const keyed: Config = {
+    ...config,
+    PAYCENTER_SECRET_KEY: config.PAYCENTER_SECRET_KEY ?? parseSecretKey(secretKey!),
+  };
+  return { ...keys, config: keyed };
 }
 
 function findTemporalCli(config: Config): string | undefined {
@@ -115,7 +131,8 @@ async function merchantCommand(config: Config, log: Logger, args: string[]): Pro
   }
   const db = await openDatabase(config, log, false);
   try {
-    const { merchant, apiKey, notifySecret } = await createMerchant(db.db, { name });
+    const secretBox = notifySecretBox(resolveKeys(config).config);
+    const { merchant, apiKey, notifySecret } = await createMerchant(db.db, secretBox, { name });
     console.log(
       [
         `Merchant ID:    ${merchant.id}`,
@@ -170,12 +187,12 @@ async function main() {
   if (!commands.includes(command)) {
     throw new ConfigError(`unknown command "${command}"; use one of: ${commands.join(', ')}`);
   }
-  const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
+  const configured = loadConfig();
+  const log = createLogger(configured.LOG_LEVEL);
   const offline = { merchant: merchantCommand, reconcile: reconcileCommand } as const;
   if (command === 'merchant' || command === 'reconcile') {
     try {
-      return await offline[command](config, log, process.argv.slice(3));
+      return await offline[command](configured, log, process.argv.slice(3));
     } catch (err) {
       // parseArgs' own errors (unknown option, missing value) are usage errors too
       if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
@@ -184,7 +201,9 @@ async function main() {
       throw err;
     }
   }
-  mkdirSync(config.DATA_DIR, { recursive: true });
+  // Made here, once, so that processes sharing DATA_DIR never race to make different keys.
+  const apiKeys = resolveKeys(configured);
+  const config = apiKeys.config;
   installTemporalLogger(log);
   const running: Stoppable[] = [];
   const stopAll = async () => {
@@ -206,7 +225,8 @@ async function main() {
     running.push({ stop: () => db.close() });
     if (command === 'migrate' || command === 'all') {
       await db.migrate();
-      log.info({ database: db.location }, 'database migrated');
+      const sealed = await sealPlainNotifySecrets(db.db, notifySecretBox(config));
+      log.info({ database: db.location, sealedNotifySecrets: sealed }, 'database migrated');
       if (command === 'migrate') {
         // Made here, once, so that processes sharing DATA_DIR never race to make different keys.
         channelKeys(config);
@@ -236,8 +256,12 @@ async function main() {
 
     const keys = channelKeys(config);
     const channels = createChannels(config, channelCredentials(config, keys));
-    const apiKeys = resolveKeys(config);
-    await ensureMerchant(db.db, { id: demoMerchantId, name: 'Demo merchant' }, apiKeys.demoApiKey);
+    await ensureMerchant(
+      db.db,
+      { id: demoMerchantId, name: 'Demo merchant' },
+      apiKeys.demoApiKey,
+      notifySecretBox(config),
+    );
 
     if (command === 'all') running.push(await startSandbox(config, log, keys));
     if (command === 'all' || command === 'worker') {

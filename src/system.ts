@@ -11,7 +11,7 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { createMerchantNotificationActivities } from './activities/merchantNotifications';
 import { createPaymentActivities } from './activities/payment';
 import { createReconcileActivities } from './activities/reconcile';
@@ -34,6 +34,7 @@ import { createSafetyNetService } from './services/safetyNet';
 import { createSafetyNetActivities } from './activities/safetyNet';
 import { systemResolver, type AddressPolicy, type HostResolver } from './services/merchantUrls';
 import { safetyNetInput } from './schedules';
+import { createSecretBox, type SecretBox } from './services/secretBox';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -127,6 +128,12 @@ export function addressPolicy(
   };
 }
 
+/** What seals merchants' notify secrets; `npm start` generates the key when none is configured. */
+export function notifySecretBox(config: Config): SecretBox {
+  if (!config.PAYCENTER_SECRET_KEY) throw new ConfigError('PAYCENTER_SECRET_KEY is required');
+  return createSecretBox(config.PAYCENTER_SECRET_KEY);
+}
+
 /** Worker capacity settings that are configured; the others keep the SDK's defaults. */
 export function workerTuning(config: Config) {
   const tuning = {
@@ -178,6 +185,7 @@ export async function startWorker(
         db: deps.db.db,
         timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
         addressPolicy: addressPolicy(config, deps.resolveHost),
+        secretBox: notifySecretBox(config),
       }),
       ...createSafetyNetActivities({
         db: deps.db.db,
@@ -251,6 +259,8 @@ export async function startApi(
     log,
     channels: deps.channels,
     opsKey: deps.opsKey,
+    secretBox: notifySecretBox(config),
+    notifySecretOverlapSeconds: config.NOTIFY_SECRET_ROTATION_OVERLAP_SECONDS,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     trustProxy: config.TRUST_PROXY ?? false,

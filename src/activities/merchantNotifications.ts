@@ -10,6 +10,8 @@ import {
 import { newId } from '../domain/ids';
 import type { MerchantEvent } from '../domain/merchantEvents';
 import type { AddressPolicy } from '../services/merchantUrls';
+import { openNotifySecrets, signingSecrets } from '../services/notifySecrets';
+import type { SecretBox } from '../services/secretBox';
 import { postToMerchant } from './merchantDelivery';
 import {
   merchantEventIdHeader,
@@ -21,10 +23,12 @@ export function createMerchantNotificationActivities({
   db,
   timeoutMs,
   addressPolicy,
+  secretBox,
 }: {
   db: Db;
   timeoutMs: number;
   addressPolicy: AddressPolicy;
+  secretBox: SecretBox;
 }) {
   return {
     /** Stores the event unless stored already; answers false when the order has no notify URL. */
@@ -55,7 +59,7 @@ export function createMerchantNotificationActivities({
           url: merchantNotifications.url,
           payload: merchantNotifications.payload,
           status: merchantNotifications.status,
-          secret: merchants.notifySecret,
+          storedSecrets: merchants.notifySecret,
         })
         .from(merchantNotifications)
         .innerJoin(merchants, eq(merchants.id, merchantNotifications.merchantId))
@@ -64,12 +68,14 @@ export function createMerchantNotificationActivities({
       if (row.status === 'DELIVERED') return true;
 
       const body = JSON.stringify(row.payload);
+      const now = new Date();
+      const secrets = signingSecrets(openNotifySecrets(secretBox, row.storedSecrets), now);
       const { responseStatus, error } = await postToMerchant(
         row.url,
         {
           'content-type': 'application/json',
           [merchantEventIdHeader]: eventId,
-          [merchantSignatureHeader]: signMerchantNotification(row.secret, body, Date.now()),
+          [merchantSignatureHeader]: signMerchantNotification(secrets, body, now.getTime()),
         },
         body,
         { policy: addressPolicy, timeoutMs },

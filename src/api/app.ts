@@ -10,6 +10,7 @@ import type { NotificationInbox } from '../services/inbox';
 import type { PayOrderService } from '../services/payOrders';
 import type { RefundService } from '../services/refunds';
 import type { SafetyNetService } from '../services/safetyNet';
+import type { SecretBox } from '../services/secretBox';
 import { openApiRoutes, refundOperations } from './openapi';
 import { installRateLimits } from './rateLimits';
 import { registerProblemHandlers, sendProblem } from './problems';
@@ -31,6 +32,9 @@ export interface ApiDeps {
   safetyNet: SafetyNetService;
   reconciliations: ReconciliationService;
   opsKey: string;
+  /** Seals merchants' notify secrets; how long a rotated one still signs along with the new. */
+  secretBox: SecretBox;
+  notifySecretOverlapSeconds: number;
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
   rateLimitPerMinute: number;

@@ -285,8 +285,10 @@ export const merchantKeyParamSchema = merchantIdParamSchema.extend({
   keyId: z.string().regex(/^key_[0-9A-Z]{26}$/, 'is not an API key ID'),
 });
 
-/** Issuing a key takes no options; an empty body (or none) is the only valid one. */
-export const issueApiKeySchema = z.object({}).strict();
+/** A request that takes no options: an empty body (or none) is the only valid one. */
+const noOptionsSchema = z.object({}).strict();
+export const issueApiKeySchema = noOptionsSchema;
+export const rotateNotifySecretSchema = noOptionsSchema;
 
 const channelName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'is not a channel name');
 const calendarDay = z

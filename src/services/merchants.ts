@@ -5,6 +5,8 @@ import type { Db } from '../db/client';
 import { merchantApiKeys, merchants } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
+import { openNotifySecrets, sealNotifySecrets } from './notifySecrets';
+import type { SecretBox } from './secretBox';
 
 export const demoMerchantId = 'mch_demo';
 
@@ -16,15 +18,22 @@ export function generateSecret(prefix: string): string {
   return `${prefix}_${randomBytes(24).toString('base64url')}`;
 }
 
+/** A fresh notify secret and its sealed form, the only form ever stored. */
+function newSealedNotifySecret(secretBox: SecretBox) {
+  const secret = generateSecret('whsec');
+  return { secret, sealed: sealNotifySecrets(secretBox, { current: secret }) };
+}
+
 /** Makes sure the merchant exists and `apiKey` authenticates as it. Safe to repeat. */
 export async function ensureMerchant(
   db: Db,
   merchant: { id: string; name: string },
   apiKey: string,
+  secretBox: SecretBox,
 ): Promise<void> {
   await db
     .insert(merchants)
-    .values({ ...merchant, notifySecret: generateSecret('whsec') })
+    .values({ ...merchant, notifySecret: newSealedNotifySecret(secretBox).sealed })
     .onConflictDoNothing();
   await db
     .insert(merchantApiKeys)
@@ -108,16 +117,59 @@ async function requireMerchantRow(db: Db, merchantId: string) {
 /** A new merchant with its first API key; the key and the notify secret are answered only here. */
 export async function createMerchant(
   db: Db,
+  secretBox: SecretBox,
   input: { name: string },
 ): Promise<{ merchant: MerchantView; apiKey: IssuedApiKey; notifySecret: string }> {
   return db.transaction(async (tx) => {
-    const notifySecret = generateSecret('whsec');
+    const { secret, sealed } = newSealedNotifySecret(secretBox);
     const [row] = await tx
       .insert(merchants)
-      .values({ id: newId('mch', Date.now(), cryptoRandom), name: input.name, notifySecret })
+      .values({
+        id: newId('mch', Date.now(), cryptoRandom),
+        name: input.name,
+        notifySecret: sealed,
+      })
       .returning();
     const apiKey = await insertApiKey(tx, row!.id);
-    return { merchant: merchantView(row!), apiKey, notifySecret };
+    return { merchant: merchantView(row!), apiKey, notifySecret: secret };
+  });
+}
+
+export interface RotatedNotifySecret {
+  merchantId: string;
+  /** The new secret: answered only here. */
+  notifySecret: string;
+  /** Until when deliveries carry the old secret's signature too. */
+  previousSecretValidUntil: string;
+}
+
+/** A new notify secret for the merchant; the current one keeps signing for `overlapSeconds`. */
+export async function rotateNotifySecret(
+  db: Db,
+  box: SecretBox,
+  merchantId: string,
+  overlapSeconds: number,
+): Promise<RotatedNotifySecret> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ stored: merchants.notifySecret })
+      .from(merchants)
+      .where(eq(merchants.id, merchantId))
+      .for('update');
+    if (!row) throw new DomainError('NOT_FOUND', `no merchant ${merchantId}`);
+    const next = generateSecret('whsec');
+    const until = new Date(Date.now() + overlapSeconds * 1000).toISOString();
+    const { current } = openNotifySecrets(box, row.stored);
+    await tx
+      .update(merchants)
+      .set({
+        notifySecret: sealNotifySecrets(box, {
+          current: next,
+          previous: { secret: current, until },
+        }),
+      })
+      .where(eq(merchants.id, merchantId));
+    return { merchantId, notifySecret: next, previousSecretValidUntil: until };
   });
 }
 

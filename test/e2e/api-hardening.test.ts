@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
-import { startTestSystem, type TestSystem } from '../support/system';
+import { startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -35,6 +35,7 @@ describe('API hardening', () => {
       system.database.db,
       { id: demoMerchantId, name: 'Demo merchant' },
       limitedKey,
+      testSecretBox,
     );
     const statuses: number[] = [];
     let last;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { idempotencyKeys, payOrders } from '../../src/db/schema';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
-import { startTestSystem, type TestSystem } from '../support/system';
+import { startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -107,6 +107,7 @@ describe('Idempotency-Key', () => {
       system.database.db,
       { id: unique('mch_idem'), name: 'Second merchant' },
       otherKey,
+      testSecretBox,
     );
     const key = unique('key');
     const body = orderBody();

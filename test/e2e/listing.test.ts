@@ -9,7 +9,13 @@ import { eq } from 'drizzle-orm';
 import { payOrders } from '../../src/db/schema';
 import { encodeListCursor } from '../../src/domain/schemas';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
-import { eventually, startTestSystem, type Answer, type TestSystem } from '../support/system';
+import {
+  eventually,
+  startTestSystem,
+  testSecretBox,
+  type Answer,
+  type TestSystem,
+} from '../support/system';
 
 let system: TestSystem;
 /** The merchant's notify endpoint: answers 500 to the first try of each event, then 200. */
@@ -40,7 +46,7 @@ type Call = (method: string, path: string, body?: unknown) => Promise<Answer>;
 async function newMerchant(name: string): Promise<Call> {
   const id = `mch_${name}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const key = generateSecret('pk_test');
-  await ensureMerchant(system.database.db, { id, name }, key);
+  await ensureMerchant(system.database.db, { id, name }, key, testSecretBox);
   return (method, path, body) => system.api(method, path, body, { authorization: `Bearer ${key}` });
 }
 

@@ -16,8 +16,9 @@ import {
   merchants,
 } from '../../src/db/schema';
 import { demoMerchantId } from '../../src/services/merchants';
+import { openNotifySecrets } from '../../src/services/notifySecrets';
 import { expectMoneyConserved } from '../support/money';
-import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { eventually, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 interface Received {
   path: string;
@@ -107,15 +108,16 @@ describe('merchant notifications', () => {
     assert.equal(event.data.amount, 3_000);
 
     const [row] = await system.database.db
-      .select({ secret: merchants.notifySecret })
+      .select({ stored: merchants.notifySecret })
       .from(merchants)
       .where(eq(merchants.id, demoMerchantId));
-    assert.ok(verifyMerchantNotification(row!.secret, second!.body, second!.signature, Date.now()));
+    const secret = openNotifySecrets(testSecretBox, row!.stored).current;
+    assert.ok(verifyMerchantNotification(secret, second!.body, second!.signature, Date.now()));
     assert.ok(
       !verifyMerchantNotification('another secret', second!.body, second!.signature, Date.now()),
     );
     assert.ok(
-      !verifyMerchantNotification(row!.secret, `${second!.body} `, second!.signature, Date.now()),
+      !verifyMerchantNotification(secret, `${second!.body} `, second!.signature, Date.now()),
     );
 
     const stored = await eventually(async () => {

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { merchantApiKeys, merchants } from '../../src/db/schema';
-import { runDatabaseUrl, startTestSystem, type TestSystem } from '../support/system';
+import { openNotifySecrets } from '../../src/services/notifySecrets';
+import { runDatabaseUrl, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -56,7 +57,7 @@ describe('merchants managed by operators', () => {
     assert.ok(created.apiKey.prefix.length < created.apiKey.key.length);
     assert.match(created.notifySecret, /^whsec_/);
 
-    // Stored: the key's hash only, and the notify secret.
+    // Stored: the key's hash only, and the notify secret sealed.
     const [stored] = await system.database.db
       .select()
       .from(merchantApiKeys)
@@ -68,7 +69,10 @@ describe('merchants managed by operators', () => {
       .select()
       .from(merchants)
       .where(eq(merchants.id, created.merchant.id));
-    assert.equal(merchantRow?.notifySecret, created.notifySecret);
+    assert.equal(
+      openNotifySecrets(testSecretBox, merchantRow!.notifySecret).current,
+      created.notifySecret,
+    );
 
     const key = created.apiKey.key;
     const own = await system.api('POST', '/v1/pay-orders', newOrder(), asKey(key));

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { count, sql } from 'drizzle-orm';
 import { idempotencyKeys } from '../../src/db/schema';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
-import { startTestSystem, type TestSystem } from '../support/system';
+import { startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 const perMinute = 100;
 let system: TestSystem;
@@ -86,7 +86,12 @@ describe('rate limits', () => {
     assert.equal((await system.api('GET', '/v1/pay-orders?limit=1')).status, 200);
 
     const ownKey = generateSecret('pk_test');
-    await ensureMerchant(system.database.db, { id: demoMerchantId, name: 'Demo merchant' }, ownKey);
+    await ensureMerchant(
+      system.database.db,
+      { id: demoMerchantId, name: 'Demo merchant' },
+      ownKey,
+      testSecretBox,
+    );
     const replies = await flood(perMinute + 5, 5, () =>
       request('/v1/pay-orders?limit=1', { authorization: `Bearer ${ownKey}` }),
     );

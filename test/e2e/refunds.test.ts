@@ -8,7 +8,7 @@ import { payOrders, refunds } from '../../src/db/schema';
 import { newId } from '../../src/domain/ids';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
 import { expectMoneyConserved } from '../support/money';
-import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { eventually, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -226,7 +226,12 @@ describe('merchant refunds', () => {
     assert.equal(mine.status, 201);
 
     const otherKey = generateSecret('pk_test');
-    await ensureMerchant(system.database.db, { id: 'mch_other', name: 'Other merchant' }, otherKey);
+    await ensureMerchant(
+      system.database.db,
+      { id: 'mch_other', name: 'Other merchant' },
+      otherKey,
+      testSecretBox,
+    );
     const asOther = { authorization: `Bearer ${otherKey}` };
     const answer = await system.api(
       'POST',

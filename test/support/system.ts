@@ -1,6 +1,6 @@
 // A whole paycenter (sandbox channel, worker, API) on free ports, against the run's Temporal and
 // PostgreSQL, with its own task queue so test files running side by side never share workers.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config';
 import { channelCredentials } from '../../src/channels/credentials';
@@ -18,6 +18,7 @@ import {
   type Stoppable,
 } from '../../src/system';
 import type { HostResolver } from '../../src/services/merchantUrls';
+import { createSecretBox } from '../../src/services/secretBox';
 import { freePort } from './ports';
 
 export interface TestSystem {
@@ -44,6 +45,13 @@ export interface Answer {
   contentType: string;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
+
+/**
+ * The run's secret key for notify secrets: one for every test file, as they share the database
+ * (and its demo merchant), like the generated key a demo keeps in DATA_DIR.
+ */
+export const testSecretKey = createHash('sha256').update('paycenter test secret key').digest();
+export const testSecretBox = createSecretBox(testSecretKey);
 
 let keys: ChannelKeys | undefined;
 
@@ -124,6 +132,7 @@ export async function startTestSystem(
     SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,2,2',
     // the tests' merchant endpoints listen on loopback
     NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1,localhost',
+    PAYCENTER_SECRET_KEY: testSecretKey.toString('hex'),
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL);
@@ -137,7 +146,12 @@ export async function startTestSystem(
   const channels = createChannels(config, channelCredentials(config, keys));
   const apiKey = generateSecret('pk_test');
   const opsKey = generateSecret('ops_test');
-  await ensureMerchant(database.db, { id: demoMerchantId, name: 'Demo merchant' }, apiKey);
+  await ensureMerchant(
+    database.db,
+    { id: demoMerchantId, name: 'Demo merchant' },
+    apiKey,
+    testSecretBox,
+  );
 
   const parts: Stoppable[] = [];
   parts.push(await startSandbox(config, log, keys));

@@ -13,6 +13,7 @@ import {
   reconciliationListQuerySchema,
   reconciliationParamSchema,
   resolveDifferenceSchema,
+  rotateNotifySecretSchema,
 } from '../../domain/schemas';
 import type { ReconciliationService } from '../../services/reconciliations';
 import {
@@ -20,7 +21,9 @@ import {
   describeMerchant,
   issueApiKey,
   revokeApiKey,
+  rotateNotifySecret,
 } from '../../services/merchants';
+import type { SecretBox } from '../../services/secretBox';
 import { authenticateOperator } from '../auth';
 import { parseInput } from '../problems';
 
@@ -28,6 +31,8 @@ export const opsRoutes: FastifyPluginAsync<{
   db: Db;
   opsKey: string;
   reconciliations: ReconciliationService;
+  secretBox: SecretBox;
+  notifySecretOverlapSeconds: number;
 }> = async (app, options) => {
   app.addHook('onRequest', async (req) => authenticateOperator(options.opsKey, req));
 
@@ -78,7 +83,7 @@ export const opsRoutes: FastifyPluginAsync<{
   // The API key and the notify secret are answered here once; only the key's hash is stored.
   app.post('/merchants', async (req, reply) => {
     const body = parseInput(createMerchantSchema, req.body, 'body');
-    return reply.status(201).send(await createMerchant(options.db, body));
+    return reply.status(201).send(await createMerchant(options.db, options.secretBox, body));
   });
 
   app.get('/merchants/:id', async (req) => {
@@ -90,6 +95,18 @@ export const opsRoutes: FastifyPluginAsync<{
     const { id } = parseInput(merchantIdParamSchema, req.params, 'path');
     parseInput(issueApiKeySchema, req.body, 'body');
     return reply.status(201).send(await issueApiKey(options.db, id));
+  });
+
+  // The new secret is answered here once; the old one signs along with it until the overlap ends.
+  app.post('/merchants/:id/notify-secret/rotate', async (req) => {
+    const { id } = parseInput(merchantIdParamSchema, req.params, 'path');
+    parseInput(rotateNotifySecretSchema, req.body, 'body');
+    return rotateNotifySecret(
+      options.db,
+      options.secretBox,
+      id,
+      options.notifySecretOverlapSeconds,
+    );
   });
 
   app.delete('/merchants/:id/keys/:keyId', async (req) => {
