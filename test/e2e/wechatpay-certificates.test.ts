@@ -105,9 +105,9 @@ describe('wechatpay platform certificate rotation', () => {
       });
       assert.equal(response.status, 401);
       assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
-      const problem = await response.json();
+      const problem = (await response.json()) as { code: string; detail?: string };
       assert.equal(problem.code, 'INVALID_SIGNATURE');
-      assert.match(problem.detail ?? problem.title ?? '', /Wechatpay-Serial/);
+      assert.match(problem.detail ?? '', /Wechatpay-Serial/);
     }
     // The first test refreshed less than the interval (60 s) ago: none of these may download.
     assert.equal((await platform()).downloads, start, 'no refresh within the interval');
