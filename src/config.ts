@@ -153,6 +153,8 @@ export const configSchema = z.object({
   WECHATPAY_PLATFORM_PUBLIC_KEY: optionalText,
   WECHATPAY_PLATFORM_SERIAL_NO: optionalText,
   WECHATPAY_BASE_URL: optionalText.pipe(z.url().optional()),
+  /** At most one platform certificate download per this many seconds, per process. */
+  WECHATPAY_CERTIFICATE_REFRESH_SECONDS: seconds(60),
   WECHATPAY_NOTIFY_RETRY_SECONDS: secondsList(
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
   ),

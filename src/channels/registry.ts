@@ -25,7 +25,14 @@ export function createChannels(
     }),
   ];
   if (credentials.alipay) adapters.push(createAlipayAdapter(credentials.alipay, timeout));
-  if (credentials.wechatpay) adapters.push(createWechatpayAdapter(credentials.wechatpay, timeout));
+  if (credentials.wechatpay) {
+    adapters.push(
+      createWechatpayAdapter(credentials.wechatpay, {
+        ...timeout,
+        certificateRefreshIntervalMs: config.WECHATPAY_CERTIFICATE_REFRESH_SECONDS * 1000,
+      }),
+    );
+  }
   if (credentials.bankcard) adapters.push(createBankcardAdapter(credentials.bankcard, timeout));
   return new Map(adapters.map((adapter) => [adapter.name, adapter]));
 }

@@ -95,6 +95,11 @@ export interface ChannelAdapter {
   queryRefund(outTradeNo: string, refundNo: string): Promise<ChannelRefundStatus>;
   /** The channel's statement of one day: every payment and refund it booked. */
   fetchStatement(day: string): Promise<ChannelStatement>;
+  /**
+   * Fetches what verifying this notification needs and the adapter does not hold yet (WeChat Pay:
+   * a rotated platform certificate), within the channel's own refresh limits; never throws.
+   */
+  prepareVerification?(notification: IncomingNotification): Promise<void>;
   /** Verifies the signature before parsing anything; throws INVALID_SIGNATURE on a forgery. */
   verifyNotification(notification: IncomingNotification): VerifiedNotification;
   /** What the channel expects back: `accepted` stops its retries, `rejected` makes it retry. */

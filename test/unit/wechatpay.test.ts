@@ -495,11 +495,13 @@ describe('wechatpay: the adapter against the sandbox face over HTTP', () => {
   });
 
   it('does not trust answers signed by a platform key it does not know', async () => {
+    // An unknown serial is looked up in the certificate download (sealed with the APIv3 key):
+    // the genuine platform certificate is listed there, so the answer is then trusted.
     const adapter = createWechatpayAdapter(
       credentials(baseUrl, { platformSerialNo: 'SOMEONE-ELSE' }),
       { timeoutMs: 5_000 },
     );
-    await assert.rejects(adapter.queryOrder('WXUNIT000001'), ChannelUnavailableError);
+    assert.equal((await adapter.queryOrder('WXUNIT000001')).outTradeNo, 'WXUNIT000001');
     const other = generateKeyPair();
     const fooled = createWechatpayAdapter(
       credentials(baseUrl, { platformPublicKey: other.publicKey }),

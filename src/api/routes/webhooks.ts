@@ -20,6 +20,7 @@ export const webhookRoutes: FastifyPluginAsync<{
       headers: req.headers,
       rawBody: typeof req.body === 'string' ? req.body : '',
     };
+    await channel.prepareVerification?.(incoming);
     let verified;
     try {
       verified = channel.verifyNotification(incoming);

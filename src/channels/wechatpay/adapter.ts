@@ -17,10 +17,13 @@ import {
   type ChannelRefundStatus,
   type StatementLine,
 } from '../types';
+import { PlatformCertificates, publicKeyOfPem } from './certificates';
 import {
   authorization,
+  certificatesPath,
   checkSignedHeaders,
   decryptResource,
+  signedSerial,
   refundStatuses,
   tradeStates,
   tryLaterCodes,
@@ -118,6 +121,21 @@ const billSchema = z.object({
 
 const errorSchema = z.object({ code: z.string(), message: z.string().optional() });
 
+const certificatesSchema = z.object({
+  data: z.array(
+    z.object({
+      serial_no: z.string().min(1),
+      expire_time: z.string(),
+      encrypt_certificate: z.object({
+        algorithm: z.literal('AEAD_AES_256_GCM'),
+        nonce: z.string(),
+        associated_data: z.string(),
+        ciphertext: z.string(),
+      }),
+    }),
+  ),
+});
+
 function invalid(message: string): DomainError {
   return new DomainError('INVALID_SIGNATURE', `wechatpay notification: ${message}`);
 }
@@ -186,6 +204,8 @@ export function parseTradeBill(csv: string): StatementLine[] {
 
 export interface WechatpayAdapterOptions {
   timeoutMs: number;
+  /** At most one platform certificate download per this interval (default 60 s). */
+  certificateRefreshIntervalMs?: number;
 }
 
 export function createWechatpayAdapter(
@@ -228,6 +248,41 @@ export function createWechatpayAdapter(
   }
 
   /**
+   * The platform certificates in force, from the download API: each one opened with the APIv3 key
+   * (which proves it came from WeChat Pay), the answer's own signature checked against them and
+   * the ones we hold. Expired certificates are left out.
+   */
+  async function downloadCertificates(): Promise<ReadonlyMap<string, string>> {
+    const response = await send('GET', `${base}${certificatesPath}`);
+    const text = await response.text();
+    if (!response.ok) {
+      throw new ChannelUnavailableError(`wechatpay certificates: HTTP ${response.status}`);
+    }
+    const answer = certificatesSchema.parse(JSON.parse(text));
+    const listed = new Map<string, string>();
+    for (const certificate of answer.data) {
+      if (!(Date.parse(certificate.expire_time) > Date.now())) continue;
+      const { ciphertext, nonce, associated_data } = certificate.encrypt_certificate;
+      const pem = decryptResource(ciphertext, credentials.apiV3Key, nonce, associated_data);
+      listed.set(certificate.serial_no, publicKeyOfPem(pem));
+    }
+    const problem = checkSignedHeaders({
+      headers: Object.fromEntries(response.headers),
+      body: text,
+      publicKeyOf: (serial) => listed.get(serial) ?? certificates.publicKeyOf(serial),
+      nowMs: Date.now(),
+    });
+    if (problem) throw new ChannelUnavailableError(`wechatpay certificates: refused (${problem})`);
+    return listed;
+  }
+
+  const certificates = new PlatformCertificates({
+    seed: { serialNo: credentials.platformSerialNo, publicKey: credentials.platformPublicKey },
+    download: downloadCertificates,
+    minRefreshIntervalMs: options.certificateRefreshIntervalMs ?? 60_000,
+  });
+
+  /**
    * A signed API call whose answer must carry a good platform signature. Answers the parsed JSON
    * (undefined for 204), or `{ error }` for a business refusal (4xx with a code).
    */
@@ -243,11 +298,12 @@ export function createWechatpayAdapter(
     if (response.status >= 500) {
       throw new ChannelUnavailableError(`${what}: HTTP ${response.status} ${text.slice(0, 200)}`);
     }
+    const headers = Object.fromEntries(response.headers);
+    await certificates.learn(signedSerial(headers));
     const problem = checkSignedHeaders({
-      headers: Object.fromEntries(response.headers),
+      headers,
       body: text,
-      publicKey: credentials.platformPublicKey,
-      serialNo: credentials.platformSerialNo,
+      publicKeyOf: certificates.publicKeyOf,
       nowMs: Date.now(),
     });
     if (problem) {
@@ -451,13 +507,16 @@ export function createWechatpayAdapter(
       }
     },
 
+    // A notification signed by a certificate we do not hold yet (WeChat Pay rotated it): download
+    // the certificates once, within the refresh limits, before the signature is checked.
+    prepareVerification: ({ headers }) => certificates.learn(signedSerial(headers)),
+
     verifyNotification({ headers, rawBody }) {
       // The signature first: nothing of a forgery is parsed, let alone decrypted.
       const problem = checkSignedHeaders({
         headers,
         body: rawBody,
-        publicKey: credentials.platformPublicKey,
-        serialNo: credentials.platformSerialNo,
+        publicKeyOf: certificates.publicKeyOf,
         nowMs: Date.now(),
       });
       if (problem) throw invalid(problem);

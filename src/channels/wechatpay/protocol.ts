@@ -339,16 +339,23 @@ function sameText(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** The Wechatpay-Serial an answer or notification claims to be signed with, if any. */
+export function signedSerial(
+  headers: Record<string, string | string[] | undefined | null>,
+): string | undefined {
+  return header(headers, wechatpayHeaders.serial);
+}
+
 /**
  * Why an answer's or a notification's Wechatpay-* headers are refused, or undefined when they
- * verify: the serial must be the platform key we know, the timestamp within five minutes, and the
- * signature over "timestamp\nnonce\nbody\n" good under the platform public key.
+ * verify: the serial must be a platform certificate we hold, the timestamp within five minutes, and
+ * the signature over "timestamp\nnonce\nbody\n" good under that certificate's public key.
  */
 export function checkSignedHeaders(options: {
   headers: Record<string, string | string[] | undefined | null>;
   body: string;
-  publicKey: string;
-  serialNo: string;
+  /** The public key (PEM) of the platform certificate with this serial, if we hold it. */
+  publicKeyOf: (serial: string) => string | undefined;
   nowMs: number;
 }): string | undefined {
   const timestamp = header(options.headers, wechatpayHeaders.timestamp);
@@ -356,11 +363,37 @@ export function checkSignedHeaders(options: {
   const signature = header(options.headers, wechatpayHeaders.signature);
   const serial = header(options.headers, wechatpayHeaders.serial);
   if (!timestamp || !nonceStr || !signature || !serial) return 'Wechatpay-* headers are missing';
-  if (!sameText(serial, options.serialNo)) return `unknown Wechatpay-Serial ${serial}`;
+  const publicKey = options.publicKeyOf(serial);
+  if (!publicKey) return `unknown Wechatpay-Serial ${serial}`;
   if (!within(timestamp, options.nowMs)) return 'Wechatpay-Timestamp is outside five minutes';
   const message = responseMessage(timestamp, nonceStr, options.body);
-  if (!rsaVerify(message, signature, options.publicKey)) return 'Wechatpay-Signature is wrong';
+  if (!rsaVerify(message, signature, publicKey)) return 'Wechatpay-Signature is wrong';
   return undefined;
+}
+
+/** GET /v3/certificates: the platform certificates in force, each sealed with the APIv3 key. */
+export const certificatesPath = '/v3/certificates';
+
+/** The associated data a platform certificate is sealed with. */
+export const certificateAssociatedData = 'certificate';
+
+export interface PlatformCertificate {
+  serial_no: string;
+  /** RFC 3339 */
+  effective_time: string;
+  /** RFC 3339 */
+  expire_time: string;
+  encrypt_certificate: {
+    algorithm: 'AEAD_AES_256_GCM';
+    nonce: string;
+    associated_data: string;
+    /** The certificate's PEM text, sealed as `encryptResource` does. */
+    ciphertext: string;
+  };
+}
+
+export interface CertificatesAnswer {
+  data: PlatformCertificate[];
 }
 
 /** AEAD_AES_256_GCM with the APIv3 key: base64 of ciphertext followed by the 16-byte tag. */

@@ -2,19 +2,23 @@
 // the trade bill, over the shared trade engine. It verifies our requests' Authorization with the
 // merchant's public key, signs every answer and notification with the platform's private key, and
 // seals notifications' resources with the APIv3 key, as WeChat Pay does.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { formatChinaDateTime, formatChinaRfc3339 } from '../../channels/chinaTime';
+import { generateKeyPair } from '../../channels/keys';
 import type { SandboxRefundStatus, SandboxTrade } from '../../channels/sandbox/protocol';
 import {
+  certificateAssociatedData,
+  certificatesPath,
   checkAuthorization,
   encryptResource,
   nonce,
   signedHeaders,
   tradeBillColumns,
   tradeBillSummaryColumns,
+  type CertificatesAnswer,
   type WechatpayNotification,
   type WechatpayRefund,
   type WechatpayRefundStatus,
@@ -160,7 +164,37 @@ const cell = (value: string | number) => `\`${String(value).replace(/[`\r\n]/g, 
 const yuan = (fen: number) => formatMinorUnits(fen, 'CNY');
 const feeOf = (fen: number) => Math.round((fen * 6) / 1000); // 0.60%
 
+/** A platform certificate of the sandbox: its key pair, and when it came into force. */
+interface PlatformKey {
+  serialNo: string;
+  privateKey: string;
+  publicKey: string;
+  effectiveAt: Date;
+}
+
+/** Platform certificates are valid five years, as WeChat Pay's are. */
+const certificateLifetimeMs = 5 * 365 * 24 * 3600 * 1000;
+
 export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
+  /**
+   * The platform certificates in force, newest last: answers and notifications are signed with
+   * the newest; the download API lists all of them, so a rotation overlaps the old and the new.
+   */
+  const platformKeys: PlatformKey[] = [
+    {
+      serialNo: options.platformSerialNo,
+      privateKey: options.platformPrivateKey,
+      publicKey: createPublicKey(options.platformPrivateKey)
+        .export({ type: 'spki', format: 'pem' })
+        .toString(),
+      effectiveAt: new Date(),
+    },
+  ];
+  const signing = () => platformKeys[platformKeys.length - 1]!;
+  /** Answers of the certificate download API so far: a test counts our refreshes with it. */
+  let certificateDownloads = 0;
+  const platformSigned = (body: string) =>
+    signedHeaders(body, signing().privateKey, signing().serialNo, Date.now());
   const openid = `o${createHash('sha256').update(options.appId).digest('base64url').slice(0, 27)}`;
   /** Download tokens of trade bills: token -> the bill's bytes, valid five minutes. */
   const downloads = new Map<string, { gzip: Buffer; expiresAtMs: number }>();
@@ -344,9 +378,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
       if (req.url.startsWith('/wechatpay/v3/billdownload/')) return payload;
       const body = typeof payload === 'string' ? payload : payload == null ? '' : undefined;
       if (body === undefined) return payload;
-      for (const [name, value] of Object.entries(
-        signedHeaders(body, options.platformPrivateKey, options.platformSerialNo, Date.now()),
-      )) {
+      for (const [name, value] of Object.entries(platformSigned(body))) {
         reply.header(name, value);
       }
       reply.header('Request-ID', randomBytes(16).toString('hex'));
@@ -480,6 +512,36 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
       };
     });
 
+    // The certificate download API. The sandbox seals the platform's public key (PEM) where
+    // WeChat Pay seals an X.509 certificate: node makes no certificates, and the adapter reads both.
+    app.get(certificatesPath, async (req): Promise<CertificatesAnswer> => {
+      verified(req);
+      certificateDownloads += 1;
+      return {
+        data: platformKeys.map((key) => {
+          const sealNonce = nonce(12);
+          return {
+            serial_no: key.serialNo,
+            effective_time: formatChinaRfc3339(key.effectiveAt),
+            expire_time: formatChinaRfc3339(
+              new Date(key.effectiveAt.getTime() + certificateLifetimeMs),
+            ),
+            encrypt_certificate: {
+              algorithm: 'AEAD_AES_256_GCM',
+              nonce: sealNonce,
+              associated_data: certificateAssociatedData,
+              ciphertext: encryptResource(
+                key.publicKey,
+                options.apiV3Key,
+                sealNonce,
+                certificateAssociatedData,
+              ),
+            },
+          };
+        }),
+      };
+    });
+
     app.get<{ Querystring: { token?: string } }>('/v3/billdownload/file', async (req, reply) => {
       verified(req);
       const download = downloads.get(req.query.token ?? '');
@@ -490,10 +552,31 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
     });
   };
 
+  /** Control: what the platform signs with and lists, and a rotation to a new certificate. */
+  const control: FastifyPluginAsync = async (app) => {
+    const view = () => ({
+      signingSerialNo: signing().serialNo,
+      serialNos: platformKeys.map((key) => key.serialNo),
+      downloads: certificateDownloads,
+    });
+    app.get('/platform-certificates', async () => view());
+    app.post('/platform-certificates/rotate', async () => {
+      const next = generateKeyPair();
+      platformKeys.push({
+        serialNo: next.serial,
+        privateKey: next.privateKey,
+        publicKey: next.publicKey,
+        effectiveAt: new Date(),
+      });
+      return view();
+    });
+  };
+
   return {
     channel: 'wechatpay',
     routes: async (app, deps) => {
       await app.register(api, { ...deps, prefix: '/wechatpay' });
+      await app.register(control, { prefix: '/control/wechatpay' });
     },
     retrySeconds: options.retrySeconds,
 
@@ -538,7 +621,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
         body,
         headers: {
           'content-type': 'application/json',
-          ...signedHeaders(body, options.platformPrivateKey, options.platformSerialNo, Date.now()),
+          ...platformSigned(body),
         },
       };
     },

@@ -1,0 +1,119 @@
+// Issue 12: WeChat Pay rotates its platform certificate. After the sandbox's WeChat Pay face
+// rotates, its notifications carry a serial paycenter has never seen: the webhook downloads the
+// certificates once and accepts the notification; a serial nobody issued is refused with a 401
+// problem and stores nothing, and repeats of it download nothing more within the interval.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { generateKeyPair } from '../../src/channels/keys';
+import { signedHeaders } from '../../src/channels/wechatpay/protocol';
+import { channelNotifications } from '../../src/db/schema';
+import { expectMoneyConserved, expectNothingCollected } from '../support/money';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+before(async () => {
+  // No query fallback within the test: the notification alone must settle the order.
+  system = await startTestSystem({ env: { QUERY_SCHEDULE_SECONDS: '600' } });
+});
+after(async () => {
+  await system?.stop();
+});
+
+const AMOUNT = 8_800;
+
+async function payingOrder() {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `wxcert-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount: AMOUNT,
+    currency: 'CNY',
+    subject: '一份小笼包',
+    expiresInSeconds: 300,
+  });
+  assert.equal(created.status, 201);
+  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
+    channel: 'wechatpay',
+    method: 'native',
+  });
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+  return { id: created.body.id as string, outTradeNo: paid.body.attempt.outTradeNo as string };
+}
+
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+/** What the sandbox's WeChat Pay platform signs with and lists, and how often it was downloaded. */
+async function platform() {
+  const answer = await system.sandbox('GET', '/control/wechatpay/platform-certificates');
+  assert.equal(answer.status, 200, 'the sandbox serves its platform certificates');
+  return answer.body as { signingSerialNo: string; serialNos: string[]; downloads: number };
+}
+
+async function inbox(outTradeNo: string) {
+  return system.database.db
+    .select()
+    .from(channelNotifications)
+    .where(
+      and(
+        eq(channelNotifications.channel, 'wechatpay'),
+        eq(channelNotifications.outTradeNo, outTradeNo),
+      ),
+    );
+}
+
+describe('wechatpay platform certificate rotation', () => {
+  it('issue 12: a notification signed by a rotated platform certificate is accepted after one refresh and settles the order', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    const before = await platform();
+    const rotated = await system.sandbox('POST', '/control/wechatpay/platform-certificates/rotate');
+    assert.equal(rotated.status, 200);
+    assert.notEqual(rotated.body.signingSerialNo, before.signingSerialNo);
+    assert.ok(rotated.body.serialNos.includes(before.signingSerialNo), 'the old one stays listed');
+
+    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    const paid = await eventually(async () => {
+      const v = await view(id);
+      return v.status === 'SUCCEEDED' && v;
+    });
+    assert.equal(paid.attempts[0].status, 'SUCCEEDED');
+    assert.equal((await inbox(outTradeNo)).length, 1, 'settled by the notification');
+    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    assert.equal(trade.notifications[0].outcome, 'acknowledged');
+    assert.equal((await platform()).downloads, before.downloads + 1, 'exactly one refresh');
+    await expectMoneyConserved(system, id);
+  });
+
+  it('issue 12: a notification with an unknown serial is refused with a 401 problem, stores nothing, and repeats refresh no more within the interval', async () => {
+    const { id, outTradeNo } = await payingOrder();
+    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const body = JSON.stringify({
+      id: `forged-${outTradeNo}`,
+      create_time: new Date().toISOString(),
+      event_type: 'TRANSACTION.SUCCESS',
+      resource_type: 'encrypt-resource',
+      summary: '支付成功',
+      resource: { out_trade_no: outTradeNo, transaction_id: trade.trade_no },
+    });
+    const forger = generateKeyPair();
+    const start = (await platform()).downloads;
+    for (let i = 0; i < 5; i += 1) {
+      const response = await fetch(`${system.apiUrl}/webhooks/wechatpay`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...signedHeaders(body, forger.privateKey, forger.serial, Date.now()),
+        },
+        body,
+      });
+      assert.equal(response.status, 401);
+      assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
+      const problem = (await response.json()) as { code: string; detail?: string };
+      assert.equal(problem.code, 'INVALID_SIGNATURE');
+      assert.match(problem.detail ?? '', /Wechatpay-Serial/);
+    }
+    // The first test refreshed less than the interval (60 s) ago: none of these may download.
+    assert.equal((await platform()).downloads, start, 'no refresh within the interval');
+    assert.equal((await inbox(outTradeNo)).length, 0);
+    const v = await view(id);
+    assert.equal(v.status, 'PAYING');
+    await expectNothingCollected(system, id);
+  });
+});
