@@ -251,6 +251,7 @@ export async function startApi(
     log,
     channels: deps.channels,
     opsKey: deps.opsKey,
+    temporal: client,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     trustProxy: config.TRUST_PROXY ?? false,

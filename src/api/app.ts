@@ -1,5 +1,6 @@
 // The API process's Fastify app: plugins by audience, one error handler, health.
 import helmet from '@fastify/helmet';
+import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -31,6 +32,8 @@ export interface ApiDeps {
   safetyNet: SafetyNetService;
   reconciliations: ReconciliationService;
   opsKey: string;
+  /** Signals workflows on operators' behalf (clearing NeedsAttention). */
+  temporal: Client;
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
   rateLimitPerMinute: number;
