@@ -13,7 +13,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { DomainError } from './domain/errors';
 import { formatReport } from './domain/reconciliation';
 import { operatorNameSchema, reconcileRequestSchema } from './domain/schemas';
-import { createOperatorKey, revokeOperatorKey } from './services/operators';
+import { createMerchantAs, createOperatorKey, revokeOperatorKey } from './services/operators';
 import { runReconciliation } from './services/reconciliations';
 import { ensureSchedules } from './schedules';
 import {
@@ -27,12 +27,7 @@ import { ensureSearchAttributes, startTemporalDevServer, walPragmas } from './de
 import { channelCredentials } from './channels/credentials';
 import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
 import { createLogger } from './log';
-import {
-  createMerchant,
-  demoMerchantId,
-  ensureMerchant,
-  generateSecret,
-} from './services/merchants';
+import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
 import {
   connectClient,
   createChannels,
@@ -112,6 +107,11 @@ function findTemporalCli(config: Config): string | undefined {
   }
 }
 
+/** Whom the audit log records for the command line: the user of this machine. */
+function cliOperator(): string {
+  return `cli:${userInfo().username}`;
+}
+
 /** `merchant create --name <name>`: prints the new merchant's ID, API key and notify secret once. */
 async function merchantCommand(config: Config, log: Logger, args: string[]): Promise<void> {
   const usage = 'usage: merchant create --name <name>';
@@ -128,7 +128,11 @@ async function merchantCommand(config: Config, log: Logger, args: string[]): Pro
   }
   const db = await openDatabase(config, log, false);
   try {
-    const { merchant, apiKey, notifySecret } = await createMerchant(db.db, { name });
+    const { merchant, apiKey, notifySecret } = await createMerchantAs(
+      db.db,
+      { name },
+      cliOperator(),
+    );
     console.log(
       [
         `Merchant ID:    ${merchant.id}`,
@@ -163,7 +167,7 @@ async function opsKeyCommand(config: Config, log: Logger, args: string[]): Promi
   if (action === 'revoke' && !/^opk_[0-9A-Z]{26}$/.test(values.id ?? '')) {
     throw new ConfigError(`--id must be an ops key ID (opk_…); ${usage}`);
   }
-  const actor = `cli:${userInfo().username}`;
+  const actor = cliOperator();
   const db = await openDatabase(config, log, false);
   try {
     if (action === 'create') {

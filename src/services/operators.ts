@@ -6,7 +6,13 @@ import { operatorKeys } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { audited } from './audit';
-import { cryptoRandom, generateSecret, hashApiKey, keyPrefixLength } from './merchants';
+import {
+  createMerchant,
+  cryptoRandom,
+  generateSecret,
+  hashApiKey,
+  keyPrefixLength,
+} from './merchants';
 
 /** The name the configured ops key acts under; no named key may take it. */
 export const builtInOperator = 'ops';
@@ -100,6 +106,21 @@ export async function revokeOperatorKey(
       subject: { type: 'operator_key', id: keyId },
       before: operatorKeyView(existing),
       after,
+    }),
+  );
+}
+
+/** A new merchant created by an operator (ops API or command line), recorded in the audit log. */
+export function createMerchantAs(db: Db, input: { name: string }, operator: string) {
+  return audited(
+    db,
+    (tx) => createMerchant(tx, input),
+    ({ merchant, apiKey }) => ({
+      operator,
+      action: 'merchant.create',
+      subject: { type: 'merchant', id: merchant.id },
+      before: null,
+      after: { ...merchant, apiKey: { id: apiKey.id, prefix: apiKey.prefix } },
     }),
   );
 }

@@ -23,11 +23,11 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const asOps = () => bearer(system.opsKey);
 const root = path.resolve(__dirname, '../..');
 
-/** Runs `main.ts ops-key …` against the test database; answers its standard output. */
-async function opsKeyCli(...args: string[]): Promise<string> {
+/** Runs `main.ts …` against the test database; answers its standard output. */
+async function cli(...args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts', 'ops-key', ...args],
+    ['--import', 'tsx', 'src/main.ts', ...args],
     {
       cwd: root,
       env: { ...process.env, DATABASE_URL: runDatabaseUrl(), LOG_LEVEL: 'warn' },
@@ -38,7 +38,7 @@ async function opsKeyCli(...args: string[]): Promise<string> {
 }
 
 async function createOpsKey(name: string): Promise<{ id: string; key: string }> {
-  const stdout = await opsKeyCli('create', '--name', name);
+  const stdout = await cli('ops-key', 'create', '--name', name);
   const id = /Ops key ID:\s+(opk_\S+)/.exec(stdout)?.[1];
   const key = /Ops key:\s+(\S+)/.exec(stdout)?.[1];
   assert.ok(id && key, stdout);
@@ -116,13 +116,23 @@ describe('issue 12: operators and audit', () => {
     assert.doesNotMatch(JSON.stringify(keyRows[0]), new RegExp(alice.key));
   });
 
+  it('issue 12: a merchant created on the command line is recorded under cli:<user>', async () => {
+    const stdout = await cli('merchant', 'create', '--name', 'CLI shop');
+    const id = /Merchant ID:\s+(mch_\S+)/.exec(stdout)?.[1];
+    assert.ok(id, stdout);
+    const rows = await auditOf('merchant', id);
+    assert.equal(rows.length, 1);
+    assert.match(rows[0].operator, /^cli:/);
+    assert.equal(rows[0].after.name, 'CLI shop');
+  });
+
   it('issue 12: a revoked ops key is refused with 401, and the revoke is recorded', async () => {
     const bob = await createOpsKey('bob');
     assert.equal(
       (await system.api('GET', '/ops/exceptions', undefined, bearer(bob.key))).status,
       200,
     );
-    await opsKeyCli('revoke', '--id', bob.id);
+    await cli('ops-key', 'revoke', '--id', bob.id);
     const refused = await system.api('GET', '/ops/exceptions', undefined, bearer(bob.key));
     assert.equal(refused.status, 401, JSON.stringify(refused.body));
     assert.equal(refused.body.code, 'UNAUTHENTICATED');

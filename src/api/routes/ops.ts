@@ -20,13 +20,9 @@ import {
   resolveDifferenceSchema,
 } from '../../domain/schemas';
 import type { ReconciliationService } from '../../services/reconciliations';
-import {
-  createMerchant,
-  describeMerchant,
-  issueApiKey,
-  revokeApiKey,
-} from '../../services/merchants';
+import { describeMerchant, issueApiKey, revokeApiKey } from '../../services/merchants';
 import { audited, listAudit } from '../../services/audit';
+import { createMerchantAs } from '../../services/operators';
 import { clearPayOrderAttention } from '../../services/payOrderAttention';
 import { requireOperator } from '../auth';
 import { parseInput } from '../problems';
@@ -87,17 +83,7 @@ export const opsRoutes: FastifyPluginAsync<{
   // The API key and the notify secret are answered here once; only the key's hash is stored.
   app.post('/merchants', async (req, reply) => {
     const body = parseInput(createMerchantSchema, req.body, 'body');
-    const created = await audited(
-      db,
-      (tx) => createMerchant(tx, body),
-      ({ merchant, apiKey }) => ({
-        operator: req.operator,
-        action: 'merchant.create',
-        subject: { type: 'merchant', id: merchant.id },
-        before: null,
-        after: { ...merchant, apiKey: { id: apiKey.id, prefix: apiKey.prefix } },
-      }),
-    );
+    const created = await createMerchantAs(db, body, req.operator);
     return reply.status(201).send(created);
   });
 
