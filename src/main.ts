@@ -1,16 +1,19 @@
 // Command line entry: `all` (the whole system in one process, for `npm start`), or one part:
 // `api`, `worker`, `sandbox`, `migrate` (for docker-compose and real deployments), and
 // `merchant create --name <name>` (a new merchant with its first API key; needs only the database),
+// `ops-key create --name <name>` / `ops-key revoke --id <opk_…>` (named ops keys; the database only),
 // and `reconcile --channel <channel> --day <yyyy-MM-dd>` (runs a day's reconciliation on the worker).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DomainError } from './domain/errors';
 import { formatReport } from './domain/reconciliation';
-import { reconcileRequestSchema } from './domain/schemas';
+import { operatorNameSchema, reconcileRequestSchema } from './domain/schemas';
+import { createMerchantAs, createOperatorKey, revokeOperatorKey } from './services/operators';
 import { runReconciliation } from './services/reconciliations';
 import { ensureSchedules } from './schedules';
 import {
@@ -24,12 +27,7 @@ import { ensureSearchAttributes, startTemporalDevServer, walPragmas } from './de
 import { channelCredentials } from './channels/credentials';
 import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
 import { createLogger } from './log';
-import {
-  createMerchant,
-  demoMerchantId,
-  ensureMerchant,
-  generateSecret,
-} from './services/merchants';
+import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
 import { sealPlainNotifySecrets } from './services/notifySecrets';
 import { generateSecretKey, parseSecretKey } from './services/secretBox';
 import {
@@ -43,8 +41,18 @@ import {
   type Stoppable,
 } from './system';
 
-type Command = 'all' | 'api' | 'worker' | 'sandbox' | 'migrate' | 'merchant' | 'reconcile';
-const commands: Command[] = ['all', 'api', 'worker', 'sandbox', 'migrate', 'merchant', 'reconcile'];
+type Command =
+  'all' | 'api' | 'worker' | 'sandbox' | 'migrate' | 'merchant' | 'ops-key' | 'reconcile';
+const commands: Command[] = [
+  'all',
+  'api',
+  'worker',
+  'sandbox',
+  'migrate',
+  'merchant',
+  'ops-key',
+  'reconcile',
+];
 
 async function openDatabase(
   config: Config,
@@ -115,6 +123,11 @@ function findTemporalCli(config: Config): string | undefined {
   }
 }
 
+/** Whom the audit log records for the command line: the user of this machine. */
+function cliOperator(): string {
+  return `cli:${userInfo().username}`;
+}
+
 /** `merchant create --name <name>`: prints the new merchant's ID, API key and notify secret once. */
 async function merchantCommand(config: Config, log: Logger, args: string[]): Promise<void> {
   const usage = 'usage: merchant create --name <name>';
@@ -132,7 +145,12 @@ async function merchantCommand(config: Config, log: Logger, args: string[]): Pro
   const db = await openDatabase(config, log, false);
   try {
     const secretBox = notifySecretBox(resolveKeys(config).config);
-    const { merchant, apiKey, notifySecret } = await createMerchant(db.db, secretBox, { name });
+    const { merchant, apiKey, notifySecret } = await createMerchantAs(
+      db.db,
+      secretBox,
+      { name },
+      cliOperator(),
+    );
     console.log(
       [
         `Merchant ID:    ${merchant.id}`,
@@ -141,6 +159,52 @@ async function merchantCommand(config: Config, log: Logger, args: string[]): Pro
         'The API key and the notify secret are shown only now; keep them safe.',
       ].join('\n'),
     );
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * `ops-key create --name <name>` prints a new named ops key once; `ops-key revoke --id <id>` stops
+ * one at once. The audit log records both under `cli:<user of this machine>`.
+ */
+async function opsKeyCommand(config: Config, log: Logger, args: string[]): Promise<void> {
+  const usage = 'usage: ops-key create --name <name> | ops-key revoke --id <opk_…>';
+  const { values, positionals } = parseArgs({
+    args,
+    options: { name: { type: 'string' }, id: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const action = positionals.length === 1 ? positionals[0] : undefined;
+  if (action !== 'create' && action !== 'revoke') throw new ConfigError(usage);
+  const name = operatorNameSchema.safeParse(values.name ?? '');
+  if (action === 'create' && !name.success) {
+    throw new ConfigError(`--name ${name.error.issues[0]!.message}; ${usage}`);
+  }
+  if (action === 'revoke' && !/^opk_[0-9A-Z]{26}$/.test(values.id ?? '')) {
+    throw new ConfigError(`--id must be an ops key ID (opk_…); ${usage}`);
+  }
+  const actor = cliOperator();
+  const db = await openDatabase(config, log, false);
+  try {
+    if (action === 'create') {
+      const key = await createOperatorKey(db.db, { name: name.data! }, actor);
+      console.log(
+        [
+          `Operator:    ${key.name}`,
+          `Ops key ID:  ${key.id}`,
+          `Ops key:     ${key.key}`,
+          'The ops key is shown only now; keep it safe.',
+        ].join('\n'),
+      );
+    } else {
+      const key = await revokeOperatorKey(db.db, values.id!, actor);
+      console.log(`Revoked ops key ${key.id} of ${key.name} at ${key.revokedAt}`);
+    }
+  } catch (err) {
+    if (err instanceof DomainError) throw new ConfigError(`${err.code}: ${err.message}`);
+    throw err;
   } finally {
     await db.close();
   }
@@ -189,8 +253,12 @@ async function main() {
   }
   const configured = loadConfig();
   const log = createLogger(configured.LOG_LEVEL);
-  const offline = { merchant: merchantCommand, reconcile: reconcileCommand } as const;
-  if (command === 'merchant' || command === 'reconcile') {
+  const offline = {
+    merchant: merchantCommand,
+    'ops-key': opsKeyCommand,
+    reconcile: reconcileCommand,
+  } as const;
+  if (command === 'merchant' || command === 'ops-key' || command === 'reconcile') {
     try {
       return await offline[command](configured, log, process.argv.slice(3));
     } catch (err) {

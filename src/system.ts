@@ -261,6 +261,7 @@ export async function startApi(
     opsKey: deps.opsKey,
     secretBox: notifySecretBox(config),
     notifySecretOverlapSeconds: config.NOTIFY_SECRET_ROTATION_OVERLAP_SECONDS,
+    temporal: client,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     trustProxy: config.TRUST_PROXY ?? false,

@@ -1,5 +1,6 @@
 // The API process's Fastify app: plugins by audience, one error handler, health.
 import helmet from '@fastify/helmet';
+import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   /** Seals merchants' notify secrets; how long a rotated one still signs along with the new. */
   secretBox: SecretBox;
   notifySecretOverlapSeconds: number;
+  /** Signals workflows on operators' behalf (clearing NeedsAttention). */
+  temporal: Client;
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
   rateLimitPerMinute: number;

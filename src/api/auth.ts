@@ -1,9 +1,10 @@
-// Bearer-key authentication for merchants (/v1) and operators (/ops).
+// Bearer-key authentication for merchants (/v1) and operators (/ops, attributed by name).
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { DomainError } from '../domain/errors';
 import { merchantForApiKey } from '../services/merchants';
+import { builtInOperator, operatorForKey } from '../services/operators';
 import { installIdempotency } from './idempotency';
 
 /** The key of `Authorization: Bearer <key>`, if the request sends one. */
@@ -72,22 +73,51 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** Whether the request sends the ops key. */
-export function isOperator(opsKey: string, req: FastifyRequest): boolean {
-  const key = bearerKey(req);
-  return key !== undefined && sameSecret(key, opsKey);
+const operatorLookups = new WeakMap<FastifyRequest, Promise<string | undefined>>();
+
+/**
+ * The operator whose valid ops key the request sends, looked up once per request: the configured
+ * key is the built-in operator `ops`, any other is looked up among the named keys.
+ */
+export function operatorOfRequest(
+  db: Db,
+  opsKey: string,
+  req: FastifyRequest,
+): Promise<string | undefined> {
+  let lookup = operatorLookups.get(req);
+  if (!lookup) {
+    const key = bearerKey(req);
+    if (!key) lookup = Promise.resolve(undefined);
+    else if (sameSecret(key, opsKey)) lookup = Promise.resolve(builtInOperator);
+    else lookup = operatorForKey(db, key);
+    operatorLookups.set(req, lookup);
+  }
+  return lookup;
 }
 
-export function authenticateOperator(opsKey: string, req: FastifyRequest): void {
+/** Authenticates an ops request and sets `req.operator`, whom its actions are recorded under. */
+export async function authenticateOperator(
+  db: Db,
+  opsKey: string,
+  req: FastifyRequest,
+): Promise<void> {
   bearer(req);
-  if (!isOperator(opsKey, req)) {
-    throw new DomainError('UNAUTHENTICATED', 'the ops key is wrong');
-  }
+  const operator = await operatorOfRequest(db, opsKey, req);
+  if (!operator) throw new DomainError('UNAUTHENTICATED', 'the ops key is unknown or revoked');
+  req.operator = operator;
+}
+
+/** Authenticates every request of an ops plugin (/ops). */
+export function requireOperator(app: FastifyInstance, options: { db: Db; opsKey: string }): void {
+  app.decorateRequest('operator', '');
+  app.addHook('onRequest', async (req) => authenticateOperator(options.db, options.opsKey, req));
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated merchant, in plugins that call `requireMerchant`. */
     merchantId: string;
+    /** The authenticated operator, in plugins that call `requireOperator`. */
+    operator: string;
   }
 }

@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { hashApiKey } from '../services/merchants';
-import { bearerKey, isOperator, merchantOfRequest } from './auth';
+import { bearerKey, merchantOfRequest, operatorOfRequest } from './auth';
 
 export interface RateLimitOptions {
   db: Db;
@@ -23,7 +23,11 @@ async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise
   if (key && req.url.startsWith('/v1/') && (await merchantOfRequest(options.db, req))) {
     return `merchant-key:${hashApiKey(key)}`;
   }
-  if (key && req.url.startsWith('/ops/') && isOperator(options.opsKey, req)) {
+  if (
+    key &&
+    req.url.startsWith('/ops/') &&
+    (await operatorOfRequest(options.db, options.opsKey, req))
+  ) {
     return `ops-key:${hashApiKey(key)}`;
   }
   // Behind TRUST_PROXY, Fastify takes req.ip from X-Forwarded-For; otherwise it is the peer's.

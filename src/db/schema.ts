@@ -2,6 +2,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import {
   bigint,
+  bigserial,
   boolean,
   char,
   index,
@@ -342,5 +343,43 @@ export const safetyNetFindings = pgTable(
     uniqueIndex('safety_net_findings_check_subject_uq').on(t.check, t.subject),
     // The money-invariant scan leaves orders with another check's open finding to that check.
     index('safety_net_findings_pay_order_idx').on(t.payOrderId),
+  ],
+);
+
+/** Operators' named ops keys; the configured PAYCENTER_OPS_API_KEY is the built-in operator `ops`. */
+export const operatorKeys = pgTable(
+  'operator_keys',
+  {
+    id: text('id').primaryKey(),
+    /** Who acts with the key; what the audit log records. */
+    name: text('name').notNull(),
+    /** SHA-256 of the key; the key itself is shown once and never stored. */
+    keyHash: text('key_hash').notNull(),
+    keyPrefix: text('key_prefix').notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('operator_keys_hash_uq').on(t.keyHash)],
+);
+
+/** Who did what to which subject, when, with the state before and after. Rows are only inserted. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    /** Increases with every row: the order of the log and the cursor of its listing. */
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    operator: text('operator').notNull(),
+    action: text('action').notNull(),
+    subjectType: text('subject_type').notNull(),
+    subjectId: text('subject_id').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    note: text('note'),
+  },
+  (t) => [
+    index('audit_log_operator_idx').on(t.operator, t.id),
+    index('audit_log_action_idx').on(t.action, t.id),
+    index('audit_log_subject_idx').on(t.subjectType, t.subjectId, t.id),
   ],
 );

@@ -1,9 +1,9 @@
-// Prefixed, time-sortable identifiers (po_, att_, rf_, evt_, ntf_, mch_, key_, stm_, dif_, snf_).
+// Prefixed, time-sortable identifiers (po_, att_, rf_, evt_, ntf_, mch_, key_, stm_, dif_, snf_, opk_).
 // Pure: the caller passes the clock and the randomness, so workflows can use their deterministic ones.
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32
 
 export type IdPrefix =
-  'po' | 'att' | 'rf' | 'evt' | 'ntf' | 'mch' | 'key' | 'dlv' | 'stm' | 'dif' | 'snf';
+  'po' | 'att' | 'rf' | 'evt' | 'ntf' | 'mch' | 'key' | 'dlv' | 'stm' | 'dif' | 'snf' | 'opk';
 
 export function newId(prefix: IdPrefix, nowMs: number, random: () => number): string {
   let time = '';

@@ -313,3 +313,45 @@ export const differenceIdParamSchema = z.object({
 export const resolveDifferenceSchema = z
   .object({ note: z.string().trim().min(1, 'must say what was decided').max(2000) })
   .strict();
+
+// ---- Operators and the audit log (/ops/audit, /ops/pay-orders/{id}/clear-attention) ----
+
+/** Everything an operator can do that the audit log records. */
+export const auditActions = [
+  'merchant.create',
+  'merchant.rotate_notify_secret',
+  'merchant_key.issue',
+  'merchant_key.revoke',
+  'operator_key.create',
+  'operator_key.revoke',
+  'reconciliation.run',
+  'reconciliation_difference.resolve',
+  'safety_net.scan',
+  'pay_order.clear_attention',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+/** A named ops key's operator: letters, digits, `.`, `_`, `-` (the name the audit log records). */
+export const operatorNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"');
+
+export const auditListQuerySchema = z
+  .object({
+    operator: operatorNameSchema,
+    action: z.enum(auditActions),
+    subjectType: z.string().regex(/^[a-z_]{1,64}$/, 'is not a subject type'),
+    subjectId: z.string().min(1).max(128),
+    cursor: z.coerce.number().int().positive('is not a cursor of this listing'),
+    limit: z.coerce.number().int().min(1).max(200),
+  })
+  .partial()
+  .strict();
+
+/** Why an operator clears NeedsAttention, in their words. */
+export const clearAttentionSchema = z
+  .object({
+    note: z.string().trim().min(1, 'must say why the order needs no more attention').max(2000),
+  })
+  .strict();

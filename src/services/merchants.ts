@@ -79,9 +79,10 @@ export interface IssuedApiKey {
   prefix: string;
 }
 
-const keyPrefixLength = 12;
+/** How much of a key is kept to recognise it (shown in listings, never enough to use). */
+export const keyPrefixLength = 12;
 
-function cryptoRandom(): number {
+export function cryptoRandom(): number {
   return randomBytes(4).readUInt32BE(0) / 2 ** 32;
 }
 

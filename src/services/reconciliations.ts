@@ -14,6 +14,7 @@ import { differencesOfDay, reconciliationDifferences, reconciliations } from '..
 import { DomainError } from '../domain/errors';
 import { dayIn, type ReconciliationReport } from '../domain/reconciliation';
 import { reconcileWorkflowId, type ReconcileInput } from '../workflows/reconcile';
+import { recordAudit } from './audit';
 
 export interface ReconcileRunDeps {
   temporal: Client;
@@ -96,7 +97,22 @@ export function createReconciliationService(deps: ReconciliationServiceDeps) {
   const { db } = deps;
 
   return {
-    run: (input: ReconcileInput) => runReconciliation(deps, input),
+    /** Runs (or reruns) a day for an operator; the audit log keeps the run before and the report. */
+    async run(input: ReconcileInput, operator: string) {
+      const [previous] = await db
+        .select({ status: reconciliations.status, runs: reconciliations.runs })
+        .from(reconciliations)
+        .where(and(eq(reconciliations.channel, input.channel), eq(reconciliations.day, input.day)));
+      const report = await runReconciliation(deps, input);
+      await recordAudit(db, {
+        operator,
+        action: 'reconciliation.run',
+        subject: { type: 'reconciliation', id: `${input.channel}:${input.day}` },
+        before: previous ?? null,
+        after: report,
+      });
+      return report;
+    },
 
     async list(filter: { channel?: string; day?: string }) {
       const rows = await db
@@ -157,27 +173,35 @@ export function createReconciliationService(deps: ReconciliationServiceDeps) {
     },
 
     /** An operator records what was decided; only a difference waiting for one can be resolved. */
-    async resolveDifference(id: string, note: string) {
-      const [row] = await db
-        .update(reconciliationDifferences)
-        .set({ resolution: 'RESOLVED', note, resolvedAt: sql`now()`, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(reconciliationDifferences.id, id),
-            eq(reconciliationDifferences.resolution, 'OPS'),
-          ),
-        )
-        .returning();
-      if (row) return differenceView(row);
-      const [existing] = await db
-        .select({ resolution: reconciliationDifferences.resolution })
-        .from(reconciliationDifferences)
-        .where(eq(reconciliationDifferences.id, id));
-      if (!existing) throw new DomainError('NOT_FOUND', `no difference ${id}`);
-      throw new DomainError(
-        'DIFFERENCE_NOT_OPEN',
-        `difference ${id} is ${existing.resolution}, not waiting for an operator`,
-      );
+    resolveDifference(id: string, note: string, operator: string) {
+      return db.transaction(async (tx) => {
+        const [existing] = await tx
+          .select()
+          .from(reconciliationDifferences)
+          .where(eq(reconciliationDifferences.id, id))
+          .for('update');
+        if (!existing) throw new DomainError('NOT_FOUND', `no difference ${id}`);
+        if (existing.resolution !== 'OPS') {
+          throw new DomainError(
+            'DIFFERENCE_NOT_OPEN',
+            `difference ${id} is ${existing.resolution}, not waiting for an operator`,
+          );
+        }
+        const [row] = await tx
+          .update(reconciliationDifferences)
+          .set({ resolution: 'RESOLVED', note, resolvedAt: sql`now()`, updatedAt: sql`now()` })
+          .where(eq(reconciliationDifferences.id, id))
+          .returning();
+        await recordAudit(tx, {
+          operator,
+          action: 'reconciliation_difference.resolve',
+          subject: { type: 'reconciliation_difference', id },
+          before: { resolution: existing.resolution, note: existing.note },
+          after: { resolution: row!.resolution, note: row!.note },
+          note,
+        });
+        return differenceView(row!);
+      });
     },
   };
 }

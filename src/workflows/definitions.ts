@@ -94,6 +94,8 @@ export const close = defineUpdate<PayOrderView, []>('close');
 export const status = defineQuery<PayOrderView>('status');
 /** Something outside the workflow (reconciliation, a safety-net scan) wants an operator to look. */
 export const attention = defineSignal<[reason: string]>('attention');
+/** An operator has looked and clears NeedsAttention, saying why (the audit log keeps the note). */
+export const clearAttention = defineSignal<[note: string]>('clearAttention');
 
 export const searchAttributes = {
   merchantId: defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD),

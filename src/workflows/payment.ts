@@ -48,6 +48,7 @@ import {
 } from '../domain/querySchedule';
 import {
   attention,
+  clearAttention,
   close,
   handOver,
   nothingToSync,
@@ -113,6 +114,12 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     serialized(async () => {
       log.warn('an operator is asked to look at this pay order', { reason });
       if (!state.needsAttention) await save({ ...state, needsAttention: true });
+    }),
+  );
+  setHandler(clearAttention, (note) =>
+    serialized(async () => {
+      log.info('an operator cleared the attention flag', { note });
+      if (state.needsAttention) await save({ ...state, needsAttention: false });
     }),
   );
   setHandler(pay, (request) => serialized(() => handlePay(request)), {

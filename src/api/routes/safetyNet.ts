@@ -2,8 +2,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { merchantIdParamSchema } from '../../domain/schemas';
+import type { Db } from '../../db/client';
+import { recordAudit } from '../../services/audit';
 import type { SafetyNetService } from '../../services/safetyNet';
-import { authenticateOperator } from '../auth';
+import { requireOperator } from '../auth';
 import { parseInput } from '../problems';
 
 /** A narrow scan names one merchant; an empty body (or none) scans every merchant. */
@@ -12,15 +14,24 @@ const scanRequestSchema = z
   .strict();
 
 export const safetyNetRoutes: FastifyPluginAsync<{
+  db: Db;
   opsKey: string;
   safetyNet: SafetyNetService;
 }> = async (app, options) => {
-  app.addHook('onRequest', async (req) => authenticateOperator(options.opsKey, req));
+  requireOperator(app, options);
 
   // Waits for the scan: its report is the answer (and the workflow's result in the Temporal UI).
   app.post('/safety-net/scans', async (req) => {
     const body = parseInput(scanRequestSchema, req.body, 'body');
-    return options.safetyNet.scanNow(body);
+    const report = await options.safetyNet.scanNow(body);
+    await recordAudit(options.db, {
+      operator: req.operator,
+      action: 'safety_net.scan',
+      subject: { type: 'safety_net_scan', id: body.merchantId ?? 'all merchants' },
+      before: null,
+      after: report,
+    });
+    return report;
   });
 
   app.get('/safety-net/findings', async () => options.safetyNet.openFindings());
