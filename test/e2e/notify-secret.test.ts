@@ -123,6 +123,16 @@ describe('issue 12: notify secrets', () => {
     const rotated = await rotate(system, merchant.id);
     assert.notEqual(rotated.notifySecret, merchant.notifySecret);
     assert.ok(Date.parse(rotated.previousSecretValidUntil) > Date.now() + 3600_000);
+    // The rotation is an operator's action: one audit row, never holding a secret.
+    const audit = await system.api(
+      'GET',
+      `/ops/audit?action=merchant.rotate_notify_secret&subjectId=${merchant.id}`,
+      undefined,
+      asOps(system),
+    );
+    assert.equal(audit.status, 200, JSON.stringify(audit.body));
+    assert.equal(audit.body.items.length, 1);
+    assert.doesNotMatch(JSON.stringify(audit.body), /whsec_/);
 
     const delivery = await paidOrderNotification(system, merchant.apiKey);
     assert.match(delivery.signature, /^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
