@@ -2,8 +2,6 @@
 // and database activities replaced by an in-memory channel, so each rule is seen on its own.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before } from 'node:test';
 import {
   Client,
@@ -105,17 +103,29 @@ export function temporalClient(): Client {
   return client;
 }
 
-export async function withWorker<T>(
-  channel: FakeChannel,
+/** Runs `scenario` while a worker of the workflow bundle with these activities polls its own queue. */
+export async function runWorker<T>(
+  activities: object,
   scenario: (taskQueue: string) => Promise<T>,
-) {
+): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address: runTemporalAddress() });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: {
+    activities,
+  });
+  try {
+    return await worker.runUntil(scenario(taskQueue));
+  } finally {
+    await nativeConnection.close();
+  }
+}
+
+export function withWorker<T>(channel: FakeChannel, scenario: (taskQueue: string) => Promise<T>) {
+  return runWorker(
+    {
       ...channel.activities(),
       // Orders here have no notify URL: the merchant-notification workflow ends at once.
       recordMerchantEvent: async (event: { type: string }) => {
@@ -125,12 +135,8 @@ export async function withWorker<T>(
       deliverMerchantEvent: async () => true,
       giveUpMerchantEvent: async () => {},
     },
-  });
-  try {
-    return await worker.runUntil(scenario(taskQueue));
-  } finally {
-    await nativeConnection.close();
-  }
+    scenario,
+  );
 }
 
 export function input(overrides: Partial<PaymentInput> = {}): PaymentInput {
@@ -163,17 +169,5 @@ export async function refusal(promise: Promise<unknown>): Promise<string | undef
   } catch (err) {
     assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
     return (err.cause as ApplicationFailure).type ?? undefined;
-  }
-}
-
-/**
- * `RECORD_HISTORIES=1 npm test -- test/workflow/<file>` records missing replay fixtures. Existing
- * ones are never overwritten: they stand for workflows already running.
- */
-export function recordHistories(recorded: Record<string, string>) {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  for (const [name, history] of Object.entries(recorded)) {
-    const file = path.join(__dirname, '../replay/histories', `${name}.json`);
-    if (!existsSync(file)) writeFileSync(file, history);
   }
 }

@@ -1,27 +1,14 @@
 // The merchantRefund workflow on a real Temporal dev server with an in-memory channel: it follows
 // a PROCESSING refund to its end, records it, tells the merchant, and flags a refused one.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RefundRecord, RefundStatus } from '../../src/activities/payment';
 import type { MerchantEvent } from '../../src/domain/merchantEvents';
 import { newId } from '../../src/domain/ids';
-import { workflowBundle } from '../../src/system';
 import type { MerchantRefundInput } from '../../src/workflows/refund';
-import { eventually, runTemporalAddress } from '../support/system';
-
-let client: Client;
-let connection: Connection;
-before(async () => {
-  connection = await Connection.connect({ address: runTemporalAddress() });
-  client = new Client({ connection });
-});
-after(async () => {
-  await connection.close();
-});
+import { eventually } from '../support/system';
+import { runWorker, temporalClient } from '../support/workflowHarness';
 
 class FakeRefunds {
   refundCalls: { refundNo: string; amount: number }[] = [];
@@ -61,14 +48,6 @@ class FakeRefunds {
 }
 
 async function run(fake: FakeRefunds) {
-  const taskQueue = `wf-refund-${randomUUID()}`;
-  const nativeConnection = await NativeConnection.connect({ address: runTemporalAddress() });
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: fake.activities(),
-  });
   const refund: RefundRecord = {
     id: newId('rf', Date.now(), Math.random),
     payOrderId: newId('po', Date.now(), Math.random),
@@ -88,23 +67,19 @@ async function run(fake: FakeRefunds) {
     querySchedule: { delaysSeconds: [1], attentionAfterFailures: 10, rareSeconds: 60 },
     merchantNotifyRetrySeconds: [1],
   };
-  try {
-    const status = await worker.runUntil(async () => {
-      const result = await client.workflow.execute('merchantRefund', {
-        workflowId: refund.id,
-        taskQueue,
-        args: [input],
-      });
-      // The notification is a child that runs on; give it the moment it needs.
-      await eventually(async () => fake.answer === 'reject' || fake.events.length > 0, {
-        timeoutMs: 5_000,
-      }).catch(() => undefined);
-      return result as RefundStatus;
+  const status = await runWorker(fake.activities(), async (taskQueue) => {
+    const result = await temporalClient().workflow.execute('merchantRefund', {
+      workflowId: refund.id,
+      taskQueue,
+      args: [input],
     });
-    return { status, refund };
-  } finally {
-    await nativeConnection.close();
-  }
+    // The notification is a child that runs on; give it the moment it needs.
+    await eventually(async () => fake.answer === 'reject' || fake.events.length > 0, {
+      timeoutMs: 5_000,
+    }).catch(() => undefined);
+    return result as RefundStatus;
+  });
+  return { status, refund };
 }
 
 describe('merchantRefund workflow', () => {

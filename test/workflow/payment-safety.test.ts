@@ -13,12 +13,12 @@ import {
   sync,
   type PayOrderView,
 } from '../../src/workflows/definitions';
+import { recordMissingHistories } from '../support/history';
 import { eventually } from '../support/system';
 import {
   FakeChannel,
   input,
   payWith,
-  recordHistories,
   refusal,
   start,
   temporalClient,
@@ -26,7 +26,7 @@ import {
 } from '../support/workflowHarness';
 
 const recorded: Record<string, string> = {};
-after(() => recordHistories(recorded));
+after(() => recordMissingHistories(recorded));
 
 const fast = { delaysSeconds: [1], attentionAfterFailures: 100, rareSeconds: 1 };
 

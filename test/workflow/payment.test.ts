@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { attention, notify, status, type PayOrderView } from '../../src/workflows/definitions';
+import { recordMissingHistories } from '../support/history';
 import { eventually } from '../support/system';
 import {
   FakeChannel,
   input,
   payWith,
-  recordHistories,
   refusal,
   start,
   withWorker,
@@ -284,4 +284,4 @@ describe('payment workflow', () => {
   });
 });
 
-after(() => recordHistories(recorded));
+after(() => recordMissingHistories(recorded));

@@ -2,31 +2,18 @@
 // in-memory channel: follow-up queries the channel refuses or rate-limits learn nothing, so the
 // refund stays PROCESSING and is asked about again until the channel gives its final answer.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import { after, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { RefundRecord, RefundStatus } from '../../src/activities/payment';
 import { ChannelUnavailableError } from '../../src/channels/types';
 import { newId } from '../../src/domain/ids';
-import { workflowBundle } from '../../src/system';
 import type { MerchantRefundInput } from '../../src/workflows/refund';
 import { recordMissingHistories } from '../support/history';
-import { runTemporalAddress } from '../support/system';
+import { runWorker, temporalClient } from '../support/workflowHarness';
 
-let client: Client;
-let connection: Connection;
 const recorded: Record<string, string> = {};
-before(async () => {
-  connection = await Connection.connect({ address: runTemporalAddress() });
-  client = new Client({ connection });
-});
-after(async () => {
-  await connection.close();
-  recordMissingHistories(recorded);
-});
+after(() => recordMissingHistories(recorded));
 
 /** A channel that takes the refund, then answers its queries with these, one by one. */
 class RateLimitedChannel {
@@ -57,14 +44,6 @@ class RateLimitedChannel {
 }
 
 async function refundThrough(channel: RateLimitedChannel) {
-  const taskQueue = `wf-refund-safety-${randomUUID()}`;
-  const nativeConnection = await NativeConnection.connect({ address: runTemporalAddress() });
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: channel.activities(),
-  });
   const refund: RefundRecord = {
     id: newId('rf', Date.now(), Math.random),
     payOrderId: newId('po', Date.now(), Math.random),
@@ -84,19 +63,15 @@ async function refundThrough(channel: RateLimitedChannel) {
     querySchedule: { delaysSeconds: [1], attentionAfterFailures: 10, rareSeconds: 60 },
     merchantNotifyRetrySeconds: [1],
   };
-  try {
-    return await worker.runUntil(async () => {
-      const handle = await client.workflow.start('merchantRefund', {
-        workflowId: refund.id,
-        taskQueue,
-        args: [input],
-      });
-      const status = (await handle.result()) as RefundStatus;
-      return { status, refund, history: historyToJSON(await handle.fetchHistory()) };
+  return runWorker(channel.activities(), async (taskQueue) => {
+    const handle = await temporalClient().workflow.start('merchantRefund', {
+      workflowId: refund.id,
+      taskQueue,
+      args: [input],
     });
-  } finally {
-    await nativeConnection.close();
-  }
+    const status = (await handle.result()) as RefundStatus;
+    return { status, refund, history: historyToJSON(await handle.fetchHistory()) };
+  });
 }
 
 describe('following a refund the channel took', () => {
