@@ -356,7 +356,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       try {
         await acrossRuns(temporal.workflow.getHandle(id), (handle) => handle.executeUpdate(sync));
       } catch (err) {
-        if (!isFinished(err) && !isRefusal(err, nothingToSync)) throw payFailure(err, row);
+        if (!isFinished(err) && refusalOf(err)?.type !== nothingToSync) throw payFailure(err, row);
       }
       return this.get(merchantId, id);
     },
@@ -382,10 +382,8 @@ function isFinished(err: unknown): boolean {
 
 /** Turns the Update's refusal into the domain error the API maps to a 409 or 5xx. */
 function payFailure(err: unknown, row: PayOrderRow): unknown {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    const type = err.cause.type;
-    if (isErrorCode(type)) return new DomainError(type, err.cause.message);
-  }
+  const refusal = refusalOf(err);
+  if (refusal && isErrorCode(refusal.type)) return new DomainError(refusal.type, refusal.message);
   if (isFinished(err)) {
     return row.status === 'SUCCEEDED'
       ? new DomainError('ALREADY_PAID', 'the pay order is already paid')
@@ -407,7 +405,7 @@ async function acrossRuns<T>(
       return await update(handle);
     } catch (err) {
       const movedOn =
-        isRefusal(err, handOver) ||
+        refusalOf(err)?.type === handOver ||
         (isCompletedError(err) && (await handle.describe()).status.name === 'RUNNING');
       if (!movedOn || tries >= handOverTries) throw err;
       await new Promise((resolve) => setTimeout(resolve, 50 * Math.min(tries, 10)));
@@ -417,12 +415,11 @@ async function acrossRuns<T>(
 const handOverTries = 40;
 
 /** The Update was refused with this code by its validator. */
-function isRefusal(err: unknown, code: string): boolean {
-  return (
-    err instanceof WorkflowUpdateFailedError &&
-    err.cause instanceof ApplicationFailure &&
-    err.cause.type === code
-  );
+/** The failure an Update's handler or validator refused with, if it refused. */
+function refusalOf(err: unknown): ApplicationFailure | undefined {
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure
+    ? err.cause
+    : undefined;
 }
 
 function isCompletedError(err: unknown): boolean {
