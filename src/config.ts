@@ -1,7 +1,9 @@
 // All configuration, validated once at start; nothing else reads process.env.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { liveCredentialProblems } from './channels/credentials';
 import { allowListHost } from './domain/addresses';
+import { modes } from './domain/modes';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
 import { parseSecretKey } from './services/secretBox';
 
@@ -26,6 +28,11 @@ const optionalText = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
 export const configSchema = z.object({
+  /**
+   * `test` (the demo: the sandbox channel, generated keys) or `live` (real channels only, every
+   * credential and secret configured); the API keys, pay orders and database are of this mode.
+   */
+  PAYCENTER_MODE: z.enum(modes).default('test'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('.data'),
 
@@ -79,7 +86,8 @@ export const configSchema = z.object({
 
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().default('payments'),
+  /** Unset: `payments` in test mode, `payments-live` in live mode, so neither runs the other's. */
+  TEMPORAL_TASK_QUEUE: optionalText,
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   /** Path to the Temporal CLI; scripts/temporal-cli.sh provides it. */
@@ -249,7 +257,34 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-export type Config = z.infer<typeof configSchema> & {
+/** What a live process needs set, and must not have set, beyond its channels' credentials. */
+const liveRequirements = {
+  required: {
+    PAYCENTER_SECRET_KEY: 'seals notify secrets; live mode never generates it',
+    CASHIER_TOKEN_SECRET: 'signs cashier links; live mode never derives it',
+    PUBLIC_API_URL: 'the address payers and channels reach; live mode has no localhost default',
+  },
+  forbidden: {
+    PAYCENTER_DEMO_API_KEY: 'the demo merchant exists only in test mode',
+  },
+};
+
+/** Why a live process must not start with this environment, one line each; none when it may. */
+function liveModeProblems(isSet: (variable: string) => boolean): string[] {
+  const { required, forbidden } = liveRequirements;
+  return [
+    ...Object.entries(required)
+      .filter(([variable]) => !isSet(variable))
+      .map(([variable, why]) => `${variable} is required: ${why}`),
+    ...Object.entries(forbidden)
+      .filter(([variable]) => isSet(variable))
+      .map(([variable, why]) => `${variable} must not be set: ${why}`),
+    ...liveCredentialProblems(isSet),
+  ];
+}
+
+export type Config = Omit<z.infer<typeof configSchema>, 'TEMPORAL_TASK_QUEUE'> & {
+  TEMPORAL_TASK_QUEUE: string;
   publicApiUrl: string;
   webhookBaseUrl: string;
   sandboxUrl: string;
@@ -266,9 +301,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.PAYCENTER_MODE === 'live') {
+    const problems = liveModeProblems((variable) => (present[variable] ?? '').trim() !== '');
+    if (problems.length > 0) {
+      throw new ConfigError(
+        `Live mode refuses to start:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      );
+    }
+  }
   const publicApiUrl = c.PUBLIC_API_URL ?? `http://localhost:${c.API_PORT}`;
   return {
     ...c,
+    TEMPORAL_TASK_QUEUE:
+      c.TEMPORAL_TASK_QUEUE ?? (c.PAYCENTER_MODE === 'live' ? 'payments-live' : 'payments'),
     publicApiUrl,
     webhookBaseUrl: c.PUBLIC_WEBHOOK_URL ?? `${publicApiUrl}/webhooks`,
     sandboxUrl: c.SANDBOX_URL ?? `http://localhost:${c.SANDBOX_PORT}`,

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DomainError } from './domain/errors';
+import { apiKeyPrefix } from './domain/modes';
 import { formatReport } from './domain/reconciliation';
 import { operatorNameSchema, reconcileRequestSchema } from './domain/schemas';
 import { createMerchantAs, createOperatorKey, revokeOperatorKey } from './services/operators';
@@ -28,6 +29,7 @@ import { channelCredentials } from './channels/credentials';
 import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
 import { createLogger } from './log';
 import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
+import { claimDatabaseMode } from './services/deploymentMode';
 import { sealPlainNotifySecrets } from './services/notifySecrets';
 import { generateSecretKey, parseSecretKey } from './services/secretBox';
 import {
@@ -74,9 +76,11 @@ async function openDatabase(
 
 /**
  * The demo's channel key pairs (both sides), generated on the first start and kept in DATA_DIR;
- * configured credentials take precedence channel by channel (src/channels/credentials.ts).
+ * configured credentials take precedence channel by channel (src/channels/credentials.ts). Live
+ * mode has none: its channels' keys are all configured.
  */
-function channelKeys(config: Config): ChannelKeys {
+function channelKeys(config: Config): ChannelKeys | undefined {
+  if (config.PAYCENTER_MODE === 'live') return undefined;
   const file = path.join(config.DATA_DIR, 'channel-keys.json');
   const { keys, created } = loadOrCreateChannelKeys(file);
   if (created)
@@ -85,17 +89,24 @@ function channelKeys(config: Config): ChannelKeys {
 }
 
 /**
- * Keys from the environment, else the ones generated on the first start, kept in DATA_DIR; the
- * configuration answered carries the secret key that seals notify secrets.
+ * Keys from the environment, else (test mode only) the ones generated on the first start, kept in
+ * DATA_DIR; the configuration answered carries the secret key that seals notify secrets. Live mode
+ * has no demo merchant, and a built-in operator only when PAYCENTER_OPS_API_KEY is set.
  */
-function resolveKeys(config: Config) {
+function resolveKeys(config: Config): {
+  demoApiKey?: string;
+  opsApiKey?: string;
+  config: Config;
+} {
+  if (config.PAYCENTER_MODE === 'live') return { opsApiKey: config.PAYCENTER_OPS_API_KEY, config };
   mkdirSync(config.DATA_DIR, { recursive: true });
   const file = path.join(config.DATA_DIR, 'keys.json');
   const stored: { demoApiKey?: string; opsApiKey?: string; secretKey?: string } = existsSync(file)
     ? JSON.parse(readFileSync(file, 'utf8'))
     : {};
   const keys = {
-    demoApiKey: config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret('pk_demo'),
+    demoApiKey:
+      config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret(apiKeyPrefix('test')),
     opsApiKey: config.PAYCENTER_OPS_API_KEY ?? stored.opsApiKey ?? generateSecret('ops'),
   };
   // A configured secret key is never written down; a generated one must be, or secrets are lost.
@@ -144,11 +155,13 @@ async function merchantCommand(config: Config, log: Logger, args: string[]): Pro
   }
   const db = await openDatabase(config, log, false);
   try {
+    await claimDatabaseMode(db.db, config.PAYCENTER_MODE);
     const secretBox = notifySecretBox(resolveKeys(config).config);
     const { merchant, apiKey, notifySecret } = await createMerchantAs(
       db.db,
       secretBox,
       { name },
+      config.PAYCENTER_MODE,
       cliOperator(),
     );
     console.log(
@@ -188,6 +201,7 @@ async function opsKeyCommand(config: Config, log: Logger, args: string[]): Promi
   const actor = cliOperator();
   const db = await openDatabase(config, log, false);
   try {
+    await claimDatabaseMode(db.db, config.PAYCENTER_MODE);
     if (action === 'create') {
       const key = await createOperatorKey(db.db, { name: name.data! }, actor);
       console.log(
@@ -269,6 +283,12 @@ async function main() {
       throw err;
     }
   }
+  if (configured.PAYCENTER_MODE === 'live' && (command === 'all' || command === 'sandbox')) {
+    throw new ConfigError(
+      `"${command}" runs the sandbox channel, which serves test mode only; a live deployment ` +
+        'runs `migrate`, then `worker` and `api` against its Temporal cluster',
+    );
+  }
   // Made here, once, so that processes sharing DATA_DIR never race to make different keys.
   const apiKeys = resolveKeys(configured);
   const config = apiKeys.config;
@@ -289,10 +309,14 @@ async function main() {
       return;
     }
 
+    // `migrate` makes the configured database when it is missing (live mode's, next to test's).
+    if (command === 'migrate' && config.DATABASE_URL)
+      await ensureDatabaseExists(config.DATABASE_URL);
     const db = await openDatabase(config, log, command === 'all' || command === 'migrate');
     running.push({ stop: () => db.close() });
     if (command === 'migrate' || command === 'all') {
       await db.migrate();
+      await claimDatabaseMode(db.db, config.PAYCENTER_MODE);
       const sealed = await sealPlainNotifySecrets(db.db, notifySecretBox(config));
       log.info({ database: db.location, sealedNotifySecrets: sealed }, 'database migrated');
       if (command === 'migrate') {
@@ -324,12 +348,14 @@ async function main() {
 
     const keys = channelKeys(config);
     const channels = createChannels(config, channelCredentials(config, keys));
-    await ensureMerchant(
-      db.db,
-      { id: demoMerchantId, name: 'Demo merchant' },
-      apiKeys.demoApiKey,
-      notifySecretBox(config),
-    );
+    if (apiKeys.demoApiKey) {
+      await ensureMerchant(
+        db.db,
+        { id: demoMerchantId, name: 'Demo merchant' },
+        apiKeys.demoApiKey,
+        notifySecretBox(config),
+      );
+    }
 
     if (command === 'all') running.push(await startSandbox(config, log, keys));
     if (command === 'all' || command === 'worker') {
@@ -344,7 +370,7 @@ async function main() {
       );
     }
     const lines = [
-      `paycenter (${command}) is up`,
+      `paycenter (${command}, ${config.PAYCENTER_MODE} mode) is up`,
       command === 'worker'
         ? undefined
         : `  API             ${config.publicApiUrl}   (GET /healthz)`,
@@ -354,8 +380,8 @@ async function main() {
         ? undefined
         : `  Temporal UI     http://localhost:${config.TEMPORAL_UI_PORT}`,
       `  Database        ${db.location}`,
-      `  Demo merchant API key: ${apiKeys.demoApiKey}`,
-      `  Ops API key:           ${apiKeys.opsApiKey}`,
+      apiKeys.demoApiKey && `  Demo merchant API key: ${apiKeys.demoApiKey}`,
+      apiKeys.opsApiKey && `  Ops API key:           ${apiKeys.opsApiKey}`,
     ];
     console.log(lines.filter(Boolean).join('\n'));
   } catch (err) {

@@ -1,5 +1,6 @@
 // Starts paycenter's processes (sandbox channel, worker, API) from one configuration; used by
 // `npm start` (all in one process), by the per-process commands, and by the end-to-end tests.
+import { claimDatabaseMode } from './services/deploymentMode';
 import { Client, Connection } from '@temporalio/client';
 import {
   bundleWorkflowCode,
@@ -154,6 +155,7 @@ export async function startWorker(
     resolveHost?: HostResolver;
   },
 ): Promise<Stoppable> {
+  await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
   installTemporalLogger(deps.log);
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
@@ -232,11 +234,13 @@ export async function startApi(
     db: Database;
     channels: ChannelRegistry;
     temporalAddress: string;
-    opsKey: string;
+    /** The built-in operator's key; live mode may have none (named ops keys only). */
+    opsKey?: string;
     log: Logger;
     resolveHost?: HostResolver;
   },
 ): Promise<Stoppable & { url: string }> {
+  await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
   const { client, connection } = await connectClient(config, deps.temporalAddress);
   const log = deps.log;
   /** What a service needs to start refund workflows. */
@@ -253,11 +257,12 @@ export async function startApi(
   const redelivery = setInterval(() => {
     inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));
   }, 15_000);
-  const cashierTokenSecret = config.CASHIER_TOKEN_SECRET ?? deriveCashierTokenSecret(deps.opsKey);
+  const cashierTokenSecret = config.CASHIER_TOKEN_SECRET ?? deriveCashierTokenSecret(deps.opsKey!);
   const app = buildApi({
     db: deps.db.db,
     log,
     channels: deps.channels,
+    mode: config.PAYCENTER_MODE,
     opsKey: deps.opsKey,
     secretBox: notifySecretBox(config),
     notifySecretOverlapSeconds: config.NOTIFY_SECRET_ROTATION_OVERLAP_SECONDS,

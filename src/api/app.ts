@@ -19,6 +19,7 @@ import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
 import { opsRoutes } from './routes/ops';
 import type { ReconciliationService } from '../services/reconciliations';
+import type { Mode } from '../domain/modes';
 import { refundRoutes } from './routes/refunds';
 import { safetyNetRoutes } from './routes/safetyNet';
 import { webhookRoutes } from './routes/webhooks';
@@ -32,7 +33,10 @@ export interface ApiDeps {
   inbox: NotificationInbox;
   safetyNet: SafetyNetService;
   reconciliations: ReconciliationService;
-  opsKey: string;
+  /** The deployment's mode: merchant keys of the other mode are refused, new ones are of this. */
+  mode: Mode;
+  /** The built-in operator's key, when one is configured (or generated, in test mode). */
+  opsKey?: string;
   /** Seals merchants' notify secrets; how long a rotated one still signs along with the new. */
   secretBox: SecretBox;
   notifySecretOverlapSeconds: number;

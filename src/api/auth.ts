@@ -3,6 +3,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
 import { DomainError } from '../domain/errors';
+import { modeOfApiKey, type Mode } from '../domain/modes';
 import { merchantForApiKey } from '../services/merchants';
 import { builtInOperator, operatorForKey } from '../services/operators';
 import { installIdempotency } from './idempotency';
@@ -35,8 +36,19 @@ export function merchantOfRequest(db: Db, req: FastifyRequest): Promise<string |
   return lookup;
 }
 
-export async function authenticateMerchant(db: Db, req: FastifyRequest): Promise<string> {
-  bearer(req);
+/** A key of the other mode is refused for what it is, not as merely unknown. */
+export async function authenticateMerchant(
+  db: Db,
+  req: FastifyRequest,
+  mode: Mode,
+): Promise<string> {
+  const named = modeOfApiKey(bearer(req));
+  if (named && named !== mode) {
+    throw new DomainError(
+      'MODE_MISMATCH',
+      `this is a ${named}-mode API key; this deployment serves ${mode} mode only`,
+    );
+  }
   const merchantId = await merchantOfRequest(db, req);
   if (!merchantId) throw new DomainError('UNAUTHENTICATED', 'the API key is unknown or revoked');
   return merchantId;
@@ -45,6 +57,8 @@ export async function authenticateMerchant(db: Db, req: FastifyRequest): Promise
 /** What a merchant plugin needs to authenticate and to honour `Idempotency-Key`. */
 export interface MerchantAuthOptions {
   db: Db;
+  /** The deployment's mode: keys of the other mode are refused. */
+  mode: Mode;
   /** How long a request holds its Idempotency-Key before a retry may take it over. */
   idempotencyLeaseSeconds: number;
   /** How long an Idempotency-Key's answer is replayed. */
@@ -58,7 +72,7 @@ export interface MerchantAuthOptions {
 export function requireMerchant(app: FastifyInstance, options: MerchantAuthOptions): void {
   app.decorateRequest('merchantId', '');
   app.addHook('onRequest', async (req) => {
-    req.merchantId = await authenticateMerchant(options.db, req);
+    req.merchantId = await authenticateMerchant(options.db, req, options.mode);
   });
   installIdempotency(app, options.db, {
     leaseSeconds: options.idempotencyLeaseSeconds,
@@ -81,14 +95,14 @@ const operatorLookups = new WeakMap<FastifyRequest, Promise<string | undefined>>
  */
 export function operatorOfRequest(
   db: Db,
-  opsKey: string,
+  opsKey: string | undefined,
   req: FastifyRequest,
 ): Promise<string | undefined> {
   let lookup = operatorLookups.get(req);
   if (!lookup) {
     const key = bearerKey(req);
     if (!key) lookup = Promise.resolve(undefined);
-    else if (sameSecret(key, opsKey)) lookup = Promise.resolve(builtInOperator);
+    else if (opsKey && sameSecret(key, opsKey)) lookup = Promise.resolve(builtInOperator);
     else lookup = operatorForKey(db, key);
     operatorLookups.set(req, lookup);
   }
@@ -98,7 +112,7 @@ export function operatorOfRequest(
 /** Authenticates an ops request and sets `req.operator`, whom its actions are recorded under. */
 export async function authenticateOperator(
   db: Db,
-  opsKey: string,
+  opsKey: string | undefined,
   req: FastifyRequest,
 ): Promise<void> {
   bearer(req);
@@ -108,7 +122,7 @@ export async function authenticateOperator(
 }
 
 /** Authenticates every request of an ops plugin (/ops). */
-export function requireOperator(app: FastifyInstance, options: { db: Db; opsKey: string }): void {
+export function requireOperator(app: FastifyInstance, options: { db: Db; opsKey?: string }): void {
   app.decorateRequest('operator', '');
   app.addHook('onRequest', async (req) => authenticateOperator(options.db, options.opsKey, req));
 }

@@ -6,6 +6,7 @@ import { DomainError, type ErrorCode, type FieldProblem } from '../domain/errors
 const httpStatus: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
   UNAUTHENTICATED: 401,
+  MODE_MISMATCH: 401,
   NOT_FOUND: 404,
   PAY_ORDER_CONFLICT: 409,
   ALREADY_PAID: 409,

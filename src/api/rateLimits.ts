@@ -9,7 +9,7 @@ import { bearerKey, merchantOfRequest, operatorOfRequest } from './auth';
 
 export interface RateLimitOptions {
   db: Db;
-  opsKey: string;
+  opsKey?: string;
   perMinute: number;
 }
 

@@ -1,7 +1,67 @@
-// Each real channel's identity and keys, from configuration, else from the demo's generated keys.
-// A channel with neither is simply not offered.
+// Each real channel's identity and keys, from configuration, else (in test mode only) from the
+// demo's generated keys. A channel with neither is simply not offered.
 import type { Config } from '../config';
 import type { ChannelKeys } from './keys';
+
+/**
+ * The variables that make up each real channel's credentials. In live mode a channel is used only
+ * when every one is set, and a channel with some set but not all stops the process from starting.
+ */
+export const channelVariables = {
+  alipay: ['ALIPAY_APP_ID', 'ALIPAY_APP_PRIVATE_KEY', 'ALIPAY_PUBLIC_KEY'],
+  wechatpay: [
+    'WECHATPAY_MCH_ID',
+    'WECHATPAY_APP_ID',
+    'WECHATPAY_MCH_PRIVATE_KEY',
+    'WECHATPAY_MCH_SERIAL_NO',
+    'WECHATPAY_API_V3_KEY',
+    'WECHATPAY_PLATFORM_PUBLIC_KEY',
+    'WECHATPAY_PLATFORM_SERIAL_NO',
+  ],
+  bankcard: [
+    'BANKCARD_MER_ID',
+    'BANKCARD_SIGN_PRIVATE_KEY',
+    'BANKCARD_SIGN_CERT_ID',
+    'BANKCARD_VERIFY_PUBLIC_KEY',
+    'BANKCARD_VERIFY_CERT_ID',
+  ],
+} as const;
+
+/** Where each real channel answers in production, unless its gateway variable says otherwise. */
+const productionGateways = {
+  alipay: 'https://openapi.alipay.com/gateway.do',
+  wechatpay: 'https://api.mch.weixin.qq.com',
+  bankcard: 'https://gateway.95516.com',
+};
+
+/**
+ * Why a live process must not start with these variables set: for each channel with some of its
+ * credentials but not all, the missing variables by name; none at all when no channel is complete.
+ */
+export function liveCredentialProblems(isSet: (variable: string) => boolean): string[] {
+  const problems: string[] = [];
+  let complete = 0;
+  for (const [channel, variables] of Object.entries(channelVariables)) {
+    const missing = variables.filter((variable) => !isSet(variable));
+    if (missing.length === 0) complete++;
+    else if (missing.length < variables.length) {
+      const set = variables.filter(isSet);
+      problems.push(
+        `${missing.join(', ')}: ${channel} is partly configured (${set.join(', ')} set); ` +
+          'live mode uses a channel only with all of its credentials',
+      );
+    }
+  }
+  if (complete === 0 && problems.length === 0) {
+    problems.push(
+      'no channel is configured: live mode pays only through real channels; set all of ' +
+        Object.values(channelVariables)
+          .map((variables) => variables.join(', '))
+          .join(' or of '),
+    );
+  }
+  return problems;
+}
 
 export interface AlipayCredentials {
   appId: string;
@@ -43,7 +103,15 @@ function pick<T extends object>(configured: Partial<T>, generated: T | undefined
   return generated;
 }
 
-export function channelCredentials(config: Config, keys?: ChannelKeys): ChannelCredentials {
+/**
+ * The credentials of every channel this process offers. Live mode never takes generated keys, and
+ * its gateways default to the channels' production addresses; test mode's, to the sandbox faces.
+ */
+export function channelCredentials(config: Config, generated?: ChannelKeys): ChannelCredentials {
+  const live = config.PAYCENTER_MODE === 'live';
+  const keys = live ? undefined : generated;
+  const gateway = (channel: keyof typeof productionGateways, sandboxPath: string) =>
+    live ? productionGateways[channel] : `${config.sandboxUrl}${sandboxPath}`;
   const alipay = pick<Omit<AlipayCredentials, 'appId' | 'gatewayUrl'>>(
     { appPrivateKey: config.ALIPAY_APP_PRIVATE_KEY, alipayPublicKey: config.ALIPAY_PUBLIC_KEY },
     keys && {
@@ -86,7 +154,7 @@ export function channelCredentials(config: Config, keys?: ChannelKeys): ChannelC
       alipay: {
         ...alipay,
         appId: config.ALIPAY_APP_ID,
-        gatewayUrl: config.ALIPAY_GATEWAY_URL ?? `${config.sandboxUrl}/alipay/gateway.do`,
+        gatewayUrl: config.ALIPAY_GATEWAY_URL ?? gateway('alipay', '/alipay/gateway.do'),
       },
     }),
     ...(wechatpay && {
@@ -94,14 +162,14 @@ export function channelCredentials(config: Config, keys?: ChannelKeys): ChannelC
         ...wechatpay,
         mchId: config.WECHATPAY_MCH_ID,
         appId: config.WECHATPAY_APP_ID,
-        baseUrl: config.WECHATPAY_BASE_URL ?? `${config.sandboxUrl}/wechatpay`,
+        baseUrl: config.WECHATPAY_BASE_URL ?? gateway('wechatpay', '/wechatpay'),
       },
     }),
     ...(bankcard && {
       bankcard: {
         ...bankcard,
         merId: config.BANKCARD_MER_ID,
-        gatewayUrl: config.BANKCARD_GATEWAY_URL ?? `${config.sandboxUrl}/bankcard`,
+        gatewayUrl: config.BANKCARD_GATEWAY_URL ?? gateway('bankcard', '/bankcard'),
       },
     }),
   };

@@ -10,20 +10,23 @@ import { createWechatpayAdapter } from './wechatpay/adapter';
 
 export type ChannelRegistry = ReadonlyMap<string, ChannelAdapter>;
 
-/** The sandbox channel always; each real channel whose credentials are known. */
+/** The sandbox channel in test mode only; each real channel whose credentials are known. */
 export function createChannels(
   config: Config,
   credentials: ChannelCredentials = {},
 ): ChannelRegistry {
   const timeout = { timeoutMs: config.CHANNEL_TIMEOUT_MS };
-  const adapters: ChannelAdapter[] = [
-    createSandboxAdapter({
-      baseUrl: config.sandboxUrl,
-      appId: config.SANDBOX_APP_ID,
-      secret: config.SANDBOX_SECRET,
-      ...timeout,
-    }),
-  ];
+  const adapters: ChannelAdapter[] = [];
+  if (config.PAYCENTER_MODE === 'test') {
+    adapters.push(
+      createSandboxAdapter({
+        baseUrl: config.sandboxUrl,
+        appId: config.SANDBOX_APP_ID,
+        secret: config.SANDBOX_SECRET,
+        ...timeout,
+      }),
+    );
+  }
   if (credentials.alipay) adapters.push(createAlipayAdapter(credentials.alipay, timeout));
   if (credentials.wechatpay) {
     adapters.push(

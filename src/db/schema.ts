@@ -5,6 +5,7 @@ import {
   bigserial,
   boolean,
   char,
+  check,
   index,
   integer,
   jsonb,
@@ -17,6 +18,20 @@ import {
 const money = (name: string) => bigint(name, { mode: 'number' });
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+/**
+ * The mode this database belongs to, claimed by the first paycenter process that runs on it: a
+ * live process never runs on a test database, nor a test process on a live one.
+ */
+export const deployment = pgTable(
+  'deployment',
+  {
+    id: integer('id').primaryKey().default(1),
+    mode: text('mode').notNull(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('deployment_single_row', sql`${t.id} = 1`)],
+);
 
 export const merchants = pgTable('merchants', {
   id: text('id').primaryKey(),

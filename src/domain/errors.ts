@@ -2,6 +2,7 @@
 export const errorCodes = [
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
+  'MODE_MISMATCH',
   'NOT_FOUND',
   'PAY_ORDER_CONFLICT',
   'ALREADY_PAID',

@@ -5,6 +5,7 @@ import type { Db } from '../db/client';
 import { merchantApiKeys, merchants } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
+import { apiKeyPrefix, type Mode } from '../domain/modes';
 import { openNotifySecrets, sealNotifySecrets } from './notifySecrets';
 import type { SecretBox } from './secretBox';
 
@@ -99,8 +100,12 @@ function apiKeyView(row: typeof merchantApiKeys.$inferSelect): ApiKeyView {
   };
 }
 
-async function insertApiKey(db: Pick<Db, 'insert'>, merchantId: string): Promise<IssuedApiKey> {
-  const key = generateSecret('pk_live');
+async function insertApiKey(
+  db: Pick<Db, 'insert'>,
+  merchantId: string,
+  mode: Mode,
+): Promise<IssuedApiKey> {
+  const key = generateSecret(apiKeyPrefix(mode));
   const id = newId('key', Date.now(), cryptoRandom);
   const prefix = key.slice(0, keyPrefixLength);
   await db
@@ -120,6 +125,7 @@ export async function createMerchant(
   db: Db,
   secretBox: SecretBox,
   input: { name: string },
+  mode: Mode,
 ): Promise<{ merchant: MerchantView; apiKey: IssuedApiKey; notifySecret: string }> {
   return db.transaction(async (tx) => {
     const { secret, sealed } = newSealedNotifySecret(secretBox);
@@ -131,7 +137,7 @@ export async function createMerchant(
         notifySecret: sealed,
       })
       .returning();
-    const apiKey = await insertApiKey(tx, row!.id);
+    const apiKey = await insertApiKey(tx, row!.id, mode);
     return { merchant: merchantView(row!), apiKey, notifySecret: secret };
   });
 }
@@ -174,10 +180,10 @@ export async function rotateNotifySecret(
   });
 }
 
-/** One more live key for the merchant (a merchant may hold several, e.g. while rotating). */
-export async function issueApiKey(db: Db, merchantId: string): Promise<IssuedApiKey> {
+/** One more key of `mode` for the merchant (a merchant may hold several, e.g. while rotating). */
+export async function issueApiKey(db: Db, merchantId: string, mode: Mode): Promise<IssuedApiKey> {
   await requireMerchantRow(db, merchantId);
-  return insertApiKey(db, merchantId);
+  return insertApiKey(db, merchantId, mode);
 }
 
 /** Revokes a key of the merchant; it stops authenticating at once. Repeating it changes nothing. */

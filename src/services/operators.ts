@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import { operatorKeys } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
+import type { Mode } from '../domain/modes';
 import { audited } from './audit';
 import {
   createMerchant,
@@ -116,11 +117,12 @@ export function createMerchantAs(
   db: Db,
   secretBox: SecretBox,
   input: { name: string },
+  mode: Mode,
   operator: string,
 ) {
   return audited(
     db,
-    (tx) => createMerchant(tx, secretBox, input),
+    (tx) => createMerchant(tx, secretBox, input, mode),
     ({ merchant, apiKey }) => ({
       operator,
       action: 'merchant.create',

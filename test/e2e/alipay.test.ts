@@ -7,8 +7,9 @@ import { and, eq } from 'drizzle-orm';
 import { chinaDay } from '../../src/channels/chinaTime';
 import { channelCredentials } from '../../src/channels/credentials';
 import { createChannels } from '../../src/channels/registry';
-import { rsa2Sign, signContent, toYuan } from '../../src/channels/alipay/protocol';
+import { toYuan } from '../../src/channels/alipay/protocol';
 import { channelNotifications } from '../../src/db/schema';
+import { alipaySuccessParams, signedAlipayBody } from '../support/alipayNotifications';
 import { activityResults } from '../support/history';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
@@ -330,25 +331,15 @@ describe('alipay through the sandbox face', () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
     const t = await trade(outTradeNo);
-    const params: Record<string, string> = {
-      notify_time: '2026-11-25 20:30:00',
-      notify_type: 'trade_status_sync',
-      notify_id: `forged-${Date.now()}`,
-      app_id: system.config.ALIPAY_APP_ID,
-      charset: 'utf-8',
-      version: '1.0',
-      trade_no: t.trade_no,
-      out_trade_no: outTradeNo,
-      trade_status: 'TRADE_SUCCESS',
-      total_amount: toYuan(AMOUNT),
-    };
+    const params = alipaySuccessParams({
+      appId: system.config.ALIPAY_APP_ID,
+      tradeNo: t.trade_no,
+      outTradeNo,
+      amount: AMOUNT,
+    });
     // Signed, but with our own app key instead of Alipay's.
-    const sign = rsa2Sign(
-      signContent(params, ['sign', 'sign_type']),
-      testChannelKeys().alipay.app.privateKey,
-    );
     const forged = await postWebhook(
-      new URLSearchParams({ ...params, sign_type: 'RSA2', sign }).toString(),
+      signedAlipayBody(params, testChannelKeys().alipay.app.privateKey),
     );
     assert.notEqual(forged.status, 200);
     assert.notEqual(forged.text, 'success');

@@ -20,6 +20,7 @@ import {
 import type { HostResolver } from '../../src/services/merchantUrls';
 import { createSecretBox } from '../../src/services/secretBox';
 import { freePort } from './ports';
+import { apiKeyPrefix, type Mode } from '../../src/domain/modes';
 
 export interface TestSystem {
   config: Config;
@@ -54,11 +55,18 @@ export const testSecretKey = createHash('sha256').update('paycenter test secret 
 export const testSecretBox = createSecretBox(testSecretKey);
 
 let keys: ChannelKeys | undefined;
+let liveKeys: ChannelKeys | undefined;
 
 /** Key pairs for both sides of every channel, made once per test process (it takes a moment). */
 export function testChannelKeys(): ChannelKeys {
   keys ??= generateChannelKeys();
   return keys;
+}
+
+/** The real channels' keys of live systems: never the test systems' generated ones. */
+export function liveChannelKeys(): ChannelKeys {
+  liveKeys ??= generateChannelKeys();
+  return liveKeys;
 }
 
 export function runDatabaseUrl(): string {
@@ -114,8 +122,43 @@ async function openOwnDatabase(): Promise<{ database: Database; drop(): Promise<
   };
 }
 
+/**
+ * A live deployment's configuration whose real channels are the sandbox's faces at `sandboxUrl`,
+ * reached like production channels: every credential configured, every gateway explicit.
+ */
+export function liveModeEnv(keys: ChannelKeys, apiUrl: string, sandboxUrl: string) {
+  return {
+    PAYCENTER_MODE: 'live',
+    PUBLIC_API_URL: apiUrl,
+    CASHIER_TOKEN_SECRET: createHash('sha256').update('live cashier tokens').digest('hex'),
+    ALIPAY_APP_ID: '2021000000000001',
+    ALIPAY_APP_PRIVATE_KEY: keys.alipay.app.privateKey,
+    ALIPAY_PUBLIC_KEY: keys.alipay.platform.publicKey,
+    ALIPAY_GATEWAY_URL: `${sandboxUrl}/alipay/gateway.do`,
+    WECHATPAY_MCH_ID: '1900000001',
+    WECHATPAY_APP_ID: 'wx0000000000000001',
+    WECHATPAY_MCH_PRIVATE_KEY: keys.wechatpay.merchant.privateKey,
+    WECHATPAY_MCH_SERIAL_NO: keys.wechatpay.merchant.serial,
+    WECHATPAY_API_V3_KEY: keys.wechatpay.apiV3Key,
+    WECHATPAY_PLATFORM_PUBLIC_KEY: keys.wechatpay.platform.publicKey,
+    WECHATPAY_PLATFORM_SERIAL_NO: keys.wechatpay.platform.serial,
+    WECHATPAY_BASE_URL: `${sandboxUrl}/wechatpay`,
+    BANKCARD_MER_ID: '777290058110048',
+    BANKCARD_SIGN_PRIVATE_KEY: keys.bankcard.merchant.privateKey,
+    BANKCARD_SIGN_CERT_ID: keys.bankcard.merchant.serial,
+    BANKCARD_VERIFY_PUBLIC_KEY: keys.bankcard.platform.publicKey,
+    BANKCARD_VERIFY_CERT_ID: keys.bankcard.platform.serial,
+    BANKCARD_GATEWAY_URL: `${sandboxUrl}/bankcard`,
+  };
+}
+
 export async function startTestSystem(
   options: {
+    /**
+     * `live`: a live deployment on a database of its own, whose channels are the sandbox's faces
+     * configured as real channels (the sandbox process stands in for the channels' servers).
+     */
+    mode?: Mode;
     env?: Record<string, string>;
     embeddedDatabase?: boolean;
     ownDatabase?: boolean;
@@ -124,7 +167,15 @@ export async function startTestSystem(
   } = {},
 ): Promise<TestSystem> {
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+  const live = options.mode === 'live';
   const config = loadConfig({
+    ...(live
+      ? liveModeEnv(
+          liveChannelKeys(),
+          `http://localhost:${apiPort}`,
+          `http://localhost:${sandboxPort}`,
+        )
+      : {}),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     API_PORT: String(apiPort),
     SANDBOX_PORT: String(sandboxPort),
@@ -136,15 +187,15 @@ export async function startTestSystem(
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL);
-  const own = options.ownDatabase ? await openOwnDatabase() : undefined;
+  const own = options.ownDatabase || live ? await openOwnDatabase() : undefined;
   const database =
     own?.database ??
     (options.embeddedDatabase ? await openPglite() : await openPostgres(runDatabaseUrl(), 5));
   if (options.embeddedDatabase) await database.migrate();
   const temporalAddress = runTemporalAddress();
-  const keys = testChannelKeys();
+  const keys = live ? liveChannelKeys() : testChannelKeys();
   const channels = createChannels(config, channelCredentials(config, keys));
-  const apiKey = generateSecret('pk_test');
+  const apiKey = generateSecret(apiKeyPrefix(config.PAYCENTER_MODE));
   const opsKey = generateSecret('ops_test');
   await ensureMerchant(
     database.db,
@@ -154,6 +205,7 @@ export async function startTestSystem(
   );
 
   const parts: Stoppable[] = [];
+  // The sandbox is the channels' side, whatever the deployment's mode.
   parts.push(await startSandbox(config, log, keys));
   const resolveHost = options.resolveHost;
   parts.push(

@@ -182,6 +182,43 @@ describe('loadConfig', () => {
     });
   }
 
+  it('is test mode by default, and live mode names every variable it lacks or refuses', () => {
+    assert.equal(loadConfig({}).PAYCENTER_MODE, 'test');
+    assert.equal(loadConfig({}).TEMPORAL_TASK_QUEUE, 'payments');
+    assert.throws(
+      () => loadConfig({ PAYCENTER_MODE: 'live', PAYCENTER_DEMO_API_KEY: 'pk_test_x' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        for (const variable of [
+          'PAYCENTER_SECRET_KEY is required',
+          'CASHIER_TOKEN_SECRET is required',
+          'PUBLIC_API_URL is required',
+          'PAYCENTER_DEMO_API_KEY must not be set',
+          'no channel is configured',
+        ]) {
+          assert.match(err.message, new RegExp(variable));
+        }
+        return true;
+      },
+    );
+  });
+
+  it('loads a live configuration with one complete channel, on its own task queue', () => {
+    const config = loadConfig({
+      PAYCENTER_MODE: 'live',
+      PAYCENTER_SECRET_KEY: 'b'.repeat(64),
+      CASHIER_TOKEN_SECRET: 'c'.repeat(32),
+      PUBLIC_API_URL: 'https://pay.example.com',
+      BANKCARD_MER_ID: '898000000000001',
+      BANKCARD_SIGN_PRIVATE_KEY: 'pem',
+      BANKCARD_SIGN_CERT_ID: '1',
+      BANKCARD_VERIFY_PUBLIC_KEY: 'pem',
+      BANKCARD_VERIFY_CERT_ID: '2',
+    });
+    assert.equal(config.PAYCENTER_MODE, 'live');
+    assert.equal(config.TEMPORAL_TASK_QUEUE, 'payments-live');
+  });
+
   it('names every bad variable at once', () => {
     assert.throws(
       () => loadConfig({ API_PORT: 'abc', LOG_LEVEL: 'loud' }),

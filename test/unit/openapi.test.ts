@@ -186,6 +186,7 @@ describe('the document and the routes', () => {
     await app.register(merchantRoutes, {
       prefix: '/v1',
       db: {} as never,
+      mode: 'test',
       idempotencyLeaseSeconds: 60,
       idempotencyKeyRetentionSeconds: 86_400,
       payOrders: {} as never,
@@ -194,6 +195,7 @@ describe('the document and the routes', () => {
     await app.register(refundRoutes, {
       prefix: '/v1',
       db: {} as never,
+      mode: 'test',
       idempotencyLeaseSeconds: 60,
       idempotencyKeyRetentionSeconds: 86_400,
       refunds: {} as never,

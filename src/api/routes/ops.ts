@@ -33,10 +33,13 @@ import { createMerchantAs } from '../../services/operators';
 import { clearPayOrderAttention } from '../../services/payOrderAttention';
 import { requireOperator } from '../auth';
 import { parseInput } from '../problems';
+import type { Mode } from '../../domain/modes';
 
 export const opsRoutes: FastifyPluginAsync<{
   db: Db;
-  opsKey: string;
+  opsKey?: string;
+  /** The deployment's mode, whose keys the merchants are issued. */
+  mode: Mode;
   temporal: Client;
   reconciliations: ReconciliationService;
   secretBox: SecretBox;
@@ -92,7 +95,7 @@ export const opsRoutes: FastifyPluginAsync<{
   // The API key and the notify secret are answered here once; only the key's hash is stored.
   app.post('/merchants', async (req, reply) => {
     const body = parseInput(createMerchantSchema, req.body, 'body');
-    const created = await createMerchantAs(db, options.secretBox, body, req.operator);
+    const created = await createMerchantAs(db, options.secretBox, body, options.mode, req.operator);
     return reply.status(201).send(created);
   });
 
@@ -106,7 +109,7 @@ export const opsRoutes: FastifyPluginAsync<{
     parseInput(issueApiKeySchema, req.body, 'body');
     const issued = await audited(
       db,
-      (tx) => issueApiKey(tx, id),
+      (tx) => issueApiKey(tx, id, options.mode),
       (key) => ({
         operator: req.operator,
         action: 'merchant_key.issue',

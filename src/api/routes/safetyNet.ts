@@ -15,7 +15,7 @@ const scanRequestSchema = z
 
 export const safetyNetRoutes: FastifyPluginAsync<{
   db: Db;
-  opsKey: string;
+  opsKey?: string;
   safetyNet: SafetyNetService;
 }> = async (app, options) => {
   requireOperator(app, options);
