@@ -1,5 +1,6 @@
 // All configuration, validated once at start; nothing else reads process.env.
 import { isIP } from 'node:net';
+import path from 'node:path';
 import { z } from 'zod';
 import { liveCredentialProblems } from './channels/credentials';
 import { allowListHost } from './domain/addresses';
@@ -134,6 +135,11 @@ export const configSchema = z.object({
   SANDBOX_PORT: port(4010),
   /** Base URL of the sandbox gateway as the channel adapter reaches it. */
   SANDBOX_URL: optionalText.pipe(z.url().optional()),
+  /**
+   * The sandbox's journal of trades, refunds and owed notifications (one sandbox process per
+   * file); unset: DATA_DIR/sandbox-journal.jsonl.
+   */
+  SANDBOX_DATA_FILE: optionalText,
   /** How long a pay request waits for a synchronous channel's pending payment (async made sync). */
   SYNC_PAY_WAIT_SECONDS: seconds(15),
   /** How long a channel call may take before it counts as unanswered. */
@@ -288,6 +294,7 @@ export type Config = Omit<z.infer<typeof configSchema>, 'TEMPORAL_TASK_QUEUE'> &
   publicApiUrl: string;
   webhookBaseUrl: string;
   sandboxUrl: string;
+  sandboxDataFile: string;
 };
 
 export class ConfigError extends Error {}
@@ -317,5 +324,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicApiUrl,
     webhookBaseUrl: c.PUBLIC_WEBHOOK_URL ?? `${publicApiUrl}/webhooks`,
     sandboxUrl: c.SANDBOX_URL ?? `http://localhost:${c.SANDBOX_PORT}`,
+    sandboxDataFile: c.SANDBOX_DATA_FILE ?? path.join(c.DATA_DIR, 'sandbox-journal.jsonl'),
   };
 }

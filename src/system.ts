@@ -22,6 +22,7 @@ import { createChannels, type ChannelRegistry } from './channels/registry';
 import type { Database } from './db/client';
 import type { ChannelKeys } from './channels/keys';
 import { sandboxFaces } from './sandbox/faces';
+import { Journal } from './sandbox/journal';
 import { buildSandboxServer } from './sandbox/server';
 import type { QuerySchedule } from './domain/querySchedule';
 import { createCorrections } from './services/corrections';
@@ -41,17 +42,34 @@ export interface Stoppable {
   stop(): Promise<void>;
 }
 
+/** The sandbox channel, its trades kept in its journal file (config.sandboxDataFile). */
 export async function startSandbox(
   config: Config,
   log: Logger,
   keys?: ChannelKeys,
 ): Promise<Stoppable & { url: string }> {
-  const { app } = buildSandboxServer({
-    publicUrl: config.sandboxUrl,
-    faces: sandboxFaces(config, keys),
-    log,
+  const journal = Journal.open(config.sandboxDataFile, {
+    onCompactionError: (err) => log.warn({ err }, 'sandbox journal compaction failed'),
   });
-  await app.listen({ host: config.SANDBOX_HOST, port: config.SANDBOX_PORT });
+  const { tornBytes, lines } = journal.recovery;
+  log.info({ file: journal.location, lines, tornBytes }, 'sandbox journal replayed');
+  const { app, gateway } = buildSandboxServer({
+    publicUrl: config.sandboxUrl,
+    faces: sandboxFaces(config, keys, journal),
+    log,
+    journal,
+  });
+  // Sending stops before the journal closes; what is still owed stays in it for the next start.
+  app.addHook('onClose', async () => {
+    gateway.stop();
+    journal.close();
+  });
+  try {
+    await app.listen({ host: config.SANDBOX_HOST, port: config.SANDBOX_PORT });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   return { url: config.sandboxUrl, stop: () => app.close() };
 }
 

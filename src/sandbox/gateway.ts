@@ -1,8 +1,11 @@
 // The sandbox channel's gateway: trades, the payer, notifications with retries, and switchable faults
-// (global, or for one trade over the global ones).
+// (global, or for one trade over the global ones). Trades, refunds and the notifications still owed
+// are kept in a journal (./journal.ts), so a restarted sandbox knows them all and sends what is due;
+// faults are test settings and live in memory only.
 import { randomUUID } from 'node:crypto';
 import { chinaDayBounds } from '../channels/chinaTime';
 import type { Logger } from 'pino';
+import { Journal, type JournalTable } from './journal';
 import {
   type SandboxCreateRequest,
   type SandboxErrorCode,
@@ -59,6 +62,21 @@ interface Trade extends SandboxTrade {
   notifications: NotificationLogEntry[];
 }
 
+/**
+ * A notification the channel still owes: sent when due, then again on the face's retry schedule
+ * until it is acknowledged or given up.
+ */
+interface Delivery {
+  id: string;
+  outTradeNo: string;
+  notification: SandboxNotification;
+  /** The attempt due next, 0 for the first. */
+  attempt: number;
+  dueAtMs: number;
+  /** Sent once this delivery has ended (the reorder fault's stale status after the success). */
+  then?: SandboxNotification;
+}
+
 export class GatewayError extends Error {
   constructor(
     readonly code: SandboxErrorCode,
@@ -99,11 +117,17 @@ export interface GatewayOptions {
   publicUrl: string;
   faces: ReadonlyMap<string, NotificationFace>;
   log: Logger;
+  /** Where trades and owed notifications are kept; in memory when absent. */
+  journal?: Journal;
 }
 
 export class SandboxGateway {
-  private readonly trades = new Map<string, Trade>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly journal: Journal;
+  private readonly trades: JournalTable<Trade>;
+  private readonly deliveries: JournalTable<Delivery>;
+  /** The timer of each delivery waiting for its next attempt. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
   /** Wakes every pending slow answer, so that stopping never leaves a request hanging. */
   private readonly wakers = new Set<() => void>();
   private faults: Faults = {};
@@ -111,7 +135,13 @@ export class SandboxGateway {
   private readonly tradeFaults = new Map<string, Faults>();
   private tradeSeq = 0;
 
-  constructor(private readonly options: GatewayOptions) {}
+  /** Picks up where the journal left off: every owed notification is sent when due. */
+  constructor(private readonly options: GatewayOptions) {
+    this.journal = options.journal ?? Journal.inMemory();
+    this.trades = this.journal.table<Trade>('trades');
+    this.deliveries = this.journal.table<Delivery>('deliveries');
+    for (const delivery of this.deliveries.values()) this.arm(delivery);
+  }
 
   createTrade(
     channel: string,
@@ -165,6 +195,7 @@ export class SandboxGateway {
     if (trade.trade_status === 'WAIT_BUYER_PAY') {
       trade.trade_status = 'TRADE_CLOSED';
       trade.closedAt = new Date().toISOString();
+      this.save(trade);
     }
     return this.view(trade);
   }
@@ -172,8 +203,10 @@ export class SandboxGateway {
   /** The payer opens the trade's pay page (scans its QR code) before it expires. */
   open(outTradeNo: string): SandboxTrade {
     const trade = this.tradeOrThrow(outTradeNo);
-    if (!trade.openedAt && Date.now() < trade.expiresAtMs)
+    if (!trade.openedAt && Date.now() < trade.expiresAtMs) {
       trade.openedAt = new Date().toISOString();
+      this.save(trade);
+    }
     return this.view(trade);
   }
 
@@ -200,7 +233,11 @@ export class SandboxGateway {
     trade.trade_status = 'TRADE_SUCCESS';
     trade.gmt_payment = new Date().toISOString();
     if (options.amount !== undefined) trade.total_amount = options.amount;
-    this.notify(trade);
+    // The payment and the notifications it owes reach the journal together.
+    this.journal.atomically(() => {
+      this.save(trade);
+      this.notify(trade);
+    });
     return this.view(trade);
   }
 
@@ -219,6 +256,7 @@ export class SandboxGateway {
     trade.trade_status = 'TRADE_CLOSED';
     trade.closedAt = new Date().toISOString();
     delete trade.gmt_payment;
+    this.save(trade);
     return this.view(trade);
   }
 
@@ -230,16 +268,18 @@ export class SandboxGateway {
     channel: string,
     payment: { outTradeNo: string; amount: number; currency: string; subject: string },
   ): SandboxTrade {
-    this.createTrade(channel, {
-      out_trade_no: payment.outTradeNo,
-      total_amount: payment.amount,
-      currency: payment.currency,
-      subject: payment.subject,
-      method: 'page',
-      time_expire: new Date(Date.now() + 3600_000).toISOString(),
-      notify_url: '',
+    return this.journal.atomically(() => {
+      this.createTrade(channel, {
+        out_trade_no: payment.outTradeNo,
+        total_amount: payment.amount,
+        currency: payment.currency,
+        subject: payment.subject,
+        method: 'page',
+        time_expire: new Date(Date.now() + 3600_000).toISOString(),
+        notify_url: '',
+      });
+      return this.pay(payment.outTradeNo, { force: true });
     });
-    return this.pay(payment.outTradeNo, { force: true });
   }
 
   /**
@@ -264,6 +304,7 @@ export class SandboxGateway {
       at: new Date().toISOString(),
     };
     trade.refunds.push(refund);
+    this.save(trade);
     return refundView(refund);
   }
 
@@ -278,7 +319,10 @@ export class SandboxGateway {
     if (!refund) throw new GatewayError('REFUND_NOT_EXIST', 404, `no refund ${outRequestNo}`);
     const answer = refundView(refund);
     // A processing refund completes once it has been seen processing by one query.
-    if (refund.refund_status === 'REFUND_PROCESSING') refund.refund_status = 'REFUND_SUCCESS';
+    if (refund.refund_status === 'REFUND_PROCESSING') {
+      refund.refund_status = 'REFUND_SUCCESS';
+      this.save(this.tradeOrThrow(outTradeNo));
+    }
     return answer;
   }
 
@@ -378,10 +422,17 @@ export class SandboxGateway {
     return this.trades.get(outTradeNo)?.request.return_url;
   }
 
+  /** Stops sending; what is still owed stays in the journal for the next start. */
   stop() {
-    for (const timer of this.timers) clearTimeout(timer);
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     for (const wake of this.wakers) wake();
+  }
+
+  /** Records the trade as it is now (every change to a trade ends here). */
+  private save(trade: Trade) {
+    this.trades.set(trade.out_trade_no, trade);
   }
 
   /** The faults that apply to one trade: the global ones, overridden by the trade's own. */
@@ -453,25 +504,28 @@ export class SandboxGateway {
     return { ...wire };
   }
 
+  /** The notifications a payment owes, as the faults shape them; recorded with the payment. */
   private notify(trade: Trade) {
     const faults = this.faultsFor(trade.out_trade_no);
     const success = this.notification(trade, 'TRADE_SUCCESS');
-    if (!trade.request.notify_url) {
-      trade.notifications.push(this.logEntry(success, 0, 'not sent (no notify_url)'));
-      return;
-    }
-    if (faults.dropNotifications) {
-      trade.notifications.push(this.logEntry(success, 0, 'dropped (fault)'));
+    const unsent = !trade.request.notify_url
+      ? 'not sent (no notify_url)'
+      : faults.dropNotifications
+        ? 'dropped (fault)'
+        : undefined;
+    if (unsent) {
+      trade.notifications.push(this.logEntry(success, 0, unsent));
+      this.save(trade);
       return;
     }
     // The stale status goes out only once the success delivery has ended, so it certainly
     // arrives after the success was acknowledged: the worst order, and a deterministic one.
-    const afterSuccess = faults.reorderNotifications
-      ? () => this.deliver(trade, this.notification(trade, 'WAIT_BUYER_PAY'), 0)
+    const stale = faults.reorderNotifications
+      ? this.notification(trade, 'WAIT_BUYER_PAY')
       : undefined;
-    const delay = faults.delayNotificationsMs ?? 0;
-    this.later(delay, () => this.deliver(trade, success, 0, afterSuccess));
-    if (faults.duplicateNotifications) this.later(delay, () => this.deliver(trade, success, 0));
+    const dueAtMs = Date.now() + (faults.delayNotificationsMs ?? 0);
+    this.owe(trade, success, dueAtMs, stale);
+    if (faults.duplicateNotifications) this.owe(trade, success, dueAtMs);
   }
 
   private notification(trade: Trade, status: SandboxTradeStatus): SandboxNotification {
@@ -488,18 +542,50 @@ export class SandboxGateway {
     };
   }
 
-  /**
-   * Delivers one notification, retrying on the schedule until it is acknowledged or given up;
-   * `onEnd` runs once either has happened.
-   */
-  private async deliver(
+  /** Records a notification as owed and sends it when due. */
+  private owe(
     trade: Trade,
     notification: SandboxNotification,
-    attempt: number,
-    onEnd?: () => Promise<void>,
+    dueAtMs: number,
+    then?: SandboxNotification,
   ) {
+    const delivery: Delivery = {
+      id: randomUUID(),
+      outTradeNo: trade.out_trade_no,
+      notification,
+      attempt: 0,
+      dueAtMs,
+      ...(then ? { then } : {}),
+    };
+    this.deliveries.set(delivery.id, delivery);
+    this.arm(delivery);
+  }
+
+  private arm(delivery: Delivery) {
+    if (this.stopped) return;
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(delivery.id);
+        this.deliver(delivery.id).catch((err) =>
+          this.options.log.error({ err, outTradeNo: delivery.outTradeNo }, 'sandbox notify failed'),
+        );
+      },
+      Math.max(0, delivery.dueAtMs - Date.now()),
+    );
+    this.timers.set(delivery.id, timer);
+  }
+
+  /**
+   * Makes one attempt of an owed notification; then schedules the next attempt on the face's
+   * retry schedule, or, acknowledged or given up, ends it (and owes its follow-up, if any).
+   */
+  private async deliver(id: string) {
+    const delivery = this.deliveries.get(id);
+    if (!delivery || this.stopped) return;
+    const trade = this.tradeOrThrow(delivery.outTradeNo);
     const face = this.faceOf(trade);
-    const { body, headers } = face.encodeNotification(this.view(trade), notification);
+    const { body, headers } = face.encodeNotification(this.view(trade), delivery.notification);
+    let acknowledged = false;
     let outcome: string;
     try {
       const response = await fetch(trade.request.notify_url, {
@@ -509,23 +595,32 @@ export class SandboxGateway {
         signal: AbortSignal.timeout(10_000),
       });
       const answer = (await response.text()).trim();
-      if (face.isAcknowledged(response.status, answer)) {
-        trade.notifications.push(this.logEntry(notification, attempt, 'acknowledged'));
-        if (onEnd) this.later(0, onEnd);
-        return;
-      }
-      outcome = `HTTP ${response.status} ${answer.slice(0, 200)}`;
+      acknowledged = face.isAcknowledged(response.status, answer);
+      outcome = acknowledged ? 'acknowledged' : `HTTP ${response.status} ${answer.slice(0, 200)}`;
     } catch (err) {
       outcome = `error: ${(err as Error).message}`;
     }
-    trade.notifications.push(this.logEntry(notification, attempt, outcome));
-    const delay = face.retrySeconds[attempt];
-    if (delay === undefined) {
+    if (this.stopped) return; // still owed: the next start sends it again
+    const retryInSeconds = acknowledged ? undefined : face.retrySeconds[delivery.attempt];
+    if (!acknowledged && retryInSeconds === undefined) {
       this.options.log.warn({ outTradeNo: trade.out_trade_no }, 'sandbox gave up notifying');
-      if (onEnd) this.later(0, onEnd);
-      return;
     }
-    this.later(delay * 1000, () => this.deliver(trade, notification, attempt + 1, onEnd));
+    this.journal.atomically(() => {
+      trade.notifications.push(this.logEntry(delivery.notification, delivery.attempt, outcome));
+      this.save(trade);
+      if (retryInSeconds !== undefined) {
+        const next: Delivery = {
+          ...delivery,
+          attempt: delivery.attempt + 1,
+          dueAtMs: Date.now() + retryInSeconds * 1000,
+        };
+        this.deliveries.set(id, next);
+        this.arm(next);
+        return;
+      }
+      this.deliveries.delete(id);
+      if (delivery.then) this.owe(trade, delivery.then, Date.now());
+    });
   }
 
   private logEntry(n: SandboxNotification, attempt: number, outcome: string): NotificationLogEntry {
@@ -536,14 +631,6 @@ export class SandboxGateway {
       at: new Date().toISOString(),
       outcome,
     };
-  }
-
-  private later(ms: number, task: () => Promise<void>) {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      task().catch((err) => this.options.log.error({ err }, 'sandbox task failed'));
-    }, ms);
-    this.timers.add(timer);
   }
 }
 

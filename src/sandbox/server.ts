@@ -6,6 +6,7 @@ import { escapeHtml, sendPage } from '../html';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GatewayError, SandboxGateway, type NotificationFace } from './gateway';
+import type { Journal } from './journal';
 
 const faultsSchema = z
   .object({
@@ -50,6 +51,8 @@ export interface SandboxServerOptions {
   publicUrl: string;
   faces: ChannelFace[];
   log: Logger;
+  /** Where the gateway keeps its trades and owed notifications; in memory when absent. */
+  journal?: Journal;
 }
 
 export function buildSandboxServer(options: SandboxServerOptions): {
@@ -60,6 +63,7 @@ export function buildSandboxServer(options: SandboxServerOptions): {
     publicUrl: options.publicUrl,
     faces: new Map(options.faces.map((face) => [face.channel, face])),
     log: options.log,
+    journal: options.journal,
   });
   const app = Fastify({
     ...fastifyLogging(options.log, 'sandbox'),

@@ -1,6 +1,9 @@
 // A whole paycenter (sandbox channel, worker, API) on free ports, against the run's Temporal and
 // PostgreSQL, with its own task queue so test files running side by side never share workers.
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config';
 import { channelCredentials } from '../../src/channels/credentials';
@@ -164,10 +167,14 @@ export async function startTestSystem(
     ownDatabase?: boolean;
     /** The DNS the system's merchant URL checks use; the machine's by default. */
     resolveHost?: HostResolver;
+    /** The test runs the sandbox itself (a process of its own) at SANDBOX_PORT or SANDBOX_URL. */
+    ownSandbox?: boolean;
   } = {},
 ): Promise<TestSystem> {
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
   const live = options.mode === 'live';
+  // The sandbox keeps its trades in a journal of this system's own.
+  const sandboxDir = mkdtempSync(path.join(tmpdir(), 'paycenter-sandbox-'));
   const config = loadConfig({
     ...(live
       ? liveModeEnv(
@@ -184,6 +191,7 @@ export async function startTestSystem(
     // the tests' merchant endpoints listen on loopback
     NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1,localhost',
     PAYCENTER_SECRET_KEY: testSecretKey.toString('hex'),
+    SANDBOX_DATA_FILE: path.join(sandboxDir, 'sandbox-journal.jsonl'),
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL);
@@ -205,8 +213,9 @@ export async function startTestSystem(
   );
 
   const parts: Stoppable[] = [];
+  parts.push({ stop: async () => rmSync(sandboxDir, { recursive: true, force: true }) });
   // The sandbox is the channels' side, whatever the deployment's mode.
-  parts.push(await startSandbox(config, log, keys));
+  if (!options.ownSandbox) parts.push(await startSandbox(config, log, keys));
   const resolveHost = options.resolveHost;
   parts.push(
     await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),

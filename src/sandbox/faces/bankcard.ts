@@ -25,6 +25,7 @@ import {
 import { chinaDayBounds } from '../../channels/chinaTime';
 import type { SandboxTrade, SandboxTradeStatus } from '../../channels/sandbox/protocol';
 import { GatewayError, type SandboxGateway } from '../gateway';
+import { Journal } from '../journal';
 import type { ChannelFace } from '../server';
 
 export interface BankcardFaceOptions {
@@ -37,6 +38,8 @@ export interface BankcardFaceOptions {
   platformCertId: string;
   retrySeconds: number[];
   publicUrl: string;
+  /** Where the face keeps its orders and refunds (the gateway's journal); in memory when absent. */
+  journal?: Journal;
 }
 
 /**
@@ -63,6 +66,8 @@ interface OrderMeta {
   queryId: string;
   /** The respCode of a declined consume, answered as origRespCode by queries. */
   declineCode?: string;
+  /** When an accepted (05) or unknown (04) consume charges the card. */
+  settleAtMs?: number;
 }
 
 interface RefundMeta {
@@ -106,14 +111,21 @@ function respCodeOf(err: GatewayError): string {
 }
 
 export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
-  const orders = new Map<string, OrderMeta>();
-  const byQueryId = new Map<string, string>();
-  const refunds = new Map<string, RefundMeta>();
+  const journal = options.journal ?? Journal.inMemory();
+  const orders = journal.table<OrderMeta>('bankcard.orders');
+  const refunds = journal.table<RefundMeta>('bankcard.refunds');
+  const byQueryId = new Map(
+    [...orders.entries()].map(([orderId, meta]) => [meta.queryId, orderId]),
+  );
   const timers = new Set<NodeJS.Timeout>();
   const wakers = new Set<() => void>();
   let stopped = false;
   let nextCard: NextCard | undefined;
-  let seq = 0;
+  // Query ids go on from the last one kept (a restart within the same second must not repeat one).
+  let seq = [...orders.values(), ...refunds.values()].reduce(
+    (last, meta) => Math.max(last, Number(meta.queryId.slice(-7))),
+    0,
+  );
 
   function newQueryId(now: Date): string {
     seq = (seq + 1) % 10_000_000;
@@ -152,6 +164,17 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
       if (err instanceof GatewayError) return undefined; // cancelled or expired meanwhile
       throw err;
     }
+  }
+
+  /** An accepted consume charges the card at `settleAtMs`, also after a restart. */
+  function settleLater(gateway: SandboxGateway, orderId: string, settleAtMs: number) {
+    later(Math.max(0, settleAtMs - Date.now()), () =>
+      journal.atomically(() => {
+        charge(gateway, orderId);
+        const { settleAtMs: _settled, ...meta } = orders.get(orderId)!;
+        orders.set(orderId, meta);
+      }),
+    );
   }
 
   /** A request from the known merchant, signed with its certificate; else respCode 11. */
@@ -216,17 +239,19 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     }
     if (orders.has(orderId)) throw new AcpRefusal('12');
     const now = new Date();
-    gateway.createTrade('bankcard', {
-      out_trade_no: orderId,
-      total_amount: Number(txnAmt),
-      currency: 'CNY',
-      subject: req.orderDesc || orderId,
-      method: 'quick',
-      time_expire: expires.toISOString(),
-      notify_url: backUrl,
-    });
     const meta: OrderMeta = { txnTime, queryId: newQueryId(now) };
-    orders.set(orderId, meta);
+    journal.atomically(() => {
+      gateway.createTrade('bankcard', {
+        out_trade_no: orderId,
+        total_amount: Number(txnAmt),
+        currency: 'CNY',
+        subject: req.orderDesc || orderId,
+        method: 'quick',
+        time_expire: expires.toISOString(),
+        notify_url: backUrl,
+      });
+      orders.set(orderId, meta);
+    });
     byQueryId.set(meta.queryId, orderId);
 
     const card = nextCard ?? { outcome: 'success' };
@@ -240,15 +265,17 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
       }
       case 'declined': {
         const respCode = card.respCode ?? insufficientBalance.code;
-        gateway.closeTrade(orderId);
-        meta.declineCode = respCode;
+        journal.atomically(() => {
+          gateway.closeTrade(orderId);
+          orders.set(orderId, { ...meta, declineCode: respCode });
+        });
         return { ...base, respCode };
       }
       case 'accepted':
       case 'unknown': {
-        later(card.settleAfterMs ?? defaultSettleMs[card.outcome], () => {
-          charge(gateway, orderId);
-        });
+        const settleAtMs = now.getTime() + (card.settleAfterMs ?? defaultSettleMs[card.outcome]);
+        orders.set(orderId, { ...meta, settleAtMs });
+        settleLater(gateway, orderId, settleAtMs);
         return { ...base, respCode: card.outcome === 'accepted' ? '05' : '04' };
       }
       case 'timeout': {
@@ -321,13 +348,15 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     if (!origOrderId) throw new AcpRefusal('35');
     const known = refunds.get(orderId);
     if (known && known.origOrderId !== origOrderId) throw new AcpRefusal('12');
-    gateway.refund({
-      out_trade_no: origOrderId,
-      out_request_no: orderId,
-      refund_amount: Number(txnAmt),
-    });
     const meta = known ?? { origOrderId, queryId: newQueryId(new Date()), txnTime };
-    refunds.set(orderId, meta);
+    journal.atomically(() => {
+      gateway.refund({
+        out_trade_no: origOrderId,
+        out_request_no: orderId,
+        refund_amount: Number(txnAmt),
+      });
+      if (!known) refunds.set(orderId, meta);
+    });
     return { orderId, txnTime, txnAmt, origQryId, queryId: meta.queryId, respCode: '00' };
   }
 
@@ -383,6 +412,9 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
       { parseAs: 'string' },
       (_req, body, done) => done(null, body),
     );
+    for (const [orderId, meta] of orders.entries()) {
+      if (meta.settleAtMs !== undefined) settleLater(gateway, orderId, meta.settleAtMs);
+    }
     app.addHook('preClose', async () => {
       stopped = true;
       for (const timer of timers) clearTimeout(timer);

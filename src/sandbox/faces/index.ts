@@ -1,14 +1,18 @@
 // Every channel face the sandbox runs, with the sandbox's side of each channel's keys.
 import type { Config } from '../../config';
 import type { ChannelKeys } from '../../channels/keys';
+import type { Journal } from '../journal';
 import type { ChannelFace } from '../server';
 import { alipayFace } from './alipay';
 import { bankcardFace } from './bankcard';
 import { sandboxFace } from './sandbox';
 import { wechatpayFace } from './wechatpay';
 
-/** Without keys only the `sandbox` channel runs: the real channels' faces need key pairs. */
-export function sandboxFaces(config: Config, keys?: ChannelKeys): ChannelFace[] {
+/**
+ * Without keys only the `sandbox` channel runs: the real channels' faces need key pairs. A face
+ * that keeps records of its own keeps them in the gateway's journal.
+ */
+export function sandboxFaces(config: Config, keys?: ChannelKeys, journal?: Journal): ChannelFace[] {
   const faces = [
     sandboxFace({
       appId: config.SANDBOX_APP_ID,
@@ -45,6 +49,7 @@ export function sandboxFaces(config: Config, keys?: ChannelKeys): ChannelFace[] 
       platformCertId: keys.bankcard.platform.serial,
       retrySeconds: config.BANKCARD_NOTIFY_RETRY_SECONDS,
       publicUrl,
+      journal,
     }),
   );
   return faces;

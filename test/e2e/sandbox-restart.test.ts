@@ -1,0 +1,210 @@
+// A channel never forgets its trades: the sandbox runs as a process of its own, is killed with
+// SIGKILL (nothing flushed, nothing closed) in the middle of a day of payments, and is started
+// again on the same DATA_DIR. Its trades (sandbox and Alipay faces), refunds and the notification
+// it still owed carry on: queries answer them, an unpaid trade can still be paid, the owed
+// notification is sent, and the day's reconciliation finds nothing missing at the channel.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chinaDay } from '../../src/channels/chinaTime';
+import { expectMoneyConserved } from '../support/money';
+import { freePort } from '../support/ports';
+import { startSandboxProcess, type SandboxProcess } from '../support/sandboxProcess';
+import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+let sandbox: SandboxProcess | undefined;
+let dataDir: string;
+/** What the sandbox process is started with, each time: the same DATA_DIR and port. */
+let sandboxEnv: Record<string, string>;
+
+before(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'paycenter-sandbox-restart-'));
+  // The sandbox signs with the key pairs the system's adapters trust.
+  writeFileSync(path.join(dataDir, 'channel-keys.json'), JSON.stringify(testChannelKeys()));
+  const schedules = {
+    SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,2,2',
+    ALIPAY_NOTIFY_RETRY_SECONDS: '1,1,2',
+  };
+  sandboxEnv = { DATA_DIR: dataDir, SANDBOX_PORT: String(await freePort()), ...schedules };
+  sandbox = await startSandboxProcess(sandboxEnv);
+  system = await startTestSystem({
+    ownSandbox: true,
+    // The reconciliation below reads the whole books.
+    ownDatabase: true,
+    env: {
+      ...schedules,
+      SANDBOX_PORT: sandboxEnv.SANDBOX_PORT!,
+      // No active query within this file: what settles an order here is the owed notification.
+      QUERY_SCHEDULE_SECONDS: '600',
+      RECONCILE_HOLD_DAYS: '0',
+      SAFETY_NET_INTERVAL_SECONDS: '86400',
+    },
+  });
+});
+after(async () => {
+  await sandbox?.kill();
+  await system?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const today = chinaDay(new Date());
+const ops = (method: string, path: string, body?: unknown) =>
+  system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
+const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+const trade = async (outTradeNo: string) =>
+  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+
+async function payingOrder(amount: number, channel: string, method?: string) {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: `restart-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    amount,
+    currency: 'CNY',
+    subject: 'Tea',
+    expiresInSeconds: 900,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id as string;
+  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+    channel,
+    ...(method ? { method } : {}),
+  });
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+  return { id, outTradeNo: paid.body.attempt.outTradeNo as string };
+}
+
+async function payerPays(outTradeNo: string) {
+  const paid = await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+}
+
+async function settled(id: string, status: string, timeoutMs = 20_000) {
+  return eventually(
+    async () => {
+      const v = await view(id);
+      return v.status === status && v;
+    },
+    { what: `order ${id} ${status}`, timeoutMs },
+  );
+}
+
+describe('the sandbox channel killed and restarted on its journal', () => {
+  it('keeps trades, refunds and owed notifications; the day reconciles with nothing missing', async () => {
+    // Paid and notified before the kill.
+    const paid = await payingOrder(2_100, 'sandbox');
+    await payerPays(paid.outTradeNo);
+    await settled(paid.id, 'SUCCEEDED');
+
+    // Paid at the Alipay face and partly refunded before the kill.
+    const refunded = await payingOrder(2_200, 'alipay', 'qr');
+    assert.equal((await fetch(`${system.sandboxUrl}/pay/${refunded.outTradeNo}`)).status, 200);
+    await payerPays(refunded.outTradeNo);
+    await settled(refunded.id, 'SUCCEEDED');
+    const refund = await system.api('POST', '/v1/refunds', {
+      payOrderId: refunded.id,
+      merchantRefundNo: `restart-rfd-${Date.now()}`,
+      amount: 700,
+    });
+    assert.equal(refund.status, 201, JSON.stringify(refund.body));
+    await eventually(
+      async () =>
+        (await system.api('GET', `/v1/refunds/${refund.body.id}`)).body.status === 'SUCCEEDED',
+      { what: 'the refund to succeed' },
+    );
+
+    // Paid just before the kill; its notification is owed, due in a few seconds.
+    const owed = await payingOrder(2_300, 'sandbox');
+    const delayed = await system.sandbox('POST', `/control/payments/${owed.outTradeNo}/faults`, {
+      delayNotificationsMs: 8_000,
+    });
+    assert.equal(delayed.status, 200);
+    await payerPays(owed.outTradeNo);
+
+    // Opened at the channel, not paid yet.
+    const unpaid = await payingOrder(2_400, 'sandbox');
+
+    assert.deepEqual((await trade(owed.outTradeNo)).notifications, [], 'not sent yet');
+    await sandbox!.kill();
+    assert.equal((await view(owed.id)).status, 'PAYING');
+    sandbox = await startSandboxProcess(sandboxEnv);
+
+    // The channel still knows every trade as it was.
+    const statuses = Object.fromEntries(
+      (await system.sandbox('GET', '/control/payments')).body.items.map(
+        (t: { out_trade_no: string; trade_status: string }) => [t.out_trade_no, t.trade_status],
+      ),
+    );
+    assert.deepEqual(statuses, {
+      [paid.outTradeNo]: 'TRADE_SUCCESS',
+      [refunded.outTradeNo]: 'TRADE_SUCCESS',
+      [owed.outTradeNo]: 'TRADE_SUCCESS',
+      [unpaid.outTradeNo]: 'WAIT_BUYER_PAY',
+    });
+    const alipayTrade = await trade(refunded.outTradeNo);
+    assert.equal(alipayTrade.channel, 'alipay');
+    assert.deepEqual(
+      alipayTrade.refunds.map((r: { refund_amount: number; refund_status: string }) => [
+        r.refund_amount,
+        r.refund_status,
+      ]),
+      [[700, 'REFUND_SUCCESS']],
+    );
+
+    // The owed notification goes out when due and settles its order (no query runs here).
+    await settled(owed.id, 'SUCCEEDED');
+    const notifications = (await trade(owed.outTradeNo)).notifications;
+    assert.deepEqual(
+      notifications.map((n: { attempt: number; outcome: string }) => [n.attempt, n.outcome]),
+      [[0, 'acknowledged']],
+    );
+
+    // Queries through each face answer the trades as paid, so syncs change nothing.
+    for (const order of [paid, refunded]) {
+      const synced = await system.api('POST', `/v1/pay-orders/${order.id}/sync`);
+      assert.equal(synced.status, 200, JSON.stringify(synced.body));
+      assert.equal(synced.body.status, 'SUCCEEDED');
+      assert.equal(synced.body.needsAttention, false);
+    }
+    const waiting = await system.api('POST', `/v1/pay-orders/${unpaid.id}/sync`);
+    assert.equal(waiting.status, 200, JSON.stringify(waiting.body));
+    assert.equal(waiting.body.status, 'PAYING');
+    assert.equal(waiting.body.needsAttention, false);
+
+    // The trade opened before the kill is paid after it.
+    await payerPays(unpaid.outTradeNo);
+    await settled(unpaid.id, 'SUCCEEDED');
+
+    // The day's statements hold every payment and refund: nothing is missing at the channel.
+    const sandboxDay = await ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
+    assert.equal(sandboxDay.status, 200, JSON.stringify(sandboxDay.body));
+    assert.deepEqual(sandboxDay.body.classes, {});
+    assert.deepEqual(sandboxDay.body.forOperators, []);
+    assert.equal(sandboxDay.body.matched.payments, 3);
+    const alipayDay = await ops('POST', '/ops/reconciliations', { channel: 'alipay', day: today });
+    assert.equal(alipayDay.status, 200, JSON.stringify(alipayDay.body));
+    assert.deepEqual(alipayDay.body.classes, {});
+    assert.deepEqual(alipayDay.body.forOperators, []);
+    assert.deepEqual([alipayDay.body.matched.payments, alipayDay.body.matched.refunds], [1, 1]);
+
+    // One sandbox per journal: a second process on the same DATA_DIR is refused.
+    const intruder = await startSandboxProcess({
+      ...sandboxEnv,
+      SANDBOX_PORT: String(await freePort()),
+    }).then(
+      async (started) => {
+        await started.kill();
+        return 'started';
+      },
+      (err: Error) => err.message,
+    );
+    assert.match(intruder, /in use by process/);
+
+    for (const order of [paid, refunded, owed, unpaid])
+      await expectMoneyConserved(system, order.id);
+  });
+});
