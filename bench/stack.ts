@@ -115,6 +115,8 @@ export async function startStack(options: {
     const [apiPort, sandboxPort] = [await freePort(), await freePort()];
     const taskQueue = 'payments-bench';
     const env: Record<string, string> = {
+      // The bench pays through the sandbox: test mode, whatever the caller's shell says.
+      PAYCENTER_MODE: 'test',
       LOG_LEVEL: options.logLevel,
       DATA_DIR: dir,
       DATABASE_URL: dbUrl.toString(),

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { liveCredentialProblems } from './channels/credentials';
+import { liveCredentialProblems, productionGatewayProblems } from './channels/credentials';
 import { allowListHost } from './domain/addresses';
 import { modes } from './domain/modes';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
@@ -269,16 +269,47 @@ const liveRequirements = {
     PAYCENTER_SECRET_KEY: 'seals notify secrets; live mode never generates it',
     CASHIER_TOKEN_SECRET: 'signs cashier links; live mode never derives it',
     PUBLIC_API_URL: 'the address payers and channels reach; live mode has no localhost default',
+    DATABASE_URL: "live mode's own database; never the demo's local or embedded one",
+    TEMPORAL_ADDRESS: 'a Temporal cluster; live mode never starts or assumes a local one',
   },
   forbidden: {
     PAYCENTER_DEMO_API_KEY: 'the demo merchant exists only in test mode',
   },
 };
 
+/**
+ * Test and live workers never share a task queue, whatever the namespace: live queues end in
+ * `-live`, test queues never do.
+ */
+const liveQueueSuffix = '-live';
+
+/** Why a test process must not start with this configuration, one line each. */
+function testModeProblems(c: z.infer<typeof configSchema>): string[] {
+  const { ALIPAY_GATEWAY_URL, WECHATPAY_BASE_URL, BANKCARD_GATEWAY_URL } = c;
+  const problems = productionGatewayProblems({
+    ALIPAY_GATEWAY_URL,
+    WECHATPAY_BASE_URL,
+    BANKCARD_GATEWAY_URL,
+  });
+  if (c.TEMPORAL_TASK_QUEUE?.endsWith(liveQueueSuffix)) {
+    problems.push(`TEMPORAL_TASK_QUEUE "${c.TEMPORAL_TASK_QUEUE}" is a live queue (*-live)`);
+  }
+  return problems;
+}
+
 /** Why a live process must not start with this environment, one line each; none when it may. */
-function liveModeProblems(isSet: (variable: string) => boolean): string[] {
+function liveModeProblems(
+  c: z.infer<typeof configSchema>,
+  isSet: (variable: string) => boolean,
+): string[] {
   const { required, forbidden } = liveRequirements;
+  const queue = c.TEMPORAL_TASK_QUEUE;
   return [
+    ...(queue && !queue.endsWith(liveQueueSuffix)
+      ? [
+          `TEMPORAL_TASK_QUEUE "${queue}" must end in ${liveQueueSuffix}: test workers poll the others`,
+        ]
+      : []),
     ...Object.entries(required)
       .filter(([variable]) => !isSet(variable))
       .map(([variable, why]) => `${variable} is required: ${why}`),
@@ -308,19 +339,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
-  if (c.PAYCENTER_MODE === 'live') {
-    const problems = liveModeProblems((variable) => (present[variable] ?? '').trim() !== '');
-    if (problems.length > 0) {
-      throw new ConfigError(
-        `Live mode refuses to start:\n${problems.map((p) => `  ${p}`).join('\n')}`,
-      );
-    }
+  const live = c.PAYCENTER_MODE === 'live';
+  const problems = live
+    ? liveModeProblems(c, (variable) => (present[variable] ?? '').trim() !== '')
+    : testModeProblems(c);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `${live ? 'Live' : 'Test'} mode refuses to start:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
   }
   const publicApiUrl = c.PUBLIC_API_URL ?? `http://localhost:${c.API_PORT}`;
   return {
     ...c,
     TEMPORAL_TASK_QUEUE:
-      c.TEMPORAL_TASK_QUEUE ?? (c.PAYCENTER_MODE === 'live' ? 'payments-live' : 'payments'),
+      c.TEMPORAL_TASK_QUEUE ?? (live ? `payments${liveQueueSuffix}` : 'payments'),
     publicApiUrl,
     webhookBaseUrl: c.PUBLIC_WEBHOOK_URL ?? `${publicApiUrl}/webhooks`,
     sandboxUrl: c.SANDBOX_URL ?? `http://localhost:${c.SANDBOX_PORT}`,

@@ -48,6 +48,9 @@ export async function startSandbox(
   log: Logger,
   keys?: ChannelKeys,
 ): Promise<Stoppable & { url: string }> {
+  if (config.PAYCENTER_MODE === 'live') {
+    throw new ConfigError('the sandbox channel serves test mode only');
+  }
   const journal = Journal.open(config.sandboxDataFile, {
     onCompactionError: (err) => log.warn({ err }, 'sandbox journal compaction failed'),
   });
@@ -246,6 +249,13 @@ export async function connectClient(config: Config, address: string) {
   return { client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), connection };
 }
 
+/** The configured cashier token secret, else (test mode) one derived from the ops key. */
+function cashierSecret(config: Config, opsKey: string | undefined): string {
+  if (config.CASHIER_TOKEN_SECRET) return config.CASHIER_TOKEN_SECRET;
+  if (!opsKey) throw new ConfigError('CASHIER_TOKEN_SECRET is required when there is no ops key');
+  return deriveCashierTokenSecret(opsKey);
+}
+
 export async function startApi(
   config: Config,
   deps: {
@@ -275,7 +285,7 @@ export async function startApi(
   const redelivery = setInterval(() => {
     inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));
   }, 15_000);
-  const cashierTokenSecret = config.CASHIER_TOKEN_SECRET ?? deriveCashierTokenSecret(deps.opsKey!);
+  const cashierTokenSecret = cashierSecret(config, deps.opsKey);
   const app = buildApi({
     db: deps.db.db,
     log,

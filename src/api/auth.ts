@@ -36,22 +36,25 @@ export function merchantOfRequest(db: Db, req: FastifyRequest): Promise<string |
   return lookup;
 }
 
-/** A key of the other mode is refused for what it is, not as merely unknown. */
+/**
+ * A key this database knows authenticates (keys issued before modes existed were all `pk_live_`,
+ * whatever the deployment); an unknown key that names the other mode is refused for what it is.
+ */
 export async function authenticateMerchant(
   db: Db,
   req: FastifyRequest,
   mode: Mode,
 ): Promise<string> {
   const named = modeOfApiKey(bearer(req));
+  const merchantId = await merchantOfRequest(db, req);
+  if (merchantId) return merchantId;
   if (named && named !== mode) {
     throw new DomainError(
       'MODE_MISMATCH',
       `this is a ${named}-mode API key; this deployment serves ${mode} mode only`,
     );
   }
-  const merchantId = await merchantOfRequest(db, req);
-  if (!merchantId) throw new DomainError('UNAUTHENTICATED', 'the API key is unknown or revoked');
-  return merchantId;
+  throw new DomainError('UNAUTHENTICATED', 'the API key is unknown or revoked');
 }
 
 /** What a merchant plugin needs to authenticate and to honour `Idempotency-Key`. */

@@ -35,6 +35,27 @@ const productionGateways = {
 };
 
 /**
+ * Gateway variables that name a real channel's production host: a test process must never pay
+ * there (its keys may be generated, its merchants' keys are test keys).
+ */
+export function productionGatewayProblems(gateways: {
+  ALIPAY_GATEWAY_URL?: string;
+  WECHATPAY_BASE_URL?: string;
+  BANKCARD_GATEWAY_URL?: string;
+}): string[] {
+  const productionHosts = new Set([
+    ...Object.values(productionGateways).map((url) => new URL(url).hostname),
+    'api2.mch.weixin.qq.com',
+  ]);
+  return Object.entries(gateways)
+    .filter(([, url]) => url !== undefined && productionHosts.has(new URL(url).hostname))
+    .map(
+      ([variable, url]) =>
+        `${variable} ${url} is a production gateway; test mode pays only through the sandbox`,
+    );
+}
+
+/**
  * Why a live process must not start with these variables set: for each channel with some of its
  * credentials but not all, the missing variables by name; none at all when no channel is complete.
  */

@@ -51,14 +51,23 @@ export async function openPglite(dataDir?: string): Promise<Database> {
 
 /** Creates the database named in `url` if the server lacks it (the server must already run). */
 export async function ensureDatabaseExists(url: string): Promise<void> {
+  // Most often it exists: ask it first, so a user without rights on `postgres` is fine too.
+  const probe = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await probe`select 1`;
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000: no such database
+  } finally {
+    await probe.end({ timeout: 5 });
+  }
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
   try {
-    const found = await sql`select 1 from pg_database where datname = ${name}`;
-    if (found.length === 0) await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`);
+    await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`);
   } catch (err) {
     // Another process may have created it between our check and our create.
     if ((err as { code?: string }).code !== '42P04') throw err;

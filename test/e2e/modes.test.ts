@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { channelNotifications } from '../../src/db/schema';
-import { generateSecret } from '../../src/services/merchants';
+import { ensureMerchant, generateSecret } from '../../src/services/merchants';
 import { claimDatabaseMode } from '../../src/services/deploymentMode';
 import { alipaySuccessParams, signedAlipayBody } from '../support/alipayNotifications';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
@@ -20,6 +20,7 @@ import {
   liveModeEnv,
   startTestSystem,
   testChannelKeys,
+  testSecretBox,
   type TestSystem,
 } from '../support/system';
 
@@ -141,6 +142,19 @@ describe('a live deployment', () => {
       });
       assert.equal(liveKey.status, 401);
       assert.equal(liveKey.body.code, 'MODE_MISMATCH');
+      // Before modes, every merchant key was issued pk_live_, in test deployments too: those the
+      // database knows still authenticate.
+      const olderKey = generateSecret('pk_live');
+      await ensureMerchant(
+        test.database.db,
+        { id: `mch_before_modes_${Date.now()}`, name: 'Before modes' },
+        olderKey,
+        testSecretBox,
+      );
+      const older = await test.api('GET', '/v1/pay-orders', undefined, {
+        authorization: `Bearer ${olderKey}`,
+      });
+      assert.equal(older.status, 200, JSON.stringify(older.body));
       await assert.rejects(
         claimDatabaseMode(test.database.db, 'live'),
         /belongs to test mode.*live-mode process/,
@@ -174,7 +188,12 @@ async function startProcess(command: string, env: Record<string, string>) {
 
 describe('a live process at start', () => {
   const complete = () =>
-    liveModeEnv(liveChannelKeys(), 'https://pay.example.com', 'https://channel.example.com');
+    liveModeEnv(liveChannelKeys(), {
+      apiUrl: 'https://pay.example.com',
+      sandboxUrl: 'https://channel.example.com',
+      databaseUrl: 'postgres://paycenter@127.0.0.1:1/never_reached',
+      temporalAddress: '127.0.0.1:1',
+    });
   const secretKey = { PAYCENTER_SECRET_KEY: 'a'.repeat(64) };
 
   it('refuses half-configured Alipay, naming the missing variable', async () => {

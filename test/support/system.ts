@@ -106,13 +106,18 @@ async function call(url: string, method: string, body: unknown, headers: Record<
  * A database of the test file's own, for tests of whole-book operations (reconciliation, scans)
  * that must not see the pay orders of test files running beside them. Dropped by `drop()`.
  */
-async function openOwnDatabase(): Promise<{ database: Database; drop(): Promise<void> }> {
+async function openOwnDatabase(): Promise<{
+  url: string;
+  database: Database;
+  drop(): Promise<void>;
+}> {
   const url = new URL(runDatabaseUrl());
   url.pathname = `/${url.pathname.slice(1)}_${randomUUID().slice(0, 8)}`;
   await ensureDatabaseExists(url.toString());
   const database = await openPostgres(url.toString(), 5);
   await database.migrate();
   return {
+    url: url.toString(),
     database,
     async drop() {
       await database.close();
@@ -129,10 +134,16 @@ async function openOwnDatabase(): Promise<{ database: Database; drop(): Promise<
  * A live deployment's configuration whose real channels are the sandbox's faces at `sandboxUrl`,
  * reached like production channels: every credential configured, every gateway explicit.
  */
-export function liveModeEnv(keys: ChannelKeys, apiUrl: string, sandboxUrl: string) {
+export function liveModeEnv(
+  keys: ChannelKeys,
+  at: { apiUrl: string; sandboxUrl: string; databaseUrl: string; temporalAddress: string },
+) {
+  const { sandboxUrl } = at;
   return {
     PAYCENTER_MODE: 'live',
-    PUBLIC_API_URL: apiUrl,
+    PUBLIC_API_URL: at.apiUrl,
+    DATABASE_URL: at.databaseUrl,
+    TEMPORAL_ADDRESS: at.temporalAddress,
     CASHIER_TOKEN_SECRET: createHash('sha256').update('live cashier tokens').digest('hex'),
     ALIPAY_APP_ID: '2021000000000001',
     ALIPAY_APP_PRIVATE_KEY: keys.alipay.app.privateKey,
@@ -173,20 +184,22 @@ export async function startTestSystem(
 ): Promise<TestSystem> {
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
   const live = options.mode === 'live';
+  const own = options.ownDatabase || live ? await openOwnDatabase() : undefined;
   // The sandbox keeps its trades in a journal of this system's own.
   const sandboxDir = mkdtempSync(path.join(tmpdir(), 'paycenter-sandbox-'));
   const config = loadConfig({
     ...(live
-      ? liveModeEnv(
-          liveChannelKeys(),
-          `http://localhost:${apiPort}`,
-          `http://localhost:${sandboxPort}`,
-        )
+      ? liveModeEnv(liveChannelKeys(), {
+          apiUrl: `http://localhost:${apiPort}`,
+          sandboxUrl: `http://localhost:${sandboxPort}`,
+          databaseUrl: own!.url,
+          temporalAddress: runTemporalAddress(),
+        })
       : {}),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     API_PORT: String(apiPort),
     SANDBOX_PORT: String(sandboxPort),
-    TEMPORAL_TASK_QUEUE: `payments-test-${randomUUID()}`,
+    TEMPORAL_TASK_QUEUE: `payments-test-${randomUUID()}${live ? '-live' : ''}`,
     SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,2,2',
     // the tests' merchant endpoints listen on loopback
     NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1,localhost',
@@ -195,7 +208,6 @@ export async function startTestSystem(
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL);
-  const own = options.ownDatabase || live ? await openOwnDatabase() : undefined;
   const database =
     own?.database ??
     (options.embeddedDatabase ? await openPglite() : await openPostgres(runDatabaseUrl(), 5));
@@ -215,7 +227,8 @@ export async function startTestSystem(
   const parts: Stoppable[] = [];
   parts.push({ stop: async () => rmSync(sandboxDir, { recursive: true, force: true }) });
   // The sandbox is the channels' side, whatever the deployment's mode.
-  if (!options.ownSandbox) parts.push(await startSandbox(config, log, keys));
+  const channelSide: Config = { ...config, PAYCENTER_MODE: 'test' };
+  if (!options.ownSandbox) parts.push(await startSandbox(channelSide, log, keys));
   const resolveHost = options.resolveHost;
   parts.push(
     await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),

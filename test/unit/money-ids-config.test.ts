@@ -193,6 +193,8 @@ describe('loadConfig', () => {
           'PAYCENTER_SECRET_KEY is required',
           'CASHIER_TOKEN_SECRET is required',
           'PUBLIC_API_URL is required',
+          'DATABASE_URL is required',
+          'TEMPORAL_ADDRESS is required',
           'PAYCENTER_DEMO_API_KEY must not be set',
           'no channel is configured',
         ]) {
@@ -209,6 +211,8 @@ describe('loadConfig', () => {
       PAYCENTER_SECRET_KEY: 'b'.repeat(64),
       CASHIER_TOKEN_SECRET: 'c'.repeat(32),
       PUBLIC_API_URL: 'https://pay.example.com',
+      DATABASE_URL: 'postgres://paycenter@db.internal/paycenter_live',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
       BANKCARD_MER_ID: '898000000000001',
       BANKCARD_SIGN_PRIVATE_KEY: 'pem',
       BANKCARD_SIGN_CERT_ID: '1',
@@ -217,6 +221,28 @@ describe('loadConfig', () => {
     });
     assert.equal(config.PAYCENTER_MODE, 'live');
     assert.equal(config.TEMPORAL_TASK_QUEUE, 'payments-live');
+  });
+
+  it('keeps test and live task queues apart, and test mode off production gateways', () => {
+    assert.throws(
+      () => loadConfig({ TEMPORAL_TASK_QUEUE: 'payments-live' }),
+      /Test mode refuses to start:[\s\S]*TEMPORAL_TASK_QUEUE "payments-live" is a live queue/,
+    );
+    assert.throws(
+      () =>
+        loadConfig({
+          ALIPAY_GATEWAY_URL: 'https://openapi.alipay.com/gateway.do',
+          WECHATPAY_BASE_URL: 'https://api2.mch.weixin.qq.com',
+        }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /ALIPAY_GATEWAY_URL .* is a production gateway/.test(err.message) &&
+        /WECHATPAY_BASE_URL .* is a production gateway/.test(err.message),
+    );
+    assert.throws(
+      () => loadConfig({ PAYCENTER_MODE: 'live', TEMPORAL_TASK_QUEUE: 'payments' }),
+      /TEMPORAL_TASK_QUEUE "payments" must end in -live/,
+    );
   });
 
   it('names every bad variable at once', () => {
