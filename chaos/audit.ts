@@ -36,16 +36,6 @@ interface Settled {
   pending?: string;
 }
 
-export interface AuditDeps {
-  records: OrderRecord[];
-  faults: FaultRecord[];
-  merchants: Map<string, MerchantClient>;
-  receiver: MerchantReceiver;
-  sandboxUrl: string;
-  databaseUrl: string;
-  log(line: string): void;
-}
-
 export interface AuditResult {
   violations: Violation[];
   /** Per order: seconds from its last disturbance (its script's end or the last fault that hit it) to settling. */
@@ -99,37 +89,82 @@ async function inspect(source: BooksSource, record: OrderRecord, events: Notific
   return { view, books, verdict, ...(pending ? { pending } : {}) } satisfies Settled;
 }
 
-/** Polls every unsettled order until all settle or the deadline passes; then judges each. */
-export async function audit(deps: AuditDeps, deadlineMs: number): Promise<AuditResult> {
-  const { records } = deps;
+export interface SettleDeps {
+  records: readonly OrderRecord[];
+  merchants: Map<string, MerchantClient>;
+  sandboxUrl: string;
+  databaseUrl: string;
+  log(line: string): void;
+}
+
+/** Reads one order's books and whether it has settled, through any API process. */
+function inspector(deps: SettleDeps) {
   const sandbox = (method: string, path: string) =>
     exchange(`${deps.sandboxUrl}${path}`, method, undefined, {}, 10_000);
+  return (record: OrderRecord, events: NotificationRow[]) => {
+    const merchant = deps.merchants.get(record.merchantId)!;
+    const api = (method: string, path: string) =>
+      merchant.call(method, path, undefined, { deadlineMs: 0 });
+    return inspect({ api, sandbox }, record, events).catch(() => undefined);
+  };
+}
+
+async function inBatches<T>(items: readonly T[], size: number, each: (item: T) => Promise<void>) {
+  for (let i = 0; i < items.length; i += size)
+    await Promise.all(items.slice(i, i + size).map(each));
+}
+
+/**
+ * Watches, from the start of the traffic, each order whose script has ended until it settles,
+ * and notes when: `finish` waits until every order has settled or the deadline has passed.
+ */
+export function watchSettling(deps: SettleDeps) {
   const settledAt = new Map<number, number>();
-  const latest = new Map<number, Settled>();
-  const created = records.filter((r) => r.payOrderId);
+  const check = inspector(deps);
+  let deadlineMs: number | undefined;
   let events: NotificationRow[] = [];
-  for (let round = 1; ; round++) {
-    events = await readNotifications(deps.databaseUrl).catch(() => events);
-    const open = created.filter((r) => !settledAt.has(r.n));
-    for (let i = 0; i < open.length; i += 8) {
-      await Promise.all(
-        open.slice(i, i + 8).map(async (record) => {
-          const merchant = deps.merchants.get(record.merchantId)!;
-          const api = (method: string, path: string) =>
-            merchant.call(method, path, undefined, { deadlineMs: 0 });
-          const seen = await inspect({ api, sandbox }, record, events).catch(() => undefined);
-          if (!seen) return;
-          latest.set(record.n, seen);
-          if (!seen.pending) settledAt.set(record.n, Date.now());
-        }),
-      );
+  const loop = (async () => {
+    for (let round = 1; ; round++) {
+      events = await readNotifications(deps.databaseUrl).catch(() => events);
+      const open = deps.records.filter((r) => r.payOrderId && r.endedAt && !settledAt.has(r.n));
+      await inBatches(open, 8, async (record) => {
+        const seen = await check(record, events);
+        if (seen && !seen.pending) settledAt.set(record.n, Date.now());
+      });
+      const left = deps.records.filter((r) => r.payOrderId && !settledAt.has(r.n)).length;
+      if (deadlineMs !== undefined) {
+        if (round % 5 === 0 || left === 0) deps.log(`audit: ${left} orders not settled yet`);
+        if (left === 0 || Date.now() > deadlineMs) return;
+      }
+      await sleep(2000);
     }
-    const left = created.length - settledAt.size;
-    if (round % 5 === 1 || left === 0)
-      deps.log(`audit: ${left} of ${created.length} orders not settled`);
-    if (left === 0 || Date.now() > deadlineMs) break;
-    await sleep(2000);
-  }
+  })();
+  return {
+    settledAt,
+    async finish(deadline: number) {
+      deadlineMs = deadline;
+      await loop;
+    },
+  };
+}
+
+export interface AuditDeps extends SettleDeps {
+  faults: FaultRecord[];
+  receiver: MerchantReceiver;
+  settledAt: ReadonlyMap<number, number>;
+}
+
+/** Judges every order from fresh books, once the watch has ended. */
+export async function audit(deps: AuditDeps): Promise<AuditResult> {
+  const { records, settledAt } = deps;
+  const check = inspector(deps);
+  const events = await readNotifications(deps.databaseUrl);
+  const latest = new Map<number, Settled>();
+  await inBatches(records, 8, async (record) => {
+    if (!record.payOrderId) return;
+    const seen = await check(record, events);
+    if (seen) latest.set(record.n, seen);
+  });
 
   const violations: Violation[] = [];
   const convergenceSeconds: number[] = [];
@@ -160,6 +195,7 @@ export async function audit(deps: AuditDeps, deadlineMs: number): Promise<AuditR
     if (at === undefined) {
       violations.push(violation('NOT_SETTLED', `not settled by the deadline: ${seen.pending}`));
     } else {
+      if (seen.pending) violations.push(violation('UNSETTLED_AGAIN', seen.pending));
       const disturbed = Math.max(
         record.endedAt ?? record.startedAt,
         ...hit.map((f) => f.endedAt ?? 0),

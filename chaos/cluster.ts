@@ -429,8 +429,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       }),
     );
     parts.push(sandbox, ...workers, ...apis);
-    await Promise.all([sandbox.start(), ...workers.map((w) => w.start())]);
-    await Promise.all(apis.map((a) => a.start()));
+    await Promise.all([sandbox, ...workers, ...apis].map((part) => part.start()));
     options.log(`sandbox ${sandboxUrl}, APIs ${apiUrls.join(' ')}, 2 workers`);
     return {
       dir,

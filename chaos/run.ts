@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chinaDay } from '../src/channels/chinaTime';
 import { temporalCliPath } from '../bench/stack';
-import { audit, type Violation } from './audit';
+import { audit, watchSettling, type Violation } from './audit';
 import { startCluster, restart, type Cluster, type Part } from './cluster';
 import { injectFaults, type FaultRecord } from './faults';
 import { exchange, merchantClient, startMerchantReceiver, type MerchantClient } from './merchant';
@@ -29,7 +29,7 @@ const quick = values.quick!;
 const seed = values.seed !== undefined ? Number(values.seed) : newSeed();
 if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
 const plan = quick
-  ? { trafficSeconds: 60, orders: 70, concurrency: 16, faultGapMs: 9_000, settleSeconds: 150 }
+  ? { trafficSeconds: 60, orders: 70, concurrency: 16, faultGapMs: 6_000, settleSeconds: 150 }
   : { trafficSeconds: 420, orders: 520, concurrency: 36, faultGapMs: 9_000, settleSeconds: 300 };
 const command = [
   'npm run chaos --',
@@ -178,6 +178,14 @@ async function main(): Promise<number> {
     );
 
     const records: OrderRecord[] = [];
+    const settleDeps = {
+      records,
+      merchants: new Map(merchants.map((m) => [m.merchantId, m])),
+      sandboxUrl: cluster.sandboxUrl,
+      databaseUrl: cluster.databaseUrl,
+      log,
+    };
+    const watch = watchSettling(settleDeps);
     const trafficEnd = Date.now() + plan.trafficSeconds * 1000;
     const [faults] = await Promise.all([
       injectFaults({
@@ -191,19 +199,11 @@ async function main(): Promise<number> {
       }),
       driveTraffic(merchants, { receiver, sandboxUrl: cluster.sandboxUrl }, records),
     ]);
-    log(`traffic done: ${records.length} orders; ${faults.length} faults; auditing`);
-    const audited = await audit(
-      {
-        records,
-        faults,
-        merchants: new Map(merchants.map((m) => [m.merchantId, m])),
-        receiver,
-        sandboxUrl: cluster.sandboxUrl,
-        databaseUrl: cluster.databaseUrl,
-        log,
-      },
-      Date.now() + plan.settleSeconds * 1000,
+    log(
+      `traffic done: ${records.length} orders; ${faults.length} faults; waiting for them to settle`,
     );
+    await watch.finish(Date.now() + plan.settleSeconds * 1000);
+    const audited = await audit({ ...settleDeps, faults, receiver, settledAt: watch.settledAt });
     const violations = [...audited.violations, ...(await reconcile(cluster, opsKey))];
     const { text } = report({
       seed,

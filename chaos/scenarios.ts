@@ -39,6 +39,16 @@ const channelMethods = [
 ] as const;
 /** A channel where the payer acts on a page (bank-card quick pay is paid by the pay request). */
 const payerChannels = channelMethods.filter(([channel]) => channel !== 'bankcard');
+/** Scenarios that make sense on bank-card quick pay too; the others need a payer on a page. */
+const cardScenarios: ReadonlySet<ScenarioName> = new Set([
+  'plain',
+  'refunds',
+  'concurrentRefunds',
+  'syncWhilePaying',
+  'merchantEndpointDown',
+  'doubleClick',
+  'merchantClose',
+]);
 
 export interface Attempt {
   id: string;
@@ -414,9 +424,7 @@ async function withTradeFaults(ctx: ScenarioContext, faults: Record<string, unkn
 export function drawOrder(n: number, random: Random, merchantId: string): OrderRecord {
   const scenario = random.weighted(scenarioWeights);
   const [channel, method] = random.pick(
-    scenario === 'queryOutage' || scenario.endsWith('Notifications')
-      ? payerChannels
-      : channelMethods,
+    cardScenarios.has(scenario) ? channelMethods : payerChannels,
   );
   return {
     n,
