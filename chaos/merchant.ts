@@ -56,16 +56,29 @@ export interface MerchantClient {
   ): Promise<Answer>;
 }
 
+export interface RequestCounters {
+  requests: number;
+  retries: number;
+  /** Tries that got no answer within 30 s (the API held the request, or died with it). */
+  unanswered: number;
+}
+
+/**
+ * A merchant's integration keeps a request it must make (a pay, a refund) in a job queue for long;
+ * five minutes here, so that only an API unable to answer for that long fails a scenario.
+ */
+const merchantPatienceMs = 300_000;
+
 export function merchantClient(
   merchantId: string,
   apiKey: string,
   apiUrls: readonly string[],
-  counters: { requests: number; retries: number },
+  counters: RequestCounters,
 ): MerchantClient {
   let turn = 0;
   return {
     merchantId,
-    async call(method, path, body, { deadlineMs = 120_000 } = {}) {
+    async call(method, path, body, { deadlineMs = merchantPatienceMs } = {}) {
       const deadline = Date.now() + deadlineMs;
       const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
       if (method === 'POST') headers['idempotency-key'] = randomUUID();
@@ -73,6 +86,7 @@ export function merchantClient(
         const url = apiUrls[turn++ % apiUrls.length]!;
         counters.requests += 1;
         const answer = await exchange(`${url}${path}`, method, body, headers, 30_000);
+        if (answer.status === 0 && /timeout/i.test(String(answer.body))) counters.unanswered += 1;
         if (!retryable(answer) || Date.now() > deadline) return answer;
         counters.retries += 1;
         await sleep(Math.min(250 * 2 ** tries, 3000));

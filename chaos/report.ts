@@ -6,6 +6,7 @@ import { table, writeResult, type Row } from '../bench/report';
 import { latency } from '../bench/stats';
 import type { AuditResult, Violation } from './audit';
 import { faultsByKind, type FaultRecord } from './faults';
+import type { RequestCounters } from './merchant';
 import type { OrderRecord } from './scenarios';
 
 const root = path.resolve(__dirname, '..');
@@ -21,7 +22,7 @@ export interface RunSummary {
   crashes: { part: string; how: string; at: string }[];
   audit: AuditResult;
   violations: Violation[];
-  requests: { requests: number; retries: number };
+  requests: RequestCounters;
   deliveries: number;
   temporalCli: string;
 }
@@ -107,7 +108,10 @@ export function report(summary: RunSummary): { text: string; file: string } {
       'convergence',
       `p50 ${seconds(convergence.p50)} / p99 ${seconds(convergence.p99)} / max ${seconds(convergence.max)} after the last disturbance (n=${convergence.count})`,
     ],
-    ['merchant requests', `${summary.requests.requests} (${summary.requests.retries} retried)`],
+    [
+      'merchant requests',
+      `${summary.requests.requests} tries, ${summary.requests.retries} retried, ${summary.requests.unanswered} unanswered within 30 s`,
+    ],
     ['violations', `${summary.violations.length}: ${list(result.violationsByCode)}`],
   ];
   const details = summary.violations

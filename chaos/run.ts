@@ -10,7 +10,13 @@ import { temporalCliPath } from '../bench/stack';
 import { audit, watchSettling, type Violation } from './audit';
 import { startCluster, restart, type Cluster, type Part } from './cluster';
 import { injectFaults, type FaultRecord } from './faults';
-import { exchange, merchantClient, startMerchantReceiver, type MerchantClient } from './merchant';
+import {
+  exchange,
+  merchantClient,
+  startMerchantReceiver,
+  type MerchantClient,
+  type RequestCounters,
+} from './merchant';
 import { newSeed, seededRandom } from './random';
 import { report } from './report';
 import { drawOrder, runScenario, type OrderRecord } from './scenarios';
@@ -29,8 +35,8 @@ const quick = values.quick!;
 const seed = values.seed !== undefined ? Number(values.seed) : newSeed();
 if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
 const plan = quick
-  ? { trafficSeconds: 60, orders: 70, concurrency: 16, faultGapMs: 6_000, settleSeconds: 150 }
-  : { trafficSeconds: 420, orders: 520, concurrency: 36, faultGapMs: 9_000, settleSeconds: 300 };
+  ? { trafficSeconds: 60, orders: 80, concurrency: 30, faultGapMs: 6_000, settleSeconds: 150 }
+  : { trafficSeconds: 420, orders: 560, concurrency: 110, faultGapMs: 9_000, settleSeconds: 300 };
 const command = [
   'npm run chaos --',
   `--seed ${seed}`,
@@ -93,7 +99,7 @@ async function driveTraffic(
   const endAt = Date.now() + plan.trafficSeconds * 1000;
   const gapMs = (plan.trafficSeconds * 1000) / plan.orders;
   const running = new Set<Promise<void>>();
-  for (let n = 1; n <= plan.orders && !stopping; n++) {
+  for (let n = 1; n <= plan.orders && !stopping && Date.now() < endAt; n++) {
     const orderRandom = random.fork(`order:${n}`);
     const merchant = orderRandom.pick(merchants);
     const record = drawOrder(n, orderRandom, merchant.merchantId);
@@ -159,7 +165,7 @@ async function main(): Promise<number> {
   const receiver = await startMerchantReceiver();
   try {
     cluster = await startCluster({ dir, paycenterEnv, temporalCli, onCrash, log });
-    const counters = { requests: 0, retries: 0 };
+    const counters: RequestCounters = { requests: 0, retries: 0, unanswered: 0 };
     const merchants = [1, 2].map((i) => {
       const output = cluster!.command(['merchant', 'create', '--name', `Chaos merchant ${i}`]);
       return merchantClient(
