@@ -57,15 +57,26 @@ export function faultsHitting(
   return faults.filter((f) => f.at <= untilMs && (f.endedAt ?? Date.now()) >= record.startedAt);
 }
 
+/**
+ * The merchant events the books hold. Bounded: once, across a PostgreSQL kill, a query of a fresh
+ * postgres.js client never settled (no socket, no timer left), which stalled the whole audit.
+ */
 async function readNotifications(databaseUrl: string): Promise<NotificationRow[]> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const sql = postgres(databaseUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await sql<NotificationRow[]>`
-      select event_id as "eventId", pay_order_id as "payOrderId", type, status,
-             payload #>> '{data,refund,id}' as "refundId"
-      from merchant_notifications`;
+    return await Promise.race([
+      sql<NotificationRow[]>`
+        select event_id as "eventId", pay_order_id as "payOrderId", type, status,
+               payload #>> '{data,refund,id}' as "refundId"
+        from merchant_notifications`,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('merchant events unread in 15 s')), 15_000);
+      }),
+    ]);
   } finally {
-    await sql.end();
+    clearTimeout(timer);
+    void sql.end({ timeout: 1 }).catch(() => {});
   }
 }
 

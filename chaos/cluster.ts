@@ -3,7 +3,7 @@
 // workers and two API processes (src/main.ts commands). Each part can be killed, paused and
 // restarted; like a supervisor (docker's `restart: unless-stopped`), the cluster restarts a part
 // that dies on its own and counts it. Everything runs in process groups that are killed on exit.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -16,6 +16,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ensureDatabaseExists, isPortOpen } from '../src/db/client';
 import { searchAttributes } from '../src/workflows/definitions';
 import { freePort } from '../test/support/ports';
@@ -51,7 +52,7 @@ export interface Cluster {
   /** Env every paycenter process gets (the one-off commands too). */
   env: Record<string, string>;
   /** Runs a one-off src/main.ts command (migrate, merchant create, ops-key create); its output. */
-  command(args: string[]): string;
+  command(args: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -380,15 +381,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       PAYCENTER_SECRET_KEY: randomBytes(32).toString('hex'),
     };
     const main = ['--import', 'tsx', path.join(root, 'src/main.ts')];
-    const command = (args: string[]) =>
-      execFileSync(process.execPath, [...main, ...args], {
+    const command = async (args: string[]) => {
+      const { stdout } = await promisify(execFile)(process.execPath, [...main, ...args], {
         cwd: root,
         env: { ...process.env, ...env },
         encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
       });
+      return stdout;
+    };
     // Once, as docker-compose does: the schema and the channel key pairs every process shares.
-    command(['migrate']);
+    await command(['migrate']);
 
     const paycenter = (
       name: string,

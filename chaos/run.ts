@@ -35,7 +35,7 @@ const quick = values.quick!;
 const seed = values.seed !== undefined ? Number(values.seed) : newSeed();
 if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
 const plan = quick
-  ? { trafficSeconds: 60, orders: 80, concurrency: 30, faultGapMs: 6_000, settleSeconds: 150 }
+  ? { trafficSeconds: 60, orders: 80, concurrency: 60, faultGapMs: 6_000, settleSeconds: 150 }
   : { trafficSeconds: 420, orders: 560, concurrency: 110, faultGapMs: 9_000, settleSeconds: 300 };
 const command = [
   'npm run chaos --',
@@ -75,6 +75,14 @@ const log = (line: string) =>
 
 let stopping = false;
 let cluster: Cluster | undefined;
+let runDir: string | undefined;
+
+/** Stops every part and removes the run's folder (unless --keep). */
+async function tearDown() {
+  stopping = true;
+  await cluster?.stop();
+  if (runDir && !values.keep) rmSync(runDir, { recursive: true, force: true });
+}
 const crashes: { part: string; how: string; at: string }[] = [];
 
 function onCrash(part: Part, how: string) {
@@ -162,23 +170,29 @@ async function main(): Promise<number> {
   const temporalCli = temporalCliPath();
   if (!temporalCli) throw new Error('no Temporal CLI (scripts/temporal-cli.sh)');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'paycenter-chaos-'));
+  runDir = dir;
   const receiver = await startMerchantReceiver();
   try {
     cluster = await startCluster({ dir, paycenterEnv, temporalCli, onCrash, log });
     const counters: RequestCounters = { requests: 0, retries: 0, unanswered: 0 };
-    const merchants = [1, 2].map((i) => {
-      const output = cluster!.command(['merchant', 'create', '--name', `Chaos merchant ${i}`]);
-      return merchantClient(
+    // Made while the parts warm up: two merchants with their keys, and an ops key.
+    const [made, opsOutput] = await Promise.all([
+      Promise.all(
+        [1, 2].map((i) =>
+          cluster!.command(['merchant', 'create', '--name', `Chaos merchant ${i}`]),
+        ),
+      ),
+      cluster.command(['ops-key', 'create', '--name', 'chaos']),
+    ]);
+    const merchants = made.map((output) =>
+      merchantClient(
         printedValue(output, 'Merchant ID'),
         printedValue(output, 'API key'),
         cluster!.apiUrls,
         counters,
-      );
-    });
-    const opsKey = printedValue(
-      cluster.command(['ops-key', 'create', '--name', 'chaos']),
-      'Ops key',
+      ),
     );
+    const opsKey = printedValue(opsOutput, 'Ops key');
     log(
       `merchants ${merchants.map((m) => m.merchantId).join(', ')}; traffic for ${plan.trafficSeconds} s`,
     );
@@ -229,19 +243,16 @@ async function main(): Promise<number> {
     console.log(text);
     return violations.length === 0 ? 0 : 1;
   } finally {
-    stopping = true;
-    await cluster?.stop();
+    await tearDown();
     await receiver.stop();
     if (values.keep) log(`kept ${dir} (logs in ${dir}/logs)`);
-    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping every part`);
-    stopping = true;
-    void (cluster?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    void tearDown().finally(() => process.exit(130));
   });
 }
 
@@ -250,7 +261,6 @@ main().then(
   (err) => {
     console.error(err);
     console.error(`seed ${seed}; replay with: ${command}`);
-    stopping = true;
-    void (cluster?.stop() ?? Promise.resolve()).finally(() => process.exit(2));
+    void tearDown().finally(() => process.exit(2));
   },
 );
