@@ -17,8 +17,9 @@ export function table(title: string, rows: Row[]): string {
 
 export const format = { mib, kib, lat };
 
-export function writeResult(root: string, result: unknown): string {
-  const dir = path.join(root, 'bench/results');
+/** Writes the result as `<folder>/<time>.json` (folder relative to root); answers its path. */
+export function writeResult(root: string, result: unknown, folder = 'bench/results'): string {
+  const dir = path.join(root, folder);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');

@@ -3,7 +3,7 @@
 // `merchant create --name <name>` (a new merchant with its first API key; needs only the database),
 // `ops-key create --name <name>` / `ops-key revoke --id <opk_…>` (named ops keys; the database only),
 // and `reconcile --channel <channel> --day <yyyy-MM-dd>` (runs a day's reconciliation on the worker).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ import {
 import { ensureSearchAttributes, startTemporalDevServer, walPragmas } from './dev/temporal';
 import { channelCredentials } from './channels/credentials';
 import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
+import { writeDataFile } from './dataDir';
 import { createLogger } from './log';
 import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
 import { claimDatabaseMode } from './services/deploymentMode';
@@ -113,8 +114,9 @@ function resolveKeys(config: Config): {
   const secretKey = config.PAYCENTER_SECRET_KEY
     ? undefined
     : (stored.secretKey ?? generateSecretKey());
-  const kept = { ...stored, ...keys, ...(secretKey ? { secretKey } : {}) };
-  writeFileSync(file, JSON.stringify(kept, null, 2), { mode: 0o600 });
+  const kept = JSON.stringify({ ...stored, ...keys, ...(secretKey ? { secretKey } : {}) }, null, 2);
+  // Written only when something is new: every other start only reads it, as may one beside it.
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== kept) writeDataFile(file, kept);
   const keyed: Config = {
     ...config,
     PAYCENTER_SECRET_KEY: config.PAYCENTER_SECRET_KEY ?? parseSecretKey(secretKey!),

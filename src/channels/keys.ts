@@ -1,7 +1,8 @@
 // RSA key material for the channels' signatures. In production every key comes from configuration;
 // for the single-process demo and the tests, generated pairs stand in for both sides.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeDataFile } from '../dataDir';
 
 export interface KeyPair {
   /** PKCS#8 PEM */
@@ -48,6 +49,6 @@ export function generateChannelKeys(): ChannelKeys {
 export function loadOrCreateChannelKeys(file: string): { keys: ChannelKeys; created: boolean } {
   if (existsSync(file)) return { keys: JSON.parse(readFileSync(file, 'utf8')), created: false };
   const keys = generateChannelKeys();
-  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  writeDataFile(file, JSON.stringify(keys, null, 2));
   return { keys, created: true };
 }

@@ -8,7 +8,13 @@ import {
   type MoneyBooks,
   type MoneyVerdict,
 } from '../../src/domain/moneyInvariant';
-import type { TestSystem } from './system';
+
+/** Where the books are read: the merchant API and the sandbox's control API. */
+type Reader = (method: string, path: string) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface BooksSource {
+  api: Reader;
+  sandbox: Reader;
+}
 
 interface ViewedAttempt {
   id: string;
@@ -27,7 +33,7 @@ interface SandboxTrade {
 }
 
 /** The channel's books of one channel order; one it never created holds nothing. */
-async function channelTrade(system: TestSystem, attempt: ViewedAttempt): Promise<ChannelTrade> {
+async function channelTrade(system: BooksSource, attempt: ViewedAttempt): Promise<ChannelTrade> {
   const answer = await system.sandbox('GET', `/control/payments/${attempt.outTradeNo}`);
   if (answer.status === 404)
     return { outTradeNo: attempt.outTradeNo, paidAmount: 0, refundedAmount: 0 };
@@ -44,11 +50,23 @@ async function channelTrade(system: TestSystem, attempt: ViewedAttempt): Promise
 }
 
 /** One pay order's books as the merchant API shows them, with the channel's view of each trade. */
-export async function moneyBooks(system: TestSystem, payOrderId: string): Promise<MoneyBooks> {
+export async function moneyBooks(system: BooksSource, payOrderId: string): Promise<MoneyBooks> {
   const answer = await system.api('GET', `/v1/pay-orders/${payOrderId}`);
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  const view = answer.body;
-  const attempts = view.attempts as ViewedAttempt[];
+  return booksOfView(system, answer.body);
+}
+
+/** The books of a pay order view already read, with the channel's view of each trade. */
+export async function booksOfView(
+  system: BooksSource,
+  view: {
+    status: string;
+    amount: number;
+    attempts: ViewedAttempt[];
+    refunds: MoneyBooks['refunds'];
+  },
+): Promise<MoneyBooks> {
+  const attempts = view.attempts;
   return {
     order: { status: view.status, amount: view.amount },
     attempts,
@@ -62,7 +80,7 @@ export async function moneyBooks(system: TestSystem, payOrderId: string): Promis
  * fails with the violation (or what is still moving) otherwise. Answers the verdict's sums.
  */
 export async function expectMoneyConserved(
-  system: TestSystem,
+  system: BooksSource,
   payOrderId: string,
   { timeoutMs = 30_000, intervalMs = 250 } = {},
 ): Promise<{ netAtChannel: number; expected: number }> {
@@ -84,7 +102,7 @@ export async function expectMoneyConserved(
  * For a scenario that ends with the order still open (no verdict yet): the channel holds nothing
  * for any of its channel orders.
  */
-export async function expectNothingCollected(system: TestSystem, payOrderId: string) {
+export async function expectNothingCollected(system: BooksSource, payOrderId: string) {
   const books = await moneyBooks(system, payOrderId);
   for (const trade of books.channel ?? []) {
     assert.deepEqual(
