@@ -409,7 +409,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           url,
           ready:
             kind === 'worker'
-              ? printed('paycenter (worker) is up')
+              ? printed('paycenter (worker, ')
               : () => waitFor(name, () => healthy(url!), 60_000),
         },
         options.onCrash,
