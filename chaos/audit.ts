@@ -64,12 +64,14 @@ export function faultsHitting(
 async function readNotifications(databaseUrl: string): Promise<NotificationRow[]> {
   const sql = postgres(databaseUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
   let timer: NodeJS.Timeout | undefined;
+  const query = sql<NotificationRow[]>`
+    select event_id as "eventId", pay_order_id as "payOrderId", type, status,
+           payload #>> '{data,refund,id}' as "refundId"
+    from merchant_notifications`;
+  query.catch(() => {}); // it may fail after the timeout has answered
   try {
     return await Promise.race([
-      sql<NotificationRow[]>`
-        select event_id as "eventId", pay_order_id as "payOrderId", type, status,
-               payload #>> '{data,refund,id}' as "refundId"
-        from merchant_notifications`,
+      query,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('merchant events unread in 15 s')), 15_000);
       }),
