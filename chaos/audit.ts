@@ -1,7 +1,8 @@
 // After the storm: waits until every order has settled (nothing in flight at the channel, every
 // merchant event delivered), then audits each one with the money invariant against the channel's
 // own books, and the merchant's notifications against what the merchant endpoint accepted.
-import postgres from 'postgres';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { checkMoney, type MoneyBooks, type MoneyVerdict } from '../src/domain/moneyInvariant';
 import { booksOfView, type BooksSource } from '../test/support/money';
 import type { FaultRecord } from './faults';
@@ -58,26 +59,25 @@ export function faultsHitting(
 }
 
 /**
- * The merchant events the books hold. Bounded: once, across a PostgreSQL kill, a query of a fresh
- * postgres.js client never settled (no socket, no timer left), which stalled the whole audit.
+ * The merchant events the books hold, read with `psql` (its own process, bounded): the postgres.js
+ * driver in this process failed across PostgreSQL kills, once with a query that never settled and
+ * once with a connection error no promise of ours could catch, which ended the run.
  */
 async function readNotifications(databaseUrl: string): Promise<NotificationRow[]> {
-  const sql = postgres(databaseUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      sql<NotificationRow[]>`
-        select event_id as "eventId", pay_order_id as "payOrderId", type, status,
-               payload #>> '{data,refund,id}' as "refundId"
-        from merchant_notifications`,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('merchant events unread in 15 s')), 15_000);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    void sql.end({ timeout: 1 }).catch(() => {});
-  }
+  const query = `select coalesce(json_agg(e), '[]') from (
+    select event_id as "eventId", pay_order_id as "payOrderId", type, status,
+           payload #>> '{data,refund,id}' as "refundId"
+    from merchant_notifications) e`;
+  const { stdout } = await promisify(execFile)(
+    '/usr/lib/postgresql/15/bin/psql',
+    ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', databaseUrl, '-c', query],
+    {
+      timeout: 15_000,
+      maxBuffer: 256 * 1024 * 1024,
+      env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
+    },
+  );
+  return JSON.parse(stdout) as NotificationRow[];
 }
 
 async function inspect(source: BooksSource, record: OrderRecord, events: NotificationRow[]) {

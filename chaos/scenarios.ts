@@ -290,7 +290,7 @@ const scripts: Record<ScenarioName, (ctx: ScenarioContext) => Promise<void>> = {
   lateAfterClose: async (ctx) => {
     await createOrder(ctx);
     const attempt = await payRequest(ctx, ctx.record.channel, ctx.record.method);
-    await payerOpens(ctx, attempt!);
+    if (attempt) await payerOpens(ctx, attempt);
     await merchantCloses(ctx);
     await sleep(ctx.random.int(0, 5000));
     if (attempt) await payerForces(ctx, attempt);
