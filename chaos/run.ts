@@ -1,4 +1,4 @@
-// `npm run chaos [-- --seed N] [--quick] [--sandbox-kills] [--keep]`: runs paycenter as a deployment
+// `npm run chaos [-- --seed N] [--quick] [--no-sandbox-kills] [--keep]`: runs paycenter as a deployment
 // does (separate processes, its own PostgreSQL and Temporal), drives seeded payment traffic while
 // killing and pausing its parts, waits for every order to settle, and audits the money.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +25,8 @@ const { values } = parseArgs({
   options: {
     seed: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    'sandbox-kills': { type: 'boolean', default: false },
+    /** The sandbox keeps its trades in a journal; this leaves it alone, to tell its faults apart. */
+    'no-sandbox-kills': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
   strict: true,
@@ -41,7 +42,7 @@ const command = [
   'npm run chaos --',
   `--seed ${seed}`,
   quick ? '--quick' : '',
-  values['sandbox-kills'] ? '--sandbox-kills' : '',
+  values['no-sandbox-kills'] ? '--no-sandbox-kills' : '',
 ]
   .filter(Boolean)
   .join(' ');
@@ -213,7 +214,7 @@ async function main(): Promise<number> {
         random: seededRandom(seed).fork('faults'),
         untilMs: trafficEnd - 10_000,
         meanGapMs: plan.faultGapMs,
-        sandboxKills: values['sandbox-kills']!,
+        sandboxKills: !values['no-sandbox-kills'],
         stopping: () => stopping,
         log,
       }),
