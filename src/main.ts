@@ -102,9 +102,9 @@ function resolveKeys(config: Config): {
   if (config.PAYCENTER_MODE === 'live') return { opsApiKey: config.PAYCENTER_OPS_API_KEY, config };
   mkdirSync(config.DATA_DIR, { recursive: true });
   const file = path.join(config.DATA_DIR, 'keys.json');
-  const stored: { demoApiKey?: string; opsApiKey?: string; secretKey?: string } = existsSync(file)
-    ? JSON.parse(readFileSync(file, 'utf8'))
-    : {};
+  const written = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  const stored: { demoApiKey?: string; opsApiKey?: string; secretKey?: string } =
+    written === undefined ? {} : JSON.parse(written);
   const keys = {
     demoApiKey:
       config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret(apiKeyPrefix('test')),
@@ -116,7 +116,7 @@ function resolveKeys(config: Config): {
     : (stored.secretKey ?? generateSecretKey());
   const kept = JSON.stringify({ ...stored, ...keys, ...(secretKey ? { secretKey } : {}) }, null, 2);
   // Written only when something is new: every other start only reads it, as may one beside it.
-  if (!existsSync(file) || readFileSync(file, 'utf8') !== kept) writeDataFile(file, kept);
+  if (written !== kept) writeDataFile(file, kept);
   const keyed: Config = {
     ...config,
     PAYCENTER_SECRET_KEY: config.PAYCENTER_SECRET_KEY ?? parseSecretKey(secretKey!),
