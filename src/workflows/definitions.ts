@@ -45,6 +45,8 @@ export interface PaymentResume {
   queriesDone: number;
   failuresInARow: number;
   lastQueryAtMs?: number;
+  /** The order is flagged only because the channel had not answered (cleared once it does). */
+  flaggedUnreachable?: boolean;
   refunds: RefundView[];
   facts: ChannelFact[];
 }

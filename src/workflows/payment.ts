@@ -105,6 +105,12 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   let compensating = 0;
   /** Set while the run waits for its handlers to finish before continuing as new. */
   let handingOver = false;
+  /**
+   * The order is flagged only because the channel did not answer for a while (queries or
+   * closes in a row). Unlike every other reason, this one passes: the flag is cleared once
+   * the channel answers again, so that operators see only orders that still need them.
+   */
+  let flaggedUnreachable = resumed?.flaggedUnreachable ?? false;
 
   setHandler(status, () => view(state, refundViews));
   setHandler(notify, (fact) => {
@@ -113,12 +119,13 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   setHandler(attention, (reason) =>
     serialized(async () => {
       log.warn('an operator is asked to look at this pay order', { reason });
-      if (!state.needsAttention) await save({ ...state, needsAttention: true });
+      await flagForOperator();
     }),
   );
   setHandler(clearAttention, (note) =>
     serialized(async () => {
       log.info('an operator cleared the attention flag', { note });
+      flaggedUnreachable = false;
       if (state.needsAttention) await save({ ...state, needsAttention: false });
     }),
   );
@@ -203,6 +210,28 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       { key: searchAttributes.needsAttention, value: state.needsAttention },
       ...(paidWith ? [{ key: searchAttributes.payChannel, value: paidWith.channel }] : []),
     ]);
+  }
+
+  /** Flags the order for an operator for a reason that does not pass by itself. */
+  async function flagForOperator() {
+    flaggedUnreachable = false;
+    if (!state.needsAttention) await save({ ...state, needsAttention: true });
+  }
+
+  /** Flags the order because the channel has not answered `failures` times in a row. */
+  async function flagIfUnreachable(failures: number, what: Record<string, unknown>) {
+    if (!needsAttentionAfter(schedule, failures) || state.needsAttention) return;
+    log.warn('the channel does not answer; flagging for an operator', { ...what, failures });
+    flaggedUnreachable = true;
+    await save({ ...state, needsAttention: true });
+  }
+
+  /** The channel answered: a flag raised only because it did not is cleared. */
+  async function channelAnswered() {
+    if (!flaggedUnreachable || !patched('unreachable-flag-clears')) return;
+    flaggedUnreachable = false;
+    log.info('the channel answers again; clearing the flag its silence raised');
+    if (state.needsAttention) await save({ ...state, needsAttention: false });
   }
 
   async function handlePay(request: PayRequest): Promise<{ attempt: AttemptView }> {
@@ -428,13 +457,8 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       log.warn('channel query failed', { outTradeNo: open.outTradeNo, error: String(err) });
     }
     failuresInARow = learnt ? 0 : failuresInARow + 1;
-    if (!learnt && needsAttentionAfter(schedule, failuresInARow) && !state.needsAttention) {
-      log.warn('channel order status cannot be learnt; flagging for an operator', {
-        outTradeNo: open.outTradeNo,
-        failuresInARow,
-      });
-      await save({ ...state, needsAttention: true });
-    }
+    if (learnt) await channelAnswered();
+    else await flagIfUnreachable(failuresInARow, { outTradeNo: open.outTradeNo, at: 'query' });
   }
 
   function startCompensation(attempt: Attempt, reason: ExtraPaymentReason) {
@@ -479,7 +503,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     const status = await refundAtChannel(ref, amount, schedule);
     shown.status = status;
     await records.saveRefund({ ...record, status });
-    if (status === 'FAILED') await serialized(() => save({ ...state, needsAttention: true }));
+    if (status === 'FAILED') await serialized(flagForOperator);
     if (status === 'SUCCEEDED' && patched('merchant-notification')) {
       await tellMerchant('pay_order.refunded', {
         id: record.id,
@@ -505,9 +529,14 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
         await applyFacts();
         return done() || (await closeOpenAttempts());
       });
+      // The serializer is entered only to change something, so that the run's commands stay
+      // in the order of runs recorded before these flags.
+      if (confirmed && flaggedUnreachable && !openAttempt(state)) {
+        await serialized(channelAnswered);
+      }
       if (confirmed || done()) return;
       if (needsAttentionAfter(schedule, failures) && !state.needsAttention) {
-        await serialized(() => save({ ...state, needsAttention: true }));
+        await serialized(() => flagIfUnreachable(failures, { at: 'close' }));
       }
       const delay = nextQueryDelaySeconds(schedule, failures - 1, failures);
       await condition(() => facts.length > 0 || !openAttempt(state), delay * 1000);
@@ -551,6 +580,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
         version,
         queriesDone,
         failuresInARow,
+        flaggedUnreachable,
         refunds: refundViews,
         facts: [...facts],
       },

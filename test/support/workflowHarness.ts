@@ -30,6 +30,8 @@ export class FakeChannel {
   failOpen: 'unavailable' | 'rejected' | undefined;
   /** Channel orders whose close the channel cannot confirm (every one when true). */
   failClose: Set<string> | true = new Set();
+  /** The channel does not answer queries. */
+  failQuery = false;
   /** Channel orders whose refund the channel accepts but does not finish. */
   stuckRefunds = new Set<string>();
   merchantEvents: string[] = [];
@@ -70,6 +72,8 @@ export class FakeChannel {
       },
       queryChannelOrder: async ({ outTradeNo }) => {
         this.queried.push(outTradeNo);
+        if (this.failQuery)
+          throw new ChannelUnavailableError('the channel does not answer the query');
         return this.paid.has(outTradeNo)
           ? { outTradeNo, status: 'SUCCEEDED', amount: 500, source: 'query' }
           : { outTradeNo, status: 'PENDING', source: 'query' };

@@ -1,0 +1,78 @@
+// When the payment workflow flags a pay order for an operator, and when it takes the flag back:
+// a channel that stopped answering raises it and clears it once it answers again; every other
+// reason stays until an operator clears it. In-memory channel, real Temporal.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { attention, type PayOrderView } from '../../src/workflows/definitions';
+import { recordMissingHistories } from '../support/history';
+import { eventually } from '../support/system';
+import { FakeChannel, input, payWith, start, withWorker } from '../support/workflowHarness';
+
+const recorded: Record<string, string> = {};
+after(() => recordMissingHistories(recorded));
+
+/** Flags after two queries or closes in a row that learn nothing; a query every second. */
+const impatient = { delaysSeconds: [1], attentionAfterFailures: 2, rareSeconds: 1 };
+
+const flagged = (channel: FakeChannel) =>
+  eventually(async () => channel.saved.at(-1)?.needsAttention === true, {
+    what: 'the order to be flagged for an operator',
+    timeoutMs: 30_000,
+  });
+
+/** A payment whose channel stops answering queries until the order is flagged. */
+async function flaggedBySilence(channel: FakeChannel, taskQueue: string) {
+  channel.failQuery = true;
+  const handle = await start(taskQueue, input({ querySchedule: impatient }));
+  const { attempt } = await payWith(handle, 'page');
+  await flagged(channel);
+  return { handle, outTradeNo: attempt.outTradeNo };
+}
+
+describe('payment workflow attention flag', () => {
+  it('clears the flag a silent channel raised once a query learns the payment', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const { handle, outTradeNo } = await flaggedBySilence(channel, taskQueue);
+      channel.failQuery = false;
+      channel.paid.add(outTradeNo);
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.status, 'SUCCEEDED');
+      assert.equal(result.needsAttention, false);
+      assert.equal(channel.saved.at(-1)?.needsAttention, false);
+      recorded['unreachable-flag-cleared-by-query'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('clears the flag a channel that could not confirm the close raised once it confirms', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(
+        taskQueue,
+        input({ expiresAt: new Date(Date.now() + 2000).toISOString(), querySchedule: impatient }),
+      );
+      await payWith(handle, 'page');
+      channel.failClose = true;
+      await flagged(channel);
+      channel.failClose = new Set();
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.status, 'CLOSED');
+      assert.equal(result.needsAttention, false);
+      recorded['unreachable-flag-cleared-by-close'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('keeps a flag raised for another reason, even when the channel answers again', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const { handle, outTradeNo } = await flaggedBySilence(channel, taskQueue);
+      await handle.signal(attention, 'reconciliation: the statement shows another amount');
+      channel.failQuery = false;
+      channel.paid.add(outTradeNo);
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.status, 'SUCCEEDED');
+      assert.equal(result.needsAttention, true);
+    });
+  });
+});
