@@ -142,6 +142,11 @@ export const configSchema = z.object({
   SANDBOX_DATA_FILE: optionalText,
   /** How long a pay request waits for a synchronous channel's pending payment (async made sync). */
   SYNC_PAY_WAIT_SECONDS: seconds(15),
+  /**
+   * How long a pay, sync or close request waits for the payment workflow before answering 503
+   * STILL_PROCESSING (the work goes on; the same request again learns its outcome).
+   */
+  UPDATE_WAIT_SECONDS: seconds(30),
   /** How long a channel call may take before it counts as unanswered. */
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SANDBOX_APP_ID: z.string().default('paycenter-demo'),

@@ -317,6 +317,7 @@ export async function startApi(
       cashierTokenSecret,
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       addressPolicy: addressPolicy(config, deps.resolveHost),
+      updateWaitSeconds: config.UPDATE_WAIT_SECONDS,
       ...paymentWorkflowSettings(config),
     }),
     refunds: createRefundService(workflowStarter),

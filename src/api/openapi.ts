@@ -85,7 +85,7 @@ const problemTitles: Record<number, string> = {
   413: 'The body is too large',
   415: 'Content-Type must be application/json',
   502: 'The channel refused the request',
-  503: 'The channel or the database is unavailable; retry later',
+  503: 'The channel, the database or the workflow service is unavailable, or the payment is still processing; retry after Retry-After',
 };
 
 /** A compile-time check that a service's answer type fits the schema the document shows. */

@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { DomainError, type ErrorCode, type FieldProblem } from '../domain/errors';
+import { outageOf, retryAfterSeconds } from './outages';
 
 const httpStatus: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -64,6 +65,8 @@ export function sendProblem(
   detail: string,
   fields: FieldProblem[] = [],
 ) {
+  // Every 503 is for now: the merchant may retry the same request shortly.
+  if (status === 503) reply.header('Retry-After', String(retryAfterSeconds));
   return reply
     .status(status)
     .type('application/problem+json')
@@ -106,6 +109,11 @@ export function registerProblemHandlers(app: FastifyInstance) {
     if (known) return sendProblem(reply, known.status, known.code, known.title);
     const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status < 500) return sendProblem(reply, status, 'BAD_REQUEST', err.message);
+    const outage = outageOf(err);
+    if (outage) {
+      req.log.warn({ err }, outage.detail);
+      return sendProblem(reply, 503, outage.code, outage.detail);
+    }
     req.log.error({ err }, 'request failed');
     return sendProblem(reply, 500, 'INTERNAL', 'paycenter could not complete the request');
   });

@@ -45,6 +45,8 @@ export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   defaultExpiresInSeconds: number;
   /** Where notify and return URLs may lead. */
   addressPolicy: AddressPolicy;
+  /** How long a request waits for the workflow's answer before 503 STILL_PROCESSING. */
+  updateWaitSeconds: number;
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -64,6 +66,17 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       expiresAt: row.expiresAt.toISOString(),
       cashierUrl: `${deps.publicApiUrl}/cashier/${row.id}?token=${signCashierToken(deps.cashierTokenSecret, row.id, row.expiresAt)}`,
     };
+  }
+
+  /**
+   * Runs an Update on the order's workflow across its runs; past the configured wait the call
+   * gives up (the Update goes on) and the API answers 503 STILL_PROCESSING.
+   */
+  function updateWorkflow<T>(id: string, run: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + deps.updateWaitSeconds * 1000;
+    return acrossRuns(temporal.workflow.getHandle(id), (handle) =>
+      temporal.withDeadline(deadline, () => run(handle)),
+    );
   }
 
   async function findByMerchantOrderNo(merchantId: string, merchantOrderNo: string) {
@@ -340,7 +353,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       const fromBooks = await reusableFromBooks(row, payRequest);
       if (fromBooks) return fromBooks;
       try {
-        const answer: PayAnswer = await acrossRuns(temporal.workflow.getHandle(id), (handle) =>
+        const answer: PayAnswer = await updateWorkflow(id, (handle) =>
           handle.executeUpdate(pay, { args: [payRequest] }),
         );
         return answer;
@@ -354,7 +367,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       const row = await findById(merchantId, id);
       await ensureWorkflow(row);
       try {
-        await acrossRuns(temporal.workflow.getHandle(id), (handle) => handle.executeUpdate(sync));
+        await updateWorkflow(id, (handle) => handle.executeUpdate(sync));
       } catch (err) {
         if (!isFinished(err) && refusalOf(err)?.type !== nothingToSync) throw payFailure(err, row);
       }
@@ -366,7 +379,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       const row = await findById(merchantId, id);
       await ensureWorkflow(row);
       try {
-        await acrossRuns(temporal.workflow.getHandle(id), (handle) => handle.executeUpdate(close));
+        await updateWorkflow(id, (handle) => handle.executeUpdate(close));
       } catch (err) {
         const failure = payFailure(err, row);
         if (!(failure instanceof DomainError && failure.code === 'ORDER_CLOSED')) throw failure;

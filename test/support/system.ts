@@ -47,6 +47,7 @@ export interface TestSystem {
 export interface Answer {
   status: number;
   contentType: string;
+  retryAfter?: string;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -98,6 +99,7 @@ async function call(url: string, method: string, body: unknown, headers: Record<
   return {
     status: response.status,
     contentType,
+    retryAfter: response.headers.get('retry-after') ?? undefined,
     body: contentType.includes('json') && text ? JSON.parse(text) : text,
   };
 }
@@ -176,6 +178,8 @@ export async function startTestSystem(
     env?: Record<string, string>;
     embeddedDatabase?: boolean;
     ownDatabase?: boolean;
+    /** The run's database reached at another URL (e.g. through a proxy a test may cut). */
+    databaseUrl?: string;
     /** The DNS the system's merchant URL checks use; the machine's by default. */
     resolveHost?: HostResolver;
     /** The test runs the sandbox itself (a process of its own) at SANDBOX_PORT or SANDBOX_URL. */
@@ -210,7 +214,9 @@ export async function startTestSystem(
   const log = createLogger(config.LOG_LEVEL);
   const database =
     own?.database ??
-    (options.embeddedDatabase ? await openPglite() : await openPostgres(runDatabaseUrl(), 5));
+    (options.embeddedDatabase
+      ? await openPglite()
+      : await openPostgres(options.databaseUrl ?? runDatabaseUrl(), 5));
   if (options.embeddedDatabase) await database.migrate();
   const temporalAddress = runTemporalAddress();
   const keys = live ? liveChannelKeys() : testChannelKeys();

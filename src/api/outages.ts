@@ -1,0 +1,61 @@
+// A failure that says a part paycenter depends on is down for now, not that the request is
+// wrong: the API answers it 503 with Retry-After, so that a merchant retries instead of giving up.
+import {
+  isGrpcServiceError,
+  ServiceError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+
+export interface Outage {
+  code: 'TEMPORARILY_UNAVAILABLE' | 'STILL_PROCESSING';
+  detail: string;
+}
+
+/** Seconds a merchant should wait before trying again. */
+export const retryAfterSeconds = 2;
+
+// gRPC status codes of a Temporal server that is down, restarting or overloaded.
+const grpcUnavailable = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14]);
+
+// The driver's own codes for a connection that could not be made or died, and the SQLSTATEs
+// of a server that is shutting down or starting (class 08 is every connection exception).
+const databaseDown = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+export function outageOf(err: unknown): Outage | undefined {
+  for (let cause = err, depth = 0; cause instanceof Error && depth < 8; depth++) {
+    if (cause instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      return {
+        code: 'STILL_PROCESSING',
+        detail:
+          'the payment did not answer in time and may still complete; retry the same request ' +
+          '(with the same Idempotency-Key) to learn its outcome',
+      };
+    }
+    if (
+      cause instanceof ServiceError &&
+      isGrpcServiceError(cause.cause) &&
+      grpcUnavailable.has(cause.cause.code)
+    ) {
+      return { code: 'TEMPORARILY_UNAVAILABLE', detail: 'the workflow service is unavailable' };
+    }
+    const code = 'code' in cause ? cause.code : undefined;
+    if (typeof code === 'string' && (databaseDown.has(code) || code.startsWith('08'))) {
+      return { code: 'TEMPORARILY_UNAVAILABLE', detail: 'the database is unavailable' };
+    }
+    cause = cause.cause;
+  }
+  return undefined;
+}

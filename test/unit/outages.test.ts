@@ -1,0 +1,59 @@
+// Which failures are outages (503 with Retry-After) and which are not: read off the real errors
+// of the Temporal client and the PostgreSQL driver when their server cannot be reached.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { outageOf } from '../../src/api/outages';
+import { DomainError } from '../../src/domain/errors';
+import { freePort } from '../support/ports';
+
+async function failureOf(call: () => Promise<unknown>): Promise<unknown> {
+  return call().then(
+    () => assert.fail('the call should have failed'),
+    (err: unknown) => err,
+  );
+}
+
+describe('outageOf', () => {
+  it('calls an unreachable Temporal server an outage of the workflow service', async () => {
+    const port = await freePort();
+    const connection = Connection.lazy({ address: `127.0.0.1:${port}`, connectTimeout: 1_000 });
+    const err = await failureOf(() =>
+      new Client({ connection }).workflow.getHandle('po_x').describe(),
+    );
+    assert.deepEqual(outageOf(err)?.code, 'TEMPORARILY_UNAVAILABLE');
+    assert.match(outageOf(err)!.detail, /workflow service/);
+  });
+
+  it('calls an unreachable database an outage, through the ORM’s wrapping', async () => {
+    const port = await freePort();
+    const client = postgres(`postgres://postgres@127.0.0.1:${port}/paycenter`, { max: 1 });
+    try {
+      const err = await failureOf(() => drizzle(client).execute(sql`select 1`));
+      assert.deepEqual(outageOf(err), {
+        code: 'TEMPORARILY_UNAVAILABLE',
+        detail: 'the database is unavailable',
+      });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('leaves a refused request, a bug and a query error alone', async () => {
+    assert.equal(outageOf(new DomainError('ORDER_CLOSED', 'closed')), undefined);
+    assert.equal(outageOf(new TypeError('undefined is not a function')), undefined);
+    const client = postgres(
+      process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      { max: 1 },
+    );
+    try {
+      const err = await failureOf(() => drizzle(client).execute(sql`select * from no_such_table`));
+      assert.equal(outageOf(err), undefined);
+    } finally {
+      await client.end();
+    }
+  });
+});
