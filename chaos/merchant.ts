@@ -8,6 +8,8 @@ import type { MerchantEvent } from '../src/domain/merchantEvents';
 
 export interface Answer {
   status: number;
+  /** The server's Retry-After, in seconds, when it gave one. */
+  retryAfterSeconds?: number;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -33,7 +35,12 @@ export async function exchange(
     });
     const text = await response.text();
     const json = (response.headers.get('content-type') ?? '').includes('json') && text;
-    return { status: response.status, body: json ? JSON.parse(text) : text };
+    const retryAfter = Number(response.headers.get('retry-after') ?? NaN);
+    return {
+      status: response.status,
+      body: json ? JSON.parse(text) : text,
+      ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+    };
   } catch (err) {
     return { status: 0, body: (err as Error).message };
   }
@@ -61,6 +68,8 @@ export interface RequestCounters {
   retries: number;
   /** Tries that got no answer within 30 s (the API held the request, or died with it). */
   unanswered: number;
+  /** Tries answered 503, by problem code (an outage the API knew it had). */
+  unavailable: Record<string, number>;
 }
 
 /**
@@ -87,9 +96,14 @@ export function merchantClient(
         counters.requests += 1;
         const answer = await exchange(`${url}${path}`, method, body, headers, 30_000);
         if (answer.status === 0 && /timeout/i.test(String(answer.body))) counters.unanswered += 1;
+        if (answer.status === 503) {
+          const code = String(answer.body?.code ?? 'NO_CODE');
+          counters.unavailable[code] = (counters.unavailable[code] ?? 0) + 1;
+        }
         if (!retryable(answer) || Date.now() > deadline) return answer;
         counters.retries += 1;
-        await sleep(Math.min(250 * 2 ** tries, 3000));
+        const backoffMs = Math.min(250 * 2 ** tries, 3000);
+        await sleep(Math.max(backoffMs, (answer.retryAfterSeconds ?? 0) * 1000));
       }
     },
   };

@@ -110,7 +110,7 @@ export function report(summary: RunSummary): { text: string; file: string } {
     ],
     [
       'merchant requests',
-      `${summary.requests.requests} tries, ${summary.requests.retries} retried, ${summary.requests.unanswered} unanswered within 30 s`,
+      `${summary.requests.requests} tries, ${summary.requests.retries} retried, ${summary.requests.unanswered} unanswered within 30 s; 503: ${list(summary.requests.unavailable)}`,
     ],
     ['violations', `${summary.violations.length}: ${list(result.violationsByCode)}`],
   ];

@@ -56,6 +56,8 @@ const paycenterEnv: Record<string, string> = {
   IDEMPOTENCY_LEASE_SECONDS: '10',
   CHANNEL_TIMEOUT_MS: '3000',
   SYNC_PAY_WAIT_SECONDS: '5',
+  // Below the merchant's 30 s patience per try, so that a held request is answered 503.
+  UPDATE_WAIT_SECONDS: '20',
   QUERY_SCHEDULE_SECONDS: '2,3,5,8',
   QUERY_RARE_SECONDS: '15',
   LATE_WINDOW_SECONDS: '60',
@@ -175,7 +177,7 @@ async function main(): Promise<number> {
   const receiver = await startMerchantReceiver();
   try {
     cluster = await startCluster({ dir, paycenterEnv, temporalCli, onCrash, log });
-    const counters: RequestCounters = { requests: 0, retries: 0, unanswered: 0 };
+    const counters: RequestCounters = { requests: 0, retries: 0, unanswered: 0, unavailable: {} };
     // Made while the parts warm up: two merchants with their keys, and an ops key.
     const [made, opsOutput] = await Promise.all([
       Promise.all(
