@@ -1,10 +1,12 @@
-// A failure that says a part paycenter depends on is down for now, not that the request is
-// wrong: the API answers it 503 with Retry-After, so that a merchant retries instead of giving up.
+// A failure that says a part paycenter depends on is down or busy for now, not that the request
+// is wrong: the API answers it 503 with Retry-After, so that a merchant retries, not gives up.
 import {
+  ApplicationFailure,
   isGrpcServiceError,
   ServiceError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import { handOver } from '../workflows/definitions';
 
 export interface Outage {
   code: 'TEMPORARILY_UNAVAILABLE' | 'STILL_PROCESSING';
@@ -36,7 +38,10 @@ const databaseDown = new Set([
 
 export function outageOf(err: unknown): Outage | undefined {
   for (let cause = err, depth = 0; cause instanceof Error && depth < 8; depth++) {
-    if (cause instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    if (
+      cause instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+      (cause instanceof ApplicationFailure && cause.type === handOver)
+    ) {
       return {
         code: 'STILL_PROCESSING',
         detail:

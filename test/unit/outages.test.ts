@@ -2,12 +2,18 @@
 // of the Temporal client and the PostgreSQL driver when their server cannot be reached.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { outageOf } from '../../src/api/outages';
 import { DomainError } from '../../src/domain/errors';
+import { handOver } from '../../src/workflows/definitions';
 import { freePort } from '../support/ports';
 
 async function failureOf(call: () => Promise<unknown>): Promise<unknown> {
@@ -40,6 +46,19 @@ describe('outageOf', () => {
     } finally {
       await client.end();
     }
+  });
+
+  it('calls a pay order still moving to a new run (after every retry) still processing', () => {
+    const refused = new WorkflowUpdateFailedError(
+      'Workflow Update failed',
+      ApplicationFailure.nonRetryable('the pay order moves to a new run; try again', handOver),
+    );
+    assert.equal(outageOf(refused)?.code, 'STILL_PROCESSING');
+    const closed = new WorkflowUpdateFailedError(
+      'Workflow Update failed',
+      ApplicationFailure.nonRetryable('the pay order is already closed', 'ORDER_CLOSED'),
+    );
+    assert.equal(outageOf(closed), undefined);
   });
 
   it('leaves a refused request, a bug and a query error alone', async () => {
