@@ -1,7 +1,7 @@
 // The engine's ceiling for one payment: the bare workflow driven straight through the Temporal
 // client (start, pay update, notify signal, wait for the notification child), no API, no DB.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { searchAttributes } from '../src/workflows/definitions';
+import { searchAttributes } from '../src/workflows/contracts/payment';
 import { bareEventId, bareNotify, barePay } from './workflows';
 import { closedLoop, latency, sleep, wallNow, type Latency } from './stats';
 

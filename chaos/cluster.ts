@@ -18,7 +18,7 @@ import {
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDatabaseExists, isPortOpen } from '../src/db/client';
-import { searchAttributes } from '../src/workflows/definitions';
+import { searchAttributes } from '../src/workflows/contracts/payment';
 import { freePort } from '../test/support/ports';
 
 const root = path.resolve(__dirname, '..');

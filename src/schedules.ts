@@ -7,8 +7,16 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import type { Config } from './config';
-import type { DailyReconciliationInput } from './workflows/reconcile';
-import type { SafetyNetInput } from './workflows/safetyNet';
+import {
+  dailyReconciliationWorkflow,
+  dailyReconciliationWorkflowId,
+  type DailyReconciliationInput,
+} from './workflows/contracts/dailyReconciliation';
+import {
+  safetyNetScanWorkflow,
+  safetyNetScanWorkflowId,
+  type SafetyNetInput,
+} from './workflows/contracts/safetyNetScan';
 
 /** Schedule IDs carry the task queue, so deployments (and test systems) sharing a namespace differ. */
 export function scheduleIds(config: Config) {
@@ -51,8 +59,8 @@ export async function ensureSchedules(
     spec: { calendars: [{ hour: hour!, minute: minute! }], timezone: config.RECONCILE_TIME_ZONE },
     action: {
       type: 'startWorkflow',
-      workflowType: 'dailyReconciliation',
-      workflowId: `reconcile-daily:${config.TEMPORAL_TASK_QUEUE}`,
+      workflowType: dailyReconciliationWorkflow.type,
+      workflowId: dailyReconciliationWorkflowId(config.TEMPORAL_TASK_QUEUE),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [daily],
     },
@@ -64,8 +72,8 @@ export async function ensureSchedules(
     spec: { intervals: [{ every: `${config.SAFETY_NET_INTERVAL_SECONDS}s` }] },
     action: {
       type: 'startWorkflow',
-      workflowType: 'safetyNetScan',
-      workflowId: `safety-net:${config.TEMPORAL_TASK_QUEUE}`,
+      workflowType: safetyNetScanWorkflow.type,
+      workflowId: safetyNetScanWorkflowId(config.TEMPORAL_TASK_QUEUE),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [safetyNetInput(config)],
     },

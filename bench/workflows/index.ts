@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BareActivities } from './activities';
-import { searchAttributes } from '../../src/workflows/definitions';
+import { searchAttributes } from '../../src/workflows/contracts/payment';
 
 // The same activity options as the payment workflow's record and channel calls.
 const acts = proxyActivities<BareActivities>({

@@ -18,6 +18,7 @@ import {
   type PayOrderState,
 } from '../domain/payOrder';
 import type { Corrections } from '../services/corrections';
+import type { RefundRecord } from '../workflows/contracts/merchantRefund';
 
 export interface PaymentActivityDeps {
   db: Db;
@@ -41,21 +42,6 @@ export interface PayOrderChange {
   version: number;
   order: Omit<PayOrderState, 'attempts'>;
   attempts: Attempt[];
-}
-
-export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
-
-/** A refund as the workflow records it. */
-export interface RefundRecord {
-  id: string;
-  payOrderId: string;
-  merchantId: string;
-  attemptId: string;
-  amount: number;
-  currency: Currency;
-  /** Why the money goes back: money the order did not need, or the merchant asked. */
-  reason: ExtraPaymentReason | 'MERCHANT_REQUEST';
-  status: RefundStatus;
 }
 
 export function createPaymentActivities({ db, channels, corrections }: PaymentActivityDeps) {

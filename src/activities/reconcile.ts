@@ -16,7 +16,7 @@ import {
   reconciliations,
   refunds,
 } from '../db/schema';
-import type { RefundStatus } from './payment';
+import type { RefundStatus } from '../workflows/contracts/merchantRefund';
 import { newId } from '../domain/ids';
 import {
   classTotals,
@@ -41,7 +41,8 @@ import {
   type HoldClock,
   type LaterBooking,
 } from '../domain/reconciliationHolding';
-import { strayPaymentWorkflowId, type Corrections } from '../services/corrections';
+import type { Corrections } from '../services/corrections';
+import { strayPaymentWorkflowId } from '../workflows/contracts/strayPayment';
 
 export interface ReconcileRef {
   channel: string;

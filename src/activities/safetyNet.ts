@@ -42,16 +42,14 @@ import {
   type SafetyNetAction,
   type SafetyNetCheck,
 } from '../domain/safetyNet';
-import {
-  strayPaymentWorkflowId,
-  type Corrections,
-  type UnrefundedSuccess,
-} from '../services/corrections';
+import type { Corrections, UnrefundedSuccess } from '../services/corrections';
 import { sweepExpiredIdempotencyKeys } from '../services/idempotencyKeys';
 import type { PaymentWorkflows } from '../services/paymentWorkflows';
 import { merchantRefundReason, type RefundWorkflows } from '../services/refundWorkflows';
 import type { WorkflowStart } from '../services/workflowStarts';
-import type { SafetyNetInput } from '../workflows/safetyNet';
+import { paymentWorkflowId } from '../workflows/contracts/payment';
+import type { SafetyNetInput } from '../workflows/contracts/safetyNetScan';
+import { strayPaymentWorkflowId } from '../workflows/contracts/strayPayment';
 
 export interface SafetyNetActivityDeps {
   db: Db;
@@ -509,7 +507,7 @@ export function createSafetyNetActivities({
     let reason = suspect.flagReason ?? 'found by the safety net';
     if (suspect.success) {
       const correction = correctUnrefundedSuccess({
-        payOrderWorkflow: await corrections.workflowState(suspect.payOrderId),
+        payOrderWorkflow: await corrections.workflowState(paymentWorkflowId(suspect.payOrderId)),
         strayPayment: await corrections.workflowState(
           strayPaymentWorkflowId(suspect.success.attemptId),
         ),

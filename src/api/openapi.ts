@@ -19,7 +19,7 @@ import {
   refundLookupSchema,
   refundViewSchema,
 } from '../domain/schemas';
-import type { PayAnswer } from '../workflows/definitions';
+import type { PayAnswer } from '../workflows/contracts/payment';
 import { docsPage } from './docsPage';
 import { validKey } from './idempotency';
 

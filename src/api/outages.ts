@@ -6,7 +6,7 @@ import {
   ServiceError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { handOver } from '../workflows/definitions';
+import { handOver } from '../workflows/contracts/payment';
 
 export interface Outage {
   code: 'TEMPORARILY_UNAVAILABLE' | 'STILL_PROCESSING';

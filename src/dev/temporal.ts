@@ -2,7 +2,7 @@
 // scripts/temporal-cli.sh provides, or (on a machine with internet and no Go) the SDK's download.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection } from '@temporalio/client';
-import { searchAttributes } from '../workflows/definitions';
+import { searchAttributes } from '../workflows/contracts/payment';
 
 export interface DevServerOptions {
   cliPath?: string;

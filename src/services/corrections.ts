@@ -1,11 +1,7 @@
 // Corrections go through the workflows, never around them: a channel success is handed to its pay
 // order's workflow (or, once that has completed, to a stray-payment refund keyed by the attempt),
 // and a pay order is put before an operator through its workflow while it runs.
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
@@ -13,8 +9,14 @@ import { payOrders } from '../db/schema';
 import type { ChannelFact } from '../domain/payOrder';
 import type { QuerySchedule } from '../domain/querySchedule';
 import type { WorkflowState } from '../domain/safetyNet';
-import { attention, notify } from '../workflows/definitions';
-import type { StrayPaymentInput, StrayPaymentOutcome } from '../workflows/refund';
+import { attention, notify, paymentWorkflowId } from '../workflows/contracts/payment';
+import {
+  strayPaymentWorkflow,
+  strayPaymentWorkflowId,
+  type StrayPaymentInput,
+  type StrayPaymentOutcome,
+} from '../workflows/contracts/strayPayment';
+import { startWorkflow } from './workflowStarts';
 
 export interface CorrectionDeps {
   db: Db;
@@ -44,11 +46,6 @@ export interface UnrefundedSuccess {
   outTradeNo: string;
 }
 
-/** The stray-payment refund of one channel order: one per attempt, however many ask for it. */
-export function strayPaymentWorkflowId(attemptId: string): string {
-  return `stray_${attemptId}`;
-}
-
 /**
  * SIGNALLED: the running workflow applies its rules. After its workflow completed, a success goes
  * to a stray-payment refund (STRAY_PAYMENT) and anything else changes nothing (WORKFLOW_ENDED).
@@ -66,18 +63,12 @@ export function createCorrections(deps: CorrectionDeps) {
   async function startStrayPayment(input: StrayPaymentInput) {
     const workflowId = strayPaymentWorkflowId(input.attemptId);
     if (!(await lastStrayRunRefundedNothing(workflowId))) return;
-    try {
-      await temporal.workflow.start('strayPayment', {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        // A closed run may be followed by another; a running one is never doubled.
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    await startWorkflow(temporal, strayPaymentWorkflow, {
+      workflowId,
+      taskQueue: deps.taskQueue,
+      input,
+      reuse: 'AFTER_CLOSE',
+    });
   }
 
   /**
@@ -130,7 +121,9 @@ export function createCorrections(deps: CorrectionDeps) {
     /** Hands a channel fact to its pay order's workflow; repeats are harmless. */
     async reportChannelFact(news: ChannelNews): Promise<NewsHandling> {
       try {
-        await temporal.workflow.getHandle(news.payOrderId).signal(notify, news.fact);
+        await temporal.workflow
+          .getHandle(paymentWorkflowId(news.payOrderId))
+          .signal(notify, news.fact);
         return 'SIGNALLED';
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -162,7 +155,7 @@ export function createCorrections(deps: CorrectionDeps) {
     async flagPayOrder(payOrderId: string, reason: string): Promise<void> {
       log.warn({ payOrderId, reason }, 'pay order needs an operator');
       try {
-        await temporal.workflow.getHandle(payOrderId).signal(attention, reason);
+        await temporal.workflow.getHandle(paymentWorkflowId(payOrderId)).signal(attention, reason);
         return;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { payOrders } from '../db/schema';
 import { DomainError } from '../domain/errors';
-import { clearAttention } from '../workflows/definitions';
+import { clearAttention, paymentWorkflowId } from '../workflows/contracts/payment';
 import { recordAudit } from './audit';
 
 export interface ClearedAttention {
@@ -34,7 +34,9 @@ export async function clearPayOrderAttention(
   }
   let writtenBy: 'WORKFLOW' | 'OPERATOR' = 'WORKFLOW';
   try {
-    await deps.temporal.workflow.getHandle(payOrderId).signal(clearAttention, note);
+    await deps.temporal.workflow
+      .getHandle(paymentWorkflowId(payOrderId))
+      .signal(clearAttention, note);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     writtenBy = 'OPERATOR';

@@ -32,9 +32,10 @@ import {
   handOver,
   nothingToSync,
   pay,
+  paymentWorkflowId,
   sync,
   type PayAnswer,
-} from '../workflows/definitions';
+} from '../workflows/contracts/payment';
 import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 
@@ -74,7 +75,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
    */
   function updateWorkflow<T>(id: string, run: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
     const deadline = Date.now() + deps.updateWaitSeconds * 1000;
-    return acrossRuns(temporal.workflow.getHandle(id), (handle) =>
+    return acrossRuns(temporal.workflow.getHandle(paymentWorkflowId(id)), (handle) =>
       temporal.withDeadline(deadline, () => run(handle)),
     );
   }

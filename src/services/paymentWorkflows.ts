@@ -8,8 +8,13 @@ import type { Db } from '../db/client';
 import { payOrders } from '../db/schema';
 import { formatMinorUnits, type Currency } from '../domain/money';
 import type { QuerySchedule } from '../domain/querySchedule';
-import { searchAttributes, type PaymentInput } from '../workflows/definitions';
-import { startOnce, type WorkflowStart } from './workflowStarts';
+import {
+  paymentWorkflow,
+  paymentWorkflowId,
+  searchAttributes,
+  type PaymentInput,
+} from '../workflows/contracts/payment';
+import { startWorkflow, type WorkflowStart } from './workflowStarts';
 
 export interface PaymentWorkflowDeps {
   db: Db;
@@ -55,10 +60,11 @@ export function createPaymentWorkflows(deps: PaymentWorkflowDeps) {
         continueAsNewAfterEvents: deps.continueAsNewAfterEvents,
         ...(row.returnUrl ? { returnUrl: row.returnUrl } : {}),
       };
-      const start = await startOnce(temporal, 'payment', {
-        workflowId: row.id,
+      const { start } = await startWorkflow(temporal, paymentWorkflow, {
+        workflowId: paymentWorkflowId(row.id),
         taskQueue: deps.taskQueue,
-        args: [input],
+        input,
+        reuse: 'ONCE',
         typedSearchAttributes: [
           { key: searchAttributes.merchantId, value: row.merchantId },
           { key: searchAttributes.merchantOrderNo, value: row.merchantOrderNo },

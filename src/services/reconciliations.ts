@@ -1,10 +1,6 @@
 // Reconciliation on demand (API and CLI): runs or reruns one channel's day through its workflow,
 // reads runs and their differences, and records an operator's resolution of a difference.
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { ChannelRegistry } from '../channels/registry';
@@ -13,8 +9,13 @@ import type { Db } from '../db/client';
 import { differencesOfDay, reconciliationDifferences, reconciliations } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { dayIn, type ReconciliationReport } from '../domain/reconciliation';
-import { reconcileWorkflowId, type ReconcileInput } from '../workflows/reconcile';
+import {
+  reconcileDayWorkflow,
+  reconcileDayWorkflowId,
+  type ReconcileInput,
+} from '../workflows/contracts/reconcileDay';
 import { recordAudit } from './audit';
+import { startWorkflow } from './workflowStarts';
 
 export interface ReconcileRunDeps {
   temporal: Client;
@@ -65,25 +66,21 @@ export async function runReconciliation(
       { field: 'day', message: `must be ${today} or earlier` },
     ]);
   }
-  let handle;
-  try {
-    handle = await deps.temporal.workflow.start('reconcileDay', {
-      workflowId: reconcileWorkflowId(deps.taskQueue, input),
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-      staticSummary: `Reconcile ${input.channel} ${input.day}`,
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  const { start, handle } = await startWorkflow(deps.temporal, reconcileDayWorkflow, {
+    workflowId: reconcileDayWorkflowId(deps.taskQueue, input),
+    taskQueue: deps.taskQueue,
+    input,
+    reuse: 'AFTER_CLOSE',
+    staticSummary: `Reconcile ${input.channel} ${input.day}`,
+  });
+  if (start === 'ALREADY_STARTED') {
     throw new DomainError(
       'RECONCILIATION_RUNNING',
       `${input.channel} ${input.day} is being reconciled right now; ask again when it is done`,
     );
   }
   try {
-    return (await handle.result()) as ReconciliationReport;
+    return await handle.result();
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.type === 'STATEMENT_UNAVAILABLE') {

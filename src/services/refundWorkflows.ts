@@ -2,13 +2,17 @@
 // API (create, and every later read of a refund whose start was lost in a crash) and by the
 // safety-net scan (refunds nobody reads).
 import { eq } from 'drizzle-orm';
-import type { RefundRecord } from '../activities/payment';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { formatMinorUnits, type Currency } from '../domain/money';
 import { merchantRefundReason } from '../domain/moneyInvariant';
-import type { MerchantRefundInput } from '../workflows/refund';
+import {
+  merchantRefundWorkflow,
+  merchantRefundWorkflowId,
+  type MerchantRefundInput,
+  type RefundRecord,
+} from '../workflows/contracts/merchantRefund';
 import type { CorrectionDeps } from './corrections';
-import { startOnce, type WorkflowStart } from './workflowStarts';
+import { startWorkflow, type WorkflowStart } from './workflowStarts';
 
 /** What a service needs to start refund workflows (refunds, the notification inbox, the safety net). */
 export type RefundWorkflowDeps = CorrectionDeps;
@@ -55,10 +59,11 @@ export function createRefundWorkflows(deps: RefundWorkflowDeps) {
         querySchedule: deps.querySchedule,
         merchantNotifyRetrySeconds: deps.merchantNotifyRetrySeconds,
       };
-      const start = await startOnce(temporal, 'merchantRefund', {
-        workflowId: row.id,
+      const { start } = await startWorkflow(temporal, merchantRefundWorkflow, {
+        workflowId: merchantRefundWorkflowId(row.id),
         taskQueue: deps.taskQueue,
-        args: [input],
+        input,
+        reuse: 'ONCE',
         staticSummary: `refund ${row.merchantRefundNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency} of ${order.merchantOrderNo}`,
       });
       if (start === 'ALREADY_STARTED') {

@@ -5,8 +5,13 @@ import { asc, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { safetyNetFindings } from '../db/schema';
 import type { SafetyNetReport } from '../domain/safetyNet';
-import type { SafetyNetInput } from '../workflows/safetyNet';
+import {
+  safetyNetScanWorkflow,
+  safetyNetScanWorkflowId,
+  type SafetyNetInput,
+} from '../workflows/contracts/safetyNetScan';
 import { describeMerchant } from './merchants';
+import { startWorkflow } from './workflowStarts';
 
 export interface SafetyNetServiceDeps {
   db: Db;
@@ -24,16 +29,16 @@ export function createSafetyNetService(deps: SafetyNetServiceDeps) {
     async scanNow(request: { merchantId?: string | undefined }): Promise<SafetyNetReport> {
       // An unknown merchant is an operator's typo: say so rather than report a clean scan.
       if (request.merchantId) await describeMerchant(db, request.merchantId);
-      return deps.temporal.workflow.execute('safetyNetScan', {
-        workflowId: `safety-net:${deps.taskQueue}:ops-${randomUUID()}`,
+      const { handle } = await startWorkflow(deps.temporal, safetyNetScanWorkflow, {
+        workflowId: safetyNetScanWorkflowId(deps.taskQueue, randomUUID()),
         taskQueue: deps.taskQueue,
-        args: [
-          {
-            ...deps.input,
-            ...(request.merchantId ? { merchantId: request.merchantId } : {}),
-          } satisfies SafetyNetInput,
-        ],
+        input: {
+          ...deps.input,
+          ...(request.merchantId ? { merchantId: request.merchantId } : {}),
+        },
+        reuse: 'AFTER_CLOSE',
       });
+      return handle.result();
     },
 
     /** Findings still there at the last scan, oldest first. */

@@ -1,10 +1,13 @@
-// Starting a workflow keyed by a row's ID exactly once: a second start is rejected by Temporal,
-// which means the workflow exists (the row just had not recorded it yet).
+// The one way services start workflows: by contract (src/workflows/contracts), never by a type name
+// string. A start under an ID whose run exists is rejected by Temporal, which means the workflow
+// exists: that is reported, not thrown, and each caller says what it means for it.
 import {
   WorkflowExecutionAlreadyStartedError,
   type Client,
-  type WorkflowStartOptions,
+  type WorkflowHandle,
+  type WorkflowOptions,
 } from '@temporalio/client';
+import type { AnyWorkflowContract, InputOf, WorkflowOf } from '../workflows/contracts/contract';
 
 /**
  * NEWLY_STARTED: the workflow did not exist and runs now. ALREADY_STARTED: it existed (the row
@@ -12,21 +15,43 @@ import {
  */
 export type WorkflowStart = 'NEWLY_STARTED' | 'ALREADY_STARTED' | 'KNOWN';
 
-/** Starts `workflowType` under `options.workflowId` unless a run with that ID exists. */
-export async function startOnce(
+export interface WorkflowStartRequest<C extends AnyWorkflowContract> extends Omit<
+  WorkflowOptions,
+  'workflowIdReusePolicy' | 'workflowIdConflictPolicy'
+> {
+  input: InputOf<C>;
+  /**
+   * ONCE: the ID runs once ever (REJECT_DUPLICATE). AFTER_CLOSE: a closed run may be followed by
+   * another (ALLOW_DUPLICATE). Either way a running workflow is never doubled.
+   */
+  reuse: 'ONCE' | 'AFTER_CLOSE';
+}
+
+export interface StartedWorkflow<C extends AnyWorkflowContract> {
+  start: Exclude<WorkflowStart, 'KNOWN'>;
+  /** The run just started, or (ALREADY_STARTED) whichever run holds the ID. */
+  handle: WorkflowHandle<WorkflowOf<C>>;
+}
+
+/** Starts the contract's workflow under `request.workflowId` unless a run with that ID exists. */
+export async function startWorkflow<C extends AnyWorkflowContract>(
   temporal: Client,
-  workflowType: string,
-  options: Omit<WorkflowStartOptions, 'workflowIdReusePolicy' | 'workflowIdConflictPolicy'>,
-): Promise<Exclude<WorkflowStart, 'KNOWN'>> {
+  contract: C,
+  { input, reuse, ...options }: WorkflowStartRequest<C>,
+): Promise<StartedWorkflow<C>> {
   try {
-    await temporal.workflow.start(workflowType, {
+    const handle = await temporal.workflow.start<WorkflowOf<C>>(contract.type, {
       ...options,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [input] as Parameters<WorkflowOf<C>>,
+      workflowIdReusePolicy: reuse === 'ONCE' ? 'REJECT_DUPLICATE' : 'ALLOW_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
     });
-    return 'NEWLY_STARTED';
+    return { start: 'NEWLY_STARTED', handle };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    return 'ALREADY_STARTED';
+    return {
+      start: 'ALREADY_STARTED',
+      handle: temporal.workflow.getHandle<WorkflowOf<C>>(options.workflowId),
+    };
   }
 }

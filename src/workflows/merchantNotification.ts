@@ -1,24 +1,25 @@
-// One workflow per merchant event (ID = event ID): deliver it until the merchant answers 2xx,
-// on a schedule, recording every try. It outlives the payment workflow that started it.
+// One workflow per merchant event (contract: ./contracts/merchantNotification.ts): deliver it
+// until the merchant answers 2xx, on a schedule, recording every try. It outlives the payment
+// workflow that started it.
 import { ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
 import type { MerchantNotificationActivities } from '../activities/merchantNotifications';
 import { newId } from '../domain/ids';
-import type { MerchantEvent, MerchantEventData, MerchantEventType } from '../domain/merchantEvents';
+import type { MerchantEventData, MerchantEventType } from '../domain/merchantEvents';
+import {
+  merchantNotificationWorkflowId,
+  type MerchantNotificationInput,
+  type MerchantNotificationOutcome,
+} from './contracts/merchantNotification';
 
 const records = proxyActivities<MerchantNotificationActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
 
-export interface MerchantNotificationInput {
-  event: MerchantEvent;
-  retrySeconds: number[];
-}
-
 export async function merchantNotification({
   event,
   retrySeconds,
-}: MerchantNotificationInput): Promise<'DELIVERED' | 'FAILED' | 'NO_NOTIFY_URL'> {
+}: MerchantNotificationInput): Promise<MerchantNotificationOutcome> {
   if (!(await records.recordMerchantEvent(event))) return 'NO_NOTIFY_URL';
   for (let attemptNo = 1; ; attemptNo++) {
     if (await records.deliverMerchantEvent({ eventId: event.id, attemptNo })) return 'DELIVERED';
@@ -38,7 +39,7 @@ export async function startMerchantNotification(
 ): Promise<void> {
   const id = newId('evt', Date.now(), Math.random);
   await startChild(merchantNotification, {
-    workflowId: id,
+    workflowId: merchantNotificationWorkflowId(id),
     parentClosePolicy: ParentClosePolicy.ABANDON,
     args: [
       { event: { id, type, createdAt: new Date(Date.now()).toISOString(), data }, retrySeconds },

@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PaymentActivities, RefundRecord } from '../activities/payment';
+import type { PaymentActivities } from '../activities/payment';
 import type { CloseAnswer } from '../channels/types';
 import {
   applyChannelFact,
@@ -61,7 +61,8 @@ import {
   type RefundView,
   type PaymentInput,
   type PayOrderView,
-} from './definitions';
+} from './contracts/payment';
+import type { RefundRecord } from './contracts/merchantRefund';
 import { startMerchantNotification } from './merchantNotification';
 import { refundAtChannel } from './refund';
 

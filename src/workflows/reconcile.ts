@@ -1,5 +1,5 @@
-// Reconciliation: one channel's statement of one day against our books (ID = reconcile:<task
-// queue>:<channel>:<day>, so a day runs once at a time), and the daily run the Schedule starts.
+// Reconciliation: one channel's statement of one day against our books, and the daily run the
+// Schedule starts (contracts: ./contracts/reconcileDay.ts, ./contracts/dailyReconciliation.ts).
 import {
   ApplicationFailure,
   executeChild,
@@ -10,6 +10,11 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ReconcileActivities } from '../activities/reconcile';
 import { dayBefore, dayIn, type ReconciliationReport } from '../domain/reconciliation';
+import type {
+  DailyReconciliationInput,
+  DailyReconciliationResult,
+} from './contracts/dailyReconciliation';
+import { reconcileDayWorkflowId, type ReconcileInput } from './contracts/reconcileDay';
 
 // Statements can be large and channels slow to serve them: retry, but give up within the hour.
 const statements = proxyActivities<ReconcileActivities>({
@@ -20,15 +25,6 @@ const books = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
-
-export interface ReconcileInput {
-  channel: string;
-  day: string;
-}
-
-export function reconcileWorkflowId(taskQueue: string, { channel, day }: ReconcileInput): string {
-  return `reconcile:${taskQueue}:${channel}:${day}`;
-}
 
 export async function reconcileDay(input: ReconcileInput): Promise<ReconciliationReport> {
   let statement: { statementId: string; lines: number };
@@ -65,21 +61,6 @@ export async function reconcileDay(input: ReconcileInput): Promise<Reconciliatio
   return report;
 }
 
-export interface DailyReconciliationInput {
-  channels: string[];
-  /** "Yesterday" is the day before today in this time zone. */
-  timeZone: string;
-}
-
-export interface DailyReconciliationResult {
-  day: string;
-  channels: Record<
-    string,
-    | { status: 'COMPLETED'; forOperators: number; autoCorrected: number }
-    | { status: 'FAILED' | 'ALREADY_RUNNING'; reason: string }
-  >;
-}
-
 /** Started by the daily Schedule: reconciles yesterday on every channel, one after the other. */
 export async function dailyReconciliation(
   input: DailyReconciliationInput,
@@ -90,7 +71,7 @@ export async function dailyReconciliation(
     const ref = { channel, day };
     try {
       const report = await executeChild(reconcileDay, {
-        workflowId: reconcileWorkflowId(workflowInfo().taskQueue, ref),
+        workflowId: reconcileDayWorkflowId(workflowInfo().taskQueue, ref),
         args: [ref],
       });
       result.channels[channel] = {

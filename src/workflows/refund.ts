@@ -1,13 +1,8 @@
 // Refunds: following one refund at the channel to a final status, the small workflow that refunds
 // a success arriving after its pay order's workflow has completed, and the refunds merchants ask
-// for (one workflow per refund).
+// for (one workflow per refund). Contracts: ./contracts/strayPayment.ts and merchantRefund.ts.
 import { log, patched, proxyActivities, sleep } from '@temporalio/workflow';
-import type {
-  ChannelRefundRef,
-  PaymentActivities,
-  RefundRecord,
-  RefundStatus,
-} from '../activities/payment';
+import type { ChannelRefundRef, PaymentActivities } from '../activities/payment';
 import { newId } from '../domain/ids';
 import type { ChannelFact } from '../domain/payOrder';
 import { defaultMerchantNotifyRetrySeconds } from '../domain/merchantEvents';
@@ -16,6 +11,8 @@ import {
   nextQueryDelaySeconds,
   type QuerySchedule,
 } from '../domain/querySchedule';
+import type { MerchantRefundInput, RefundRecord, RefundStatus } from './contracts/merchantRefund';
+import type { StrayPaymentInput, StrayPaymentOutcome } from './contracts/strayPayment';
 import { startMerchantNotification } from './merchantNotification';
 
 // Refunds must happen: keep retrying a channel that is down, but not one that refuses.
@@ -101,19 +98,6 @@ async function followRefund(
   return status;
 }
 
-export interface StrayPaymentInput {
-  payOrderId: string;
-  attemptId: string;
-  channel: string;
-  outTradeNo: string;
-  querySchedule?: QuerySchedule;
-  merchantNotifyRetrySeconds?: number[];
-  /** The amount the channel's statement books for it (reconciliation): no query is needed. */
-  confirmedAmount?: number;
-}
-
-export type StrayPaymentOutcome = 'ALREADY_ACCOUNTED' | 'NOT_PAID' | RefundStatus;
-
 /**
  * A success for a channel order whose pay order workflow has completed (after its late window).
  * Keyed by the attempt, so repeats of the notification start it once.
@@ -182,18 +166,6 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
     input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
   );
   return status;
-}
-
-export interface MerchantRefundInput {
-  /** The refund row written by the API; also the workflow ID and the channel's idempotency key. */
-  refund: RefundRecord;
-  channel: string;
-  outTradeNo: string;
-  method?: string;
-  merchantOrderNo: string;
-  orderAmount: number;
-  querySchedule?: QuerySchedule;
-  merchantNotifyRetrySeconds?: number[];
 }
 
 /**

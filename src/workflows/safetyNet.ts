@@ -1,5 +1,6 @@
 // The safety-net scan (scheduled, and on an operator's request): cheap checks of the books for
-// states the workflows should never leave behind; its result is the scan's report.
+// states the workflows should never leave behind; its result is the scan's report (contract:
+// ./contracts/safetyNetScan.ts).
 import { ActivityFailure, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { SafetyNetActivities } from '../activities/safetyNet';
 import {
@@ -11,22 +12,7 @@ import {
   type SafetyNetCheck,
   type SafetyNetReport,
 } from '../domain/safetyNet';
-
-export interface SafetyNetInput {
-  /** How long a suspicious state must last before a scan acts (the workflows get their chance first). */
-  graceSeconds: number;
-  /** A refund still PROCESSING this long after it was created goes to an operator. */
-  refundFinalWithinSeconds: number;
-  /** A merchant notification still undelivered this long after it was created goes to an operator. */
-  merchantNotifyGiveUpSeconds: number;
-  /**
-   * The money check reads settled orders whose books last changed within this long before the
-   * grace period (absent in scans started before the check existed).
-   */
-  moneyLookbackSeconds?: number;
-  /** Scan one merchant's pay orders only (an operator's narrow scan); all when absent. */
-  merchantId?: string;
-}
+import type { SafetyNetInput } from './contracts/safetyNetScan';
 
 // A check reads the books and starts or signals workflows, all safe to repeat; the next scheduled
 // scan is the real retry, so a check that keeps failing is reported rather than retried for long.

@@ -3,7 +3,7 @@
 // for its channel order and goes back to the payer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { searchAttributes } from '../../src/workflows/definitions';
+import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
 import { payOrders, reconciliationDifferences } from '../../src/db/schema';
 import { newId } from '../../src/domain/ids';
-import { attention } from '../../src/workflows/definitions';
+import { attention } from '../../src/workflows/contracts/payment';
 import { eventually, runDatabaseUrl, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;

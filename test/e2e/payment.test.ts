@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
 import { channelNotifications, payOrders } from '../../src/db/schema';
-import { searchAttributes } from '../../src/workflows/definitions';
+import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 

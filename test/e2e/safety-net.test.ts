@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { channelAttempts, merchantNotifications, safetyNetFindings } from '../../src/db/schema';
 import type { SafetyNetCheck, SafetyNetReport } from '../../src/domain/safetyNet';
-import { status } from '../../src/workflows/definitions';
+import { status } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 

@@ -16,7 +16,12 @@ import { ChannelUnavailableError } from '../../src/channels/types';
 import type { PayOrderState } from '../../src/domain/payOrder';
 import { newId } from '../../src/domain/ids';
 import { workflowBundle } from '../../src/system';
-import { pay, type PaymentInput } from '../../src/workflows/definitions';
+import {
+  pay,
+  paymentWorkflow,
+  paymentWorkflowId,
+  type PaymentInput,
+} from '../../src/workflows/contracts/payment';
 import { runTemporalAddress } from './system';
 
 /** An in-memory channel: records every call and answers as the test tells it. */
@@ -159,7 +164,11 @@ export function input(overrides: Partial<PaymentInput> = {}): PaymentInput {
 }
 
 export async function start(taskQueue: string, args: PaymentInput) {
-  return client.workflow.start('payment', { taskQueue, workflowId: args.payOrderId, args: [args] });
+  return client.workflow.start(paymentWorkflow.type, {
+    taskQueue,
+    workflowId: paymentWorkflowId(args.payOrderId),
+    args: [args],
+  });
 }
 
 export function payWith(handle: WorkflowHandle, method: 'page' | 'qr') {

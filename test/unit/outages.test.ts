@@ -13,7 +13,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { outageOf } from '../../src/api/outages';
 import { DomainError } from '../../src/domain/errors';
-import { handOver } from '../../src/workflows/definitions';
+import { handOver } from '../../src/workflows/contracts/payment';
 import { freePort } from '../support/ports';
 
 async function failureOf(call: () => Promise<unknown>): Promise<unknown> {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { attention, type PayOrderView } from '../../src/workflows/definitions';
+import { attention, type PayOrderView } from '../../src/workflows/contracts/payment';
 import { recordMissingHistories } from '../support/history';
 import { eventually } from '../support/system';
 import { FakeChannel, input, payWith, start, withWorker } from '../support/workflowHarness';

@@ -3,10 +3,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RefundRecord, RefundStatus } from '../../src/activities/payment';
 import type { MerchantEvent } from '../../src/domain/merchantEvents';
 import { newId } from '../../src/domain/ids';
-import type { MerchantRefundInput } from '../../src/workflows/refund';
+import {
+  merchantRefundWorkflow,
+  type MerchantRefundInput,
+  type RefundRecord,
+  type RefundStatus,
+} from '../../src/workflows/contracts/merchantRefund';
 import { eventually } from '../support/system';
 import { runWorker, temporalClient } from '../support/workflowHarness';
 
@@ -68,7 +72,7 @@ async function run(fake: FakeRefunds) {
     merchantNotifyRetrySeconds: [1],
   };
   const status = await runWorker(fake.activities(), async (taskQueue) => {
-    const result = await temporalClient().workflow.execute('merchantRefund', {
+    const result = await temporalClient().workflow.execute(merchantRefundWorkflow.type, {
       workflowId: refund.id,
       taskQueue,
       args: [input],

@@ -12,7 +12,7 @@ import {
   status,
   sync,
   type PayOrderView,
-} from '../../src/workflows/definitions';
+} from '../../src/workflows/contracts/payment';
 import { recordMissingHistories } from '../support/history';
 import { eventually } from '../support/system';
 import {

@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { attention, notify, status, type PayOrderView } from '../../src/workflows/definitions';
+import {
+  attention,
+  notify,
+  status,
+  type PayOrderView,
+} from '../../src/workflows/contracts/payment';
 import { recordMissingHistories } from '../support/history';
 import { eventually } from '../support/system';
 import {

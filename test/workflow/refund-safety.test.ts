@@ -5,10 +5,14 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { RefundRecord, RefundStatus } from '../../src/activities/payment';
 import { ChannelUnavailableError } from '../../src/channels/types';
 import { newId } from '../../src/domain/ids';
-import type { MerchantRefundInput } from '../../src/workflows/refund';
+import {
+  merchantRefundWorkflow,
+  type MerchantRefundInput,
+  type RefundRecord,
+  type RefundStatus,
+} from '../../src/workflows/contracts/merchantRefund';
 import { recordMissingHistories } from '../support/history';
 import { runWorker, temporalClient } from '../support/workflowHarness';
 
@@ -64,7 +68,7 @@ async function refundThrough(channel: RateLimitedChannel) {
     merchantNotifyRetrySeconds: [1],
   };
   return runWorker(channel.activities(), async (taskQueue) => {
-    const handle = await temporalClient().workflow.start('merchantRefund', {
+    const handle = await temporalClient().workflow.start(merchantRefundWorkflow.type, {
       workflowId: refund.id,
       taskQueue,
       args: [input],

@@ -1,8 +1,9 @@
-// Signals, updates, queries and search attributes of the payment workflow, shared by API and workflow.
+// The payment workflow's contract: one run per pay order, keyed by its ID (`po_…`); its input,
+// its result, the signals, updates and queries it answers, and the search attributes it keeps.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Currency } from '../domain/money';
-import type { QuerySchedule } from '../domain/querySchedule';
+import type { Currency } from '../../domain/money';
+import type { QuerySchedule } from '../../domain/querySchedule';
 import type {
   AttemptStatus,
   ChannelFact,
@@ -10,7 +11,8 @@ import type {
   PayOrderState,
   PayRequest,
   PayStatus,
-} from '../domain/payOrder';
+} from '../../domain/payOrder';
+import { workflowContract } from './contract';
 
 export interface PaymentInput {
   payOrderId: string;
@@ -76,6 +78,14 @@ export interface PayOrderView {
   currency: Currency;
   attempts: AttemptView[];
   refunds: RefundView[];
+}
+
+/** The workflow's result: the order as it stood when its late window ended. */
+export const paymentWorkflow = workflowContract<PaymentInput, PayOrderView>()('payment');
+
+/** A pay order's workflow runs under the pay order's ID. */
+export function paymentWorkflowId(payOrderId: string): string {
+  return payOrderId;
 }
 
 export interface PayAnswer {
