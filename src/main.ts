@@ -3,7 +3,6 @@
 // `merchant create --name <name>` (a new merchant with its first API key; needs only the database),
 // `ops-key create --name <name>` / `ops-key revoke --id <opk_…>` (named ops keys; the database only),
 // and `reconcile --channel <channel> --day <yyyy-MM-dd>` (runs a day's reconciliation on the worker).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -11,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DomainError } from './domain/errors';
-import { apiKeyPrefix } from './domain/modes';
 import { formatReport } from './domain/reconciliation';
 import { operatorNameSchema, reconcileRequestSchema } from './domain/schemas';
 import { createMerchantAs, createOperatorKey, revokeOperatorKey } from './services/operators';
@@ -26,13 +24,11 @@ import {
 } from './db/client';
 import { ensureSearchAttributes, startTemporalDevServer, walPragmas } from './dev/temporal';
 import { channelCredentials } from './channels/credentials';
-import { loadOrCreateChannelKeys, type ChannelKeys } from './channels/keys';
-import { writeDataFile } from './dataDir';
+import { demoChannelKeys, resolveKeys } from './keyStore';
 import { createLogger } from './log';
-import { demoMerchantId, ensureMerchant, generateSecret } from './services/merchants';
+import { demoMerchantId, ensureMerchant } from './services/merchants';
 import { claimDatabaseMode } from './services/deploymentMode';
 import { sealPlainNotifySecrets } from './services/notifySecrets';
-import { generateSecretKey, parseSecretKey } from './services/secretBox';
 import {
   connectClient,
   createChannels,
@@ -73,55 +69,6 @@ async function openDatabase(
   }
   log.warn('no DATABASE_URL and no PostgreSQL on localhost: using embedded PGlite');
   return openPglite(path.join(config.DATA_DIR, 'pglite'));
-}
-
-/**
- * The demo's channel key pairs (both sides), generated on the first start and kept in DATA_DIR;
- * configured credentials take precedence channel by channel (src/channels/credentials.ts). Live
- * mode has none: its channels' keys are all configured.
- */
-function channelKeys(config: Config): ChannelKeys | undefined {
-  if (config.PAYCENTER_MODE === 'live') return undefined;
-  const file = path.join(config.DATA_DIR, 'channel-keys.json');
-  const { keys, created } = loadOrCreateChannelKeys(file);
-  if (created)
-    console.log(`Generated demo key pairs for alipay, wechatpay and bankcard in ${file}`);
-  return keys;
-}
-
-/**
- * Keys from the environment, else (test mode only) the ones generated on the first start, kept in
- * DATA_DIR; the configuration answered carries the secret key that seals notify secrets. Live mode
- * has no demo merchant, and a built-in operator only when PAYCENTER_OPS_API_KEY is set.
- */
-function resolveKeys(config: Config): {
-  demoApiKey?: string;
-  opsApiKey?: string;
-  config: Config;
-} {
-  if (config.PAYCENTER_MODE === 'live') return { opsApiKey: config.PAYCENTER_OPS_API_KEY, config };
-  mkdirSync(config.DATA_DIR, { recursive: true });
-  const file = path.join(config.DATA_DIR, 'keys.json');
-  const written = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-  const stored: { demoApiKey?: string; opsApiKey?: string; secretKey?: string } =
-    written === undefined ? {} : JSON.parse(written);
-  const keys = {
-    demoApiKey:
-      config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret(apiKeyPrefix('test')),
-    opsApiKey: config.PAYCENTER_OPS_API_KEY ?? stored.opsApiKey ?? generateSecret('ops'),
-  };
-  // A configured secret key is never written down; a generated one must be, or secrets are lost.
-  const secretKey = config.PAYCENTER_SECRET_KEY
-    ? undefined
-    : (stored.secretKey ?? generateSecretKey());
-  const kept = JSON.stringify({ ...stored, ...keys, ...(secretKey ? { secretKey } : {}) }, null, 2);
-  // Written only when something is new: every other start only reads it, as may one beside it.
-  if (written !== kept) writeDataFile(file, kept);
-  const keyed: Config = {
-    ...config,
-    PAYCENTER_SECRET_KEY: config.PAYCENTER_SECRET_KEY ?? parseSecretKey(secretKey!),
-  };
-  return { ...keys, config: keyed };
 }
 
 function findTemporalCli(config: Config): string | undefined {
@@ -249,7 +196,7 @@ async function reconcileCommand(config: Config, _log: Logger, args: string[]): P
     const deps = {
       temporal: client,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      channels: createChannels(config, channelCredentials(config, channelKeys(config))),
+      channels: createChannels(config, channelCredentials(config, demoChannelKeys(config))),
       timeZone: config.RECONCILE_TIME_ZONE,
     };
     const report = await runReconciliation(deps, request.data);
@@ -305,7 +252,7 @@ async function main() {
 
   try {
     if (command === 'sandbox') {
-      const sandbox = await startSandbox(config, log, channelKeys(config));
+      const sandbox = await startSandbox(config, log, demoChannelKeys(config));
       running.push(sandbox);
       log.info({ url: sandbox.url }, 'sandbox channel listening');
       return;
@@ -323,7 +270,7 @@ async function main() {
       log.info({ database: db.location, sealedNotifySecrets: sealed }, 'database migrated');
       if (command === 'migrate') {
         // Made here, once, so that processes sharing DATA_DIR never race to make different keys.
-        channelKeys(config);
+        demoChannelKeys(config);
         return stopAll();
       }
     }
@@ -348,7 +295,7 @@ async function main() {
       await connection.close();
     }
 
-    const keys = channelKeys(config);
+    const keys = demoChannelKeys(config);
     const channels = createChannels(config, channelCredentials(config, keys));
     if (apiKeys.demoApiKey) {
       await ensureMerchant(
