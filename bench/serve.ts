@@ -1,13 +1,12 @@
 // One benchmarked process, started by bench/stack.ts as a child so its CPU and RSS are its own:
 // paycenter's `sandbox`, `worker` or `api` (through src/system.ts, as in production), or the
 // engine's ceiling: `bare-worker` (no-op workflow and activities) and `bare-route` (empty webhook).
-import path from 'node:path';
 import Fastify from 'fastify';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../src/config';
 import { channelCredentials } from '../src/channels/credentials';
-import { loadOrCreateChannelKeys } from '../src/channels/keys';
 import { openPostgres } from '../src/db/client';
+import { loadOrCreateChannelKeys } from '../src/keyStore';
 import { createLogger } from '../src/log';
 import {
   createChannels,
@@ -53,7 +52,7 @@ async function start(role: Role): Promise<Stoppable> {
   if (role === 'bare-worker') return startBareWorker(config, temporalAddress);
   if (role === 'bare-route') return startBareRoute(config.API_PORT);
   // Made once by the bench before any child starts, so all three share the same key pairs.
-  const { keys } = loadOrCreateChannelKeys(path.join(config.DATA_DIR, 'channel-keys.json'));
+  const { keys } = loadOrCreateChannelKeys(config.DATA_DIR);
   if (role === 'sandbox') return startSandbox(config, log, keys);
   installTemporalLogger(log);
   const db = await openPostgres(config.DATABASE_URL!, config.DATABASE_POOL_SIZE);

@@ -7,7 +7,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { loadOrCreateChannelKeys } from '../src/channels/keys';
+import { loadOrCreateChannelKeys } from '../src/keyStore';
 import { ensureDatabaseExists, openPostgres, type Database } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../src/services/merchants';
@@ -98,7 +98,7 @@ export async function startStack(options: {
       apiKey,
       createSecretBox(secretKey),
     );
-    loadOrCreateChannelKeys(path.join(dir, 'channel-keys.json'));
+    loadOrCreateChannelKeys(dir);
 
     const temporalCli = temporalCliPath();
     const temporalFile = path.join(dir, 'temporal.sqlite');

@@ -166,6 +166,26 @@ export function workerTuning(config: Config) {
   return Object.fromEntries(Object.entries(tuning).filter(([, value]) => value !== undefined));
 }
 
+/**
+ * What a part needs to start refund workflows and correct through the workflows; each part that
+ * corrects (the worker's activities, the API's inbox) makes its one Corrections from it here.
+ */
+function workflowStarterDeps(
+  config: Config,
+  db: Database,
+  temporal: Client,
+  log: Logger,
+): RefundWorkflowDeps {
+  return {
+    db: db.db,
+    temporal,
+    log,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    querySchedule: querySchedule(config),
+    merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
+  };
+}
+
 export async function startWorker(
   config: Config,
   deps: {
@@ -181,14 +201,7 @@ export async function startWorker(
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
   const client = await connectClient(config, deps.temporalAddress);
-  const workflowStarter: RefundWorkflowDeps = {
-    db: deps.db.db,
-    temporal: client.client,
-    log: deps.log,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    querySchedule: querySchedule(config),
-    merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-  };
+  const workflowStarter = workflowStarterDeps(config, deps.db, client.client, deps.log);
   const corrections = createCorrections(workflowStarter);
   const worker = await Worker.create({
     connection,
@@ -271,16 +284,9 @@ export async function startApi(
   await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
   const { client, connection } = await connectClient(config, deps.temporalAddress);
   const log = deps.log;
-  /** What a service needs to start refund workflows. */
-  const workflowStarter: RefundWorkflowDeps = {
-    db: deps.db.db,
-    temporal: client,
-    log,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    querySchedule: querySchedule(config),
-    merchantNotifyRetrySeconds: config.MERCHANT_NOTIFY_RETRY_SECONDS,
-  };
-  const inbox = createNotificationInbox(workflowStarter);
+  const workflowStarter = workflowStarterDeps(config, deps.db, client, log);
+  const corrections = createCorrections(workflowStarter);
+  const inbox = createNotificationInbox({ db: deps.db.db, log, corrections });
   // Notifications whose hand-over to the workflow failed after they were acknowledged.
   const redelivery = setInterval(() => {
     inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));

@@ -1,8 +1,6 @@
 // RSA key material for the channels' signatures. In production every key comes from configuration;
 // for the single-process demo and the tests, generated pairs stand in for both sides.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeDataFile } from '../dataDir';
 
 export interface KeyPair {
   /** PKCS#8 PEM */
@@ -43,12 +41,4 @@ export function generateChannelKeys(): ChannelKeys {
     },
     bankcard: { merchant: generateKeyPair(), platform: generateKeyPair() },
   };
-}
-
-/** The demo's keys: generated on the first start, then read back, so restarts keep them. */
-export function loadOrCreateChannelKeys(file: string): { keys: ChannelKeys; created: boolean } {
-  if (existsSync(file)) return { keys: JSON.parse(readFileSync(file, 'utf8')), created: false };
-  const keys = generateChannelKeys();
-  writeDataFile(file, JSON.stringify(keys, null, 2));
-  return { keys, created: true };
 }

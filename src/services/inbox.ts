@@ -2,12 +2,13 @@
 // and handed to its pay order's workflow right after the answer, so the channel's wait never
 // includes Temporal's. One whose hand-over failed is handed over again from the inbox.
 import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
 import type { IncomingNotification, VerifiedNotification } from '../channels/types';
 import { channelAttempts, channelNotifications } from '../db/schema';
 import { newId } from '../domain/ids';
 import { learnsNothing, type AttemptStatus, type ChannelFact } from '../domain/payOrder';
-import { createCorrections } from './corrections';
-import type { RefundWorkflowDeps } from './refunds';
+import type { Db } from '../db/client';
+import type { Corrections } from './corrections';
 
 export type InboxVerdict = 'accepted' | 'retry';
 
@@ -25,9 +26,8 @@ interface Stored {
 /** How long a hand-over may be under way before the inbox tries it again. */
 const handOverGraceMs = 10_000;
 
-export function createNotificationInbox(deps: RefundWorkflowDeps) {
-  const { db, log } = deps;
-  const corrections = createCorrections(deps);
+export function createNotificationInbox(deps: { db: Db; log: Logger; corrections: Corrections }) {
+  const { db, log, corrections } = deps;
   /** Hand-overs running after their answer; stopping waits for them. */
   const inFlight = new Set<Promise<void>>();
 
