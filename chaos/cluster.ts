@@ -12,6 +12,7 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   type WriteStream,
 } from 'node:fs';
@@ -22,7 +23,14 @@ import { searchAttributes } from '../src/workflows/contracts/payment';
 import { freePort } from '../test/support/ports';
 
 const root = path.resolve(__dirname, '..');
-const postgresBin = '/usr/lib/postgresql/15/bin';
+/** PostgreSQL's server tools: PG_BIN, else Debian's newest installed version. */
+const postgresBin = process.env.PG_BIN ?? debianPostgresBin();
+
+function debianPostgresBin(): string {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : [];
+  const newest = versions.filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))[0];
+  return path.join('/usr/lib/postgresql', newest ?? '15', 'bin');
+}
 
 export type PartKind = 'postgres' | 'temporal' | 'sandbox' | 'worker' | 'api';
 
