@@ -104,7 +104,7 @@ function resolveKeys(config: Config): {
   const file = path.join(config.DATA_DIR, 'keys.json');
   const written = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   const stored: { demoApiKey?: string; opsApiKey?: string; secretKey?: string } =
-    written === undefined ? {} : JSON.parse(written);
+    written === undefined ? {} : (JSON.parse(written) as typeof stored);
   const keys = {
     demoApiKey:
       config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret(apiKeyPrefix('test')),

@@ -47,7 +47,9 @@ export function generateChannelKeys(): ChannelKeys {
 
 /** The demo's keys: generated on the first start, then read back, so restarts keep them. */
 export function loadOrCreateChannelKeys(file: string): { keys: ChannelKeys; created: boolean } {
-  if (existsSync(file)) return { keys: JSON.parse(readFileSync(file, 'utf8')), created: false };
+  if (existsSync(file)) {
+    return { keys: JSON.parse(readFileSync(file, 'utf8')) as ChannelKeys, created: false };
+  }
   const keys = generateChannelKeys();
   writeDataFile(file, JSON.stringify(keys, null, 2));
   return { keys, created: true };

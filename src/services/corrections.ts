@@ -14,7 +14,7 @@ import type { ChannelFact } from '../domain/payOrder';
 import type { QuerySchedule } from '../domain/querySchedule';
 import type { WorkflowState } from '../domain/safetyNet';
 import { attention, notify } from '../workflows/definitions';
-import type { StrayPaymentInput, StrayPaymentOutcome } from '../workflows/refund';
+import type { strayPayment, StrayPaymentInput, StrayPaymentOutcome } from '../workflows/refund';
 
 export interface CorrectionDeps {
   db: Db;
@@ -87,7 +87,7 @@ export function createCorrections(deps: CorrectionDeps) {
    * first in any case, so a run more never refunds twice.
    */
   async function lastStrayRunRefundedNothing(workflowId: string): Promise<boolean> {
-    const handle = temporal.workflow.getHandle(workflowId);
+    const handle = temporal.workflow.getHandle<typeof strayPayment>(workflowId);
     try {
       const { status } = await handle.describe();
       if (status.name === 'RUNNING') return false;

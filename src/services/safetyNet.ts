@@ -5,7 +5,7 @@ import { asc, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { safetyNetFindings } from '../db/schema';
 import type { SafetyNetReport } from '../domain/safetyNet';
-import type { SafetyNetInput } from '../workflows/safetyNet';
+import type { SafetyNetInput, safetyNetScan } from '../workflows/safetyNet';
 import { describeMerchant } from './merchants';
 
 export interface SafetyNetServiceDeps {
@@ -24,7 +24,7 @@ export function createSafetyNetService(deps: SafetyNetServiceDeps) {
     async scanNow(request: { merchantId?: string | undefined }): Promise<SafetyNetReport> {
       // An unknown merchant is an operator's typo: say so rather than report a clean scan.
       if (request.merchantId) await describeMerchant(db, request.merchantId);
-      return deps.temporal.workflow.execute('safetyNetScan', {
+      return deps.temporal.workflow.execute<typeof safetyNetScan>('safetyNetScan', {
         workflowId: `safety-net:${deps.taskQueue}:ops-${randomUUID()}`,
         taskQueue: deps.taskQueue,
         args: [
