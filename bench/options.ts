@@ -101,16 +101,14 @@ export function parseOptions(args: string[]): BenchOptions {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number`);
     (options as unknown as Record<string, number>)[camel(flag)] = n;
   }
-  if (values['log-level']) options.logLevel = values['log-level'] as string;
-  if (values.label) options.label = values.label as string;
+  if (values['log-level']) options.logLevel = values['log-level'];
+  if (values.label) options.label = values.label;
   if (values['temporal-in-memory']) options.temporalInMemory = true;
   if (values['temporal-pragmas']) {
-    options.temporalPragmas = (values['temporal-pragmas'] as string)
-      .split(',')
-      .map((p) => p.trim());
+    options.temporalPragmas = values['temporal-pragmas'].split(',').map((p) => p.trim());
   }
   if (values.phases) {
-    const chosen = (values.phases as string).split(',').map((p) => p.trim());
+    const chosen = values.phases.split(',').map((p) => p.trim());
     const unknown = chosen.filter((p) => !(phases as readonly string[]).includes(p));
     if (unknown.length > 0) throw new Error(`--phases: unknown ${unknown.join(', ')}`);
     options.phases = chosen as Phase[];

@@ -205,7 +205,6 @@ async function main() {
   }
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 function printReport(r: any) {
   const { lat, mib, kib } = format;
   const e2e = (x: any): Row[] => [
@@ -264,7 +263,7 @@ function printReport(r: any) {
       ]),
     );
   }
-  for (const [name, t] of Object.entries(r.whereTimeGoes ?? {}) as [string, any][]) {
+  for (const [name, t] of Object.entries<any>(r.whereTimeGoes ?? {})) {
     const rows = t.parts.map((p: any): Row => [
       p.label,
       `${(p.share * 100).toFixed(1)}%  (${p.meanMs} ms)`,
@@ -274,7 +273,6 @@ function printReport(r: any) {
     );
   }
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 main().catch((err) => {
   console.error(err);

@@ -148,19 +148,20 @@ export async function startStack(options: {
       );
       children.add(child);
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      exited.then(() => children.delete(child));
-      child.stderr!.pipe(log);
+      // `exited` never rejects: nothing to catch.
+      void exited.then(() => children.delete(child));
+      child.stderr.pipe(log);
       await new Promise<void>((resolve, reject) => {
         let seen = '';
         const onData = (chunk: Buffer) => {
           seen += chunk.toString('utf8');
           if (seen.includes(`BENCH_READY ${role}`)) {
-            child.stdout!.off('data', onData);
-            child.stdout!.pipe(log);
+            child.stdout.off('data', onData);
+            child.stdout.pipe(log);
             resolve();
           } else if (seen.length > 100_000) seen = seen.slice(-1000);
         };
-        child.stdout!.on('data', onData);
+        child.stdout.on('data', onData);
         child.once('exit', (code) =>
           reject(
             new Error(

@@ -30,7 +30,7 @@ interface NotificationRow {
 }
 
 interface Settled {
-  view: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  view: any;
   books: MoneyBooks;
   verdict: MoneyVerdict;
   /** Why the order has not settled yet, if it has not. */

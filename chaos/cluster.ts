@@ -161,8 +161,8 @@ function processPart(spec: ProcessSpec, onCrash: (part: Part, code: string) => v
       });
       child = started;
       groups.add(started.pid!);
-      started.stdout!.pipe(spec.log, { end: false });
-      started.stderr!.pipe(spec.log, { end: false });
+      started.stdout.pipe(spec.log, { end: false });
+      started.stderr.pipe(spec.log, { end: false });
       exited = new Promise<void>((resolve) =>
         started.once('exit', (code, signal) => {
           groups.delete(started.pid!);
@@ -181,7 +181,7 @@ function processPart(spec: ProcessSpec, onCrash: (part: Part, code: string) => v
       await Promise.race([
         spec.ready(started),
         exited.then(() => {
-          throw new Error(`${spec.name} exited while starting; see ${spec.log.path}`);
+          throw new Error(`${spec.name} exited while starting; see ${String(spec.log.path)}`);
         }),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`${spec.name} not ready in 90 s`)), 90_000);
@@ -300,8 +300,8 @@ export interface ClusterOptions {
   /** Configuration of every paycenter process (short schedules). */
   paycenterEnv: Record<string, string>;
   temporalCli: string;
-  onCrash(part: Part, how: string): void;
-  log(line: string): void;
+  onCrash: (part: Part, how: string) => void;
+  log: (line: string) => void;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {

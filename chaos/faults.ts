@@ -55,8 +55,8 @@ export interface FaultOptions {
   /** Mean time between two injections. */
   meanGapMs: number;
   sandboxKills: boolean;
-  stopping(): boolean;
-  log(line: string): void;
+  stopping: () => boolean;
+  log: (line: string) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -10,7 +10,7 @@ export interface Answer {
   status: number;
   /** The server's Retry-After, in seconds, when it gave one. */
   retryAfterSeconds?: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

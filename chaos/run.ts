@@ -9,7 +9,7 @@ import { chinaDay } from '../src/channels/chinaTime';
 import { temporalCliPath } from '../bench/stack';
 import { audit, watchSettling, type Violation } from './audit';
 import { startCluster, restart, type Cluster, type Part } from './cluster';
-import { injectFaults, type FaultRecord } from './faults';
+import { injectFaults } from './faults';
 import {
   exchange,
   merchantClient,
@@ -32,7 +32,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-const quick = values.quick!;
+const quick = values.quick;
 const seed = values.seed !== undefined ? Number(values.seed) : newSeed();
 if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
 const plan = quick
@@ -235,7 +235,7 @@ async function main(): Promise<number> {
       startedAt: new Date(t0).toISOString(),
       durationSeconds: (Date.now() - t0) / 1000,
       records,
-      faults: faults as FaultRecord[],
+      faults,
       crashes,
       audit: audited,
       violations,

@@ -36,7 +36,7 @@ export function resolveKeys(config: Config): ResolvedKeys {
   const file = path.join(config.DATA_DIR, 'keys.json');
   const written = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   const stored: { demoApiKey?: string; opsApiKey?: string; secretKey?: string } =
-    written === undefined ? {} : JSON.parse(written);
+    written === undefined ? {} : (JSON.parse(written) as typeof stored);
   const keys = {
     demoApiKey:
       config.PAYCENTER_DEMO_API_KEY ?? stored.demoApiKey ?? generateSecret(apiKeyPrefix('test')),
@@ -64,7 +64,7 @@ export function loadOrCreateChannelKeys(dataDir: string): {
 } {
   const file = path.join(dataDir, 'channel-keys.json');
   if (existsSync(file)) {
-    return { keys: JSON.parse(readFileSync(file, 'utf8')), created: false, file };
+    return { keys: JSON.parse(readFileSync(file, 'utf8')) as ChannelKeys, created: false, file };
   }
   const keys = generateChannelKeys();
   writeDataFile(file, JSON.stringify(keys, null, 2));

@@ -143,13 +143,15 @@ export function createPaymentActivities({ db, channels, corrections }: PaymentAc
         .where(eq(refunds.attemptId, attemptId))
         .limit(1);
       if (order.paidAttemptId === attemptId || refunded) return { kind: 'accounted' as const };
-      return {
-        kind: 'refund' as const,
-        reason: (attempt.status === 'AMOUNT_MISMATCH'
+      const reason: ExtraPaymentReason =
+        attempt.status === 'AMOUNT_MISMATCH'
           ? 'AMOUNT_MISMATCH'
           : order.status === 'SUCCEEDED'
             ? 'DUPLICATE_PAYMENT'
-            : 'LATE_PAYMENT') as ExtraPaymentReason,
+            : 'LATE_PAYMENT';
+      return {
+        kind: 'refund' as const,
+        reason,
         // What the payer paid (another amount than asked goes back whole).
         amount: attempt.paidAmount ?? attempt.amount,
         currency: order.currency as Currency,

@@ -62,7 +62,7 @@ export function buildApi(deps: ApiDeps) {
     // The router refuses some URLs before any handler runs; they still get problem+json.
     frameworkErrors: (err, _req, reply) => {
       const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      return sendProblem(
+      sendProblem(
         reply,
         tooLong ? 414 : 400,
         tooLong ? 'URI_TOO_LONG' : 'MALFORMED_REQUEST',

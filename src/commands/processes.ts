@@ -55,10 +55,10 @@ export interface Processes {
   demoApiKey?: string;
   opsApiKey?: string;
   /** Keeps a started part, to stop it with the others. */
-  keep(part: Stoppable): void;
+  keep: (part: Stoppable) => void;
   /** Opens the database (see openDatabase) and keeps it, to close it last. */
-  openDatabase(allowEmbedded: boolean): Promise<Database>;
-  stopAll(): Promise<void>;
+  openDatabase: (allowEmbedded: boolean) => Promise<Database>;
+  stopAll: () => Promise<void>;
 }
 
 /** Runs `start` with the process's keys and parts; the process lives on while its parts do. */

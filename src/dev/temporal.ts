@@ -63,8 +63,6 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const indexedType = { KEYWORD: 2, BOOL: 5 } as const; // temporal.api.enums.v1.IndexedValueType
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(
-      missing.map((key) => [key.name, indexedType[key.type as keyof typeof indexedType]]),
-    ),
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedType[key.type]])),
   });
 }

@@ -16,6 +16,7 @@ import {
   type StrayPaymentInput,
   type StrayPaymentOutcome,
 } from '../workflows/contracts/strayPayment';
+import type { WorkflowOf } from '../workflows/contracts/contract';
 import { startWorkflow } from './workflowStarts';
 
 export interface CorrectionDeps {
@@ -78,7 +79,7 @@ export function createCorrections(deps: CorrectionDeps) {
    * first in any case, so a run more never refunds twice.
    */
   async function lastStrayRunRefundedNothing(workflowId: string): Promise<boolean> {
-    const handle = temporal.workflow.getHandle(workflowId);
+    const handle = temporal.workflow.getHandle<WorkflowOf<typeof strayPaymentWorkflow>>(workflowId);
     try {
       const { status } = await handle.describe();
       if (status.name === 'RUNNING') return false;

@@ -86,7 +86,7 @@ export function checkedLookup(policy: AddressPolicy): LookupFunction {
       (found) => {
         const family = options.family === 6 || options.family === 4 ? options.family : undefined;
         const fitting = family ? found.filter((a) => a.family === family) : found;
-        if (options.all) return callback(null, fitting as never);
+        if (options.all) return callback(null, fitting);
         const first = fitting[0];
         if (!first) return callback(noAddress(), '', 0);
         callback(null, first.address, first.family);

@@ -41,7 +41,7 @@ export function createPaymentWorkflows(deps: PaymentWorkflowDeps) {
      * is rejected by Temporal. Only the workflow moves an order out of CREATED, so any other status
      * means it ran: it is never started again (its run may be past retention).
      */
-    async ensurePaymentWorkflow(row: PayOrderRow): Promise<WorkflowStart> {
+    async ensurePaymentWorkflow(this: void, row: PayOrderRow): Promise<WorkflowStart> {
       if (row.workflowStarted || row.status !== 'CREATED') return 'KNOWN';
       const input: PaymentInput = {
         payOrderId: row.id,

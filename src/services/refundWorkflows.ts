@@ -30,7 +30,7 @@ export function createRefundWorkflows(deps: RefundWorkflowDeps) {
      * Starts the refund's workflow unless it is known to exist, then marks the row. A second start
      * is rejected by Temporal. A final status was written by the workflow itself: it has run.
      */
-    async ensureRefundWorkflow(row: RefundRow): Promise<WorkflowStart> {
+    async ensureRefundWorkflow(this: void, row: RefundRow): Promise<WorkflowStart> {
       if (row.workflowStarted || row.status !== 'PROCESSING') return 'KNOWN';
       const [found] = await db
         .select({ order: payOrders, attempt: channelAttempts })

@@ -5,7 +5,6 @@ import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { merchantRefundReason } from '../domain/moneyInvariant';
-import { formatMinorUnits, type Currency } from '../domain/money';
 import type { CreateRefundRequest } from '../domain/schemas';
 import { createRefundWorkflows, type RefundWorkflowDeps } from './refundWorkflows';
 

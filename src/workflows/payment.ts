@@ -131,7 +131,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
     }),
   );
   setHandler(pay, (request) => serialized(() => handlePay(request)), {
-    validator: (request) => {
+    validator: (request: PayRequest) => {
       refuseWhileHandingOver();
       const decision = decidePay(state, request, Date.now(), input.maxChannelOrders);
       if (decision.kind === 'refuse') {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
-import { startTestSystem, testSecretBox, type TestSystem } from '../support/system';
+import { startTestSystem, testSecretBox, type Answer, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -38,7 +38,7 @@ describe('API hardening', () => {
       testSecretBox,
     );
     const statuses: number[] = [];
-    let last;
+    let last: Answer | undefined;
     for (let i = 0; i < 7; i++) {
       last = await system.api('GET', '/v1/pay-orders?limit=1', undefined, {
         authorization: `Bearer ${limitedKey}`,

@@ -341,7 +341,7 @@ function mutatedBody(base: () => Record<string, unknown>, fields: string[]) {
               writable: true,
             });
         }
-        return body as unknown;
+        return body;
       }),
     },
     { weight: 2, arbitrary: json.map((v) => v as unknown) },

@@ -102,7 +102,7 @@ const kinds = (items: { kind: string }[]) => items.map((i) => i.kind).sort();
 
 describe('reconciliation of a day with every class of difference', () => {
   const orders: Record<string, { id: string; outTradeNo: string; amount: number }> = {};
-  let first: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let first: any;
 
   it('finds each difference, settles the missed payments and hands the rest to operators', async () => {
     // Paid after its workflow ended (late window over), the success lost: only the statement knows.

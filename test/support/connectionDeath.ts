@@ -16,7 +16,7 @@ async function main(url: string) {
   await killer`select pg_terminate_backend(${pid})`;
   const failure = await transaction.then(
     () => 'committed',
-    (err: { code?: string }) => err.code ?? String(err),
+    (err: Error & { code?: string }) => err.code ?? String(err),
   );
   console.log(`transaction: ${failure}`);
   // The pool may pass the dead connection's error on once more; then it must answer again, and

@@ -10,7 +10,7 @@ import {
 } from '../../src/domain/moneyInvariant';
 
 /** Where the books are read: the merchant API and the sandbox's control API. */
-type Reader = (method: string, path: string) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Reader = (method: string, path: string) => Promise<{ status: number; body: any }>;
 export interface BooksSource {
   api: Reader;
   sandbox: Reader;

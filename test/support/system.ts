@@ -48,7 +48,7 @@ export interface Answer {
   status: number;
   contentType: string;
   retryAfter?: string;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 /**

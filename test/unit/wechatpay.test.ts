@@ -345,7 +345,7 @@ describe('wechatpay: the adapter against the sandbox face over HTTP', () => {
       const copy = response.clone();
       recorded.push({
         method: init?.method ?? 'GET',
-        url: String(input),
+        url: input instanceof Request ? input.url : String(input),
         headers: new Headers(init?.headers),
         body: typeof init?.body === 'string' ? init.body : '',
       });

@@ -5,7 +5,7 @@ import { escapeHtml, sendPage } from '../../html';
 import type { ChannelRegistry } from '../../channels/registry';
 import { verifyCashierToken, type CashierTokenCheck } from '../../domain/cashierTokens';
 import { DomainError } from '../../domain/errors';
-import { formatMinorUnits, type Currency } from '../../domain/money';
+import { formatMinorUnits } from '../../domain/money';
 import { idParamSchema, payRequestSchema } from '../../domain/schemas';
 import type { PayOrderService } from '../../services/payOrders';
 import { createMinuteLimiter } from '../minuteLimiter';
@@ -48,7 +48,7 @@ export const cashierRoutes: FastifyPluginAsync<{
     }
     const payAction = `${id}/pay?token=${encodeURIComponent(tokenOf(req)!)}`;
     const order = await payOrders.get(undefined, id);
-    const amount = `${formatMinorUnits(order.amount, order.currency as Currency)} ${order.currency}`;
+    const amount = `${formatMinorUnits(order.amount, order.currency)} ${order.currency}`;
     const choices =
       order.status === 'CREATED' || order.status === 'PAYING'
         ? [...channels.values()]

@@ -7,7 +7,6 @@ import {
   listPayOrdersQuerySchema,
   payRequestSchema,
 } from '../../domain/schemas';
-import type { Db } from '../../db/client';
 import type { PayOrderService } from '../../services/payOrders';
 import { requireMerchant, type MerchantAuthOptions } from '../auth';
 import { parseInput } from '../problems';

@@ -1,6 +1,5 @@
 // The merchant API's refunds (/v1/refunds): ask for a refund of a paid order, read refunds.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Db } from '../../db/client';
 import { createRefundSchema, refundIdParamSchema, refundLookupSchema } from '../../domain/schemas';
 import type { RefundService } from '../../services/refunds';
 import { requireMerchant, type MerchantAuthOptions } from '../auth';

@@ -34,14 +34,19 @@ export interface AlipayFaceOptions {
 }
 
 /** What Alipay answers inside `<method>_response`: code, msg, and sub_code/sub_msg on failure. */
-type Content = Record<string, unknown> & { code: string; msg: string };
+type Content = Record<string, unknown> & {
+  code: string;
+  msg: string;
+  sub_code?: string;
+  sub_msg?: string;
+};
 
 class AlipayRefusal extends Error {
   constructor(
     readonly content: Content,
     readonly httpStatus = 200,
   ) {
-    super(`${content.code} ${String(content.sub_code ?? '')} ${String(content.sub_msg ?? '')}`);
+    super(`${content.code} ${content.sub_code ?? ''} ${content.sub_msg ?? ''}`);
   }
 }
 
@@ -381,8 +386,8 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
 
   function errorPage(reply: FastifyReply, refusal: AlipayRefusal) {
     return sendPage(reply.status(400), '支付宝 - 错误', [
-      `<p>错误代码 <code id="sub_code">${escapeHtml(String(refusal.content.sub_code ?? refusal.content.code))}</code></p>`,
-      `<p id="status">${escapeHtml(String(refusal.content.sub_msg ?? refusal.content.msg))}</p>`,
+      `<p>错误代码 <code id="sub_code">${escapeHtml(refusal.content.sub_code ?? refusal.content.code)}</code></p>`,
+      `<p id="status">${escapeHtml(refusal.content.sub_msg ?? refusal.content.msg)}</p>`,
     ]);
   }
 

@@ -1,0 +1,123 @@
+// Lint for `npm run check`: typescript-eslint's type-aware rules, and the import boundaries of
+// docs/ARCHITECTURE.md ("Layout and dependency direction") as errors.
+import js from '@eslint/js';
+import importPlugin from 'eslint-plugin-import';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+// Workflow code runs in Temporal's deterministic sandbox: besides other workflow modules it may
+// load only the pure rules of src/domain and Temporal's workflow-side packages. Activities (and
+// the channel interface) are for their types, which are erased.
+const segments = String.raw`[\w-][\w.-]*(?:/[\w-][\w.-]*)*`; // no '.' or '..' among them
+const workflowAllowed = String.raw`\./${segments}|(?:\.\./){1,2}domain/${segments}|@temporalio/(?:workflow|common)`;
+const workflowTypeOnly = String.raw`\.\./activities/${segments}|\.\./channels/types`;
+
+export default defineConfig(
+  { ignores: ['node_modules/', '.data/', 'dist/', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  { linterOptions: { reportUnusedDisableDirectives: 'error' } },
+  {
+    files: ['**/*.ts'],
+    extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
+    plugins: { import: importPlugin },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    settings: {
+      // Only our own modules are read for import/no-cycle: packages cannot import them back.
+      'import/extensions': ['.ts'],
+      'import/ignore': ['node_modules'],
+      'import/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import/resolver': { typescript: { project: './tsconfig.json' } },
+    },
+    rules: {
+      // node:test's describe/it return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+      // A switch over a union with no default names every member; a default covers the rest.
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: false },
+      ],
+      // Async functions that do not await are how Fastify plugins, activity fakes and
+      // `eventually` probes meet their Promise-returning interfaces.
+      '@typescript-eslint/require-await': 'off',
+      // `const { secret: _secret, ...view } = row` drops a field on purpose.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      // TypeScript's noFallthroughCasesInSwitch already refuses a case that falls through with
+      // statements; cases that share a body may have a comment between them.
+      'no-fallthrough': ['error', { allowEmptyCase: true }],
+      // Only cycles of imports that run: `import type` is erased (and ignored by the rule).
+      'import/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    // Harnesses read the API's JSON answers as they come (`any`); typing every answer is not
+    // worth it.
+    files: ['test/**/*.ts', 'chaos/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(?!(?:${workflowAllowed}|${workflowTypeOnly})$)`,
+              message:
+                'workflow code imports only other workflow modules, src/domain, @temporalio/workflow and @temporalio/common (and activity types)',
+            },
+            {
+              regex: `^(?:${workflowTypeOnly})$`,
+              allowTypeImports: true,
+              message: 'workflow code imports activities and the channel interface for types only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The sandbox and the dev server are started by the process wiring (src/system.ts, src/main.ts,
+    // src/commands), never used by product code.
+    files: ['src/**/*.ts'],
+    ignores: ['src/sandbox/**', 'src/dev/**', 'src/system.ts', 'src/main.ts', 'src/commands/**'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './src',
+              from: './src/sandbox',
+              message: 'only the process wiring (src/system.ts, src/commands) starts the sandbox',
+            },
+            {
+              target: './src',
+              from: './src/dev',
+              message: 'only the process wiring (src/commands) starts the dev server',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
