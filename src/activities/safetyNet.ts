@@ -77,6 +77,8 @@ interface Suspect {
   detail: Record<string, unknown>;
   /** Why an operator should look, for checks that only flag. */
   flagReason?: string;
+  /** The flag passes once no channel order of the order is open (the pay order workflow clears it). */
+  flagPasses?: 'OPEN_PAST_EXPIRY';
   /** For unrefunded successes: what a stray-payment refund needs. */
   success?: UnrefundedSuccess;
   /** For a pay order or merchant refund whose workflow never started: starts it. */
@@ -216,6 +218,8 @@ export function createSafetyNetActivities({
     return found.map(({ row, suspect }) => ({
       ...suspect,
       flagReason: `channel order ${row.outTradeNo} is still ${row.status} though the order expired at ${iso(row.expiresAt)}`,
+      // Its workflow may only be late in closing it (retries of the close, a worker backlog).
+      flagPasses: 'OPEN_PAST_EXPIRY' as const,
     }));
   }
 
@@ -523,7 +527,11 @@ export function createSafetyNetActivities({
       if (correction.kind === 'wait') return { action: 'WAITING', reason: correction.reason };
       reason = correction.reason;
     }
-    await corrections.flagPayOrder(suspect.payOrderId, `safety net ${check}: ${reason}`);
+    await corrections.flagPayOrder(
+      suspect.payOrderId,
+      `safety net ${check}: ${reason}`,
+      suspect.flagPasses,
+    );
     return { action: 'FLAGGED', reason };
   }
 

@@ -2,11 +2,11 @@
 // order's workflow (or, once that has completed, to a stray-payment refund keyed by the attempt),
 // and a pay order is put before an operator through its workflow while it runs.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
-import { payOrders } from '../db/schema';
-import type { ChannelFact } from '../domain/payOrder';
+import { channelAttempts, payOrders } from '../db/schema';
+import { openStatuses, type ChannelFact } from '../domain/payOrder';
 import type { QuerySchedule } from '../domain/querySchedule';
 import type { WorkflowState } from '../domain/safetyNet';
 import { attention, notify, paymentWorkflowId } from '../workflows/contracts/payment';
@@ -61,6 +61,21 @@ export function createCorrections(deps: CorrectionDeps) {
    * attempt. A later report (a statement, the channel's retry) starts it again when its last run
    * refunded nothing, so a payment the channel had not confirmed then is refunded once it does.
    */
+  /** Whether the books show a channel order of the pay order still open. */
+  async function hasOpenChannelOrder(payOrderId: string): Promise<boolean> {
+    const open = await db
+      .select({ id: channelAttempts.id })
+      .from(channelAttempts)
+      .where(
+        and(
+          eq(channelAttempts.payOrderId, payOrderId),
+          inArray(channelAttempts.status, [...openStatuses]),
+        ),
+      )
+      .limit(1);
+    return open.length > 0;
+  }
+
   async function startStrayPayment(input: StrayPaymentInput) {
     const workflowId = strayPaymentWorkflowId(input.attemptId);
     if (!(await lastStrayRunRefundedNothing(workflowId))) return;
@@ -153,14 +168,26 @@ export function createCorrections(deps: CorrectionDeps) {
      * Puts a pay order on the operators' list. A running workflow raises the flag itself (it owns
      * the record and would overwrite ours); a completed one no longer writes, so the books do.
      */
-    async flagPayOrder(payOrderId: string, reason: string): Promise<void> {
+    /**
+     * Flags the pay order through its workflow, or in the books once the workflow is gone.
+     * `passes`: a flag for a channel order open past expiry, which passes once none is open.
+     */
+    async flagPayOrder(
+      payOrderId: string,
+      reason: string,
+      passes?: 'OPEN_PAST_EXPIRY',
+    ): Promise<void> {
       log.warn({ payOrderId, reason }, 'pay order needs an operator');
       try {
-        await temporal.workflow.getHandle(paymentWorkflowId(payOrderId)).signal(attention, reason);
+        const handle = temporal.workflow.getHandle(paymentWorkflowId(payOrderId));
+        await (passes
+          ? handle.signal(attention, reason, passes)
+          : handle.signal(attention, reason));
         return;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
+      if (passes && !(await hasOpenChannelOrder(payOrderId))) return;
       await db
         .update(payOrders)
         .set({ needsAttention: true, updatedAt: sql`now()` })

@@ -59,6 +59,7 @@ import {
   sync,
   type AttemptView,
   type RefundView,
+  type PassingFlag,
   type PaymentInput,
   type PayOrderView,
 } from './contracts/payment';
@@ -107,26 +108,30 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   /** Set while the run waits for its handlers to finish before continuing as new. */
   let handingOver = false;
   /**
-   * The order is flagged only because the channel did not answer for a while (queries or
-   * closes in a row). Unlike every other reason, this one passes: the flag is cleared once
-   * the channel answers again, so that operators see only orders that still need them.
+   * Set while the order is flagged only for a reason that passes by itself (PassingFlag): the
+   * workflow clears that flag once the reason has passed, so that operators see only orders that
+   * still need them. Any other reason makes the flag stay until an operator clears it.
    */
-  let flaggedUnreachable = resumed?.flaggedUnreachable ?? false;
+  let passingFlag: PassingFlag | undefined = resumed?.passingFlag;
 
   setHandler(status, () => view(state, refundViews));
   setHandler(notify, (fact) => {
     facts.push(fact);
   });
-  setHandler(attention, (reason) =>
+  setHandler(attention, (reason, passes) =>
     serialized(async () => {
       log.warn('an operator is asked to look at this pay order', { reason });
-      await flagForOperator();
+      if (passes === 'OPEN_PAST_EXPIRY' && patched('open-past-expiry-flag-passes')) {
+        await flagUntilClosed();
+      } else {
+        await flagForOperator();
+      }
     }),
   );
   setHandler(clearAttention, (note) =>
     serialized(async () => {
       log.info('an operator cleared the attention flag', { note });
-      flaggedUnreachable = false;
+      passingFlag = undefined;
       if (state.needsAttention) await save({ ...state, needsAttention: false });
     }),
   );
@@ -215,7 +220,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
 
   /** Flags the order for an operator for a reason that does not pass by itself. */
   async function flagForOperator() {
-    flaggedUnreachable = false;
+    passingFlag = undefined;
     if (!state.needsAttention) await save({ ...state, needsAttention: true });
   }
 
@@ -223,15 +228,33 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
   async function flagIfUnreachable(failures: number, what: Record<string, unknown>) {
     if (!needsAttentionAfter(schedule, failures) || state.needsAttention) return;
     log.warn('the channel does not answer; flagging for an operator', { ...what, failures });
-    flaggedUnreachable = true;
+    passingFlag = 'CHANNEL_SILENT';
     await save({ ...state, needsAttention: true });
   }
 
-  /** The channel answered: a flag raised only because it did not is cleared. */
-  async function channelAnswered() {
-    if (!flaggedUnreachable || !patched('unreachable-flag-clears')) return;
-    flaggedUnreachable = false;
-    log.info('the channel answers again; clearing the flag its silence raised');
+  /**
+   * A safety-net scan saw a channel order open past the order's expiry: flagged until every
+   * channel order is closed. Nothing is flagged if that is so already (the scan read older books).
+   */
+  async function flagUntilClosed() {
+    if (!openAttempt(state)) {
+      log.info('no channel order is open any more; nothing to flag');
+      return;
+    }
+    if (state.needsAttention && passingFlag === undefined) return;
+    passingFlag = 'OPEN_PAST_EXPIRY';
+    if (!state.needsAttention) await save({ ...state, needsAttention: true });
+  }
+
+  /**
+   * The channel answered: a query learnt the status (`learnt`), or every channel order is
+   * confirmed closed (`closed`). A flag whose reason has passed with it is cleared.
+   */
+  async function channelAnswered(how: 'learnt' | 'closed') {
+    if (!passingFlag || (passingFlag === 'OPEN_PAST_EXPIRY' && how === 'learnt')) return;
+    if (!patched('unreachable-flag-clears')) return;
+    log.info('the reason for the flag has passed; clearing it', { reason: passingFlag });
+    passingFlag = undefined;
     if (state.needsAttention) await save({ ...state, needsAttention: false });
   }
 
@@ -458,7 +481,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       log.warn('channel query failed', { outTradeNo: open.outTradeNo, error: String(err) });
     }
     failuresInARow = learnt ? 0 : failuresInARow + 1;
-    if (learnt) await channelAnswered();
+    if (learnt) await channelAnswered('learnt');
     else await flagIfUnreachable(failuresInARow, { outTradeNo: open.outTradeNo, at: 'query' });
   }
 
@@ -532,8 +555,8 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
       });
       // The serializer is entered only to change something, so that the run's commands stay
       // in the order of runs recorded before these flags.
-      if (confirmed && flaggedUnreachable && !openAttempt(state)) {
-        await serialized(channelAnswered);
+      if (confirmed && passingFlag && !openAttempt(state)) {
+        await serialized(() => channelAnswered('closed'));
       }
       if (confirmed || done()) return;
       if (needsAttentionAfter(schedule, failures) && !state.needsAttention) {
@@ -581,7 +604,7 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
         version,
         queriesDone,
         failuresInARow,
-        flaggedUnreachable,
+        passingFlag,
         refunds: refundViews,
         facts: [...facts],
       },

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { attention, type PayOrderView } from '../../src/workflows/contracts/payment';
+import { attention, status, type PayOrderView } from '../../src/workflows/contracts/payment';
 import { recordMissingHistories } from '../support/history';
 import { eventually } from '../support/system';
 import { FakeChannel, input, payWith, start, withWorker } from '../support/workflowHarness';
@@ -14,6 +14,8 @@ after(() => recordMissingHistories(recorded));
 
 /** Flags after two queries or closes in a row that learn nothing; a query every second. */
 const impatient = { delaysSeconds: [1], attentionAfterFailures: 2, rareSeconds: 1 };
+/** Never flags for silence within a test. */
+const patient = { delaysSeconds: [1], attentionAfterFailures: 100, rareSeconds: 1 };
 
 const flagged = (channel: FakeChannel) =>
   eventually(async () => channel.saved.at(-1)?.needsAttention === true, {
@@ -60,6 +62,44 @@ describe('payment workflow attention flag', () => {
       assert.equal(result.status, 'CLOSED');
       assert.equal(result.needsAttention, false);
       recorded['unreachable-flag-cleared-by-close'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('clears a safety-net flag for a channel order open past expiry once the close is confirmed', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(
+        taskQueue,
+        input({ expiresAt: new Date(Date.now() + 2000).toISOString(), querySchedule: patient }),
+      );
+      await payWith(handle, 'page');
+      channel.failClose = true;
+      await eventually(async () => channel.closed.length >= 1, { what: 'the close at expiry' });
+      await handle.signal(attention, 'safety net ATTEMPT_OPEN_PAST_EXPIRY', 'OPEN_PAST_EXPIRY');
+      await flagged(channel);
+      channel.failClose = new Set();
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.status, 'CLOSED');
+      assert.equal(result.needsAttention, false);
+      recorded['open-past-expiry-flag-cleared'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('flags nothing when the safety net saw a channel order the workflow has closed since', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(
+        taskQueue,
+        input({ expiresAt: new Date(Date.now() + 1000).toISOString(), querySchedule: patient }),
+      );
+      await payWith(handle, 'page');
+      await eventually(async () => (await handle.query(status)).status === 'CLOSED', {
+        what: 'the order to close at expiry',
+      });
+      await handle.signal(attention, 'safety net ATTEMPT_OPEN_PAST_EXPIRY', 'OPEN_PAST_EXPIRY');
+      const result: PayOrderView = await handle.result();
+      assert.equal(result.needsAttention, false);
+      assert.ok(channel.saved.every((saved) => !saved.needsAttention));
     });
   });
 

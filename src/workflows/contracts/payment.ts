@@ -47,8 +47,8 @@ export interface PaymentResume {
   queriesDone: number;
   failuresInARow: number;
   lastQueryAtMs?: number;
-  /** The order is flagged only because the channel had not answered (cleared once it does). */
-  flaggedUnreachable?: boolean;
+  /** Why the order is flagged, when that reason passes by itself (see PassingFlag). */
+  passingFlag?: PassingFlag;
   refunds: RefundView[];
   facts: ChannelFact[];
 }
@@ -104,8 +104,18 @@ export const sync = defineUpdate<PayOrderView, []>('sync');
 /** The merchant closes the order: open channel orders are closed at the channel first. */
 export const close = defineUpdate<PayOrderView, []>('close');
 export const status = defineQuery<PayOrderView>('status');
-/** Something outside the workflow (reconciliation, a safety-net scan) wants an operator to look. */
-export const attention = defineSignal<[reason: string]>('attention');
+/**
+ * A flag that passes by itself: CHANNEL_SILENT (queries or closes in a row learnt nothing) clears
+ * once a query learns the status or every channel order is confirmed closed; OPEN_PAST_EXPIRY (a
+ * safety-net scan saw a channel order open past the order's expiry) once every one is closed.
+ */
+export type PassingFlag = 'CHANNEL_SILENT' | 'OPEN_PAST_EXPIRY';
+
+/**
+ * Something outside the workflow (reconciliation, a safety-net scan) wants an operator to look.
+ * `passes`: the flag is for a channel order open past expiry, and passes once none is open.
+ */
+export const attention = defineSignal<[reason: string, passes?: 'OPEN_PAST_EXPIRY']>('attention');
 /** An operator has looked and clears NeedsAttention, saying why (the audit log keeps the note). */
 export const clearAttention = defineSignal<[note: string]>('clearAttention');
 
