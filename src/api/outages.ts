@@ -18,6 +18,7 @@ export const retryAfterSeconds = 2;
 
 // gRPC status codes of a Temporal server that is down, restarting or overloaded.
 const grpcUnavailable = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14]);
+const failedPrecondition = 9;
 
 // The driver's own codes for a connection that could not be made or died, and the SQLSTATEs
 // of a server that is shutting down or starting (class 08 is every connection exception).
@@ -49,12 +50,19 @@ export function outageOf(err: unknown): Outage | undefined {
           '(with the same Idempotency-Key) to learn its outcome',
       };
     }
-    if (
-      cause instanceof ServiceError &&
-      isGrpcServiceError(cause.cause) &&
-      grpcUnavailable.has(cause.cause.code)
-    ) {
-      return { code: 'TEMPORARILY_UNAVAILABLE', detail: 'the workflow service is unavailable' };
+    if (cause instanceof ServiceError && isGrpcServiceError(cause.cause)) {
+      const { code, details } = cause.cause;
+      if (grpcUnavailable.has(code)) {
+        return { code: 'TEMPORARILY_UNAVAILABLE', detail: 'the workflow service is unavailable' };
+      }
+      // A worker died (or timed out) in the middle of the workflow's task: Temporal refuses
+      // Updates until another worker has run the task again, which it does by itself.
+      if (Number(code) === failedPrecondition && /workflow task in failed state/i.test(details)) {
+        return {
+          code: 'STILL_PROCESSING',
+          detail: 'the payment is recovering from a worker failure; retry the same request shortly',
+        };
+      }
     }
     const code = 'code' in cause ? cause.code : undefined;
     if (typeof code === 'string' && (databaseDown.has(code) || code.startsWith('08'))) {

@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   Client,
   Connection,
+  ServiceError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
@@ -59,6 +60,22 @@ describe('outageOf', () => {
       ApplicationFailure.nonRetryable('the pay order is already closed', 'ORDER_CLOSED'),
     );
     assert.equal(outageOf(closed), undefined);
+  });
+
+  it('calls an Update refused while a dead worker’s workflow task is retried still processing', () => {
+    const grpcError = (code: number, details: string) =>
+      Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
+    const refused = new ServiceError('Workflow Update failed', {
+      cause: grpcError(
+        9,
+        'Unable to perform workflow execution update due to Workflow Task in failed state.',
+      ),
+    });
+    assert.equal(outageOf(refused)?.code, 'STILL_PROCESSING');
+    const other = new ServiceError('Workflow Update failed', {
+      cause: grpcError(9, 'some other precondition'),
+    });
+    assert.equal(outageOf(other), undefined);
   });
 
   it('leaves a refused request, a bug and a query error alone', async () => {
