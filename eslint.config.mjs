@@ -8,9 +8,32 @@ import tseslint from 'typescript-eslint';
 // Workflow code runs in Temporal's deterministic sandbox: besides other workflow modules it may
 // load only the pure rules of src/domain and Temporal's workflow-side packages. Activities (and
 // the channel interface) are for their types, which are erased.
+// A module in a folder of src/workflows (contracts/, payment/) reaches src one `../` further, and
+// the workflow modules of its parent folder with one `../`.
 const segments = String.raw`[\w-][\w.-]*(?:/[\w-][\w.-]*)*`; // no '.' or '..' among them
-const workflowAllowed = String.raw`\./${segments}|(?:\.\./){1,2}domain/${segments}|@temporalio/(?:workflow|common)`;
-const workflowTypeOnly = String.raw`\.\./activities/${segments}|\.\./channels/types`;
+const workflowImports = (toSrc, toWorkflows) => {
+  const allowed = String.raw`${toWorkflows}${segments}|${toSrc}domain/${segments}|@temporalio/(?:workflow|common)`;
+  const typeOnly = String.raw`${toSrc}activities/${segments}|${toSrc}channels/types`;
+  return {
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^(?!(?:${allowed}|${typeOnly})$)`,
+            message:
+              'workflow code imports only other workflow modules, src/domain, @temporalio/workflow and @temporalio/common (and activity types)',
+          },
+          {
+            regex: `^(?:${typeOnly})$`,
+            allowTypeImports: true,
+            message: 'workflow code imports activities and the channel interface for types only',
+          },
+        ],
+      },
+    ],
+  };
+};
 
 export default defineConfig(
   { ignores: ['node_modules/', '.data/', 'dist/', '**/*.js', '**/*.cjs', '**/*.mjs'] },
@@ -73,27 +96,10 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  { files: ['src/workflows/*.ts'], rules: workflowImports(String.raw`\.\./`, String.raw`\./`) },
   {
-    files: ['src/workflows/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: `^(?!(?:${workflowAllowed}|${workflowTypeOnly})$)`,
-              message:
-                'workflow code imports only other workflow modules, src/domain, @temporalio/workflow and @temporalio/common (and activity types)',
-            },
-            {
-              regex: `^(?:${workflowTypeOnly})$`,
-              allowTypeImports: true,
-              message: 'workflow code imports activities and the channel interface for types only',
-            },
-          ],
-        },
-      ],
-    },
+    files: ['src/workflows/*/*.ts'],
+    rules: workflowImports(String.raw`\.\./\.\./`, String.raw`\.{1,2}/`),
   },
   {
     // The sandbox and the dev server are started by the process wiring (src/system.ts, src/main.ts,

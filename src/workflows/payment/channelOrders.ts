@@ -1,0 +1,266 @@
+// What a payment run asks of the channel: open a channel order to pay with (or reuse or switch
+// the open one), wait briefly on a synchronous channel, query the open one, close them.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../../activities/payment';
+import type { CloseAnswer } from '../../channels/types';
+import {
+  decidePay,
+  isOpen,
+  openAttempt,
+  withOpenedAttempt,
+  type Attempt,
+  type ChannelFact,
+  type PayRequest,
+} from '../../domain/payOrder';
+import { newId } from '../../domain/ids';
+import {
+  defaultSyncPayWaitSeconds,
+  needsAttentionAfter,
+  nextQueryDelaySeconds,
+  syncQueryDelaysSeconds,
+} from '../../domain/querySchedule';
+import type { AttemptView, PayAnswer } from '../contracts/payment';
+import type { PayOrderRun } from './run';
+
+const channel = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+// One try per scheduled query: the schedule itself is the retry.
+const queries = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { maximumAttempts: 1 },
+});
+
+/** A pay request, under the serializer: the open channel order again, or a new one. */
+export async function channelOrderFor(run: PayOrderRun, request: PayRequest): Promise<PayAnswer> {
+  await run.applyFacts();
+  const decision = decidePay(run.state, request, Date.now(), run.input.maxChannelOrders);
+  switch (decision.kind) {
+    case 'refuse':
+      throw ApplicationFailure.nonRetryable(decision.message, decision.code);
+    case 'reuse':
+      return { attempt: attemptView(decision.attempt) };
+    case 'switch': {
+      const closed = await closeAtChannel(run, decision.close);
+      if (run.state.status === 'SUCCEEDED') throw alreadyPaid();
+      if (!closed) throw channelUnavailable();
+      return { attempt: attemptView(await openAtChannel(run, request)) };
+    }
+    case 'open':
+      return { attempt: attemptView(await openAtChannel(run, request)) };
+    case 'wait':
+      // Cannot happen under the serializer, which lets one pay request open at a time.
+      throw ApplicationFailure.nonRetryable('a channel order is being opened', 'STATUS_UNKNOWN');
+  }
+}
+
+async function openAtChannel(run: PayOrderRun, request: PayRequest): Promise<Attempt> {
+  run.queriesDone = 0;
+  run.failuresInARow = 0;
+  const { input } = run;
+  const id = newId('att', Date.now(), Math.random);
+  let attempt: Attempt = {
+    id,
+    outTradeNo: id.replace('att_', 'T'),
+    channel: request.channel,
+    method: request.method,
+    amount: run.state.amount,
+    status: 'OPENING',
+    ...(request.payerId ? { payerId: request.payerId } : {}),
+  };
+  await run.save(withOpenedAttempt(run.state, attempt));
+  let outcome: ChannelFact | undefined;
+  try {
+    const created = await channel.openChannelOrder({
+      payOrderId: run.state.id,
+      attemptId: attempt.id,
+      channel: attempt.channel,
+      order: {
+        outTradeNo: attempt.outTradeNo,
+        amount: run.state.amount,
+        currency: run.state.currency,
+        subject: input.subject,
+        method: attempt.method,
+        expiresAt: input.expiresAt,
+        notifyUrl: `${input.webhookBaseUrl}/${attempt.channel}`,
+        ...(input.returnUrl ? { returnUrl: input.returnUrl } : {}),
+        ...(request.payerId ? { payerId: request.payerId } : {}),
+      },
+    });
+    attempt = { ...attempt, status: 'PENDING', payUrl: created.payUrl };
+    if (created.channelTradeNo) attempt.channelTradeNo = created.channelTradeNo;
+    if (created.payParams) attempt.payParams = created.payParams;
+    outcome = created.outcome;
+  } catch (err) {
+    // Refused outright: no channel order exists. Anything else: we cannot know, so UNKNOWN.
+    const rejected =
+      err instanceof ActivityFailure &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.type === 'CHANNEL_REJECTED';
+    attempt = { ...attempt, status: rejected ? 'FAILED' : 'UNKNOWN' };
+    await run.save(withOpenedAttempt(run.state, attempt));
+    throw ApplicationFailure.nonRetryable(
+      rejected
+        ? `channel ${attempt.channel} refused the order`
+        : `channel ${attempt.channel} did not answer; the order's status is unknown`,
+      rejected ? 'CHANNEL_REJECTED' : 'STATUS_UNKNOWN',
+    );
+  }
+  await run.save(withOpenedAttempt(run.state, attempt));
+  return outcome ? answerSynchronously(run, attempt.id, outcome) : attempt;
+}
+
+/**
+ * A synchronous channel (bank-card quick pay) answered the payment's outcome with the order.
+ * One still pending is waited on for a bounded time, listening to notifications and querying
+ * quickly (async made sync), then answered as it stands: the workflow carries on either way.
+ */
+async function answerSynchronously(
+  run: PayOrderRun,
+  attemptId: string,
+  outcome: ChannelFact,
+): Promise<Attempt> {
+  await run.applyFact(outcome);
+  const current = () => run.state.attempts.find((a) => a.id === attemptId)!;
+  const deadline = Date.now() + (run.input.syncPayWaitSeconds ?? defaultSyncPayWaitSeconds) * 1000;
+  for (const delay of syncQueryDelaysSeconds) {
+    const wait = Math.min(delay * 1000, deadline - Date.now());
+    if (current().status !== 'PENDING' || wait <= 0) break;
+    await condition(() => run.facts.length > 0, wait);
+    await run.applyFacts();
+    if (current().status !== 'PENDING') break;
+    const { channel: name, outTradeNo, method } = current();
+    try {
+      await run.applyFact(await queries.queryChannelOrder({ channel: name, outTradeNo, method }));
+    } catch (err) {
+      log.warn('quick query failed while waiting for a payment', {
+        outTradeNo,
+        error: String(err),
+      });
+    }
+  }
+  const attempt = current();
+  if (attempt.status === 'CLOSED') {
+    throw ApplicationFailure.nonRetryable(
+      `channel ${attempt.channel} declined the payment`,
+      'PAYMENT_DECLINED',
+    );
+  }
+  return attempt;
+}
+
+/** Asks the channel about the open channel order; a query that learns nothing is counted. */
+export async function queryOpenAttempt(run: PayOrderRun) {
+  const open = openAttempt(run.state);
+  if (!open || open.status === 'OPENING') return;
+  run.queriesDone += 1;
+  let learnt = false;
+  try {
+    const fact = await queries.queryChannelOrder({
+      channel: open.channel,
+      outTradeNo: open.outTradeNo,
+      method: open.method,
+    });
+    learnt = !(fact.status === 'NOT_FOUND' && open.status === 'PENDING');
+    await run.applyFact(fact);
+  } catch (err) {
+    log.warn('channel query failed', { outTradeNo: open.outTradeNo, error: String(err) });
+  }
+  run.failuresInARow = learnt ? 0 : run.failuresInARow + 1;
+  if (learnt) await run.channelAnswered('learnt');
+  else
+    await run.flagIfUnreachable(run.failuresInARow, { outTradeNo: open.outTradeNo, at: 'query' });
+}
+
+/**
+ * Closes one channel order; a close refused because it is paid is that payment's news.
+ * Answers false when the channel could not be reached.
+ */
+async function closeAtChannel(run: PayOrderRun, attempt: Attempt): Promise<boolean> {
+  let answer: CloseAnswer;
+  try {
+    answer = await channel.closeChannelOrder({
+      channel: attempt.channel,
+      outTradeNo: attempt.outTradeNo,
+    });
+  } catch (err) {
+    // Unconfirmed, the channel order stays open: a payment may still land on it.
+    log.warn('could not close channel order', {
+      outTradeNo: attempt.outTradeNo,
+      error: String(err),
+    });
+    return false;
+  }
+  const fact: ChannelFact =
+    answer.kind === 'closed'
+      ? { outTradeNo: attempt.outTradeNo, status: 'CLOSED', source: 'close' }
+      : answer.fact;
+  await run.applyFact(fact);
+  return true;
+}
+
+/** Closes every open channel order; answers whether the channel confirmed each close. */
+export async function closeOpenAttempts(run: PayOrderRun): Promise<boolean> {
+  let confirmed = true;
+  for (const open of run.state.attempts.filter(isOpen)) {
+    confirmed = (await closeAtChannel(run, open)) && confirmed;
+  }
+  return confirmed;
+}
+
+/**
+ * Closes every open channel order, retrying on the query schedule while the channel cannot
+ * confirm, without holding the serializer between tries (sync, close and attention go on).
+ * Stops early once `done()` holds.
+ */
+export async function closeEveryOpenChannelOrder(run: PayOrderRun, done: () => boolean) {
+  for (let failures = 1; ; failures++) {
+    const confirmed = await run.serialized(async () => {
+      await run.applyFacts();
+      return done() || (await closeOpenAttempts(run));
+    });
+    // The serializer is entered only to change something, so that the run's commands stay
+    // in the order of runs recorded before these flags.
+    if (confirmed && run.passingFlag && !openAttempt(run.state)) {
+      await run.serialized(() => run.channelAnswered('closed'));
+    }
+    if (confirmed || done()) return;
+    if (needsAttentionAfter(run.schedule, failures) && !run.state.needsAttention) {
+      await run.serialized(() => run.flagIfUnreachable(failures, { at: 'close' }));
+    }
+    const delay = nextQueryDelaySeconds(run.schedule, failures - 1, failures);
+    await condition(() => run.facts.length > 0 || !openAttempt(run.state), delay * 1000);
+  }
+}
+
+export function attemptView(a: Attempt): AttemptView {
+  return {
+    id: a.id,
+    outTradeNo: a.outTradeNo,
+    channel: a.channel,
+    method: a.method,
+    status: a.status,
+    ...(a.payUrl ? { payUrl: a.payUrl } : {}),
+    ...(a.payParams ? { payParams: a.payParams } : {}),
+  };
+}
+
+/** The refusal of a pay or close that finds the order paid. */
+export function alreadyPaid(): ApplicationFailure {
+  return ApplicationFailure.nonRetryable('the pay order is already paid', 'ALREADY_PAID');
+}
+
+/** A switch or a merchant close the channel could not confirm changes nothing. */
+export function channelUnavailable(): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    'the channel could not confirm closing the open channel order; try again',
+    'CHANNEL_UNAVAILABLE',
+  );
+}

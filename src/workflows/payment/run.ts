@@ -1,0 +1,332 @@
+// The state of one payment run and the only ways it changes: `save` after every change, `applyFact`
+// for what a channel says, the operator's flag, and the serializer every change runs under. The
+// message handlers (../payment.ts), the channel calls (./channelOrders.ts) and the phases
+// (./phases.ts) all act through it.
+import {
+  ApplicationFailure,
+  log,
+  patched,
+  proxyActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../../activities/payment';
+import { newId } from '../../domain/ids';
+import {
+  defaultMerchantNotifyRetrySeconds,
+  type MerchantEventData,
+  type MerchantEventType,
+} from '../../domain/merchantEvents';
+import {
+  applyChannelFact,
+  newPayOrderState,
+  openAttempt,
+  paidAmountOf,
+  type Attempt,
+  type ChannelFact,
+  type ExtraPaymentReason,
+  type PayOrderState,
+} from '../../domain/payOrder';
+import {
+  defaultQuerySchedule,
+  needsAttentionAfter,
+  type QuerySchedule,
+} from '../../domain/querySchedule';
+import {
+  handOver,
+  searchAttributes,
+  type PassingFlag,
+  type PaymentInput,
+  type PaymentResume,
+  type PayOrderView,
+  type RefundView,
+} from '../contracts/payment';
+import type { RefundRecord } from '../contracts/merchantRefund';
+import { startMerchantNotification } from '../merchantNotification';
+import { refundAtChannel } from '../refund';
+import { attemptView, closeOpenAttempts } from './channelOrders';
+
+const records = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export class PayOrderRun {
+  private current: PayOrderState;
+  private version: number;
+  /** Channel facts received and not yet applied. */
+  readonly facts: ChannelFact[];
+  /** Every change to the order runs under it, one at a time, in arrival order. */
+  readonly serialized = serializer();
+  readonly schedule: QuerySchedule;
+  /** Active queries of the current open channel order, and how many in a row learnt nothing. */
+  queriesDone: number;
+  failuresInARow: number;
+  readonly refunds: RefundView[];
+  /** Compensating refunds under way; the workflow does not complete before they end. */
+  readonly compensations: Promise<void>[] = [];
+  compensating = 0;
+  /** Set while the run waits for its handlers to finish before continuing as new. */
+  handingOver = false;
+  /**
+   * Set while the order is flagged only for a reason that passes by itself (PassingFlag): the
+   * workflow clears that flag once the reason has passed, so that operators see only orders that
+   * still need them. Any other reason makes the flag stay until an operator clears it.
+   */
+  passingFlag: PassingFlag | undefined;
+  /** This run continues an earlier one of the same pay order (continue-as-new). */
+  readonly resumed: boolean;
+
+  constructor(readonly input: PaymentInput) {
+    const resumed = input.resume;
+    this.resumed = resumed !== undefined;
+    this.current =
+      resumed?.state ??
+      newPayOrderState({
+        id: input.payOrderId,
+        amount: input.amount,
+        currency: input.currency,
+        expiresAtMs: Date.parse(input.expiresAt),
+      });
+    this.version = resumed?.version ?? 0;
+    this.facts = [...(resumed?.facts ?? [])];
+    this.schedule = input.querySchedule ?? defaultQuerySchedule;
+    this.queriesDone = resumed?.queriesDone ?? 0;
+    this.failuresInARow = resumed?.failuresInARow ?? 0;
+    this.refunds = resumed?.refunds.map((r) => ({ ...r })) ?? [];
+    this.passingFlag = resumed?.passingFlag;
+  }
+
+  /** The pay order as this run knows it; changed only by `save`. */
+  get state(): PayOrderState {
+    return this.current;
+  }
+
+  /**
+   * Writes the state to the database and the search attributes; called after every change. Only
+   * the channel orders that changed travel (each row keeps the newest version written to it).
+   */
+  async save(next: PayOrderState) {
+    const previous = this.current;
+    const changed = next !== this.current;
+    this.current = next;
+    if (!changed && this.version > 0) return;
+    this.version += 1;
+    const { attempts, ...order } = this.current;
+    await records.savePayOrder({
+      version: this.version,
+      order,
+      attempts:
+        this.version === 1 ? attempts : attempts.filter((a) => !previous.attempts.includes(a)),
+    });
+    const paidWith = this.current.attempts.find((a) => a.id === this.current.paidAttemptId);
+    upsertSearchAttributes([
+      { key: searchAttributes.payStatus, value: this.current.status },
+      { key: searchAttributes.needsAttention, value: this.current.needsAttention },
+      ...(paidWith ? [{ key: searchAttributes.payChannel, value: paidWith.channel }] : []),
+    ]);
+  }
+
+  /** Flags the order for an operator for a reason that does not pass by itself. */
+  async flagForOperator() {
+    this.passingFlag = undefined;
+    if (!this.state.needsAttention) await this.save({ ...this.state, needsAttention: true });
+  }
+
+  /** Flags the order because the channel has not answered `failures` times in a row. */
+  async flagIfUnreachable(failures: number, what: Record<string, unknown>) {
+    if (!needsAttentionAfter(this.schedule, failures) || this.state.needsAttention) return;
+    log.warn('the channel does not answer; flagging for an operator', { ...what, failures });
+    this.passingFlag = 'CHANNEL_SILENT';
+    await this.save({ ...this.state, needsAttention: true });
+  }
+
+  /**
+   * A safety-net scan saw a channel order open past the order's expiry: flagged until every
+   * channel order is closed. Nothing is flagged if that is so already (the scan read older books).
+   */
+  async flagUntilClosed() {
+    if (!openAttempt(this.state)) {
+      log.info('no channel order is open any more; nothing to flag');
+      return;
+    }
+    if (this.state.needsAttention && this.passingFlag === undefined) return;
+    this.passingFlag = 'OPEN_PAST_EXPIRY';
+    if (!this.state.needsAttention) await this.save({ ...this.state, needsAttention: true });
+  }
+
+  /**
+   * The channel answered: a query learnt the status (`learnt`), or every channel order is
+   * confirmed closed (`closed`). A flag whose reason has passed with it is cleared.
+   */
+  async channelAnswered(how: 'learnt' | 'closed') {
+    if (!this.passingFlag || (this.passingFlag === 'OPEN_PAST_EXPIRY' && how === 'learnt')) return;
+    if (!patched('unreachable-flag-clears')) return;
+    log.info('the reason for the flag has passed; clearing it', { reason: this.passingFlag });
+    this.passingFlag = undefined;
+    if (this.state.needsAttention) await this.save({ ...this.state, needsAttention: false });
+  }
+
+  async applyFact(fact: ChannelFact) {
+    const { state: next, outcome } = applyChannelFact(this.state, fact);
+    if (outcome.kind === 'ignored') {
+      log.info('channel fact ignored', { outTradeNo: fact.outTradeNo, reason: outcome.reason });
+      return;
+    }
+    log.info('channel fact applied', { outTradeNo: fact.outTradeNo, outcome: outcome.kind });
+    let settled = next;
+    if (outcome.kind === 'extraPayment') {
+      if (patched('compensating-refund')) {
+        const paid = next.attempts.find((a) => a.id === outcome.attemptId)!;
+        this.startCompensation(paid, outcome.reason);
+      } else {
+        settled = { ...next, needsAttention: true };
+      }
+    }
+    if (outcome.kind === 'amountMismatch') {
+      // A success of another amount: the payer never meant to pay it, so it goes back.
+      const mismatched = next.attempts.find((a) => a.id === outcome.attemptId)!;
+      if (mismatched.status === 'AMOUNT_MISMATCH' && patched('amount-mismatch-refund')) {
+        this.startCompensation(mismatched, 'AMOUNT_MISMATCH');
+      } else {
+        settled = outcome.flagged;
+      }
+    }
+    await this.save(settled);
+    if (outcome.kind === 'paid') {
+      // Best effort now; any the channel does not confirm is closed again at expiry.
+      await closeOpenAttempts(this);
+    }
+  }
+
+  async applyFacts() {
+    while (this.facts.length > 0) await this.applyFact(this.facts.shift()!);
+  }
+
+  /** Starts the delivery of one merchant event; it runs on after this workflow completes. */
+  async tellMerchant(type: MerchantEventType, refund?: MerchantEventData['refund']) {
+    await startMerchantNotification(
+      type,
+      {
+        payOrderId: this.state.id,
+        merchantOrderNo: this.input.merchantOrderNo,
+        status: this.state.status,
+        amount: this.state.amount,
+        currency: this.state.currency,
+        ...(refund ? { refund } : {}),
+      },
+      this.input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
+    );
+  }
+
+  private startCompensation(attempt: Attempt, reason: ExtraPaymentReason) {
+    this.compensating += 1;
+    this.compensations.push(
+      this.compensate(attempt, reason).finally(() => (this.compensating -= 1)),
+    );
+  }
+
+  /**
+   * Money arrived that the order does not need: refund it at the channel, with our refund ID as
+   * the channel's idempotency key, and follow the refund to a final status.
+   */
+  private async compensate(attempt: Attempt, reason: ExtraPaymentReason) {
+    const amount = paidAmountOf(attempt) ?? attempt.amount;
+    const ref = {
+      channel: attempt.channel,
+      outTradeNo: attempt.outTradeNo,
+      refundNo: newId('rf', Date.now(), Math.random),
+    };
+    const record: RefundRecord = {
+      id: ref.refundNo,
+      payOrderId: this.state.id,
+      merchantId: this.input.merchantId,
+      attemptId: attempt.id,
+      amount,
+      currency: this.state.currency,
+      reason,
+      status: 'PROCESSING',
+    };
+    const shown: RefundView = {
+      id: record.id,
+      amount: record.amount,
+      reason,
+      status: 'PROCESSING',
+    };
+    this.refunds.push(shown);
+    await records.saveRefund(record);
+    log.warn('compensating refund', {
+      outTradeNo: attempt.outTradeNo,
+      reason,
+      refundId: record.id,
+    });
+    const status = await refundAtChannel(ref, amount, this.schedule);
+    shown.status = status;
+    await records.saveRefund({ ...record, status });
+    if (status === 'FAILED') await this.serialized(() => this.flagForOperator());
+    if (status === 'SUCCEEDED' && patched('merchant-notification')) {
+      await this.tellMerchant('pay_order.refunded', {
+        id: record.id,
+        amount: record.amount,
+        reason,
+        status,
+      });
+    }
+  }
+
+  /** New Updates wait for the next run (the caller retries) so that this one can end. */
+  refuseWhileHandingOver() {
+    if (this.handingOver) {
+      throw ApplicationFailure.nonRetryable(
+        'the pay order moves to a new run; try again',
+        handOver,
+      );
+    }
+  }
+
+  /** What the next run of this pay order starts from (continue-as-new). */
+  forNextRun(): PaymentResume {
+    return {
+      state: this.state,
+      version: this.version,
+      queriesDone: this.queriesDone,
+      failuresInARow: this.failuresInARow,
+      passingFlag: this.passingFlag,
+      refunds: this.refunds,
+      facts: [...this.facts],
+    };
+  }
+
+  view(): PayOrderView {
+    return {
+      refunds: this.refunds.map((r) => ({ ...r })),
+      id: this.state.id,
+      status: this.state.status,
+      needsAttention: this.state.needsAttention,
+      amount: this.state.amount,
+      currency: this.state.currency,
+      attempts: this.state.attempts.map(attemptView),
+    };
+  }
+}
+
+export type Serializer = ReturnType<typeof serializer>;
+
+/**
+ * Runs tasks one at a time, in arrival order (workflow code is single-threaded but async).
+ * `idle()` says whether none is queued or running.
+ */
+function serializer() {
+  let tail: Promise<unknown> = Promise.resolve();
+  let queued = 0;
+  const done = () => {
+    queued -= 1;
+  };
+  const serialized = <T>(task: () => Promise<T>): Promise<T> => {
+    queued += 1;
+    const run = tail.then(task, task);
+    tail = run.catch(() => undefined);
+    run.then(done, done);
+    return run;
+  };
+  return Object.assign(serialized, { idle: () => queued === 0 });
+}
