@@ -5,7 +5,10 @@ import { log, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { ChannelRefundRef, PaymentActivities } from '../activities/payment';
 import { newId } from '../domain/ids';
 import type { ChannelFact } from '../domain/payOrder';
-import { defaultMerchantNotifyRetrySeconds } from '../domain/merchantEvents';
+import {
+  defaultMerchantNotifyRetrySeconds,
+  type MerchantEventData,
+} from '../domain/merchantEvents';
 import {
   defaultQuerySchedule,
   nextQueryDelaySeconds,
@@ -65,6 +68,59 @@ export async function refundAtChannel(
     log.error('channel refused the refund', { refundNo: ref.refundNo, error: String(err) });
     return 'FAILED';
   }
+}
+
+/** What the merchant hears of a refund (`pay_order.refunded`). */
+export type RefundNews = NonNullable<MerchantEventData['refund']>;
+
+/** What becomes of a refund once the channel's answer is final. */
+export interface RefundEnd {
+  /** The final status, as soon as it is known (before it is stored). */
+  known?(status: RefundStatus): void;
+  /** The channel refused the refund: an operator must look at the pay order. */
+  refused(): Promise<unknown>;
+  /** The money went back: the merchant is told (`undefined`: nobody is, in this run). */
+  refunded(refund: RefundNews): Promise<void> | undefined;
+}
+
+/** A refund paycenter decided on itself: stored as PROCESSING first, then settled. */
+export async function refundOwed(
+  refund: RefundRecord,
+  ref: ChannelRefundRef,
+  schedule: QuerySchedule,
+  end: RefundEnd,
+): Promise<RefundStatus> {
+  await records.saveRefund(refund);
+  return settleRefund(refund, ref, schedule, end);
+}
+
+/**
+ * The tail every refund shares: refunded at the channel and followed to a final status
+ * (`refundAtChannel`), the status stored, then the merchant told or, when the channel refused it,
+ * an operator asked to look.
+ */
+export async function settleRefund(
+  refund: RefundRecord,
+  ref: ChannelRefundRef,
+  schedule: QuerySchedule,
+  end: RefundEnd,
+): Promise<RefundStatus> {
+  const status = await refundAtChannel(ref, refund.amount, schedule);
+  end.known?.(status);
+  await records.saveRefund({ ...refund, status });
+  if (status === 'FAILED') {
+    await end.refused();
+  } else {
+    // Waited for only when someone is told: the run's steps stay as recorded histories hold them.
+    const telling = end.refunded({
+      id: refund.id,
+      amount: refund.amount,
+      reason: refund.reason,
+      status,
+    });
+    if (telling) await telling;
+  }
+  return status;
 }
 
 async function followRefund(
@@ -139,33 +195,21 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
     reason: verdict.reason,
     status: 'PROCESSING',
   };
-  await records.saveRefund(record);
-  const status = await refundAtChannel(
+  return refundOwed(
+    record,
     { channel: input.channel, outTradeNo: input.outTradeNo, refundNo: record.id },
-    record.amount,
     input.querySchedule ?? defaultQuerySchedule,
+    toldOrFlagged(
+      record,
+      {
+        merchantOrderNo: verdict.merchantOrderNo,
+        status: verdict.orderStatus,
+        amount: verdict.orderAmount,
+        currency: verdict.currency,
+      },
+      input.merchantNotifyRetrySeconds,
+    ),
   );
-  await records.saveRefund({ ...record, status });
-  if (status === 'FAILED') {
-    await records.flagPayOrder({
-      payOrderId: input.payOrderId,
-      reason: `the channel refused refund ${record.id}`,
-    });
-    return status;
-  }
-  await startMerchantNotification(
-    'pay_order.refunded',
-    {
-      payOrderId: input.payOrderId,
-      merchantOrderNo: verdict.merchantOrderNo,
-      status: verdict.orderStatus,
-      amount: verdict.orderAmount,
-      currency: verdict.currency,
-      refund: { id: record.id, amount: record.amount, reason: record.reason, status },
-    },
-    input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
-  );
-  return status;
 }
 
 /**
@@ -176,35 +220,48 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
  */
 export async function merchantRefund(input: MerchantRefundInput): Promise<RefundStatus> {
   const { refund } = input;
-  const status = await refundAtChannel(
+  return settleRefund(
+    refund,
     {
       channel: input.channel,
       outTradeNo: input.outTradeNo,
       refundNo: refund.id,
       ...(input.method ? { method: input.method } : {}),
     },
-    refund.amount,
     input.querySchedule ?? defaultQuerySchedule,
+    toldOrFlagged(
+      refund,
+      {
+        merchantOrderNo: input.merchantOrderNo,
+        status: 'SUCCEEDED',
+        amount: input.orderAmount,
+        currency: refund.currency,
+      },
+      input.merchantNotifyRetrySeconds,
+    ),
   );
-  await records.saveRefund({ ...refund, status });
-  if (status === 'FAILED') {
-    await records.flagPayOrder({
-      payOrderId: refund.payOrderId,
-      reason: `the channel refused refund ${refund.id}`,
-    });
-    return status;
-  }
-  await startMerchantNotification(
-    'pay_order.refunded',
-    {
-      payOrderId: refund.payOrderId,
-      merchantOrderNo: input.merchantOrderNo,
-      status: 'SUCCEEDED',
-      amount: input.orderAmount,
-      currency: refund.currency,
-      refund: { id: refund.id, amount: refund.amount, reason: refund.reason, status },
-    },
-    input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
-  );
-  return status;
+}
+
+/**
+ * The end of a refund outside its pay order's run: the merchant is told, with the order as it
+ * stands; a refund the channel refused flags the order in the books.
+ */
+function toldOrFlagged(
+  refund: RefundRecord,
+  order: Omit<MerchantEventData, 'payOrderId' | 'refund'>,
+  merchantNotifyRetrySeconds: number[] | undefined,
+): RefundEnd {
+  return {
+    refused: () =>
+      records.flagPayOrder({
+        payOrderId: refund.payOrderId,
+        reason: `the channel refused refund ${refund.id}`,
+      }),
+    refunded: (news) =>
+      startMerchantNotification(
+        'pay_order.refunded',
+        { payOrderId: refund.payOrderId, ...order, refund: news },
+        merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
+      ),
+  };
 }

@@ -42,7 +42,7 @@ import {
 } from '../contracts/payment';
 import type { RefundRecord } from '../contracts/merchantRefund';
 import { startMerchantNotification } from '../merchantNotification';
-import { refundAtChannel } from '../refund';
+import { refundOwed } from '../refund';
 import { attemptView, closeOpenAttempts } from './channelOrders';
 
 const records = proxyActivities<PaymentActivities>({
@@ -253,24 +253,19 @@ export class PayOrderRun {
       status: 'PROCESSING',
     };
     this.refunds.push(shown);
-    await records.saveRefund(record);
     log.warn('compensating refund', {
       outTradeNo: attempt.outTradeNo,
       reason,
       refundId: record.id,
     });
-    const status = await refundAtChannel(ref, amount, this.schedule);
-    shown.status = status;
-    await records.saveRefund({ ...record, status });
-    if (status === 'FAILED') await this.serialized(() => this.flagForOperator());
-    if (status === 'SUCCEEDED' && patched('merchant-notification')) {
-      await this.tellMerchant('pay_order.refunded', {
-        id: record.id,
-        amount: record.amount,
-        reason,
-        status,
-      });
-    }
+    await refundOwed(record, ref, this.schedule, {
+      known: (status) => (shown.status = status),
+      refused: () => this.serialized(() => this.flagForOperator()),
+      refunded: (refund) =>
+        patched('merchant-notification')
+          ? this.tellMerchant('pay_order.refunded', refund)
+          : undefined,
+    });
   }
 
   /** New Updates wait for the next run (the caller retries) so that this one can end. */
