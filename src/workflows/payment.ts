@@ -1,6 +1,7 @@
-// The payment workflow: one per pay order, keyed by its ID. It owns the pay order's state, serializes
-// pay requests, turns channel facts into transitions, closes the order at expiry, and then keeps
-// listening through the late window so a late or duplicate success is never lost.
+// The payment workflow: one per pay order, keyed by its ID. payment() builds the run's state
+// (./payment/run.ts), answers the order's messages through it, and lives the pay order's phases
+// (./payment/phases.ts): open until paid or expired, closed at the channel, the merchant told, then
+// listening through the late window so that a late or duplicate success is never lost.
 import { ApplicationFailure, log, patched, setHandler } from '@temporalio/workflow';
 import { closeOrder, decidePay, syncCanLearn, type PayRequest } from '../domain/payOrder';
 import {
@@ -60,7 +61,9 @@ function* lifeOf(order: PayOrderRun): Phase<PayOrderView> {
 
 /**
  * The pay order's messages: the status query and the notify signal answer at once; everything
- * that changes the order runs under its serializer, in arrival order.
+ * that changes the order runs under its serializer, in arrival order. Each task keeps the shape
+ * running workflows recorded (an `await` more or less moves the commands of the tasks queued
+ * behind it).
  */
 function answerMessages(order: PayOrderRun) {
   const { input, facts, serialized } = order;

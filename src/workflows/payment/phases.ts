@@ -5,7 +5,8 @@
 // as one async function would, so nothing runs between the end of one and the start of the next.
 // Awaiting async functions instead would add a microtask turn at each phase's end, letting a
 // handler queued on the serializer issue its commands before the next phase's first command (a
-// patch marker, a timer), in another order than the histories of running workflows hold.
+// patch marker, a timer), in another order than the histories of running workflows hold (the
+// attention-queued-* replays in test/replay fail that way).
 import {
   allHandlersFinished,
   condition,
