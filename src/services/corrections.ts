@@ -56,11 +56,6 @@ export type NewsHandling = 'SIGNALLED' | 'STRAY_PAYMENT' | 'WORKFLOW_ENDED';
 export function createCorrections(deps: CorrectionDeps) {
   const { db, temporal, log } = deps;
 
-  /**
-   * A success after the pay order's workflow completed: refund it in a workflow keyed by the
-   * attempt. A later report (a statement, the channel's retry) starts it again when its last run
-   * refunded nothing, so a payment the channel had not confirmed then is refunded once it does.
-   */
   /** Whether the books show a channel order of the pay order still open. */
   async function hasOpenChannelOrder(payOrderId: string): Promise<boolean> {
     const open = await db
@@ -76,6 +71,11 @@ export function createCorrections(deps: CorrectionDeps) {
     return open.length > 0;
   }
 
+  /**
+   * A success after the pay order's workflow completed: refund it in a workflow keyed by the
+   * attempt. A later report (a statement, the channel's retry) starts it again when its last run
+   * refunded nothing, so a payment the channel had not confirmed then is refunded once it does.
+   */
   async function startStrayPayment(input: StrayPaymentInput) {
     const workflowId = strayPaymentWorkflowId(input.attemptId);
     if (!(await lastStrayRunRefundedNothing(workflowId))) return;
