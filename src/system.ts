@@ -14,7 +14,9 @@ import {
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config';
 import { createMerchantNotificationActivities } from './activities/merchantNotifications';
-import { createPaymentActivities } from './activities/payment';
+import { createChannelCallActivities } from './activities/channelCalls';
+import { createPayOrderRecordActivities } from './activities/payOrderRecords';
+import { createStrayPaymentActivities } from './activities/strayPayments';
 import { createReconcileActivities } from './activities/reconcile';
 import { buildApi } from './api/app';
 import { deriveCashierTokenSecret } from './domain/cashierTokens';
@@ -209,7 +211,9 @@ export async function startWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: {
-      ...createPaymentActivities({ db: deps.db.db, channels: deps.channels, corrections }),
+      ...createChannelCallActivities({ db: deps.db.db, channels: deps.channels }),
+      ...createPayOrderRecordActivities({ db: deps.db.db, corrections }),
+      ...createStrayPaymentActivities({ db: deps.db.db }),
       ...createReconcileActivities({
         db: deps.db.db,
         channels: deps.channels,

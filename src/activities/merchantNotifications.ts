@@ -9,15 +9,15 @@ import {
 } from '../db/schema';
 import { newId } from '../domain/ids';
 import type { MerchantEvent } from '../domain/merchantEvents';
-import type { AddressPolicy } from '../services/merchantUrls';
-import { openNotifySecrets, signingSecrets } from '../services/notifySecrets';
-import type { SecretBox } from '../services/secretBox';
-import { postToMerchant } from './merchantDelivery';
 import {
   merchantEventIdHeader,
   merchantSignatureHeader,
   signMerchantNotification,
-} from './merchantSignature';
+} from '../domain/merchantSignature';
+import type { AddressPolicy } from '../services/merchantUrls';
+import { openNotifySecrets, signingSecrets } from '../services/notifySecrets';
+import type { SecretBox } from '../services/secretBox';
+import { postToMerchant } from './merchantDelivery';
 
 export function createMerchantNotificationActivities({
   db,

@@ -2,7 +2,9 @@
 // a success arriving after its pay order's workflow has completed, and the refunds merchants ask
 // for (one workflow per refund). Contracts: ./contracts/strayPayment.ts and merchantRefund.ts.
 import { log, patched, proxyActivities, sleep } from '@temporalio/workflow';
-import type { ChannelRefundRef, PaymentActivities } from '../activities/payment';
+import type { ChannelCallActivities, ChannelRefundRef } from '../activities/channelCalls';
+import type { PayOrderRecordActivities } from '../activities/payOrderRecords';
+import type { StrayPaymentActivities } from '../activities/strayPayments';
 import { newId } from '../domain/ids';
 import type { ChannelFact } from '../domain/payOrder';
 import {
@@ -19,16 +21,16 @@ import type { StrayPaymentInput, StrayPaymentOutcome } from './contracts/strayPa
 import { startMerchantNotification } from './merchantNotification';
 
 // Refunds must happen: keep retrying a channel that is down, but not one that refuses.
-const channel = proxyActivities<PaymentActivities>({
+const channel = proxyActivities<ChannelCallActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
 // One try per follow-up of a refund the channel took: the query schedule itself is the retry.
-const followUps = proxyActivities<PaymentActivities>({
+const followUps = proxyActivities<ChannelCallActivities>({
   startToCloseTimeout: '15s',
   retry: { maximumAttempts: 1 },
 });
-const records = proxyActivities<PaymentActivities>({
+const records = proxyActivities<PayOrderRecordActivities & StrayPaymentActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });

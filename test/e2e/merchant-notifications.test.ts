@@ -9,7 +9,7 @@ import {
   merchantEventIdHeader,
   merchantSignatureHeader,
   verifyMerchantNotification,
-} from '../../src/activities/merchantSignature';
+} from '../../src/domain/merchantSignature';
 import {
   merchantNotificationDeliveries,
   merchantNotifications,

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import {
   merchantSignatureHeader,
   verifyMerchantNotification,
-} from '../../src/activities/merchantSignature';
+} from '../../src/domain/merchantSignature';
 import { merchants } from '../../src/db/schema';
 import { generateSecret } from '../../src/services/merchants';
 import { sealPlainNotifySecrets } from '../../src/services/notifySecrets';

@@ -7,7 +7,7 @@ import {
   log,
   proxyActivities,
 } from '@temporalio/workflow';
-import type { PaymentActivities } from '../../activities/payment';
+import type { ChannelCallActivities } from '../../activities/channelCalls';
 import type { CloseAnswer } from '../../channels/types';
 import {
   decidePay,
@@ -28,12 +28,12 @@ import {
 import type { AttemptView, PayAnswer } from '../contracts/payment';
 import type { PayOrderRun } from './run';
 
-const channel = proxyActivities<PaymentActivities>({
+const channel = proxyActivities<ChannelCallActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 // One try per scheduled query: the schedule itself is the retry.
-const queries = proxyActivities<PaymentActivities>({
+const queries = proxyActivities<ChannelCallActivities>({
   startToCloseTimeout: '15s',
   retry: { maximumAttempts: 1 },
 });

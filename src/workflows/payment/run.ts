@@ -9,7 +9,7 @@ import {
   proxyActivities,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { PaymentActivities } from '../../activities/payment';
+import type { PayOrderRecordActivities } from '../../activities/payOrderRecords';
 import { newId } from '../../domain/ids';
 import {
   defaultMerchantNotifyRetrySeconds,
@@ -45,7 +45,7 @@ import { startMerchantNotification } from '../merchantNotification';
 import { refundOwed } from '../refund';
 import { attemptView, closeOpenAttempts } from './channelOrders';
 
-const records = proxyActivities<PaymentActivities>({
+const records = proxyActivities<PayOrderRecordActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });

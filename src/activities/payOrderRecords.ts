@@ -1,0 +1,49 @@
+// The payment and refund workflows' records: their saves of the pay order, the refunds they make,
+// a stray payment marked paid, and a pay order put before the operators. All safe to retry.
+import type { Db } from '../db/client';
+import * as payOrderBooks from '../db/books/payOrders';
+import type { Attempt, PayOrderState } from '../domain/payOrder';
+import type { Corrections } from '../services/corrections';
+import type { RefundRecord } from '../workflows/contracts/merchantRefund';
+
+export interface PayOrderRecordDeps {
+  db: Db;
+  corrections: Corrections;
+}
+
+/** One save of the payment workflow: the order's fields and the channel orders that changed. */
+export interface PayOrderChange {
+  version: number;
+  order: Omit<PayOrderState, 'attempts'>;
+  attempts: Attempt[];
+}
+
+export function createPayOrderRecordActivities({ db, corrections }: PayOrderRecordDeps) {
+  return {
+    /** Records a refund; a final status is never overwritten. */
+    async saveRefund(refund: RefundRecord) {
+      await payOrderBooks.saveRefund(db, refund);
+    },
+
+    async markAttemptPaid({ attemptId }: { attemptId: string }) {
+      await payOrderBooks.markAttemptPaid(db, attemptId);
+    },
+
+    /** Puts the pay order on the operators' exception list (through its workflow while it runs). */
+    async flagPayOrder({ payOrderId, reason }: { payOrderId: string; reason?: string }) {
+      await corrections.flagPayOrder(payOrderId, reason ?? 'a refund needs an operator');
+    },
+
+    /**
+     * Writes the workflow's view of the pay order and the channel orders that changed; an older
+     * version never overwrites a newer one. Workflows started before the change sent the whole state.
+     */
+    async savePayOrder(input: PayOrderChange | { version: number; state: PayOrderState }) {
+      const order = 'state' in input ? input.state : input.order;
+      const attempts = 'state' in input ? input.state.attempts : input.attempts;
+      await payOrderBooks.savePayOrderVersion(db, input.version, order, attempts);
+    },
+  };
+}
+
+export type PayOrderRecordActivities = ReturnType<typeof createPayOrderRecordActivities>;
