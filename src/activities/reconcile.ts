@@ -1,30 +1,17 @@
-// Reconciliation's side effects: fetching and storing a channel's statement, reading our books for
-// it, recording the differences, handing missed payments to their workflows, and the report.
-import { createHash } from 'node:crypto';
-import { and, eq, gte, inArray, lt, max, ne, sql } from 'drizzle-orm';
+// Reconciliation's side effects: fetching and storing a channel's statement, matching it with our
+// books, recording the differences, handing missed payments to their workflows, and the report.
+// The books are read and written by src/db/books/reconciliation.ts; the rules are src/domain's.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import { chinaDay, chinaDayBounds } from '../channels/chinaTime';
 import type { Db } from '../db/client';
-import {
-  channelAttempts,
-  channelStatements,
-  payOrders,
-  differencesOfDay,
-  reconciliationDifferences,
-  reconciliations,
-  refunds,
-} from '../db/schema';
-import type { RefundStatus } from '../workflows/contracts/merchantRefund';
-import { newId } from '../domain/ids';
+import * as books from '../db/books/reconciliation';
+import type { RecordedDifference } from '../db/books/reconciliation';
 import {
   classTotals,
   matchStatement,
   missedPaymentResolution,
-  type BookPayment,
-  type BookRefund,
-  type Difference,
   type DifferenceKind,
   type Matched,
   type ReconciliationReport,
@@ -32,14 +19,12 @@ import {
   type Resolution,
   type StatementEntry,
 } from '../domain/reconciliation';
-import { paidStatuses } from '../domain/payOrder';
 import {
   decideHold,
   heldUntil,
   holdHorizon,
   holdShifts,
   type HoldClock,
-  type LaterBooking,
 } from '../domain/reconciliationHolding';
 import type { Corrections } from '../services/corrections';
 import { strayPaymentWorkflowId } from '../workflows/contracts/strayPayment';
@@ -71,11 +56,6 @@ export interface Comparison {
   holdsSettled?: string[];
 }
 
-type DifferenceRow = typeof reconciliationDifferences.$inferSelect;
-
-/** Large statements are looked up in slices, so no query carries an unbounded parameter list. */
-const lookupSlice = 1000;
-
 export function createReconcileActivities(deps: {
   db: Db;
   channels: ChannelRegistry;
@@ -86,222 +66,28 @@ export function createReconcileActivities(deps: {
 }) {
   const { db } = deps;
 
-  async function sliced<T>(keys: string[], lookup: (slice: string[]) => Promise<T[]>) {
-    const found: T[] = [];
-    for (let i = 0; i < keys.length; i += lookupSlice) {
-      found.push(...(await lookup(keys.slice(i, i + lookupSlice))));
-    }
-    return found;
-  }
-
-  const paymentColumns = {
-    payOrderId: channelAttempts.payOrderId,
-    attemptId: channelAttempts.id,
-    outTradeNo: channelAttempts.outTradeNo,
-    // What the payer paid: another amount than asked is booked as paid (and refunded).
-    amount: sql<number>`coalesce(${channelAttempts.paidAmount}, ${channelAttempts.amount})`.mapWith(
-      Number,
-    ),
-    currency: channelAttempts.currency,
-    status: channelAttempts.status,
-  };
-  const refundColumns = {
-    payOrderId: refunds.payOrderId,
-    refundId: refunds.id,
-    outTradeNo: channelAttempts.outTradeNo,
-    amount: refunds.amount,
-    currency: refunds.currency,
-    status: refunds.status,
-  };
-
-  async function readBooks(channel: string, day: string, lines: StatementEntry[]) {
-    const { from, to } = chinaDayBounds(day);
-    const outTradeNos = [...new Set(lines.map((l) => l.outTradeNo))];
-    const refundNos = lines.flatMap((l) => (l.kind === 'REFUND' && l.refundNo ? [l.refundNo] : []));
-    const payments = await sliced(outTradeNos, (slice) =>
-      db
-        .select(paymentColumns)
-        .from(channelAttempts)
-        .where(
-          and(eq(channelAttempts.channel, channel), inArray(channelAttempts.outTradeNo, slice)),
-        ),
-    );
-    const namedRefunds = await sliced(refundNos, (slice) =>
-      db
-        .select(refundColumns)
-        .from(refunds)
-        .innerJoin(channelAttempts, eq(refunds.attemptId, channelAttempts.id))
-        .where(and(eq(channelAttempts.channel, channel), inArray(refunds.id, slice))),
-    );
-    const paidThatDay = await db
-      .select(paymentColumns)
-      .from(channelAttempts)
-      .where(
-        and(
-          eq(channelAttempts.channel, channel),
-          inArray(channelAttempts.status, [...paidStatuses]),
-          gte(channelAttempts.paidAt, from),
-          lt(channelAttempts.paidAt, to),
-        ),
-      );
-    // A refund's last change is when it became final (nothing changes a final refund).
-    const refundedThatDay = await db
-      .select(refundColumns)
-      .from(refunds)
-      .innerJoin(channelAttempts, eq(refunds.attemptId, channelAttempts.id))
-      .where(
-        and(
-          eq(channelAttempts.channel, channel),
-          eq(refunds.status, 'SUCCEEDED'),
-          gte(refunds.updatedAt, from),
-          lt(refunds.updatedAt, to),
-        ),
-      );
-    const named = new Set([
-      ...lines.filter((l) => l.kind === 'PAYMENT').map((l) => l.outTradeNo),
-      ...refundNos,
-    ]);
-    const unnamed = [
-      ...paidThatDay.map((p) => p.outTradeNo),
-      ...refundedThatDay.map((r) => r.refundId),
-    ].filter((reference) => !named.has(reference));
-    return {
-      payments: new Map(payments.map((p) => [p.outTradeNo, p as BookPayment])),
-      refunds: new Map(namedRefunds.map((r) => [r.refundId, r as BookRefund])),
-      paidThatDay: paidThatDay as BookPayment[],
-      refundedThatDay: refundedThatDay as BookRefund[],
-      bookedOnOtherDays: new Set(
-        (await bookingsOf(channel, unnamed)).filter((b) => b.day !== day).map((b) => b.reference),
-      ),
-    };
-  }
-
-  /**
-   * Where the channel's statements book these references (out_trade_no of a payment line, refund
-   * no of a refund line), each day by its latest stored statement: around midnight our clock and
-   * the channel's put one payment on neighbouring days.
-   */
-  async function bookingsOf(channel: string, references: string[]) {
-    const reference = sql<string>`coalesce(line->>'refundNo', line->>'outTradeNo')`;
-    return sliced(references, (slice) =>
-      db
-        .select({
-          reference,
-          // Named in sql: drizzle neither checks nor qualifies columns of a raw FROM.
-          day: sql<string>`${channelStatements}.day`,
-          statementId: sql<string>`${channelStatements}.id`,
-          line: sql`line`.mapWith(channelStatements.lines),
-        })
-        .from(
-          sql`${channelStatements} join ${reconciliations} on ${reconciliations.statementId} = ${channelStatements.id}
-            cross join lateral jsonb_array_elements(${channelStatements.lines}) as line`,
-        )
-        .where(and(eq(channelStatements.channel, channel), inArray(reference, slice)))
-        .orderBy(sql`${channelStatements.day}`),
-    ) as Promise<(LaterBooking & { reference: string })[]>;
-  }
-
   /**
    * The channel's held differences, whatever their day: one another day's statement books is
    * cleared with that line as evidence, one whose hold is over goes to the operators, the rest
    * stay held. Answers the rows it changed (each changed once, also by runs at the same time).
    */
   async function settleHolds(channel: string, clock: HoldClock) {
-    const held = await db
-      .select()
-      .from(reconciliationDifferences)
-      .where(
-        and(
-          eq(reconciliationDifferences.channel, channel),
-          eq(reconciliationDifferences.resolution, 'HELD'),
-        ),
-      );
-    const bookings = await bookingsOf(channel, [...new Set(held.map((row) => row.reference))]);
-    const settled: DifferenceRow[] = [];
+    const held = await books.heldDifferences(db, channel);
+    const bookings = await books.bookingsOf(db, channel, [
+      ...new Set(held.map((row) => row.reference)),
+    ]);
+    const settled: RecordedDifference[] = [];
     for (const row of held) {
       const booking = bookings.find((b) => b.reference === row.reference && b.day !== row.day);
       const decided = decideHold(row.day, booking, clock);
       if (decided.decision === 'HOLD') continue;
-      const change =
+      const changed =
         decided.decision === 'CLEAR'
-          ? {
-              resolution: 'CORRECTED',
-              note: `booked on the channel's statement of ${decided.booking.day}`,
-              evidence: {
-                ...(row.evidence as object),
-                bookedOnOtherDay: {
-                  day: decided.booking.day,
-                  statementId: decided.booking.statementId,
-                  line: decided.booking.line,
-                },
-              },
-              resolvedAt: sql`now()`,
-            }
-          : {
-              resolution: 'OPS',
-              note: `no statement up to ${heldUntil(row.day, clock.holdDays)} booked it`,
-            };
-      const [changed] = await db
-        .update(reconciliationDifferences)
-        .set({ ...change, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(reconciliationDifferences.id, row.id),
-            eq(reconciliationDifferences.resolution, 'HELD'),
-          ),
-        )
-        .returning();
+          ? await books.clearHeld(db, row, decided.booking)
+          : await books.releaseHeld(db, row, heldUntil(row.day, clock.holdDays));
       if (changed) settled.push(changed);
     }
     return settled;
-  }
-
-  /** Records this run's differences; one found again keeps its row and what was decided about it. */
-  async function recordDifferences(channel: string, day: string, differences: Difference[]) {
-    const rows: DifferenceRow[] = [];
-    for (const d of differences) {
-      const [row] = await db
-        .insert(reconciliationDifferences)
-        .values({
-          id: newId('dif', Date.now(), Math.random),
-          channel,
-          day,
-          kind: d.kind,
-          reference: d.reference,
-          payOrderId: d.payOrderId ?? null,
-          attemptId: d.attemptId ?? null,
-          refundId: d.refundId ?? null,
-          currency: d.currency,
-          channelAmount: d.channelAmount ?? null,
-          bookAmount: d.bookAmount ?? null,
-          evidence: { line: d.line ?? null, book: d.book ?? null },
-          resolution: d.resolution,
-          action: d.action,
-          urgent: d.urgent,
-        })
-        .onConflictDoUpdate({
-          target: [
-            reconciliationDifferences.channel,
-            reconciliationDifferences.day,
-            reconciliationDifferences.kind,
-            reconciliationDifferences.reference,
-          ],
-          set: {
-            evidence: sql`excluded.evidence`,
-            channelAmount: sql`excluded.channel_amount`,
-            bookAmount: sql`excluded.book_amount`,
-            // An operator's decision stands; a difference that was settled and came back is new.
-            resolution: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
-              then ${reconciliationDifferences.resolution} else excluded.resolution end`,
-            resolvedAt: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
-              then ${reconciliationDifferences.resolvedAt} else null end`,
-            updatedAt: sql`now()`,
-          },
-        })
-        .returning();
-      rows.push(row!);
-    }
-    return rows;
   }
 
   /**
@@ -309,68 +95,34 @@ export function createReconcileActivities(deps: {
    * CORRECTED only once its money is accounted for (`missedPaymentResolution`); until then it
    * stays CORRECTING.
    */
-  async function settleVanished(channel: string, day: string, present: DifferenceRow[]) {
+  async function settleVanished(channel: string, day: string, present: RecordedDifference[]) {
     const stillThere = new Set(present.map((r) => r.id));
-    const open = await db
-      .select()
-      .from(reconciliationDifferences)
-      .where(
-        and(
-          differencesOfDay(channel, day),
-          inArray(reconciliationDifferences.resolution, ['CORRECTING', 'HELD', 'OPS']),
-        ),
-      );
+    const open = await books.unsettledDifferencesOfDay(db, channel, day);
     let settled = 0;
     for (const row of open.filter((r) => !stillThere.has(r.id))) {
       const resolution = await resolutionOnceVanished(row);
       if (resolution === row.resolution) continue;
       settled += 1;
-      await db
-        .update(reconciliationDifferences)
-        .set({
-          resolution,
-          ...(resolution === 'RESOLVED' ? { note: 'no longer found by a later run' } : {}),
-          ...(resolution === 'OPS'
-            ? { action: 'the channel refused the refund of this payment: decide with the merchant' }
-            : {}),
-          resolvedAt: resolution === 'OPS' ? null : sql`now()`,
-          updatedAt: sql`now()`,
-        })
-        .where(eq(reconciliationDifferences.id, row.id));
+      await books.markVanished(db, row.id, resolution);
     }
     return settled;
   }
 
-  async function resolutionOnceVanished(row: DifferenceRow): Promise<Resolution> {
+  async function resolutionOnceVanished(row: RecordedDifference): Promise<Resolution> {
     if (row.resolution === 'OPS') return 'RESOLVED';
     if (row.kind !== 'MISSED_PAYMENT' || !row.payOrderId || !row.attemptId) return 'CORRECTED';
-    const [order] = await db
-      .select({ paidAttemptId: payOrders.paidAttemptId })
-      .from(payOrders)
-      .where(eq(payOrders.id, row.payOrderId));
-    const attemptRefunds = await db
-      .select({ status: refunds.status })
-      .from(refunds)
-      .where(eq(refunds.attemptId, row.attemptId));
-    return missedPaymentResolution({
-      paidTheOrder: order?.paidAttemptId === row.attemptId,
-      refunds: attemptRefunds.map((r) => r.status as RefundStatus),
-    });
+    return missedPaymentResolution(
+      await books.missedPaymentAfterCorrection(db, {
+        payOrderId: row.payOrderId,
+        attemptId: row.attemptId,
+      }),
+    );
   }
 
   /** Pay orders of undecidable differences not yet on the operators' list, and why they go there. */
-  async function unflagged(rows: DifferenceRow[]) {
+  async function unflagged(rows: RecordedDifference[]) {
     const ids = [...new Set(rows.map((row) => row.payOrderId!))];
-    const flagged = new Set(
-      (
-        await sliced(ids, (slice) =>
-          db
-            .select({ id: payOrders.id })
-            .from(payOrders)
-            .where(and(inArray(payOrders.id, slice), eq(payOrders.needsAttention, true))),
-        )
-      ).map((order) => order.id),
-    );
+    const flagged = await books.payOrdersNeedingAttention(db, ids);
     return rows
       .filter((row) => !flagged.has(row.payOrderId!) && flagged.add(row.payOrderId!))
       .map((row) => ({
@@ -379,7 +131,7 @@ export function createReconcileActivities(deps: {
       }));
   }
 
-  function reportItem(row: DifferenceRow, reportDay: string): ReportItem {
+  function reportItem(row: RecordedDifference, reportDay: string): ReportItem {
     return {
       id: row.id,
       ...(row.day !== reportDay ? { day: row.day } : {}),
@@ -404,42 +156,10 @@ export function createReconcileActivities(deps: {
         throw ApplicationFailure.nonRetryable(`no channel ${channel}`, 'UNSUPPORTED_CHANNEL');
       }
       const statement = await adapter.fetchStatement(day);
-      const sha256 = createHash('sha256').update(statement.raw).digest('hex');
-      await db
-        .insert(channelStatements)
-        .values({
-          id: newId('stm', Date.now(), Math.random),
-          channel,
-          day,
-          sha256,
-          rawBase64: statement.raw.toString('base64'),
-          lines: statement.lines,
-        })
-        .onConflictDoNothing();
-      const [stored] = await db
-        .select({ id: channelStatements.id })
-        .from(channelStatements)
-        .where(
-          and(
-            eq(channelStatements.channel, channel),
-            eq(channelStatements.day, day),
-            eq(channelStatements.sha256, sha256),
-          ),
-        );
-      await db
-        .insert(reconciliations)
-        .values({ channel, day, status: 'RUNNING', statementId: stored!.id })
-        .onConflictDoUpdate({
-          target: [reconciliations.channel, reconciliations.day],
-          set: {
-            status: 'RUNNING',
-            statementId: stored!.id,
-            runs: sql`${reconciliations.runs} + 1`,
-            startedAt: sql`now()`,
-            finishedAt: null,
-          },
-        });
-      return { statementId: stored!.id, lines: statement.lines.length };
+      const { raw, lines } = statement;
+      const statementId = await books.storeStatement(db, { channel, day, raw, lines });
+      await books.startReconciliation(db, channel, day, statementId);
+      return { statementId, lines: lines.length };
     },
 
     /** Matches the stored statement with the books and records every difference with its evidence. */
@@ -448,21 +168,22 @@ export function createReconcileActivities(deps: {
       day,
       statementId,
     }: ReconcileRef & { statementId: string }): Promise<Comparison> {
-      const [statement] = await db
-        .select({ lines: channelStatements.lines })
-        .from(channelStatements)
-        .where(eq(channelStatements.id, statementId));
-      const lines = statement!.lines as StatementEntry[];
-      const [latest] = await db
-        .select({ day: max(channelStatements.day) })
-        .from(channelStatements)
-        .where(eq(channelStatements.channel, channel));
-      const horizon = holdHorizon(latest?.day ?? day, chinaDay(new Date()));
+      const lines = await books.statementLines(db, statementId);
+      const latestDay = await books.latestStatementDay(db, channel);
+      const horizon = holdHorizon(latestDay ?? day, chinaDay(new Date()));
       const clock = { horizon, holdDays: deps.holdDays };
       // First the holds of every day: this day's statement may be the one that books them.
       const holdsSettled = await settleHolds(channel, clock);
-      const { matched, differences } = matchStatement(lines, await readBooks(channel, day, lines));
-      const rows = await recordDifferences(channel, day, holdShifts(day, differences, clock));
+      const { matched, differences } = matchStatement(
+        lines,
+        await books.booksForStatement(db, channel, day, chinaDayBounds(day), lines),
+      );
+      const rows = await books.recordDifferences(
+        db,
+        channel,
+        day,
+        holdShifts(day, differences, clock),
+      );
       const settledSinceLastRun = await settleVanished(channel, day, rows);
       const missedPayments = rows
         .filter((row) => row.kind === 'MISSED_PAYMENT' && row.resolution === 'CORRECTING')
@@ -511,10 +232,7 @@ export function createReconcileActivities(deps: {
         handled === 'SIGNALLED'
           ? `handed to the payment workflow ${missed.payOrderId}, which settles the order or refunds a late or duplicate payment`
           : `the payment workflow had completed: handed to the stray-payment refund ${strayPaymentWorkflowId(missed.attemptId)}, which refunds it`;
-      await db
-        .update(reconciliationDifferences)
-        .set({ action, updatedAt: sql`now()` })
-        .where(eq(reconciliationDifferences.id, missed.differenceId));
+      await books.noteDifferenceAction(db, missed.differenceId, action);
       return handled;
     },
 
@@ -530,31 +248,16 @@ export function createReconcileActivities(deps: {
       statementId,
       comparison,
     }: ReconcileRef & { statementId: string; comparison: Comparison }) {
-      const rows = await db
-        .select()
-        .from(reconciliationDifferences)
-        .where(
-          and(differencesOfDay(channel, day), ne(reconciliationDifferences.resolution, 'RESOLVED')),
-        )
-        .orderBy(reconciliationDifferences.kind, reconciliationDifferences.reference);
+      const rows = await books.unresolvedDifferencesOfDay(db, channel, day);
       const current = rows.filter((r) => r.resolution === 'CORRECTING' || r.resolution === 'OPS');
-      const holdsSettled = await sliced(comparison.holdsSettled ?? [], (slice) =>
-        db
-          .select()
-          .from(reconciliationDifferences)
-          .where(inArray(reconciliationDifferences.id, slice))
-          .orderBy(reconciliationDifferences.day, reconciliationDifferences.reference),
-      );
-      const [run] = await db
-        .select({ runs: reconciliations.runs })
-        .from(reconciliations)
-        .where(and(eq(reconciliations.channel, channel), eq(reconciliations.day, day)));
+      const holdsSettled = await books.differencesWithIds(db, comparison.holdsSettled ?? []);
+      const runs = await books.runsOfDay(db, channel, day);
       const report: ReconciliationReport = {
         channel,
         day,
         statementId,
         statementLines: comparison.statementLines,
-        run: run?.runs ?? 1,
+        run: runs ?? 1,
         matched: comparison.matched,
         classes: classTotals(
           current.map((r) => ({
@@ -572,22 +275,13 @@ export function createReconcileActivities(deps: {
         holdsSettled: holdsSettled.map((r) => reportItem(r, day)),
         settledSinceLastRun: comparison.settledSinceLastRun,
       };
-      await db
-        .update(reconciliations)
-        .set({ status: 'COMPLETED', report, finishedAt: sql`now()` })
-        .where(and(eq(reconciliations.channel, channel), eq(reconciliations.day, day)));
+      await books.completeReconciliation(db, report);
       return report;
     },
 
     /** A run that could not finish (statement unavailable): recorded, so operators see it. */
     async failReconciliation({ channel, day, reason }: ReconcileRef & { reason: string }) {
-      await db
-        .insert(reconciliations)
-        .values({ channel, day, status: 'FAILED', report: { error: reason } })
-        .onConflictDoUpdate({
-          target: [reconciliations.channel, reconciliations.day],
-          set: { status: 'FAILED', report: { error: reason }, finishedAt: sql`now()` },
-        });
+      await books.failReconciliation(db, channel, day, reason);
     },
   };
 }
