@@ -1,4 +1,5 @@
 // The safety-net scans' rules: the checks, what a finding leads to, and the report of a scan.
+import type { MoneyVerdict } from './moneyInvariant';
 
 /**
  * EXTRA_SUCCESS_UNREFUNDED: a paid order has another successful channel order and no refund of it.
@@ -77,6 +78,26 @@ export function correctUnrefundedSuccess(states: {
     };
   }
   return { kind: 'strayPayment' };
+}
+
+/**
+ * What a money verdict is to the scan: nothing when conserved, or in flight with no finding open
+ * (no verdict yet); else the evidence and the reason to flag (or to keep an open finding open).
+ */
+export function moneyFinding(verdict: MoneyVerdict, findingOpen: boolean) {
+  if (verdict.inFlight) {
+    return findingOpen ? { detail: { inFlight: verdict.message }, reason: verdict.message } : null;
+  }
+  if (verdict.ok) return null;
+  return {
+    detail: {
+      violation: verdict.code,
+      netAtChannel: verdict.netAtChannel,
+      expected: verdict.expected,
+      outTradeNo: verdict.outTradeNo ?? null,
+    },
+    reason: `${verdict.code}: ${verdict.message}`,
+  };
 }
 
 /** The moment before which a state counts as lasting too long: `seconds` before the scan. */
