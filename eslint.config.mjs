@@ -11,6 +11,9 @@ import tseslint from 'typescript-eslint';
 // A module in a folder of src/workflows (contracts/, payment/) reaches src one `../` further, and
 // the workflow modules of its parent folder with one `../`.
 const segments = String.raw`[\w-][\w.-]*(?:/[\w-][\w.-]*)*`; // no '.' or '..' among them
+// Pure rules of src/domain that compute with node:crypto (HMACs): fine for the API and the
+// activities, but not loadable in the workflow sandbox.
+const domainWithNodeModules = 'cashierTokens|merchantSignature';
 const workflowImports = (toSrc, toWorkflows) => {
   const allowed = String.raw`${toWorkflows}${segments}|${toSrc}domain/${segments}|@temporalio/(?:workflow|common)`;
   const typeOnly = String.raw`${toSrc}activities/${segments}|${toSrc}channels/types`;
@@ -28,6 +31,11 @@ const workflowImports = (toSrc, toWorkflows) => {
             regex: `^(?:${typeOnly})$`,
             allowTypeImports: true,
             message: 'workflow code imports activities and the channel interface for types only',
+          },
+          {
+            regex: `^${toSrc}domain/(?:${domainWithNodeModules})$`,
+            allowTypeImports: true,
+            message: 'this domain module uses node:crypto, which the workflow bundle does not have',
           },
         ],
       },
