@@ -110,6 +110,25 @@ export default defineConfig(
     rules: workflowImports(String.raw`\.\./\.\./`, String.raw`\.{1,2}/`),
   },
   {
+    // Activities reach the database through the books (src/db/books), which hold the SQL.
+    files: ['src/activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: String.raw`^(?:drizzle-orm(?:/.*)?|\.\./db/schema)$`,
+              allowTypeImports: true,
+              message:
+                'activities read and write the books through src/db/books, which hold the SQL',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The sandbox and the dev server are started by the process wiring (src/system.ts, src/main.ts,
     // src/commands), never used by product code.
     files: ['src/**/*.ts'],

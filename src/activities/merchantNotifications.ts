@@ -1,13 +1,7 @@
 // Side effects of telling merchants: record the event once, POST it signed, record every try.
-import { and, eq, sql } from 'drizzle-orm';
+// The books are read and written by src/db/books/merchantNotifications.ts.
 import type { Db } from '../db/client';
-import {
-  merchantNotificationDeliveries,
-  merchantNotifications,
-  merchants,
-  payOrders,
-} from '../db/schema';
-import { newId } from '../domain/ids';
+import * as books from '../db/books/merchantNotifications';
 import type { MerchantEvent } from '../domain/merchantEvents';
 import {
   merchantEventIdHeader,
@@ -33,37 +27,12 @@ export function createMerchantNotificationActivities({
   return {
     /** Stores the event unless stored already; answers false when the order has no notify URL. */
     async recordMerchantEvent(event: MerchantEvent): Promise<boolean> {
-      const [order] = await db
-        .select({ merchantId: payOrders.merchantId, notifyUrl: payOrders.notifyUrl })
-        .from(payOrders)
-        .where(eq(payOrders.id, event.data.payOrderId));
-      if (!order?.notifyUrl) return false;
-      await db
-        .insert(merchantNotifications)
-        .values({
-          eventId: event.id,
-          merchantId: order.merchantId,
-          payOrderId: event.data.payOrderId,
-          type: event.type,
-          url: order.notifyUrl,
-          payload: event,
-        })
-        .onConflictDoNothing();
-      return true;
+      return books.storeMerchantEvent(db, event);
     },
 
     /** One delivery try; answers whether the merchant took it (2xx). Never throws for the merchant's faults. */
     async deliverMerchantEvent({ eventId, attemptNo }: { eventId: string; attemptNo: number }) {
-      const [row] = await db
-        .select({
-          url: merchantNotifications.url,
-          payload: merchantNotifications.payload,
-          status: merchantNotifications.status,
-          storedSecrets: merchants.notifySecret,
-        })
-        .from(merchantNotifications)
-        .innerJoin(merchants, eq(merchants.id, merchantNotifications.merchantId))
-        .where(eq(merchantNotifications.eventId, eventId));
+      const row = await books.merchantEventToDeliver(db, eventId);
       if (!row) throw new Error(`no merchant event ${eventId}`);
       if (row.status === 'DELIVERED') return true;
 
@@ -80,44 +49,13 @@ export function createMerchantNotificationActivities({
         body,
         { policy: addressPolicy, timeoutMs },
       );
-      const delivered = error === null;
-      await db.transaction(async (tx) => {
-        await tx
-          .insert(merchantNotificationDeliveries)
-          .values({
-            id: newId('dlv', Date.now(), Math.random),
-            eventId,
-            attemptNo,
-            responseStatus,
-            error,
-          })
-          .onConflictDoNothing();
-        if (delivered) {
-          await tx
-            .update(merchantNotifications)
-            .set({ status: 'DELIVERED', deliveredAt: sql`now()` })
-            .where(
-              and(
-                eq(merchantNotifications.eventId, eventId),
-                eq(merchantNotifications.status, 'PENDING'),
-              ),
-            );
-        }
-      });
-      return delivered;
+      await books.recordDeliveryTry(db, { eventId, attemptNo, responseStatus, error });
+      return error === null;
     },
 
     /** The schedule is exhausted: an operator has to reach the merchant. */
     async giveUpMerchantEvent({ eventId }: { eventId: string }) {
-      await db
-        .update(merchantNotifications)
-        .set({ status: 'FAILED' })
-        .where(
-          and(
-            eq(merchantNotifications.eventId, eventId),
-            eq(merchantNotifications.status, 'PENDING'),
-          ),
-        );
+      await books.giveUpMerchantEvent(db, eventId);
     },
   };
 }
