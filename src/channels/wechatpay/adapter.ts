@@ -27,6 +27,7 @@ import {
   refundStatuses,
   tradeStates,
   tryLaterCodes,
+  wechatpayHeaders,
   type NativePrepayRequest,
   type RefundRequest,
   type WechatpayRefundStatus,
@@ -545,6 +546,8 @@ export function createWechatpayAdapter(
       }
       return { dedupeKey: envelope.id, fact: factFrom(trade, 'notify') };
     },
+
+    notificationHeaders: Object.values(wechatpayHeaders),
 
     replies: {
       accepted: { status: 204, contentType: 'application/json', body: '' },
