@@ -5,7 +5,6 @@ import { and, eq, gte, inArray, lt, max, ne, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
-import { chinaDay, chinaDayBounds } from '../channels/chinaTime';
 import type { Db } from '../db/client';
 import {
   channelAttempts,
@@ -18,6 +17,7 @@ import {
 } from '../db/schema';
 import type { RefundStatus } from '../workflows/contracts/merchantRefund';
 import { newId } from '../domain/ids';
+import { businessDayBounds, businessDayOf } from '../domain/businessDay';
 import {
   classTotals,
   matchStatement,
@@ -115,7 +115,7 @@ export function createReconcileActivities(deps: {
   };
 
   async function readBooks(channel: string, day: string, lines: StatementEntry[]) {
-    const { from, to } = chinaDayBounds(day);
+    const { from, to } = businessDayBounds(day);
     const outTradeNos = [...new Set(lines.map((l) => l.outTradeNo))];
     const refundNos = lines.flatMap((l) => (l.kind === 'REFUND' && l.refundNo ? [l.refundNo] : []));
     const payments = await sliced(outTradeNos, (slice) =>
@@ -457,7 +457,7 @@ export function createReconcileActivities(deps: {
         .select({ day: max(channelStatements.day) })
         .from(channelStatements)
         .where(eq(channelStatements.channel, channel));
-      const horizon = holdHorizon(latest?.day ?? day, chinaDay(new Date()));
+      const horizon = holdHorizon(latest?.day ?? day, businessDayOf(new Date()));
       const clock = { horizon, holdDays: deps.holdDays };
       // First the holds of every day: this day's statement may be the one that books them.
       const holdsSettled = await settleHolds(channel, clock);
