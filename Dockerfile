@@ -7,6 +7,7 @@ COPY tsconfig.json ./
 COPY drizzle ./drizzle
 COPY scripts ./scripts
 COPY src ./src
+COPY simulator ./simulator
 ENV NODE_ENV=production
 ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
 CMD ["all"]

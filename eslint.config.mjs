@@ -129,10 +129,10 @@ export default defineConfig(
     },
   },
   {
-    // The sandbox and the dev server are started by the process wiring (src/system.ts, src/main.ts,
-    // src/commands), never used by product code.
+    // The channel simulator (simulator/) and the dev server are started by the process wiring
+    // (src/system.ts, src/main.ts, src/commands), never used by product code.
     files: ['src/**/*.ts'],
-    ignores: ['src/sandbox/**', 'src/dev/**', 'src/system.ts', 'src/main.ts', 'src/commands/**'],
+    ignores: ['src/dev/**', 'src/system.ts', 'src/main.ts', 'src/commands/**'],
     rules: {
       'import/no-restricted-paths': [
         'error',
@@ -140,13 +140,44 @@ export default defineConfig(
           zones: [
             {
               target: './src',
-              from: './src/sandbox',
-              message: 'only the process wiring (src/system.ts, src/commands) starts the sandbox',
+              from: './simulator',
+              message: 'only the process wiring (src/system.ts) starts the channel simulator',
             },
             {
               target: './src',
               from: './src/dev',
               message: 'only the process wiring (src/commands) starts the dev server',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The simulator stands in for the channels: of paycenter it may know only what both sides of
+    // a channel's wire share (each channel's protocol, Alipay's bill format, Beijing time formats,
+    // the key pairs) and the HTML page helper; its engine, faces and trade model are its own.
+    files: ['simulator/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './simulator',
+              from: './src',
+              except: [
+                './channels/alipay/protocol.ts',
+                './channels/alipay/bill.ts',
+                './channels/bankcard/protocol.ts',
+                './channels/sandbox/protocol.ts',
+                './channels/wechatpay/protocol.ts',
+                './channels/chinaTime.ts',
+                './channels/keys.ts',
+                './html.ts',
+              ],
+              message:
+                "the simulator imports from src only the channels' wire protocols and the page helper",
             },
           ],
         },

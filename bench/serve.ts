@@ -12,7 +12,7 @@ import {
   createChannels,
   installTemporalLogger,
   startApi,
-  startSandbox,
+  startSimulator,
   startWorker,
   runUntilStopped,
   workerTuning,
@@ -53,7 +53,7 @@ async function start(role: Role): Promise<Stoppable> {
   if (role === 'bare-route') return startBareRoute(config.API_PORT);
   // Made once by the bench before any child starts, so all three share the same key pairs.
   const { keys } = loadOrCreateChannelKeys(config.DATA_DIR);
-  if (role === 'sandbox') return startSandbox(config, log, keys);
+  if (role === 'sandbox') return startSimulator(config, log, keys);
   installTemporalLogger(log);
   const db = await openPostgres(config.DATABASE_URL!, config.DATABASE_POOL_SIZE);
   const channels = createChannels(config, channelCredentials(config, keys));

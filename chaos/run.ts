@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chinaDay } from '../src/channels/chinaTime';
+import { businessDayOf } from '../src/domain/businessDay';
 import { temporalCliPath } from '../bench/stack';
 import { audit, watchSettling, type Violation } from './audit';
 import { startCluster, restart, type Cluster, type Part } from './cluster';
@@ -130,7 +130,7 @@ async function driveTraffic(
 
 /** The day's reconciliation of every channel, after the audit: any difference is a finding. */
 async function reconcile(cluster: Cluster, opsKey: string): Promise<Violation[]> {
-  const days = [...new Set([chinaDay(new Date(t0)), chinaDay(new Date())])];
+  const days = [...new Set([businessDayOf(new Date(t0)), businessDayOf(new Date())])];
   const found: Violation[] = [];
   for (const channel of ['sandbox', 'alipay', 'wechatpay', 'bankcard']) {
     for (const day of days) {

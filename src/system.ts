@@ -1,4 +1,4 @@
-// Starts paycenter's processes (sandbox channel, worker, API) from one configuration; used by
+// Starts paycenter's processes (the channel simulator, worker, API) from one configuration; used by
 // `npm start` (all in one process), by the per-process commands, and by the end-to-end tests.
 import { claimDatabaseMode } from './services/deploymentMode';
 import { Client, Connection } from '@temporalio/client';
@@ -23,9 +23,9 @@ import { deriveCashierTokenSecret } from './domain/cashierTokens';
 import { createChannels, type ChannelRegistry } from './channels/registry';
 import type { Database } from './db/client';
 import type { ChannelKeys } from './channels/keys';
-import { sandboxFaces } from './sandbox/faces';
-import { Journal } from './sandbox/journal';
-import { buildSandboxServer } from './sandbox/server';
+import { simulatorFaces } from '../simulator/faces';
+import { Journal } from '../simulator/journal';
+import { buildSimulator } from '../simulator/server';
 import type { QuerySchedule } from './domain/querySchedule';
 import { createCorrections } from './services/corrections';
 import { createNotificationInbox } from './services/inbox';
@@ -44,8 +44,11 @@ export interface Stoppable {
   stop(): Promise<void>;
 }
 
-/** The sandbox channel, its trades kept in its journal file (config.sandboxDataFile). */
-export async function startSandbox(
+/**
+ * The channel simulator (simulator/: every channel's gateway, the `sandbox` test channel's among
+ * them), its trades kept in its journal file (config.sandboxDataFile).
+ */
+export async function startSimulator(
   config: Config,
   log: Logger,
   keys?: ChannelKeys,
@@ -58,9 +61,9 @@ export async function startSandbox(
   });
   const { tornBytes, lines } = journal.recovery;
   log.info({ file: journal.location, lines, tornBytes }, 'sandbox journal replayed');
-  const { app, gateway } = buildSandboxServer({
+  const { app, gateway } = buildSimulator({
     publicUrl: config.sandboxUrl,
-    faces: sandboxFaces(config, keys, journal),
+    faces: simulatorFaces(config, keys, journal),
     log,
     journal,
   });

@@ -4,7 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
-import { chinaDay, chinaDayBounds } from '../channels/chinaTime';
+import { businessDayBounds, businessDayOf } from '../domain/businessDay';
 import type { Db } from '../db/client';
 import * as books from '../db/books/reconciliation';
 import type { RecordedDifference } from '../db/books/reconciliation';
@@ -170,13 +170,13 @@ export function createReconcileActivities(deps: {
     }: ReconcileRef & { statementId: string }): Promise<Comparison> {
       const lines = await books.statementLines(db, statementId);
       const latestDay = await books.latestStatementDay(db, channel);
-      const horizon = holdHorizon(latestDay ?? day, chinaDay(new Date()));
+      const horizon = holdHorizon(latestDay ?? day, businessDayOf(new Date()));
       const clock = { horizon, holdDays: deps.holdDays };
       // First the holds of every day: this day's statement may be the one that books them.
       const holdsSettled = await settleHolds(channel, clock);
       const { matched, differences } = matchStatement(
         lines,
-        await books.booksForStatement(db, channel, day, chinaDayBounds(day), lines),
+        await books.booksForStatement(db, channel, day, businessDayBounds(day), lines),
       );
       const rows = await books.recordDifferences(
         db,

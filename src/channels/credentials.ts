@@ -126,7 +126,8 @@ function pick<T extends object>(configured: Partial<T>, generated: T | undefined
 
 /**
  * The credentials of every channel this process offers. Live mode never takes generated keys, and
- * its gateways default to the channels' production addresses; test mode's, to the sandbox faces.
+ * its gateways default to the channels' production addresses; test mode's, to the simulator's
+ * faces.
  */
 export function channelCredentials(config: Config, generated?: ChannelKeys): ChannelCredentials {
   const live = config.PAYCENTER_MODE === 'live';

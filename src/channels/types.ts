@@ -102,6 +102,11 @@ export interface ChannelAdapter {
   prepareVerification?(notification: IncomingNotification): Promise<void>;
   /** Verifies the signature before parsing anything; throws INVALID_SIGNATURE on a forgery. */
   verifyNotification(notification: IncomingNotification): VerifiedNotification;
+  /**
+   * The headers of a notification the inbox keeps beside its raw body (lower case): what its
+   * signature was verified with, so the record can be checked again. None where it is in the body.
+   */
+  readonly notificationHeaders: readonly string[];
   /** What the channel expects back: `accepted` stops its retries, `rejected` makes it retry. */
   readonly replies: { accepted: ChannelReply; rejected: ChannelReply };
 }

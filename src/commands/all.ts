@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { startTemporalDevServer, walPragmas } from '../dev/temporal';
-import { startApi, startSandbox } from '../system';
+import { startApi, startSimulator } from '../system';
 import { migrateDatabase } from './migrate';
 import { refuseInLiveMode, runProcesses } from './processes';
 import { announce, prepareServing, startWorkerWithSchedules } from './serving';
@@ -45,7 +45,7 @@ export async function allCommand(configured: Config, log: Logger): Promise<void>
     }
 
     const { channelKeys, channels } = await prepareServing(processes, db);
-    keep(await startSandbox(config, log, channelKeys));
+    keep(await startSimulator(config, log, channelKeys));
     await startWorkerWithSchedules(processes, { db, channels, temporalAddress, log });
     keep(await startApi(config, { db, channels, temporalAddress, opsKey: opsApiKey, log }));
     announce('all', processes, { temporalAddress, db });

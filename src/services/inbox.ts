@@ -3,7 +3,7 @@
 // includes Temporal's. One whose hand-over failed is handed over again from the inbox.
 import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { IncomingNotification, VerifiedNotification } from '../channels/types';
+import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from '../channels/types';
 import { channelAttempts, channelNotifications } from '../db/schema';
 import { newId } from '../domain/ids';
 import { learnsNothing, type AttemptStatus, type ChannelFact } from '../domain/payOrder';
@@ -12,7 +12,8 @@ import type { Corrections } from './corrections';
 
 export type InboxVerdict = 'accepted' | 'retry';
 
-const keptHeaders = /^(content-type|user-agent|x-sandbox-|wechatpay-|x-request-id)/i;
+/** Kept from every channel's notification, besides the headers its adapter names. */
+const commonHeaders = ['content-type', 'user-agent', 'x-request-id'];
 
 /** A stored notification of one of our channel orders, to hand to its workflow. */
 interface Stored {
@@ -76,10 +77,11 @@ export function createNotificationInbox(deps: { db: Db; log: Logger; corrections
 
   return {
     async receive(
-      channel: string,
+      from: Pick<ChannelAdapter, 'name' | 'notificationHeaders'>,
       incoming: IncomingNotification,
       verified: VerifiedNotification,
     ): Promise<InboxVerdict> {
+      const channel = from.name;
       const { fact, dedupeKey } = verified;
       const [attempt] = await db
         .select({
@@ -94,8 +96,9 @@ export function createNotificationInbox(deps: { db: Db; log: Logger; corrections
             eq(channelAttempts.outTradeNo, fact.outTradeNo),
           ),
         );
+      const kept = new Set([...commonHeaders, ...from.notificationHeaders]);
       const headers = Object.fromEntries(
-        Object.entries(incoming.headers).filter(([name]) => keptHeaders.test(name)),
+        Object.entries(incoming.headers).filter(([name]) => kept.has(name.toLowerCase())),
       );
       // A paid channel order learns nothing more (the channel's retries of its success).
       const status = !attempt ? 'UNMATCHED' : learnsNothing(attempt) ? 'ALREADY_PAID' : 'RECEIVED';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
-import { chinaDay } from '../../src/channels/chinaTime';
+import { businessDayOf } from '../../src/domain/businessDay';
 import { channelCredentials } from '../../src/channels/credentials';
 import { createChannels } from '../../src/channels/registry';
 import { toYuan } from '../../src/channels/alipay/protocol';
@@ -276,7 +276,7 @@ describe('alipay through the sandbox face', () => {
       system.config,
       channelCredentials(system.config, testChannelKeys()),
     ).get('alipay')!;
-    const statement = await alipay.fetchStatement(chinaDay(new Date()));
+    const statement = await alipay.fetchStatement(businessDayOf(new Date()));
     assert.equal(statement.raw.subarray(0, 2).toString('latin1'), 'PK', 'the bill is a zip');
     const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
     assert.deepEqual(

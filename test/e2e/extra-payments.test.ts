@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { chinaDay } from '../../src/channels/chinaTime';
+import { businessDayOf } from '../../src/domain/businessDay';
 import { createChannels } from '../../src/channels/registry';
 import { refunds } from '../../src/db/schema';
 import { expectMoneyConserved } from '../support/money';
@@ -105,7 +105,7 @@ describe('payments the order does not need', () => {
     await eventually(async () => (await view(id)).refunds[0]?.status === 'SUCCEEDED');
 
     const sandbox = createChannels(system.config).get('sandbox')!;
-    const statement = await sandbox.fetchStatement(chinaDay(new Date()));
+    const statement = await sandbox.fetchStatement(businessDayOf(new Date()));
     const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
     assert.deepEqual(
       mine.map((l) => [l.kind, l.amount, l.currency]),

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { chinaDay, chinaDayBounds } from '../../src/channels/chinaTime';
+import { businessDayBounds, businessDayOf } from '../../src/domain/businessDay';
 import { channelAttempts, payOrders } from '../../src/db/schema';
 import { dayBefore } from '../../src/domain/reconciliation';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
@@ -25,11 +25,11 @@ after(async () => {
   await system?.stop();
 });
 
-const today = chinaDay(new Date());
+const today = businessDayOf(new Date());
 const yesterday = dayBefore(today);
 /** Our clock's last seconds of yesterday (Beijing), while the channel's is already on today. */
 const beforeMidnight = (seconds: number) =>
-  new Date(chinaDayBounds(today).from.getTime() - seconds * 1000);
+  new Date(businessDayBounds(today).from.getTime() - seconds * 1000);
 
 const ops = (method: string, path: string, body?: unknown) =>
   system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { chinaDay } from '../../src/channels/chinaTime';
+import { businessDayOf } from '../../src/domain/businessDay';
 import { dayBefore } from '../../src/domain/reconciliation';
 import { ensureSchedules, scheduleIds } from '../../src/schedules';
 import { expectMoneyConserved } from '../support/money';
@@ -42,7 +42,7 @@ after(async () => {
   await system?.stop();
 });
 
-const today = chinaDay(new Date());
+const today = businessDayOf(new Date());
 
 const ops = (method: string, path: string, body?: unknown) =>
   system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });

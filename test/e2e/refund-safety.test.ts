@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
-import { chinaDay } from '../../src/channels/chinaTime';
+import { businessDayOf } from '../../src/domain/businessDay';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
@@ -126,7 +126,7 @@ describe('refunds the channel accepted', () => {
 });
 
 describe('a stray payment the channel did not confirm at first', () => {
-  const today = chinaDay(new Date());
+  const today = businessDayOf(new Date());
 
   async function workflowCompleted(id: string) {
     await eventually(

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chinaDay } from '../../src/channels/chinaTime';
+import { businessDayOf } from '../../src/domain/businessDay';
 import { expectMoneyConserved } from '../support/money';
 import { freePort } from '../support/ports';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandboxProcess';
@@ -50,7 +50,7 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const today = chinaDay(new Date());
+const today = businessDayOf(new Date());
 const ops = (method: string, path: string, body?: unknown) =>
   system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
 const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { createVerify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
-import { chinaDay } from '../../src/channels/chinaTime';
+import { businessDayOf } from '../../src/domain/businessDay';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateKeyPair } from '../../src/channels/keys';
 import { createChannels } from '../../src/channels/registry';
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
 import { channelNotifications } from '../../src/db/schema';
-import { wechatpayFace } from '../../src/sandbox/faces/wechatpay';
+import { wechatpayFace } from '../../simulator/faces/wechatpay';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
 
@@ -218,7 +218,7 @@ describe('wechatpay end to end', () => {
       system.config,
       channelCredentials(system.config, testChannelKeys()),
     );
-    const statement = await channels.get('wechatpay')!.fetchStatement(chinaDay(new Date()));
+    const statement = await channels.get('wechatpay')!.fetchStatement(businessDayOf(new Date()));
     const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
     assert.deepEqual(
       mine.map((l) => [l.kind, l.amount, l.currency, l.refundNo]),

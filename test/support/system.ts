@@ -16,7 +16,7 @@ import {
   connectClient,
   createChannels,
   startApi,
-  startSandbox,
+  startSimulator,
   startWorker,
   type Stoppable,
 } from '../../src/system';
@@ -234,7 +234,7 @@ export async function startTestSystem(
   parts.push({ stop: async () => rmSync(sandboxDir, { recursive: true, force: true }) });
   // The sandbox is the channels' side, whatever the deployment's mode.
   const channelSide: Config = { ...config, PAYCENTER_MODE: 'test' };
-  if (!options.ownSandbox) parts.push(await startSandbox(channelSide, log, keys));
+  if (!options.ownSandbox) parts.push(await startSimulator(channelSide, log, keys));
   const resolveHost = options.resolveHost;
   parts.push(
     await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),

@@ -7,20 +7,20 @@ import type { AddressInfo } from 'node:net';
 import { createAlipayAdapter } from '../../src/channels/alipay/adapter';
 import type { ChannelAdapter } from '../../src/channels/types';
 import { createLogger } from '../../src/log';
-import { alipayFace } from '../../src/sandbox/faces/alipay';
-import { buildSandboxServer } from '../../src/sandbox/server';
+import { alipayFace } from '../../simulator/faces/alipay';
+import { buildSimulator } from '../../simulator/server';
 import { testChannelKeys } from '../support/system';
 
 const APP_ID = '2021000000000001';
 const keys = testChannelKeys().alipay;
 
-let sandbox: ReturnType<typeof buildSandboxServer>;
+let sandbox: ReturnType<typeof buildSimulator>;
 let sandboxUrl: string;
 let adapter: ChannelAdapter;
 let seq = 0;
 
 before(async () => {
-  sandbox = buildSandboxServer({
+  sandbox = buildSimulator({
     publicUrl: 'http://127.0.0.1:9',
     faces: [
       alipayFace({

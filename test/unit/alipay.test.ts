@@ -22,10 +22,10 @@ import {
 } from '../../src/channels/alipay/protocol';
 import { readZip } from '../../src/channels/alipay/zip';
 import { DomainError } from '../../src/domain/errors';
-import { alipayFace } from '../../src/sandbox/faces/alipay';
-import type { SandboxNotification, SandboxTrade } from '../../src/channels/sandbox/protocol';
+import { alipayFace } from '../../simulator/faces/alipay';
+import type { ChannelTrade, TradeNotification } from '../../simulator/trades';
 import { testChannelKeys } from '../support/system';
-import { buildSandboxServer } from '../../src/sandbox/server';
+import { buildSimulator } from '../../simulator/server';
 import { createLogger } from '../../src/log';
 
 const APP_ID = '2021000000000001';
@@ -49,7 +49,7 @@ const face = alipayFace({
   publicUrl: 'http://127.0.0.1:9',
 });
 
-const trade: SandboxTrade = {
+const trade: ChannelTrade = {
   out_trade_no: 'T0001',
   trade_no: 'SBX0001',
   trade_status: 'TRADE_SUCCESS',
@@ -58,7 +58,7 @@ const trade: SandboxTrade = {
   pay_url: 'http://127.0.0.1:9/pay/T0001',
   gmt_payment: '2026-11-25T12:30:00.000Z',
 };
-const notification: SandboxNotification = {
+const notification: TradeNotification = {
   notify_id: 'n-0001',
   out_trade_no: 'T0001',
   trade_no: 'SBX0001',
@@ -279,7 +279,7 @@ describe('alipay trade bill', () => {
 
 describe('the sandbox Alipay gateway', () => {
   const server = () =>
-    buildSandboxServer({
+    buildSimulator({
       publicUrl: 'http://127.0.0.1:9',
       faces: [face],
       log: createLogger('silent'),

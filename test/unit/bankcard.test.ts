@@ -26,8 +26,8 @@ import {
   type VerifiedNotification,
 } from '../../src/channels/types';
 import { DomainError } from '../../src/domain/errors';
-import { bankcardFace } from '../../src/sandbox/faces/bankcard';
-import { buildSandboxServer } from '../../src/sandbox/server';
+import { bankcardFace } from '../../simulator/faces/bankcard';
+import { buildSimulator } from '../../simulator/server';
 import { freePort } from '../support/ports';
 
 const MER_ID = '777290058110048';
@@ -114,7 +114,7 @@ before(async () => {
     });
   });
   notifyUrl = `${await listen(receiver)}/webhooks/bankcard`;
-  const { app } = buildSandboxServer({
+  const { app } = buildSimulator({
     publicUrl: sandboxUrl,
     log: pino({ level: 'silent' }),
     faces: [

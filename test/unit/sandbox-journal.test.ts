@@ -25,9 +25,9 @@ import { createBankcardAdapter } from '../../src/channels/bankcard/adapter';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateChannelKeys } from '../../src/channels/keys';
 import { loadConfig } from '../../src/config';
-import { sandboxFaces } from '../../src/sandbox/faces';
-import { Journal, JournalError } from '../../src/sandbox/journal';
-import { buildSandboxServer } from '../../src/sandbox/server';
+import { simulatorFaces } from '../../simulator/faces';
+import { Journal, JournalError } from '../../simulator/journal';
+import { buildSimulator } from '../../simulator/server';
 import { freePort } from '../support/ports';
 import { eventually } from '../support/system';
 
@@ -139,11 +139,11 @@ async function sandboxOn(file: string) {
     SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,1,1',
   });
   const journal = Journal.open(file);
-  const { app, gateway } = buildSandboxServer({
+  const { app, gateway } = buildSimulator({
     publicUrl: config.sandboxUrl,
     log,
     journal,
-    faces: sandboxFaces(config, keys, journal),
+    faces: simulatorFaces(config, keys, journal),
   });
   app.addHook('onClose', async () => journal.close());
   await app.listen({ host: '127.0.0.1', port: config.SANDBOX_PORT });

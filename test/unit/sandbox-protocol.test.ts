@@ -8,9 +8,9 @@ import {
   signatureToleranceMs,
   signedHeaders,
   verifySignature,
-  type SandboxNotification,
 } from '../../src/channels/sandbox/protocol';
 import { DomainError } from '../../src/domain/errors';
+import type { TradeNotification } from '../../simulator/trades';
 
 const SECRET = 'sandbox-test-secret-0123456789';
 const APP_ID = 'paycenter-test';
@@ -113,7 +113,7 @@ describe('sandbox adapter verifyNotification', () => {
     secret: SECRET,
   });
 
-  function notification(overrides: Partial<SandboxNotification> = {}): SandboxNotification {
+  function notification(overrides: Partial<TradeNotification> = {}): TradeNotification {
     return {
       notify_id: 'ntf_001',
       out_trade_no: 'otn_1',

@@ -11,8 +11,8 @@ import { PlatformCertificates } from '../../src/channels/wechatpay/certificates'
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
 import { DomainError } from '../../src/domain/errors';
 import { createLogger } from '../../src/log';
-import { wechatpayFace } from '../../src/sandbox/faces/wechatpay';
-import { buildSandboxServer } from '../../src/sandbox/server';
+import { wechatpayFace } from '../../simulator/faces/wechatpay';
+import { buildSimulator } from '../../simulator/server';
 import { freePort } from '../support/ports';
 import { testChannelKeys } from '../support/system';
 
@@ -37,7 +37,7 @@ before(async () => {
     retrySeconds: [],
     publicUrl,
   });
-  const built = buildSandboxServer({ publicUrl, faces: [face], log: createLogger('silent') });
+  const built = buildSimulator({ publicUrl, faces: [face], log: createLogger('silent') });
   await built.app.listen({ host: '127.0.0.1', port });
   stop = () => built.app.close();
 });

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Aes, Formatter, Rsa } from 'wechatpay-axios-plugin';
-import { chinaDay } from '../../src/channels/chinaTime';
+import { businessDayOf } from '../../src/domain/businessDay';
 import type { WechatpayCredentials } from '../../src/channels/credentials';
 import { generateKeyPair } from '../../src/channels/keys';
-import type { SandboxNotification, SandboxTrade } from '../../src/channels/sandbox/protocol';
+import type { ChannelTrade, TradeNotification } from '../../simulator/trades';
 import { ChannelRejectedError, ChannelUnavailableError } from '../../src/channels/types';
 import {
   createWechatpayAdapter,
@@ -31,9 +31,9 @@ import {
 import { DomainError } from '../../src/domain/errors';
 import { parseMajorUnits } from '../../src/domain/money';
 import { createLogger } from '../../src/log';
-import type { SandboxGateway } from '../../src/sandbox/gateway';
-import { wechatpayFace } from '../../src/sandbox/faces/wechatpay';
-import { buildSandboxServer } from '../../src/sandbox/server';
+import type { TradeEngine } from '../../simulator/engine';
+import { wechatpayFace } from '../../simulator/faces/wechatpay';
+import { buildSimulator } from '../../simulator/server';
 import { freePort } from '../support/ports';
 import { testChannelKeys } from '../support/system';
 
@@ -69,7 +69,7 @@ function credentials(baseUrl: string, over: Partial<WechatpayCredentials> = {}) 
   };
 }
 
-const trade: SandboxTrade = {
+const trade: ChannelTrade = {
   out_trade_no: 'T20261125000001',
   trade_no: 'SBX1764000000000000001',
   trade_status: 'TRADE_SUCCESS',
@@ -78,7 +78,7 @@ const trade: SandboxTrade = {
   pay_url: 'http://localhost/pay/T20261125000001',
   gmt_payment: new Date().toISOString(),
 };
-const success: SandboxNotification = {
+const success: TradeNotification = {
   notify_id: 'EV-0f2a7c3e-0000-4000-8000-000000000001',
   out_trade_no: trade.out_trade_no,
   trade_no: trade.trade_no,
@@ -321,7 +321,7 @@ describe('wechatpay: notifications', () => {
 
 describe('wechatpay: the adapter against the sandbox face over HTTP', () => {
   let stop: () => Promise<void>;
-  let gateway: SandboxGateway;
+  let gateway: TradeEngine;
   let baseUrl: string;
   let publicUrl: string;
   const recorded: { method: string; url: string; headers: Headers; body: string }[] = [];
@@ -331,7 +331,7 @@ describe('wechatpay: the adapter against the sandbox face over HTTP', () => {
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
     baseUrl = `${publicUrl}/wechatpay`;
-    const built = buildSandboxServer({
+    const built = buildSimulator({
       publicUrl,
       faces: [faceWith(publicUrl)],
       log: createLogger('silent'),
@@ -414,7 +414,7 @@ describe('wechatpay: the adapter against the sandbox face over HTTP', () => {
     assert.deepEqual(await adapter.closeOrder('WXUNIT000002'), { kind: 'closed' });
     assert.equal((await adapter.queryOrder('WXUNIT000002')).status, 'CLOSED');
 
-    const statement = await adapter.fetchStatement(chinaDay(new Date()));
+    const statement = await adapter.fetchStatement(businessDayOf(new Date()));
     const mine = statement.lines.filter((l) => l.outTradeNo === 'WXUNIT000001');
     assert.deepEqual(
       mine.map((l) => [l.kind, l.amount, l.currency, l.refundNo]),

@@ -32,7 +32,7 @@ export const webhookRoutes: FastifyPluginAsync<{
       );
       throw err;
     }
-    const verdict = await inbox.receive(channel.name, incoming, verified);
+    const verdict = await inbox.receive(channel, incoming, verified);
     const answer = verdict === 'accepted' ? channel.replies.accepted : channel.replies.rejected;
     return reply.status(answer.status).type(answer.contentType).send(answer.body);
   });

@@ -330,6 +330,9 @@ export function createAlipayAdapter(
       };
     },
 
+    // The signature travels in the form body.
+    notificationHeaders: [],
+
     replies: {
       accepted: { status: 200, contentType: 'text/plain', body: 'success' },
       rejected: { status: 500, contentType: 'text/plain', body: 'fail' },

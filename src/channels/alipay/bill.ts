@@ -1,6 +1,7 @@
-// Alipay's trade bill (业务明细), written by the sandbox face and read by the adapter.
+// Alipay's trade bill (业务明细), written by the simulator's face and read by the adapter.
 import type { StatementLine } from '../types';
-import { chinaDayBounds, formatChinaDateTime, parseChinaDateTime } from '../chinaTime';
+import { businessDayBounds } from '../../domain/businessDay';
+import { formatChinaDateTime, parseChinaDateTime } from '../chinaTime';
 import { decodeGbk, encodeGbk } from './gbk';
 import {
   billColumns,
@@ -41,7 +42,7 @@ function cell(value: string): string {
 
 /** The bill zip for one Beijing day, as Alipay serves it (GBK CSVs, names included). */
 export function buildTradeBill(pid: string, day: string, entries: BillEntry[], now = new Date()) {
-  const { from, to } = chinaDayBounds(day);
+  const { from, to } = businessDayBounds(day);
   const compact = day.replaceAll('-', '');
   const rows = entries.map((e) => {
     const values: Record<BillColumn, string> = Object.fromEntries(

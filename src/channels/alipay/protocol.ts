@@ -1,6 +1,6 @@
 // Alipay's OpenAPI (v2 gateway) protocol as both sides speak it: method names, trade statuses,
 // yuan amounts, the RSA2 signature content, and the trade bill (业务明细) layout.
-// Our adapter signs and verifies through the official alipay-sdk; the sandbox face, which plays
+// Our adapter signs and verifies through the official alipay-sdk; the simulator's face, which plays
 // Alipay's side (signing answers and notifications, verifying our requests), uses node:crypto
 // with the same rules, since the SDK is a client and offers no server side.
 import { createSign, createVerify } from 'node:crypto';

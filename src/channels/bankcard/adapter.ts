@@ -420,6 +420,9 @@ export function createBankcardAdapter(
       };
     },
 
+    // The signature travels in the form body.
+    notificationHeaders: [],
+
     replies: {
       accepted: { status: 200, contentType: 'text/plain', body: 'ok' },
       rejected: { status: 500, contentType: 'text/plain', body: 'fail' },

@@ -1,6 +1,7 @@
 // The bank-card channel's wire protocol (UnionPay ACP 5.1-like), shared by our adapter and the
-// sandbox face: form-encoded messages, each signed with signMethod 01 (RSA-SHA256 over the SHA-256
-// hex digest of the sorted "k=v&..." string without `signature`), the signer's certId in the message.
+// simulator's face: form-encoded messages, each signed with signMethod 01 (RSA-SHA256 over the
+// SHA-256 hex digest of the sorted "k=v&..." string without `signature`), the signer's certId in
+// the message.
 import { createHash, createSign, createVerify } from 'node:crypto';
 
 export const acpVersion = '5.1.0';

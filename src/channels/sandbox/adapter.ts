@@ -13,6 +13,7 @@ import {
 } from '../types';
 import {
   sandboxBillColumns,
+  sandboxHeaders,
   signedHeaders,
   verifySignature,
   type SandboxCreateRequest,
@@ -248,6 +249,8 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
         },
       };
     },
+
+    notificationHeaders: Object.values(sandboxHeaders),
 
     replies: {
       accepted: { status: 200, contentType: 'text/plain', body: 'success' },

@@ -1,5 +1,6 @@
-// The sandbox channel's wire protocol, shared by our adapter and the sandbox gateway itself:
-// JSON bodies, HMAC-SHA256 over "timestamp\nbody" with the app's secret, Alipay-like trade statuses.
+// The sandbox channel's wire protocol: JSON bodies, HMAC-SHA256 over "timestamp\nbody" with the
+// app's secret, Alipay-like trade statuses. Our adapter speaks it, and so does the simulator's
+// sandbox face (simulator/faces/sandbox.ts), which signs and verifies with these helpers.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const sandboxHeaders = {
@@ -23,41 +24,7 @@ export interface SandboxCreateRequest {
   return_url?: string;
 }
 
-export interface SandboxTrade {
-  out_trade_no: string;
-  trade_no: string;
-  trade_status: SandboxTradeStatus;
-  total_amount: number;
-  currency: string;
-  pay_url: string;
-  gmt_payment?: string;
-}
-
-export interface SandboxNotification {
-  notify_id: string;
-  out_trade_no: string;
-  trade_no: string;
-  trade_status: SandboxTradeStatus;
-  total_amount: number;
-  currency: string;
-  gmt_payment?: string;
-}
-
 export type SandboxRefundStatus = 'REFUND_PROCESSING' | 'REFUND_SUCCESS' | 'REFUND_CLOSED';
-
-export interface SandboxRefundRequest {
-  out_trade_no: string;
-  /** The refund's idempotency key: a repeat answers the same refund. */
-  out_request_no: string;
-  refund_amount: number;
-}
-
-export interface SandboxRefund {
-  out_trade_no: string;
-  out_request_no: string;
-  refund_amount: number;
-  refund_status: SandboxRefundStatus;
-}
 
 /** The sandbox bill: one CSV line per payment or refund booked that day (Beijing time). */
 export const sandboxBillColumns = [
@@ -69,21 +36,6 @@ export const sandboxBillColumns = [
   'out_request_no',
   'time',
 ] as const;
-
-/** Error codes the gateway answers with, as `{ code, message }`. */
-export type SandboxErrorCode =
-  | 'INVALID_SIGNATURE'
-  | 'INVALID_REQUEST'
-  | 'TRADE_NOT_EXIST'
-  | 'OUT_TRADE_NO_USED'
-  | 'TRADE_HAS_SUCCESS'
-  | 'TRADE_HAS_CLOSE'
-  | 'TRADE_NOT_PAID'
-  | 'REFUND_AMOUNT_EXCEEDED'
-  | 'REFUND_NOT_EXIST'
-  /** Too many requests: nothing was done, ask again later (HTTP 429). */
-  | 'FREQUENCY_LIMITED'
-  | 'SYSTEM_ERROR';
 
 export function sign(secret: string, timestamp: string, body: string): string {
   return createHmac('sha256', secret).update(`${timestamp}\n${body}`).digest('base64');

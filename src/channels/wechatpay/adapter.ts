@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors';
-import { parseMajorUnits } from '../../domain/money';
 import type { ChannelFact } from '../../domain/payOrder';
 import { formatChinaRfc3339, parseChinaDateTime } from '../chinaTime';
 import type { WechatpayCredentials } from '../credentials';
@@ -22,11 +21,13 @@ import {
   authorization,
   certificatesPath,
   checkSignedHeaders,
+  fromBillYuan,
   decryptResource,
   signedSerial,
   refundStatuses,
   tradeStates,
   tryLaterCodes,
+  wechatpayHeaders,
   type NativePrepayRequest,
   type RefundRequest,
   type WechatpayRefundStatus,
@@ -180,11 +181,11 @@ export function parseTradeBill(csv: string): StatementLine[] {
     };
     const state = get('交易状态');
     if (state === 'SUCCESS') {
-      const amount = parseMajorUnits(get('订单金额'), 'CNY');
+      const amount = fromBillYuan(get('订单金额'));
       paid += amount;
       result.push({ kind: 'PAYMENT', amount, ...common });
     } else if (state === 'REFUND') {
-      const amount = parseMajorUnits(get('申请退款金额'), 'CNY');
+      const amount = fromBillYuan(get('申请退款金额'));
       refunded += amount;
       result.push({ kind: 'REFUND', amount, refundNo: get('商户退款单号'), ...common });
     } else {
@@ -194,8 +195,8 @@ export function parseTradeBill(csv: string): StatementLine[] {
   const summary = cells(summaryRow, summaryHeader);
   if (
     Number(summary('总交易单数')) !== details.length ||
-    parseMajorUnits(summary('订单总金额'), 'CNY') !== paid ||
-    parseMajorUnits(summary('申请退款总金额'), 'CNY') !== refunded
+    fromBillYuan(summary('订单总金额')) !== paid ||
+    fromBillYuan(summary('申请退款总金额')) !== refunded
   ) {
     throw new Error('trade bill summary does not add up to its rows');
   }
@@ -545,6 +546,8 @@ export function createWechatpayAdapter(
       }
       return { dedupeKey: envelope.id, fact: factFrom(trade, 'notify') };
     },
+
+    notificationHeaders: Object.values(wechatpayHeaders),
 
     replies: {
       accepted: { status: 204, contentType: 'application/json', body: '' },

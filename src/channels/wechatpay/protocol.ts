@@ -1,5 +1,5 @@
-// WeChat Pay API v3's wire protocol, shared by our adapter and the sandbox face that stands in for
-// WeChat Pay: RSA-SHA256 signatures over line-feed joined messages, AEAD_AES_256_GCM resources,
+// WeChat Pay API v3's wire protocol, shared by our adapter and the simulator's face that stands in
+// for WeChat Pay: RSA-SHA256 signatures over line-feed joined messages, AEAD_AES_256_GCM resources,
 // the trade and refund states, and the trade bill's layout.
 import {
   createCipheriv,
@@ -9,6 +9,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
+import { formatMinorUnits, parseMajorUnits } from '../../domain/money';
 
 export const authorizationScheme = 'WECHATPAY2-SHA256-RSA2048';
 
@@ -150,6 +151,16 @@ export interface EncryptedResource {
   nonce: string;
   associated_data: string;
   original_type: string;
+}
+
+/** A bill's amount cell: yuan with two decimals ("0.01"). */
+export function toBillYuan(fen: number): string {
+  return formatMinorUnits(fen, 'CNY');
+}
+
+/** A bill's amount cell to fen, exactly; throws RangeError on anything else. */
+export function fromBillYuan(text: string): number {
+  return parseMajorUnits(text, 'CNY');
 }
 
 /** The trade bill (ALL): the detail columns, in WeChat Pay's order. */

@@ -18,7 +18,7 @@ import {
   type ChannelFact,
   type PayRequest,
 } from '../../domain/payOrder';
-import { newId } from '../../domain/ids';
+import { newId, outTradeNoFor } from '../../domain/ids';
 import {
   defaultSyncPayWaitSeconds,
   needsAttentionAfter,
@@ -68,7 +68,7 @@ async function openAtChannel(run: PayOrderRun, request: PayRequest): Promise<Att
   const id = newId('att', Date.now(), Math.random);
   let attempt: Attempt = {
     id,
-    outTradeNo: id.replace('att_', 'T'),
+    outTradeNo: outTradeNoFor(id),
     channel: request.channel,
     method: request.method,
     amount: run.state.amount,

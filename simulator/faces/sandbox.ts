@@ -6,8 +6,8 @@ import {
   sandboxHeaders,
   signedHeaders,
   verifySignature,
-} from '../../channels/sandbox/protocol';
-import { GatewayError, type SandboxGateway } from '../gateway';
+} from '../../src/channels/sandbox/protocol';
+import { GatewayError, type TradeEngine } from '../engine';
 import type { ChannelFace } from '../server';
 
 const createSchema = z.object({
@@ -52,7 +52,7 @@ export function sandboxFace(options: SandboxFaceOptions): ChannelFace {
     return schema.parse(JSON.parse(body));
   }
 
-  const routes: FastifyPluginAsync<{ gateway: SandboxGateway }> = async (app, { gateway }) => {
+  const routes: FastifyPluginAsync<{ gateway: TradeEngine }> = async (app, { gateway }) => {
     app.post('/gateway/trade/create', async (req) =>
       gateway.createTrade('sandbox', signedBody(createSchema, req.headers, req.body)),
     );

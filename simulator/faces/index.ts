@@ -1,6 +1,5 @@
-// Every channel face the sandbox runs, with the sandbox's side of each channel's keys.
-import type { Config } from '../../config';
-import type { ChannelKeys } from '../../channels/keys';
+// Every channel face the simulator runs, with the channels' side of each channel's keys.
+import type { ChannelKeys } from '../../src/channels/keys';
 import type { Journal } from '../journal';
 import type { ChannelFace } from '../server';
 import { alipayFace } from './alipay';
@@ -9,10 +8,33 @@ import { sandboxFace } from './sandbox';
 import { wechatpayFace } from './wechatpay';
 
 /**
- * Without keys only the `sandbox` channel runs: the real channels' faces need key pairs. A face
- * that keeps records of its own keeps them in the gateway's journal.
+ * What the faces are told: each channel's merchant (app) ID and notification retry schedule, and
+ * where the simulator is reached. Named as paycenter's configuration names them, so the process
+ * wiring hands its configuration over as it is.
  */
-export function sandboxFaces(config: Config, keys?: ChannelKeys, journal?: Journal): ChannelFace[] {
+export interface FaceSettings {
+  sandboxUrl: string;
+  SANDBOX_APP_ID: string;
+  SANDBOX_SECRET: string;
+  SANDBOX_NOTIFY_RETRY_SECONDS: number[];
+  ALIPAY_APP_ID: string;
+  ALIPAY_NOTIFY_RETRY_SECONDS: number[];
+  WECHATPAY_MCH_ID: string;
+  WECHATPAY_APP_ID: string;
+  WECHATPAY_NOTIFY_RETRY_SECONDS: number[];
+  BANKCARD_MER_ID: string;
+  BANKCARD_NOTIFY_RETRY_SECONDS: number[];
+}
+
+/**
+ * Without keys only the `sandbox` channel runs: the real channels' faces need key pairs. A face
+ * that keeps records of its own keeps them in the engine's journal.
+ */
+export function simulatorFaces(
+  config: FaceSettings,
+  keys?: ChannelKeys,
+  journal?: Journal,
+): ChannelFace[] {
   const faces = [
     sandboxFace({
       appId: config.SANDBOX_APP_ID,

@@ -1,20 +1,20 @@
-// The sandbox channel's gateway: trades, the payer, notifications with retries, and switchable faults
-// (global, or for one trade over the global ones). Trades, refunds and the notifications still owed
-// are kept in a journal (./journal.ts), so a restarted sandbox knows them all and sends what is due;
-// faults are test settings and live in memory only.
+// The simulator's trade engine, one for every channel face: trades, the payer, notifications with
+// retries, and switchable faults (global, or for one trade over the global ones). Trades, refunds
+// and the notifications still owed are kept in a journal (./journal.ts), so a restarted simulator
+// knows them all and sends what is due; faults are test settings and live in memory only.
 import { randomUUID } from 'node:crypto';
-import { chinaDayBounds } from '../channels/chinaTime';
 import type { Logger } from 'pino';
 import { Journal, type JournalTable } from './journal';
 import {
-  type SandboxCreateRequest,
-  type SandboxErrorCode,
-  type SandboxNotification,
-  type SandboxRefund,
-  type SandboxRefundRequest,
-  type SandboxTrade,
-  type SandboxTradeStatus,
-} from '../channels/sandbox/protocol';
+  statementDayBounds,
+  type ChannelTrade,
+  type GatewayErrorCode,
+  type Refund,
+  type RefundRequest,
+  type TradeNotification,
+  type TradeRequest,
+  type TradeStatus,
+} from './trades';
 
 export interface Faults {
   dropNotifications?: boolean;
@@ -33,21 +33,21 @@ export interface Faults {
 
 export interface NotificationLogEntry {
   notifyId: string;
-  tradeStatus: SandboxTradeStatus;
+  tradeStatus: TradeStatus;
   attempt: number;
   at: string;
   outcome: string;
 }
 
 /** A refund with the moment it was made (statements list refunds by day). */
-export interface RefundEntry extends SandboxRefund {
+export interface RefundEntry extends Refund {
   at: string;
 }
 
-interface Trade extends SandboxTrade {
+interface Trade extends ChannelTrade {
   /** The channel whose face created it: notifications and statements speak its protocol. */
   channel: string;
-  request: SandboxCreateRequest;
+  request: TradeRequest;
   refunds: RefundEntry[];
   expiresAtMs: number;
   createdAt: string;
@@ -69,17 +69,17 @@ interface Trade extends SandboxTrade {
 interface Delivery {
   id: string;
   outTradeNo: string;
-  notification: SandboxNotification;
+  notification: TradeNotification;
   /** The attempt due next, 0 for the first. */
   attempt: number;
   dueAtMs: number;
   /** Sent once this delivery has ended (the reorder fault's stale status after the success). */
-  then?: SandboxNotification;
+  then?: TradeNotification;
 }
 
 export class GatewayError extends Error {
   constructor(
-    readonly code: SandboxErrorCode,
+    readonly code: GatewayErrorCode,
     readonly httpStatus: number,
     message: string,
   ) {
@@ -88,13 +88,13 @@ export class GatewayError extends Error {
 }
 
 /**
- * How one channel's sandbox sends notifications: its wire format and signature, what answer stops
+ * How one channel's face sends notifications: its wire format and signature, what answer stops
  * its retries, and its retry schedule. The trade engine itself is the same for every channel.
  */
 export interface NotificationFace {
   encodeNotification(
-    trade: SandboxTrade,
-    notification: SandboxNotification,
+    trade: ChannelTrade,
+    notification: TradeNotification,
   ): { body: string; headers: Record<string, string> };
   isAcknowledged(httpStatus: number, body: string): boolean;
   retrySeconds: number[];
@@ -113,7 +113,7 @@ export interface StatementEntry {
   subject: string;
 }
 
-export interface GatewayOptions {
+export interface EngineOptions {
   publicUrl: string;
   faces: ReadonlyMap<string, NotificationFace>;
   log: Logger;
@@ -121,7 +121,7 @@ export interface GatewayOptions {
   journal?: Journal;
 }
 
-export class SandboxGateway {
+export class TradeEngine {
   private readonly journal: Journal;
   private readonly trades: JournalTable<Trade>;
   private readonly deliveries: JournalTable<Delivery>;
@@ -136,7 +136,7 @@ export class SandboxGateway {
   private tradeSeq = 0;
 
   /** Picks up where the journal left off: every owed notification is sent when due. */
-  constructor(private readonly options: GatewayOptions) {
+  constructor(private readonly options: EngineOptions) {
     this.journal = options.journal ?? Journal.inMemory();
     this.trades = this.journal.table<Trade>('trades');
     this.deliveries = this.journal.table<Delivery>('deliveries');
@@ -145,9 +145,9 @@ export class SandboxGateway {
 
   createTrade(
     channel: string,
-    request: SandboxCreateRequest,
+    request: TradeRequest,
     options: { existsOnceOpened?: boolean } = {},
-  ): SandboxTrade {
+  ): ChannelTrade {
     const existing = this.trades.get(request.out_trade_no);
     if (existing) {
       const same =
@@ -182,12 +182,12 @@ export class SandboxGateway {
     return this.view(trade);
   }
 
-  async queryTrade(outTradeNo: string): Promise<SandboxTrade> {
+  async queryTrade(outTradeNo: string): Promise<ChannelTrade> {
     await this.queryFaults(outTradeNo);
     return this.view(this.tradeAtChannel(outTradeNo));
   }
 
-  closeTrade(outTradeNo: string): SandboxTrade {
+  closeTrade(outTradeNo: string): ChannelTrade {
     const trade = this.tradeAtChannel(outTradeNo);
     if (trade.trade_status === 'TRADE_SUCCESS') {
       throw new GatewayError('TRADE_HAS_SUCCESS', 409, 'trade is already paid');
@@ -201,7 +201,7 @@ export class SandboxGateway {
   }
 
   /** The payer opens the trade's pay page (scans its QR code) before it expires. */
-  open(outTradeNo: string): SandboxTrade {
+  open(outTradeNo: string): ChannelTrade {
     const trade = this.tradeOrThrow(outTradeNo);
     if (!trade.openedAt && Date.now() < trade.expiresAtMs) {
       trade.openedAt = new Date().toISOString();
@@ -216,7 +216,7 @@ export class SandboxGateway {
    * pays another amount than the trade's (a channel bug, a tampered page): the trade then reports
    * what was paid, as a real channel's books would.
    */
-  pay(outTradeNo: string, options: { force: boolean; amount?: number }): SandboxTrade {
+  pay(outTradeNo: string, options: { force: boolean; amount?: number }): ChannelTrade {
     const trade = this.tradeOrThrow(outTradeNo);
     if (trade.trade_status === 'TRADE_SUCCESS') {
       throw new GatewayError('TRADE_HAS_SUCCESS', 409, 'trade is already paid');
@@ -245,7 +245,7 @@ export class SandboxGateway {
    * The channel reverses a payment (冲正, a risk-control cancellation): the trade is closed and its
    * payment leaves the channel's books and statement, with no notification.
    */
-  reverse(outTradeNo: string): SandboxTrade {
+  reverse(outTradeNo: string): ChannelTrade {
     const trade = this.tradeOrThrow(outTradeNo);
     if (trade.trade_status !== 'TRADE_SUCCESS') {
       throw new GatewayError('TRADE_NOT_PAID', 409, 'only a paid trade can be reversed');
@@ -267,7 +267,7 @@ export class SandboxGateway {
   payOutside(
     channel: string,
     payment: { outTradeNo: string; amount: number; currency: string; subject: string },
-  ): SandboxTrade {
+  ): ChannelTrade {
     return this.journal.atomically(() => {
       this.createTrade(channel, {
         out_trade_no: payment.outTradeNo,
@@ -283,10 +283,10 @@ export class SandboxGateway {
   }
 
   /**
-   * Refunds are immediate in the sandbox unless slowRefunds is on; a repeated out_request_no
+   * Refunds are immediate in the simulator unless slowRefunds is on; a repeated out_request_no
    * answers the same refund.
    */
-  refund(request: SandboxRefundRequest): SandboxRefund {
+  refund(request: RefundRequest): Refund {
     const trade = this.tradeAtChannel(request.out_trade_no);
     const existing = trade.refunds.find((r) => r.out_request_no === request.out_request_no);
     if (existing) return refundView(existing);
@@ -308,7 +308,7 @@ export class SandboxGateway {
     return refundView(refund);
   }
 
-  async queryRefund(outTradeNo: string, outRequestNo: string): Promise<SandboxRefund> {
+  async queryRefund(outTradeNo: string, outRequestNo: string): Promise<Refund> {
     await this.queryFaults(outTradeNo);
     if (this.takeRateLimit(outTradeNo)) {
       throw new GatewayError('FREQUENCY_LIMITED', 429, 'refund queried too often (fault)');
@@ -328,7 +328,7 @@ export class SandboxGateway {
 
   /** What happened at one channel on one statement day (yyyy-MM-dd, Beijing time). */
   statement(channel: string, day: string): StatementEntry[] {
-    const { from, to } = chinaDayBounds(day);
+    const { from, to } = statementDayBounds(day);
     const within = (at: string | undefined) =>
       at !== undefined && Date.parse(at) >= from.getTime() && Date.parse(at) < to.getTime();
     const entries: StatementEntry[] = [];
@@ -489,7 +489,7 @@ export class SandboxGateway {
     return trade;
   }
 
-  private view(trade: Trade): SandboxTrade {
+  private view(trade: Trade): ChannelTrade {
     const {
       channel: _channel,
       request: _r,
@@ -528,7 +528,7 @@ export class SandboxGateway {
     if (faults.duplicateNotifications) this.owe(trade, success, dueAtMs);
   }
 
-  private notification(trade: Trade, status: SandboxTradeStatus): SandboxNotification {
+  private notification(trade: Trade, status: TradeStatus): TradeNotification {
     return {
       notify_id: randomUUID(),
       out_trade_no: trade.out_trade_no,
@@ -545,9 +545,9 @@ export class SandboxGateway {
   /** Records a notification as owed and sends it when due. */
   private owe(
     trade: Trade,
-    notification: SandboxNotification,
+    notification: TradeNotification,
     dueAtMs: number,
-    then?: SandboxNotification,
+    then?: TradeNotification,
   ) {
     const delivery: Delivery = {
       id: randomUUID(),
@@ -623,7 +623,7 @@ export class SandboxGateway {
     });
   }
 
-  private logEntry(n: SandboxNotification, attempt: number, outcome: string): NotificationLogEntry {
+  private logEntry(n: TradeNotification, attempt: number, outcome: string): NotificationLogEntry {
     return {
       notifyId: n.notify_id,
       tradeStatus: n.trade_status,
@@ -634,6 +634,6 @@ export class SandboxGateway {
   }
 }
 
-function refundView({ at: _at, ...refund }: RefundEntry): SandboxRefund {
+function refundView({ at: _at, ...refund }: RefundEntry): Refund {
   return refund;
 }

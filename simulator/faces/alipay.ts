@@ -1,9 +1,9 @@
-// The Alipay face of the sandbox: Alipay's OpenAPI gateway (/alipay/gateway.do, RSA2 both ways),
+// The Alipay face of the simulator: Alipay's OpenAPI gateway (/alipay/gateway.do, RSA2 both ways),
 // its page-pay entry for the payer's browser, trade bills as zips, and its notifications.
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { buildTradeBill } from '../../channels/alipay/bill';
+import { buildTradeBill } from '../../src/channels/alipay/bill';
 import {
   alipayCodes,
   alipayMethods,
@@ -17,17 +17,17 @@ import {
   signContent,
   toYuan,
   type AlipayTradeStatus,
-} from '../../channels/alipay/protocol';
-import { formatChinaDateTime, parseChinaDateTime } from '../../channels/chinaTime';
-import { escapeHtml, sendPage } from '../../html';
-import { GatewayError, type SandboxGateway } from '../gateway';
+} from '../../src/channels/alipay/protocol';
+import { formatChinaDateTime, parseChinaDateTime } from '../../src/channels/chinaTime';
+import { escapeHtml, sendPage } from '../../src/html';
+import { GatewayError, type TradeEngine } from '../engine';
 import type { ChannelFace } from '../server';
 
 export interface AlipayFaceOptions {
   appId: string;
-  /** Our app's public key: the sandbox verifies our requests with it. */
+  /** Our app's public key: the simulator verifies our requests with it. */
   appPublicKey: string;
-  /** Alipay's private key: the sandbox signs answers and notifications with it. */
+  /** Alipay's private key: the simulator signs answers and notifications with it. */
   alipayPrivateKey: string;
   retrySeconds: number[];
   publicUrl: string;
@@ -216,7 +216,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
   });
 
   function createTrade(
-    gateway: SandboxGateway,
+    gateway: TradeEngine,
     params: Record<string, string>,
     method: 'page' | 'qr',
   ) {
@@ -258,7 +258,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
     return trade;
   }
 
-  function refundedFen(gateway: SandboxGateway, no: string): number {
+  function refundedFen(gateway: TradeEngine, no: string): number {
     return gateway
       .inspect(no)
       .refunds.filter((r) => r.refund_status === 'REFUND_SUCCESS')
@@ -266,7 +266,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
   }
 
   async function api(
-    gateway: SandboxGateway,
+    gateway: TradeEngine,
     method: string,
     params: Record<string, string>,
   ): Promise<Content> {
@@ -376,7 +376,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
 
   /** The payer's browser arrives with our signed page-pay request: create the trade, show it. */
   async function pagePay(
-    gateway: SandboxGateway,
+    gateway: TradeEngine,
     reply: FastifyReply,
     params: Record<string, string>,
   ) {
@@ -391,7 +391,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
     ]);
   }
 
-  const routes: FastifyPluginAsync<{ gateway: SandboxGateway }> = async (app, { gateway }) => {
+  const routes: FastifyPluginAsync<{ gateway: TradeEngine }> = async (app, { gateway }) => {
     // Our own scope: keep form bodies as text, so that repeats can be refused and signed
     // values read exactly.
     app.removeContentTypeParser('application/x-www-form-urlencoded');

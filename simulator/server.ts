@@ -1,11 +1,15 @@
-// The sandbox channels' HTTP server: each channel face's gateway API, the payer's pay page, and the
+// The simulator's HTTP server: each channel face's gateway API, the payer's pay page, and the
 // control API that plays the payer and a misbehaving channel.
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { fastifyLogging } from '../log';
-import { escapeHtml, sendPage } from '../html';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+} from 'fastify';
+import { escapeHtml, sendPage } from '../src/html';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { GatewayError, SandboxGateway, type NotificationFace } from './gateway';
+import { GatewayError, TradeEngine, type NotificationFace } from './engine';
 import type { Journal } from './journal';
 
 const faultsSchema = z
@@ -40,14 +44,14 @@ const outsideRefundSchema = z
   .partial({ refundNo: true })
   .strict();
 
-/** One channel's protocol in the sandbox: its gateway API and its notifications. */
+/** One channel's protocol in the simulator: its gateway API and its notifications. */
 export interface ChannelFace extends NotificationFace {
   channel: string;
   /** Registered in a scope of its own, so it can parse bodies its own way. */
-  routes: FastifyPluginAsync<{ gateway: SandboxGateway }>;
+  routes: FastifyPluginAsync<{ gateway: TradeEngine }>;
 }
 
-export interface SandboxServerOptions {
+export interface SimulatorOptions {
   publicUrl: string;
   faces: ChannelFace[];
   log: Logger;
@@ -55,18 +59,21 @@ export interface SandboxServerOptions {
   journal?: Journal;
 }
 
-export function buildSandboxServer(options: SandboxServerOptions): {
+export function buildSimulator(options: SimulatorOptions): {
   app: FastifyInstance;
-  gateway: SandboxGateway;
+  gateway: TradeEngine;
 } {
-  const gateway = new SandboxGateway({
+  const gateway = new TradeEngine({
     publicUrl: options.publicUrl,
     faces: new Map(options.faces.map((face) => [face.channel, face])),
     log: options.log,
     journal: options.journal,
   });
+  // Requests are not logged one by one: the faces log what matters.
+  const loggerInstance: FastifyBaseLogger = options.log.child({ component: 'sandbox' });
   const app = Fastify({
-    ...fastifyLogging(options.log, 'sandbox'),
+    loggerInstance,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.addHook('onClose', async () => gateway.stop());
 

@@ -1,4 +1,4 @@
-// The WeChat Pay API v3 face of the sandbox: Native prepay, query, close, refund, refund query and
+// The WeChat Pay API v3 face of the simulator: Native prepay, query, close, refund, refund query and
 // the trade bill, over the shared trade engine. It verifies our requests' Authorization with the
 // merchant's public key, signs every answer and notification with the platform's private key, and
 // seals notifications' resources with the APIv3 key, as WeChat Pay does.
@@ -6,9 +6,8 @@ import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { formatChinaDateTime, formatChinaRfc3339 } from '../../channels/chinaTime';
-import { generateKeyPair } from '../../channels/keys';
-import type { SandboxRefundStatus, SandboxTrade } from '../../channels/sandbox/protocol';
+import { formatChinaDateTime, formatChinaRfc3339 } from '../../src/channels/chinaTime';
+import { generateKeyPair } from '../../src/channels/keys';
 import {
   certificateAssociatedData,
   certificatesPath,
@@ -16,6 +15,7 @@ import {
   encryptResource,
   nonce,
   signedHeaders,
+  toBillYuan,
   tradeBillColumns,
   tradeBillSummaryColumns,
   type CertificatesAnswer,
@@ -24,19 +24,19 @@ import {
   type WechatpayRefundStatus,
   type WechatpayTradeState,
   type WechatpayTransaction,
-} from '../../channels/wechatpay/protocol';
-import { formatMinorUnits } from '../../domain/money';
-import { GatewayError, type RefundEntry, type SandboxGateway } from '../gateway';
+} from '../../src/channels/wechatpay/protocol';
+import { GatewayError, type RefundEntry, type TradeEngine } from '../engine';
 import type { ChannelFace } from '../server';
+import type { ChannelTrade, RefundStatus } from '../trades';
 
 export interface WechatpayFaceOptions {
   mchId: string;
   appId: string;
-  /** The merchant's public key and serial: the sandbox verifies our requests with it. */
+  /** The merchant's public key and serial: the simulator verifies our requests with it. */
   mchPublicKey: string;
   mchSerialNo: string;
   apiV3Key: string;
-  /** The platform's private key and serial: the sandbox signs answers and notifications. */
+  /** The platform's private key and serial: the simulator signs answers and notifications. */
   platformPrivateKey: string;
   platformSerialNo: string;
   retrySeconds: number[];
@@ -117,7 +117,7 @@ function wechatpayError(err: GatewayError, op: 'trade' | 'refund'): WechatpayErr
   }
 }
 
-function tradeState(trade: SandboxTrade, refunds: unknown[]): WechatpayTradeState {
+function tradeState(trade: ChannelTrade, refunds: unknown[]): WechatpayTradeState {
   switch (trade.trade_status) {
     case 'WAIT_BUYER_PAY':
       return 'NOTPAY';
@@ -128,7 +128,7 @@ function tradeState(trade: SandboxTrade, refunds: unknown[]): WechatpayTradeStat
   }
 }
 
-function refundStatus(status: SandboxRefundStatus): WechatpayRefundStatus {
+function refundStatus(status: RefundStatus): WechatpayRefundStatus {
   switch (status) {
     case 'REFUND_PROCESSING':
       return 'PROCESSING';
@@ -161,10 +161,9 @@ function rfc3339(iso: string | undefined): string | undefined {
 
 /** Bill cells are "`value": a backtick inside a value would break the ",`" split, so drop it. */
 const cell = (value: string | number) => `\`${String(value).replace(/[`\r\n]/g, '')}`;
-const yuan = (fen: number) => formatMinorUnits(fen, 'CNY');
 const feeOf = (fen: number) => Math.round((fen * 6) / 1000); // 0.60%
 
-/** A platform certificate of the sandbox: its key pair, and when it came into force. */
+/** A platform certificate of the simulator: its key pair, and when it came into force. */
 interface PlatformKey {
   serialNo: string;
   privateKey: string;
@@ -200,7 +199,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
   const downloads = new Map<string, { gzip: Buffer; expiresAtMs: number }>();
 
   function transaction(
-    trade: SandboxTrade,
+    trade: ChannelTrade,
     refunds: unknown[],
     state?: WechatpayTradeState,
   ): WechatpayTransaction {
@@ -230,7 +229,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
     };
   }
 
-  function refundView(trade: SandboxTrade, refund: RefundEntry): WechatpayRefund {
+  function refundView(trade: ChannelTrade, refund: RefundEntry): WechatpayRefund {
     const status = refundStatus(refund.refund_status);
     return {
       refund_id: refundId(refund.out_request_no),
@@ -300,7 +299,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
     }
   }
 
-  function tradeBill(gateway: SandboxGateway, billDate: string, billType: string): string {
+  function tradeBill(gateway: TradeEngine, billDate: string, billType: string): string {
     const entries = gateway
       .statement('wechatpay', billDate)
       .filter((e) => billType === 'ALL' || (billType === 'SUCCESS') === (e.kind === 'PAYMENT'));
@@ -335,26 +334,32 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
         交易状态: payment ? 'SUCCESS' : 'REFUND',
         付款银行: 'OTHERS',
         货币种类: e.currency,
-        应结订单金额: yuan(payment ? e.amount : total),
+        应结订单金额: toBillYuan(payment ? e.amount : total),
         代金券金额: '0.00',
         微信退款单号: payment ? '0' : refundId(e.refundNo!),
         商户退款单号: payment ? '0' : e.refundNo!,
-        退款金额: yuan(payment ? 0 : e.amount),
+        退款金额: toBillYuan(payment ? 0 : e.amount),
         充值券退款金额: '0.00',
         退款类型: payment ? '' : 'ORIGINAL',
         退款状态: payment ? '' : 'SUCCESS',
         商品名称: e.subject,
         商户数据包: '',
-        手续费: yuan(fee),
+        手续费: toBillYuan(fee),
         费率: '0.60%',
-        订单金额: yuan(payment ? e.amount : total),
-        申请退款金额: yuan(payment ? 0 : e.amount),
+        订单金额: toBillYuan(payment ? e.amount : total),
+        申请退款金额: toBillYuan(payment ? 0 : e.amount),
         费率备注: '',
       };
       return tradeBillColumns.map((c) => cell(values[c])).join(',');
     });
-    const summary = [rows.length, yuan(settled), yuan(refunded), '0.00', yuan(fees)];
-    summary.push(yuan(ordered), yuan(refunded));
+    const summary = [
+      rows.length,
+      toBillYuan(settled),
+      toBillYuan(refunded),
+      '0.00',
+      toBillYuan(fees),
+    ];
+    summary.push(toBillYuan(ordered), toBillYuan(refunded));
     return (
       '\uFEFF' +
       [
@@ -367,7 +372,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
     );
   }
 
-  const api: FastifyPluginAsync<{ gateway: SandboxGateway }> = async (app, { gateway }) => {
+  const api: FastifyPluginAsync<{ gateway: TradeEngine }> = async (app, { gateway }) => {
     // Signatures cover the exact bytes: keep every body as text.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -421,7 +426,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
 
     app.post('/v3/pay/transactions/native', async (req) => {
       const trade = await prepay(json(nativeSchema, verified(req)), 'native');
-      // The sandbox's code_url is its pay page, so that a payer can open (or scan) it and pay.
+      // The simulator's code_url is its pay page, so that a payer can open (or scan) it and pay.
       return { code_url: trade.pay_url };
     });
 
@@ -512,7 +517,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
       };
     });
 
-    // The certificate download API. The sandbox seals the platform's public key (PEM) where
+    // The certificate download API. The simulator seals the platform's public key (PEM) where
     // WeChat Pay seals an X.509 certificate: node makes no certificates, and the adapter reads both.
     app.get(certificatesPath, async (req): Promise<CertificatesAnswer> => {
       verified(req);
@@ -630,7 +635,7 @@ export function wechatpayFace(options: WechatpayFaceOptions): ChannelFace {
 }
 
 /** Trades another channel's face created are not WeChat Pay's to show. */
-function ours(gateway: SandboxGateway, outTradeNo: string) {
+function ours(gateway: TradeEngine, outTradeNo: string) {
   let channel: string | undefined;
   try {
     channel = gateway.inspect(outTradeNo).channel;

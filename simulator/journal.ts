@@ -1,4 +1,4 @@
-// The sandbox channel's memory across restarts: tables of records kept in memory and written to an
+// The simulator's memory across restarts: tables of records kept in memory and written to an
 // append-only journal file, one JSON line per change (or per group of changes made together),
 // fsync'd before the call that made the change returns, so before any answer that depends on it
 // leaves. Replayed at start, a torn last line (the process killed mid-write) dropped; rewritten as

@@ -21,19 +21,18 @@ import {
   txnTypes,
   verifyFields,
   type AcpFields,
-} from '../../channels/bankcard/protocol';
-import { chinaDayBounds } from '../../channels/chinaTime';
-import type { SandboxTrade, SandboxTradeStatus } from '../../channels/sandbox/protocol';
-import { GatewayError, type SandboxGateway } from '../gateway';
+} from '../../src/channels/bankcard/protocol';
+import { GatewayError, type TradeEngine } from '../engine';
 import { Journal } from '../journal';
 import type { ChannelFace } from '../server';
+import { statementDayBounds, type ChannelTrade, type TradeStatus } from '../trades';
 
 export interface BankcardFaceOptions {
   merId: string;
-  /** Our signing certificate's public key and id: the sandbox verifies our requests with it. */
+  /** Our signing certificate's public key and id: the simulator verifies our requests with it. */
   merchantPublicKey: string;
   merchantCertId: string;
-  /** The platform's key and certificate id: the sandbox signs answers and notifications. */
+  /** The platform's key and certificate id: the simulator signs answers and notifications. */
   platformPrivateKey: string;
   platformCertId: string;
   retrySeconds: number[];
@@ -157,7 +156,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
   }
 
   /** The payer's card is charged: the engine pays the trade and sends the notification. */
-  function charge(gateway: SandboxGateway, orderId: string): SandboxTrade | undefined {
+  function charge(gateway: TradeEngine, orderId: string): ChannelTrade | undefined {
     try {
       return gateway.pay(orderId, { force: false });
     } catch (err) {
@@ -167,7 +166,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
   }
 
   /** An accepted consume charges the card at `settleAtMs`, also after a restart. */
-  function settleLater(gateway: SandboxGateway, orderId: string, settleAtMs: number) {
+  function settleLater(gateway: TradeEngine, orderId: string, settleAtMs: number) {
     later(Math.max(0, settleAtMs - Date.now()), () =>
       journal.atomically(() => {
         charge(gateway, orderId);
@@ -200,7 +199,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
   const amountPattern = /^[1-9]\d{0,11}$/;
   const timePattern = /^\d{14}$/;
 
-  function statusCode(status: SandboxTradeStatus, meta: OrderMeta | undefined): string {
+  function statusCode(status: TradeStatus, meta: OrderMeta | undefined): string {
     switch (status) {
       case 'TRADE_SUCCESS':
         return '00';
@@ -211,7 +210,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     }
   }
 
-  function settleFields(trade: SandboxTrade): AcpFields {
+  function settleFields(trade: ChannelTrade): AcpFields {
     if (trade.trade_status !== 'TRADE_SUCCESS' || !trade.gmt_payment) return {};
     const paidAt = formatAcpTime(new Date(trade.gmt_payment));
     return {
@@ -223,7 +222,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     };
   }
 
-  async function consume(gateway: SandboxGateway, req: AcpFields): Promise<AcpFields> {
+  async function consume(gateway: TradeEngine, req: AcpFields): Promise<AcpFields> {
     const orderId = required(req, 'orderId', orderIdPattern);
     const txnTime = required(req, 'txnTime', timePattern);
     const txnAmt = required(req, 'txnAmt', amountPattern);
@@ -289,7 +288,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     }
   }
 
-  async function query(gateway: SandboxGateway, req: AcpFields): Promise<AcpFields> {
+  async function query(gateway: TradeEngine, req: AcpFields): Promise<AcpFields> {
     const orderId = required(req, 'orderId', orderIdPattern);
     const refund = refunds.get(orderId);
     if (refund) {
@@ -329,7 +328,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
   }
 
   /** txnType 31 before the charge: the trade is cancelled; a charged one answers 35. */
-  function cancel(gateway: SandboxGateway, req: AcpFields): AcpFields {
+  function cancel(gateway: TradeEngine, req: AcpFields): AcpFields {
     const orderId = required(req, 'orderId', orderIdPattern);
     const origQryId = required(req, 'origQryId', /^\d{21}$/);
     const origOrderId = byQueryId.get(origQryId);
@@ -339,7 +338,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     return { orderId, txnTime: req.txnTime ?? '', origQryId, respCode: '00' };
   }
 
-  function refund(gateway: SandboxGateway, req: AcpFields): AcpFields {
+  function refund(gateway: TradeEngine, req: AcpFields): AcpFields {
     const orderId = required(req, 'orderId', orderIdPattern);
     const txnTime = required(req, 'txnTime', timePattern);
     const txnAmt = required(req, 'txnAmt', amountPattern);
@@ -360,14 +359,15 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     return { orderId, txnTime, txnAmt, origQryId, queryId: meta.queryId, respCode: '00' };
   }
 
-  function statementFile(gateway: SandboxGateway, req: AcpFields): AcpFields {
+  function statementFile(gateway: TradeEngine, req: AcpFields): AcpFields {
     const settleDate = required(req, 'settleDate', /^\d{4}$/);
     // settleDate is MMDD: the latest such day that is not in the future (Beijing time).
     const today = formatAcpTime(new Date()).slice(0, 8);
     let year = Number(today.slice(0, 4));
     if (`${year}${settleDate}` > today) year -= 1;
     const day = `${year}-${settleDate.slice(0, 2)}-${settleDate.slice(2)}`;
-    if (Number.isNaN(chinaDayBounds(day).from.getTime())) throw new AcpRefusal('10', 'settleDate');
+    if (Number.isNaN(statementDayBounds(day).from.getTime()))
+      throw new AcpRefusal('10', 'settleDate');
     const lines = gateway.statement('bankcard', day).map((e) => {
       const consumeQueryId = orders.get(e.outTradeNo)?.queryId ?? '';
       const at = formatAcpTime(new Date(e.at));
@@ -404,7 +404,7 @@ export function bankcardFace(options: BankcardFaceOptions): ChannelFace {
     };
   }
 
-  const routes: FastifyPluginAsync<{ gateway: SandboxGateway }> = async (app, { gateway }) => {
+  const routes: FastifyPluginAsync<{ gateway: TradeEngine }> = async (app, { gateway }) => {
     // Signatures cover the values as sent: keep form bodies as text in this scope.
     app.removeContentTypeParser('application/x-www-form-urlencoded');
     app.addContentTypeParser(
