@@ -30,7 +30,7 @@ export const merchantKeyParamSchema = merchantIdParamSchema.extend({ keyId: apiK
 /** A request that takes no options: an empty body (or none) is the only valid one. */
 export const noOptionsSchema = z.object({}).strict();
 
-const apiKeyViewSchema = z.object({
+export const apiKeyViewSchema = z.object({
   id: z.string(),
   prefix: z.string().meta({ description: 'The start of the key, to recognise it' }),
   createdAt: z.iso.datetime(),
@@ -56,8 +56,6 @@ export const createdMerchantSchema = z.object({
 export const merchantWithKeysSchema = merchantViewSchema.extend({
   keys: z.array(apiKeyViewSchema),
 });
-
-export { apiKeyViewSchema };
 
 export const rotatedNotifySecretSchema = z.object({
   merchantId: z.string(),
