@@ -2,7 +2,6 @@
 import helmet from '@fastify/helmet';
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
-import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import type { Db } from '../db/client';
@@ -12,9 +11,14 @@ import type { PayOrderService } from '../services/payOrders';
 import type { RefundService } from '../services/refunds';
 import type { SafetyNetService } from '../services/safetyNet';
 import type { SecretBox } from '../services/secretBox';
-import { openApiRoutes, refundOperations } from './openapi';
+import { apiDescription, serviceRoutes } from './openapi';
 import { installRateLimits } from './rateLimits';
-import { registerProblemHandlers, sendProblem } from './problems';
+import {
+  registerProblemHandlers,
+  sendProblem,
+  serializerCompiler,
+  validatorCompiler,
+} from './problems';
 import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
 import { opsRoutes } from './routes/ops';
@@ -70,6 +74,9 @@ export function buildApi(deps: ApiDeps) {
       );
     },
   });
+  // Routes declare zod schemas: they validate into the same 400 problems, and describe the API.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   app.register(helmet, {
     // Our pages (cashier, /docs) are self-contained: nothing may load from elsewhere.
@@ -91,16 +98,9 @@ export function buildApi(deps: ApiDeps) {
     req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'request');
   });
 
-  app.get('/healthz', async (_req, reply) => {
-    try {
-      await deps.db.execute(sql`select 1`);
-      return { status: 'ok' };
-    } catch {
-      return reply.status(503).send({ status: 'unavailable', reason: 'database' });
-    }
-  });
-
-  app.register(openApiRoutes, { limits: deps.limits, operations: refundOperations(deps.limits) });
+  // Before every route, so the OpenAPI document describes them all.
+  app.register(apiDescription, {});
+  app.register(serviceRoutes, { db: deps.db });
   app.register(merchantRoutes, { prefix: '/v1', ...deps });
   app.register(refundRoutes, { prefix: '/v1', ...deps });
   app.register(webhookRoutes, { prefix: '/webhooks', ...deps });

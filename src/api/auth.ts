@@ -1,12 +1,14 @@
-// Bearer-key authentication for merchants (/v1) and operators (/ops, attributed by name).
+// Bearer-key authentication for merchants (/v1) and operators (/ops, attributed by name): one
+// plugin each, registered by the route plugins of that audience.
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
 import type { Db } from '../db/client';
 import { DomainError } from '../domain/errors';
 import { modeOfApiKey, type Mode } from '../domain/modes';
 import { merchantForApiKey } from '../services/merchants';
 import { builtInOperator, operatorForKey } from '../services/operators';
-import { installIdempotency } from './idempotency';
+import { problemResponses } from './problems';
 
 /** The key of `Authorization: Bearer <key>`, if the request sends one. */
 export function bearerKey(req: FastifyRequest): string | undefined {
@@ -57,31 +59,36 @@ export async function authenticateMerchant(
   throw new DomainError('UNAUTHENTICATED', 'the API key is unknown or revoked');
 }
 
-/** What a merchant plugin needs to authenticate and to honour `Idempotency-Key`. */
+/** What the merchant authentication plugin needs. */
 export interface MerchantAuthOptions {
   db: Db;
   /** The deployment's mode: keys of the other mode are refused. */
   mode: Mode;
-  /** How long a request holds its Idempotency-Key before a retry may take it over. */
-  idempotencyLeaseSeconds: number;
-  /** How long an Idempotency-Key's answer is replayed. */
-  idempotencyKeyRetentionSeconds: number;
+}
+
+/** Every route of the plugin scope answers 401 without a valid key, and says so in the document. */
+function requiresKey(route: RouteOptions, scheme: 'merchantKey' | 'opsKey'): void {
+  route.schema = {
+    ...route.schema,
+    security: [{ [scheme]: [] }],
+    response: { ...problemResponses(401), ...(route.schema?.response as object | undefined) },
+  };
 }
 
 /**
- * Authenticates every request of a merchant plugin (/v1) and sets `req.merchantId`; its POSTs
- * honour `Idempotency-Key` (src/api/idempotency.ts).
+ * Authenticates every request of the merchant route plugin that registers it (/v1) and sets
+ * `req.merchantId`.
  */
-export function requireMerchant(app: FastifyInstance, options: MerchantAuthOptions): void {
-  app.decorateRequest('merchantId', '');
-  app.addHook('onRequest', async (req) => {
-    req.merchantId = await authenticateMerchant(options.db, req, options.mode);
-  });
-  installIdempotency(app, options.db, {
-    leaseSeconds: options.idempotencyLeaseSeconds,
-    retentionSeconds: options.idempotencyKeyRetentionSeconds,
-  });
-}
+export const merchantAuthentication = fastifyPlugin<MerchantAuthOptions>(
+  async (app, options) => {
+    app.decorateRequest('merchantId', '');
+    app.addHook('onRoute', (route) => requiresKey(route, 'merchantKey'));
+    app.addHook('onRequest', async (req) => {
+      req.merchantId = await authenticateMerchant(options.db, req, options.mode);
+    });
+  },
+  { name: 'merchant-authentication', fastify: '5.x' },
+);
 
 /** Compares digests so neither the key's content nor its length leaks through timing. */
 export function sameSecret(given: string, expected: string): boolean {
@@ -124,17 +131,24 @@ export async function authenticateOperator(
   req.operator = operator;
 }
 
-/** Authenticates every request of an ops plugin (/ops). */
-export function requireOperator(app: FastifyInstance, options: { db: Db; opsKey?: string }): void {
-  app.decorateRequest('operator', '');
-  app.addHook('onRequest', async (req) => authenticateOperator(options.db, options.opsKey, req));
-}
+/**
+ * Authenticates every request of the ops route plugin that registers it (/ops) and sets
+ * `req.operator`.
+ */
+export const operatorAuthentication = fastifyPlugin<{ db: Db; opsKey?: string | undefined }>(
+  async (app, options) => {
+    app.decorateRequest('operator', '');
+    app.addHook('onRoute', (route) => requiresKey(route, 'opsKey'));
+    app.addHook('onRequest', async (req) => authenticateOperator(options.db, options.opsKey, req));
+  },
+  { name: 'operator-authentication', fastify: '5.x' },
+);
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The authenticated merchant, in plugins that call `requireMerchant`. */
+    /** The authenticated merchant, in plugins that register `merchantAuthentication`. */
     merchantId: string;
-    /** The authenticated operator, in plugins that call `requireOperator`. */
+    /** The authenticated operator, in plugins that register `operatorAuthentication`. */
     operator: string;
   }
 }

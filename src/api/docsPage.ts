@@ -99,7 +99,9 @@ const script = `
         el('td', {}, [input]),
       ]);
     });
-    var bodySchema = op.requestBody && op.requestBody.content['application/json'].schema;
+    // Webhooks take the channel's own format: only JSON bodies get an editor.
+    var jsonBody = op.requestBody && op.requestBody.content['application/json'];
+    var bodySchema = jsonBody && jsonBody.schema;
     var textarea = bodySchema ? el('textarea', {}) : null;
     if (textarea) textarea.value = JSON.stringify(example(bodySchema), null, 2);
     var out = el('pre', { text: '' });
@@ -116,6 +118,9 @@ const script = `
       var qs = query.toString();
       var headers = {};
       if (keyInput.value.trim()) headers.authorization = 'Bearer ' + keyInput.value.trim();
+      Object.keys(inputs).forEach(function (k) {
+        if (k.indexOf('header:') === 0 && inputs[k].value.trim() !== '') headers[k.slice(7)] = inputs[k].value.trim();
+      });
       var init = { method: entry.method.toUpperCase(), headers: headers };
       if (textarea) { headers['content-type'] = 'application/json'; init.body = textarea.value; }
       status.textContent = '...';

@@ -1,5 +1,9 @@
-// One error handler for the whole API: every failure leaves as RFC 9457 problem+json.
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+// One error handler for the whole API: every failure leaves as RFC 9457 problem+json with a
+// Stripe-style `type` (the category), a stable `code`, and the channel's own `decline_code` where it
+// gave one. Also where route schemas meet it: the validator that turns a schema's issues into the
+// same 400 problem, and the problem answers routes declare for the OpenAPI document.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifySchemaCompiler } from 'fastify';
+import type { FastifySerializerCompiler } from 'fastify/types/schema';
 import { z } from 'zod';
 import { DomainError, type ErrorCode, type FieldProblem } from '../domain/errors';
 import { outageOf, retryAfterSeconds } from './outages';
@@ -27,6 +31,46 @@ const httpStatus: Record<ErrorCode, number> = {
   RECONCILIATION_RUNNING: 409,
   DIFFERENCE_NOT_OPEN: 409,
 };
+
+/**
+ * The categories of problems, as Stripe's error `type`: what kind of thing went wrong, so a client
+ * can decide without knowing every `code`.
+ */
+export const problemTypes = [
+  /** The request itself is wrong or conflicts with the state of things: do not retry it as is. */
+  'invalid_request_error',
+  /** No valid key (or cashier token, or channel signature): fix the credentials. */
+  'authentication_error',
+  /** Idempotency-Key reused for another request, or still in use by a running one. */
+  'idempotency_error',
+  /** Too many requests: retry after Retry-After. */
+  'rate_limit_error',
+  /** The channel refused, declined or did not answer; `decline_code` is the channel's own code. */
+  'channel_error',
+  /** paycenter could not complete the request (5xx): retry later with the same Idempotency-Key. */
+  'api_error',
+] as const;
+export type ProblemType = (typeof problemTypes)[number];
+
+/** Codes whose category is not what their status says (4xx invalid_request_error, 5xx api_error). */
+const problemTypeOfCode: Partial<Record<string, ProblemType>> = {
+  UNAUTHENTICATED: 'authentication_error',
+  MODE_MISMATCH: 'authentication_error',
+  INVALID_SIGNATURE: 'authentication_error',
+  CASHIER_TOKEN_INVALID: 'authentication_error',
+  IDEMPOTENCY_KEY_REUSED: 'idempotency_error',
+  IDEMPOTENCY_KEY_IN_USE: 'idempotency_error',
+  RATE_LIMITED: 'rate_limit_error',
+  CASHIER_PAY_RATE_LIMITED: 'rate_limit_error',
+  CHANNEL_REJECTED: 'channel_error',
+  CHANNEL_UNAVAILABLE: 'channel_error',
+  PAYMENT_DECLINED: 'channel_error',
+  STATUS_UNKNOWN: 'channel_error',
+};
+
+export function problemTypeOf(status: number, code: string): ProblemType {
+  return problemTypeOfCode[code] ?? (status < 500 ? 'invalid_request_error' : 'api_error');
+}
 
 /** Errors of Fastify and its plugins, by their codes, as the problem codes we answer with. */
 const fastifyErrors: Record<string, { status: number; code: string; title: string }> = {
@@ -58,12 +102,19 @@ const fastifyErrors: Record<string, { status: number; code: string; title: strin
   },
 };
 
+export interface ProblemExtras {
+  /** The fields at fault (VALIDATION_FAILED, PAY_ORDER_CONFLICT). */
+  fields?: FieldProblem[];
+  /** The channel's own code for a refusal or decline, where it gave one. */
+  declineCode?: string | undefined;
+}
+
 export function sendProblem(
   reply: FastifyReply,
   status: number,
   code: string,
   detail: string,
-  fields: FieldProblem[] = [],
+  { fields = [], declineCode }: ProblemExtras = {},
 ) {
   // Every 503 is for now: the merchant may retry the same request shortly.
   if (status === 503) reply.header('Retry-After', String(retryAfterSeconds));
@@ -71,14 +122,72 @@ export function sendProblem(
     .status(status)
     .type('application/problem+json')
     .send({
-      type: `urn:paycenter:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+      type: problemTypeOf(status, code),
       title: detail,
       status,
       code,
+      ...(declineCode !== undefined ? { decline_code: declineCode } : {}),
       detail,
       instance: reply.request.url,
       ...(fields.length > 0 ? { errors: fields } : {}),
     });
+}
+
+/** RFC 9457 problem details as `sendProblem` sends them. */
+export const problemSchema = z
+  .object({
+    type: z.enum(problemTypes).meta({
+      description:
+        'The category (as Stripe’s error types): invalid_request_error, authentication_error, ' +
+        'idempotency_error, rate_limit_error, channel_error or api_error',
+    }),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().meta({ description: 'Stable machine-readable code, e.g. VALIDATION_FAILED' }),
+    decline_code: z
+      .string()
+      .optional()
+      .meta({ description: "The channel's own code for a refusal or decline, where it gave one" }),
+    detail: z.string(),
+    instance: z.string(),
+    errors: z
+      .array(
+        z.object({
+          field: z.string().meta({ description: 'Where the problem is, e.g. body.amount' }),
+          message: z.string(),
+        }),
+      )
+      .optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+const problemTitles: Record<number, string> = {
+  400: 'The request is invalid (the problem names each field)',
+  401: 'No valid key',
+  402: 'The payment was declined',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Conflicts with the current state',
+  413: 'The body is too large',
+  414: 'A path parameter is too long',
+  415: 'Content-Type must be application/json',
+  422: 'Idempotency-Key was used for another request',
+  429: 'Too many requests',
+  502: 'The channel refused the request',
+  503: 'Unavailable for now; retry after Retry-After',
+};
+
+/** The problem+json answers of a route, by status, for its schema's `response`. */
+export function problemResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: problemTitles[status] ?? 'Error',
+        content: { 'application/problem+json': { schema: problemSchema } },
+      },
+    ]),
+  );
 }
 
 /** Parses with zod and turns every issue into a field problem naming where it is. */
@@ -99,10 +208,44 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, where: strin
   );
 }
 
+/** How a problem's fields name the part of the request they are in. */
+const requestParts: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+};
+
+/**
+ * Validates a route's declared zod schemas as the handlers did before: an invalid part is a 400
+ * VALIDATION_FAILED naming each field (`body.amount`), a missing body is an empty one. Headers are
+ * checked by the plugins that read them (auth, idempotency); their schemas only describe them.
+ */
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
+  const where = httpPart ? requestParts[httpPart] : undefined;
+  if (!where) return () => ({});
+  return (input) => {
+    try {
+      return { value: parseInput(schema, input, where) };
+    } catch (err) {
+      return { error: err as Error };
+    }
+  };
+};
+
+/**
+ * Answers leave as the handlers shaped them: the response schemas describe them in the document
+ * (and type the handlers), but never strip or reject a field at run time.
+ */
+export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = () => (data) =>
+  JSON.stringify(data);
+
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError | DomainError | Error, req, reply) => {
     if (err instanceof DomainError) {
-      return sendProblem(reply, httpStatus[err.code], err.code, err.message, err.fields);
+      return sendProblem(reply, httpStatus[err.code], err.code, err.message, {
+        fields: err.fields,
+        declineCode: err.declineCode,
+      });
     }
     const known =
       'code' in err && typeof err.code === 'string' ? fastifyErrors[err.code] : undefined;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config';
 import { channelCredentials } from '../channels/credentials';
 import { formatReport } from '../domain/reconciliation';
-import { reconcileRequestSchema } from '../domain/schemas';
+import { channelDaySchema } from '../domain/schemas';
 import { demoChannelKeys } from '../keyStore';
 import { runReconciliation } from '../services/reconciliations';
 import { connectClient, createChannels } from '../system';
@@ -26,7 +26,7 @@ export async function reconcileCommand(
     },
     strict: true,
   });
-  const request = reconcileRequestSchema.safeParse({ channel: values.channel, day: values.day });
+  const request = channelDaySchema.safeParse({ channel: values.channel, day: values.day });
   if (!request.success) {
     const problems = request.error.issues.map((i) => `--${i.path.join('.')} ${i.message}`);
     throw new ConfigError(`${problems.join('; ')}; ${usage}`);

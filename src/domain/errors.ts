@@ -34,6 +34,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly fields: FieldProblem[] = [],
+    /** The channel's own code for a refusal or decline (CHANNEL_REJECTED, PAYMENT_DECLINED). */
+    readonly declineCode?: string,
   ) {
     super(message);
     this.name = 'DomainError';

@@ -3,7 +3,7 @@
 import type { SecretBox } from './secretBox';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { operatorKeys } from '../db/schema';
+import { merchantApiKeys, operatorKeys } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Mode } from '../domain/modes';
@@ -13,7 +13,10 @@ import {
   cryptoRandom,
   generateSecret,
   hashApiKey,
+  issueApiKey,
   keyPrefixLength,
+  revokeApiKey,
+  rotateNotifySecret,
 } from './merchants';
 
 /** The name the configured ops key acts under; no named key may take it. */
@@ -129,6 +132,65 @@ export function createMerchantAs(
       subject: { type: 'merchant', id: merchant.id },
       before: null,
       after: { ...merchant, apiKey: { id: apiKey.id, prefix: apiKey.prefix } },
+    }),
+  );
+}
+
+/** A new API key for a merchant, issued by an operator and recorded (never the key itself). */
+export function issueApiKeyAs(db: Db, merchantId: string, mode: Mode, operator: string) {
+  return audited(
+    db,
+    (tx) => issueApiKey(tx, merchantId, mode),
+    (key) => ({
+      operator,
+      action: 'merchant_key.issue',
+      subject: { type: 'merchant_api_key', id: key.id },
+      before: null,
+      after: { merchantId, id: key.id, prefix: key.prefix },
+    }),
+  );
+}
+
+/** Revokes a merchant's API key; a repeated revoke changes nothing, so it records nothing. */
+export async function revokeApiKeyAs(db: Db, merchantId: string, keyId: string, operator: string) {
+  const [before] = await db
+    .select({ revokedAt: merchantApiKeys.revokedAt })
+    .from(merchantApiKeys)
+    .where(and(eq(merchantApiKeys.id, keyId), eq(merchantApiKeys.merchantId, merchantId)));
+  if (before?.revokedAt) return revokeApiKey(db, merchantId, keyId);
+  return audited(
+    db,
+    (tx) => revokeApiKey(tx, merchantId, keyId),
+    (key) => ({
+      operator,
+      action: 'merchant_key.revoke',
+      subject: { type: 'merchant_api_key', id: keyId },
+      before: { merchantId, revokedAt: null },
+      after: { merchantId, revokedAt: key.revokedAt },
+    }),
+  );
+}
+
+/**
+ * A new notify secret for a merchant, the old one signing along with it for `overlapSeconds`;
+ * recorded without the secrets, only how long the old one still signs.
+ */
+export function rotateNotifySecretAs(
+  db: Db,
+  secretBox: SecretBox,
+  merchantId: string,
+  overlapSeconds: number,
+  operator: string,
+) {
+  return audited(
+    db,
+    (tx) => rotateNotifySecret(tx, secretBox, merchantId, overlapSeconds),
+    (rotated) => ({
+      operator,
+      action: 'merchant.rotate_notify_secret',
+      subject: { type: 'merchant', id: merchantId },
+      before: null,
+      after: { previousSecretValidUntil: rotated.previousSecretValidUntil },
     }),
   );
 }

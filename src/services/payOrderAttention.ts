@@ -1,13 +1,36 @@
-// An operator clears a pay order's NeedsAttention flag with a note. A running workflow owns its
+// Pay orders that need an operator: listed (/ops/exceptions), and cleared with a note. A running workflow owns its
 // row, so it is told (signal `clearAttention`) and writes the change itself; a workflow that has
 // completed (or never ran) writes no more, so the row is updated directly.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { payOrders } from '../db/schema';
 import { DomainError } from '../domain/errors';
+import type { Currency } from '../domain/money';
+import type { PayStatus } from '../domain/payOrder';
 import { clearAttention, paymentWorkflowId } from '../workflows/contracts/payment';
 import { recordAudit } from './audit';
+
+/** The pay orders flagged NeedsAttention, most recently changed first (at most 500). */
+export async function payOrdersNeedingAttention(db: Db) {
+  const rows = await db
+    .select()
+    .from(payOrders)
+    .where(eq(payOrders.needsAttention, true))
+    .orderBy(desc(payOrders.updatedAt))
+    .limit(500);
+  return {
+    items: rows.map((r) => ({
+      id: r.id,
+      merchantId: r.merchantId,
+      merchantOrderNo: r.merchantOrderNo,
+      status: r.status as PayStatus,
+      amount: r.amount,
+      currency: r.currency as Currency,
+      updatedAt: r.updatedAt.toISOString(),
+    })),
+  };
+}
 
 export interface ClearedAttention {
   id: string;

@@ -19,14 +19,7 @@ import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Currency } from '../domain/money';
 import { decidePay, type AttemptStatus, type PayRequest, type PayStatus } from '../domain/payOrder';
-import {
-  encodeListCursor,
-  type CreatePayOrderRequest,
-  type ListPayOrdersQuery,
-  type PayOrderList,
-  type PayOrderSummary,
-  type PayOrderViewResponse,
-} from '../domain/schemas';
+import { encodeListCursor, type ListCursor } from '../domain/schemas';
 import {
   close,
   handOver,
@@ -51,6 +44,41 @@ export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
+
+/** A merchant's new pay order, as the API has validated it (src/api/schemas/payOrders.ts). */
+export interface NewPayOrder {
+  merchantOrderNo: string;
+  amount: number;
+  currency: Currency;
+  subject: string;
+  expiresInSeconds?: number | undefined;
+  notifyUrl?: string | undefined;
+  returnUrl?: string | undefined;
+}
+
+/** Which of a merchant's pay orders to list, and where the page starts. */
+export interface PayOrderListQuery {
+  status?: PayStatus | undefined;
+  needsAttention?: boolean | undefined;
+  createdFrom?: Date | undefined;
+  createdTo?: Date | undefined;
+  merchantOrderNo?: string | undefined;
+  limit: number;
+  cursor?: ListCursor | undefined;
+}
+
+/** A pay order as listings and creation answer it. */
+export interface PayOrderSummary {
+  id: string;
+  status: PayStatus;
+  merchantOrderNo: string;
+  amount: number;
+  currency: Currency;
+  subject: string;
+  createdAt: string;
+  expiresAt: string;
+  cashierUrl: string;
+}
 
 export function createPayOrderService(deps: PayOrderServiceDeps) {
   const { db, temporal } = deps;
@@ -184,7 +212,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
 
   return {
     /** Answers `created: false` with the stored order when the same request came before. */
-    async create(merchantId: string, request: CreatePayOrderRequest) {
+    async create(merchantId: string, request: NewPayOrder) {
       const urlProblems = await merchantUrlProblems(
         { notifyUrl: request.notifyUrl, returnUrl: request.returnUrl },
         deps.addressPolicy,
@@ -239,7 +267,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
      * starts strictly after the previous page's last row, so orders created meanwhile (newer
      * than every cursor) never shift later pages: no duplicates, no gaps.
      */
-    async list(merchantId: string, query: ListPayOrdersQuery): Promise<PayOrderList> {
+    async list(merchantId: string, query: PayOrderListQuery) {
       // Microsecond precision: a JS Date (milliseconds) would re-include rows at a page's edge.
       const createdAtText = sql<string>`to_char(${payOrders.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
       const conditions: SQL[] = [eq(payOrders.merchantId, merchantId)];
@@ -275,7 +303,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     },
 
     /** `merchantId` scopes the lookup; undefined only for the payer's cashier page. */
-    async get(merchantId: string | undefined, id: string): Promise<PayOrderViewResponse> {
+    async get(merchantId: string | undefined, id: string) {
       const row = await findById(merchantId, id);
       // An order whose workflow start was lost (a crash after the insert) heals when read; if
       // Temporal is down the read still answers, and the safety net starts it later.
@@ -397,13 +425,25 @@ function isFinished(err: unknown): boolean {
 /** Turns the Update's refusal into the domain error the API maps to a 409 or 5xx. */
 function payFailure(err: unknown, row: PayOrderRow): unknown {
   const refusal = refusalOf(err);
-  if (refusal && isErrorCode(refusal.type)) return new DomainError(refusal.type, refusal.message);
+  if (refusal && isErrorCode(refusal.type)) {
+    return new DomainError(refusal.type, refusal.message, [], declineCodeOf(refusal));
+  }
   if (isFinished(err)) {
     return row.status === 'SUCCEEDED'
       ? new DomainError('ALREADY_PAID', 'the pay order is already paid')
       : new DomainError('ORDER_CLOSED', 'the pay order is closed or expired');
   }
   return err;
+}
+
+/**
+ * The channel's own code for a refused or declined channel order, where the refusal carries one
+ * (its first detail, `{ declineCode }`).
+ */
+function declineCodeOf(refusal: ApplicationFailure): string | undefined {
+  const [detail] = refusal.details ?? [];
+  if (detail === null || typeof detail !== 'object' || !('declineCode' in detail)) return undefined;
+  return typeof detail.declineCode === 'string' ? detail.declineCode : undefined;
 }
 
 /**

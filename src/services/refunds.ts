@@ -5,12 +5,20 @@ import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import { merchantRefundReason } from '../domain/moneyInvariant';
-import type { CreateRefundRequest } from '../domain/schemas';
+import type { RefundStatus } from '../workflows/contracts/merchantRefund';
 import { createRefundWorkflows, type RefundWorkflowDeps } from './refundWorkflows';
 
 export { merchantRefundReason, type RefundWorkflowDeps };
 
 type RefundRow = typeof refunds.$inferSelect;
+
+/** A merchant's refund request, as the API has validated it (src/api/schemas/refunds.ts). */
+export interface NewRefund {
+  payOrderId: string;
+  merchantRefundNo: string;
+  amount: number;
+  reason?: string | undefined;
+}
 
 export function createRefundService(deps: RefundWorkflowDeps) {
   const { db } = deps;
@@ -24,7 +32,7 @@ export function createRefundService(deps: RefundWorkflowDeps) {
       currency: row.currency,
       /** A merchant refund's own words (stored as `note`), else why paycenter refunded (LATE_PAYMENT, ...). */
       reason: row.reason === merchantRefundReason ? row.note : row.reason,
-      status: row.status,
+      status: row.status as RefundStatus,
     };
   }
 
@@ -39,7 +47,7 @@ export function createRefundService(deps: RefundWorkflowDeps) {
   }
 
   /** The same request again (same order, amount and reason) answers the stored refund. */
-  function sameRequest(row: RefundRow, request: CreateRefundRequest): void {
+  function sameRequest(row: RefundRow, request: NewRefund): void {
     const fields = [
       ...(row.payOrderId !== request.payOrderId
         ? [{ field: 'body.payOrderId', message: `the stored refund is for ${row.payOrderId}` }]
@@ -65,7 +73,7 @@ export function createRefundService(deps: RefundWorkflowDeps) {
    * locks the pay order row, so concurrent refunds of one order are checked one after another.
    * Answers the stored refund instead when the merchant refund no is already taken.
    */
-  async function insertChecked(merchantId: string, request: CreateRefundRequest) {
+  async function insertChecked(merchantId: string, request: NewRefund) {
     return db.transaction(async (tx) => {
       const [order] = await tx
         .select()
@@ -155,7 +163,7 @@ export function createRefundService(deps: RefundWorkflowDeps) {
 
   return {
     /** Answers `created: false` with the stored refund when the same request came before. */
-    async create(merchantId: string, request: CreateRefundRequest) {
+    async create(merchantId: string, request: NewRefund) {
       const { inserted, row: locked } = await insertChecked(merchantId, request);
       const row = locked ?? (await findByMerchantRefundNo(merchantId, request.merchantRefundNo));
       if (!row) throw new Error('refund vanished after conflict');

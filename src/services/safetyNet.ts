@@ -10,6 +10,7 @@ import {
   safetyNetScanWorkflowId,
   type SafetyNetInput,
 } from '../workflows/contracts/safetyNetScan';
+import { recordAudit } from './audit';
 import { describeMerchant } from './merchants';
 import { startWorkflow } from './workflowStarts';
 
@@ -25,8 +26,14 @@ export function createSafetyNetService(deps: SafetyNetServiceDeps) {
   const { db } = deps;
 
   return {
-    /** Runs a scan as a workflow, so it shows in the Temporal UI beside the scheduled ones. */
-    async scanNow(request: { merchantId?: string | undefined }): Promise<SafetyNetReport> {
+    /**
+     * Runs a scan as a workflow, so it shows in the Temporal UI beside the scheduled ones, and
+     * records it under the operator who asked.
+     */
+    async scanNow(
+      request: { merchantId?: string | undefined },
+      operator: string,
+    ): Promise<SafetyNetReport> {
       // An unknown merchant is an operator's typo: say so rather than report a clean scan.
       if (request.merchantId) await describeMerchant(db, request.merchantId);
       const { handle } = await startWorkflow(deps.temporal, safetyNetScanWorkflow, {
@@ -38,7 +45,15 @@ export function createSafetyNetService(deps: SafetyNetServiceDeps) {
         },
         reuse: 'AFTER_CLOSE',
       });
-      return handle.result();
+      const report = await handle.result();
+      await recordAudit(db, {
+        operator,
+        action: 'safety_net.scan',
+        subject: { type: 'safety_net_scan', id: request.merchantId ?? 'all merchants' },
+        before: null,
+        after: report,
+      });
+      return report;
     },
 
     /** Findings still there at the last scan, oldest first. */

@@ -1,21 +1,14 @@
-// The OpenAPI document is generated from the schemas that validate: it looks like OpenAPI 3.1,
-// covers the merchant operations, and moves when a schema or a configured limit moves.
+// The OpenAPI document is generated from the schemas the routes declare: every route the API
+// registers is in it (a route without a schema fails here), it has the shape of OpenAPI 3.1, and
+// it moves when a schema or a configured limit moves.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import Fastify from 'fastify';
+import { after, before, describe, it } from 'node:test';
+import type { RouteOptions } from 'fastify';
+import pino from 'pino';
 import { z } from 'zod';
-import { registerProblemHandlers } from '../../src/api/problems';
-import {
-  buildOpenApiDocument,
-  openApiRoutes,
-  payOrderOperations,
-  refundOperations,
-  type ApiOperation,
-} from '../../src/api/openapi';
-import { merchantRoutes } from '../../src/api/routes/merchant';
-import { refundRoutes } from '../../src/api/routes/refunds';
+import { buildApi, type ApiDeps } from '../../src/api/app';
+import { createPayOrderSchema, listPayOrdersQuerySchema } from '../../src/api/schemas/payOrders';
 import { loadConfig } from '../../src/config';
-import { createPayOrderSchema, listPayOrdersQuerySchema } from '../../src/domain/schemas';
 
 type Json = any;
 
@@ -26,54 +19,123 @@ const limits = {
 };
 const methods = ['get', 'post', 'put', 'patch', 'delete'];
 
-function documentFor(l = limits, extra: ApiOperation[] = []): Json {
-  return JSON.parse(JSON.stringify(buildOpenApiDocument([...payOrderOperations(l), ...extra])));
+/** The whole API as the process builds it; the handlers never run, so no service is needed. */
+function api(apiLimits = limits) {
+  const deps = {
+    db: {} as never,
+    log: pino({ level: 'silent' }),
+    channels: new Map(),
+    mode: 'test',
+    secretBox: {} as never,
+    notifySecretOverlapSeconds: 60,
+    temporal: {} as never,
+    bodyLimitBytes: 65_536,
+    limits: apiLimits,
+    rateLimitPerMinute: 1_000,
+    trustProxy: false,
+    idempotencyLeaseSeconds: 60,
+    idempotencyKeyRetentionSeconds: 86_400,
+    cashier: { tokenSecret: 'x'.repeat(32), payLimitPerMinute: 10 },
+    payOrders: {} as never,
+    refunds: {} as never,
+    inbox: {} as never,
+    safetyNet: {} as never,
+    reconciliations: {} as never,
+  } satisfies ApiDeps;
+  const app = buildApi(deps);
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  return { app, routes };
 }
 
-describe('the OpenAPI document', () => {
-  const doc = documentFor();
+async function documentOf(apiLimits = limits): Promise<Json> {
+  const { app } = api(apiLimits);
+  await app.ready();
+  const answer = await app.inject({ method: 'GET', url: '/openapi.json' });
+  await app.close();
+  return answer.json();
+}
 
-  it('is OpenAPI 3.1 with operations and responses on every path', () => {
+const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
+
+describe('the OpenAPI document and the routes', () => {
+  const built = api();
+  let doc: Json;
+  before(async () => {
+    await built.app.ready();
+    doc = (await built.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  });
+  after(() => built.app.close());
+
+  it('describes every route the API registers, each from its own schema', () => {
+    const served = built.routes.flatMap((route) =>
+      (Array.isArray(route.method) ? route.method : [route.method])
+        .filter((method) => method !== 'HEAD')
+        .map((method) => ({ route, key: `${method.toLowerCase()} ${openApiPath(route.url)}` })),
+    );
+    for (const { route, key } of served) {
+      // A route without a schema would still be listed, but with nothing to say.
+      assert.ok(route.schema?.response, `${key} declares its answers`);
+      assert.ok(route.schema.operationId, `${key} has an operationId`);
+      if (route.url.includes(':')) assert.ok(route.schema.params, `${key} declares its path`);
+    }
+    const described = Object.entries<Json>(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method} ${path}`),
+    );
+    assert.deepEqual(described.sort(), served.map((s) => s.key).sort());
+    // Every audience is there.
+    for (const prefix of ['/v1/', '/ops/', '/webhooks/', '/cashier/', '/healthz', '/docs']) {
+      assert.ok(
+        described.some((d) => d.split(' ')[1]!.startsWith(prefix)),
+        `${prefix} is described`,
+      );
+    }
+  });
+
+  it('is OpenAPI 3.1 in shape: operations, parameters, responses and security', () => {
     assert.match(doc.openapi, /^3\.1\.\d+$/);
     assert.equal(typeof doc.info.title, 'string');
     assert.equal(typeof doc.info.version, 'string');
-    const paths = Object.keys(doc.paths);
-    assert.deepEqual(paths.sort(), [
-      '/v1/pay-orders',
-      '/v1/pay-orders/{id}',
-      '/v1/pay-orders/{id}/close',
-      '/v1/pay-orders/{id}/pay',
-      '/v1/pay-orders/{id}/sync',
-    ]);
     const operationIds = new Set<string>();
-    for (const path of paths) {
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
       assert.ok(path.startsWith('/'), path);
-      const operations = Object.entries(doc.paths[path]);
-      assert.ok(operations.length > 0, `${path} has operations`);
-      for (const [method, op] of operations as [string, Json][]) {
-        assert.ok(methods.includes(method), `${path} ${method}`);
+      for (const [method, op] of Object.entries<Json>(item)) {
+        const key = `${method} ${path}`;
+        assert.ok(methods.includes(method), key);
         assert.ok(op.operationId && !operationIds.has(op.operationId), op.operationId);
         operationIds.add(op.operationId);
-        assert.ok(Object.keys(op.responses).length > 0, `${method} ${path} has responses`);
+        assert.ok(Object.keys(op.responses).length > 0, `${key} has responses`);
         for (const [status, response] of Object.entries<Json>(op.responses)) {
-          assert.match(status, /^[1-5]\d\d$/);
-          assert.equal(typeof response.description, 'string');
-          if (Number(status) >= 400) {
-            assert.deepEqual(response.content['application/problem+json'].schema, {
-              $ref: '#/components/schemas/Problem',
-            });
-          }
+          assert.match(status, /^([1-5]\d\d|default)$/, key);
+          assert.equal(typeof response.description, 'string', `${key} ${status}`);
+          const problem = response.content?.['application/problem+json'];
+          if (problem) assert.deepEqual(problem.schema, { $ref: '#/components/schemas/Problem' });
         }
         // Every {param} in the path is a required path parameter, and nothing else is.
         const inPath = [...path.matchAll(/{([^}]+)}/g)].map((m) => m[1]);
-        const declared = op.parameters.filter((p: Json) => p.in === 'path');
-        assert.deepEqual(
-          declared.map((p: Json) => p.name),
-          inPath,
+        const declared = (op.parameters ?? []).filter((p: Json) => p.in === 'path');
+        assert.deepEqual(declared.map((p: Json) => p.name).sort(), inPath.sort(), key);
+        assert.ok(
+          declared.every((p: Json) => p.required === true),
+          key,
         );
-        assert.ok(declared.every((p: Json) => p.required === true));
-        assert.deepEqual(op.security, [{ merchantKey: [] }]);
-        assert.ok(op.responses['401'], `${method} ${path} answers 401`);
+        for (const parameter of op.parameters ?? []) {
+          assert.ok(['path', 'query', 'header'].includes(parameter.in), key);
+          assert.equal(typeof parameter.schema, 'object', `${key} ${parameter.name}`);
+        }
+        // Who may call it, and the 401 of those that need a key.
+        const scheme = path.startsWith('/v1/')
+          ? 'merchantKey'
+          : path.startsWith('/ops/')
+            ? 'opsKey'
+            : undefined;
+        assert.deepEqual(op.security, scheme ? [{ [scheme]: [] }] : [], key);
+        assert.equal(
+          Boolean(op.responses['401']),
+          Boolean(scheme) || path.startsWith('/webhooks/'),
+        );
       }
     }
     assert.deepEqual(doc.components.securitySchemes.merchantKey, {
@@ -81,22 +143,29 @@ describe('the OpenAPI document', () => {
       scheme: 'bearer',
       description: doc.components.securitySchemes.merchantKey.description,
     });
-    assert.ok(doc.components.schemas.Problem.properties.code);
+    const problem = doc.components.schemas.Problem;
+    for (const field of ['type', 'code', 'decline_code', 'status', 'detail', 'errors']) {
+      assert.ok(problem.properties[field], `a problem has ${field}`);
+    }
+    assert.ok(problem.properties.type.enum.includes('invalid_request_error'));
     // Embedded schemas carry no $schema of their own (the dialect is the document's).
     assert.ok(!JSON.stringify(doc.paths).includes('"$schema"'));
   });
 
   it('documents Idempotency-Key on every merchant POST, and only there', () => {
-    for (const [path, item] of Object.entries(doc.paths)) {
-      for (const [method, op] of Object.entries(item as Record<string, Json>)) {
-        const names = (op.parameters as { name: string }[]).map((p) => p.name);
-        assert.equal(names.includes('Idempotency-Key'), method === 'post', `${method} ${path}`);
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      for (const [method, op] of Object.entries<Json>(item)) {
+        const names = (op.parameters ?? []).map((p: { name: string }) => p.name.toLowerCase());
+        const merchantPost = path.startsWith('/v1/') && method === 'post';
+        assert.equal(names.includes('idempotency-key'), merchantPost, `${method} ${path}`);
+        if (merchantPost) assert.ok(op.responses['422'], `${method} ${path} answers 422`);
       }
     }
   });
 
-  it('describes the create request as the validator checks it', () => {
-    const schema = doc.paths['/v1/pay-orders'].post.requestBody.content['application/json'].schema;
+  it('describes the create request as the validator checks it, and leaves answers open', () => {
+    const create = doc.paths['/v1/pay-orders'].post;
+    const schema = create.requestBody.content['application/json'].schema;
     assert.equal(schema.type, 'object');
     for (const field of ['merchantOrderNo', 'amount', 'currency', 'subject']) {
       assert.ok(schema.required.includes(field), `${field} is required`);
@@ -108,21 +177,10 @@ describe('the OpenAPI document', () => {
     // The configured limit is the document's maximum.
     assert.equal(schema.properties.amount.maximum, config.PAY_ORDER_MAX_AMOUNT);
     assert.equal(schema.properties.expiresInSeconds.maximum, config.PAY_ORDER_MAX_EXPIRES_SECONDS);
-  });
-
-  it('follows the schemas: another limit or another schema changes the document', () => {
-    const smaller = documentFor({ maxAmount: 5_000, maxExpiresInSeconds: 60 });
-    const create =
-      smaller.paths['/v1/pay-orders'].post.requestBody.content['application/json'].schema;
-    assert.equal(create.properties.amount.maximum, 5_000);
-    assert.equal(create.properties.expiresInSeconds.maximum, 60);
-    // The same schema object validates: what the document says is what parsing enforces.
-    const validator = createPayOrderSchema({ maxAmount: 5_000, maxExpiresInSeconds: 60 });
-    const base = { merchantOrderNo: 'o-1', currency: 'CNY', subject: 'x' };
-    assert.ok(validator.safeParse({ ...base, amount: 5_000 }).success);
-    assert.ok(!validator.safeParse({ ...base, amount: 5_001 }).success);
-    assert.ok(!validator.safeParse({ ...base, amount: 1.5 }).success);
-    assert.deepEqual(z.toJSONSchema(validator, { io: 'input' }).required, create.required);
+    // Answers may gain fields.
+    const created = create.responses['201'].content['application/json'].schema;
+    assert.ok(created.properties.cashierUrl);
+    assert.equal(created.additionalProperties, undefined);
   });
 
   it('documents the list query parameters from the query schema', () => {
@@ -154,68 +212,29 @@ describe('the OpenAPI document', () => {
     const page = list.responses['200'].content['application/json'].schema;
     assert.deepEqual(page.required.sort(), ['items', 'nextCursor']);
   });
-
-  it('takes other routes’ operations and refuses a duplicate', () => {
-    const refunds: ApiOperation = {
-      method: 'post',
-      path: '/v1/refunds',
-      operationId: 'createRefund',
-      summary: 'Refund a paid order',
-      body: z.object({ payOrderId: z.string(), amount: z.number().int() }).strict(),
-      responses: { 201: { description: 'Created' } },
-      problems: [400, 404],
-    };
-    const doc2 = documentFor(limits, [refunds]);
-    assert.equal(doc2.paths['/v1/refunds'].post.operationId, 'createRefund');
-    assert.throws(() => buildOpenApiDocument([...payOrderOperations(limits), refunds, refunds]));
-  });
 });
 
-describe('the document and the routes', () => {
-  it('describes every merchant and refund route, and nothing the routes do not serve', async () => {
-    const app = Fastify();
-    const served: string[] = [];
-    app.addHook('onRoute', (route) => {
-      const routeMethods = Array.isArray(route.method) ? route.method : [route.method];
-      for (const method of routeMethods) {
-        if (method === 'HEAD') continue;
-        served.push(`${method.toLowerCase()} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
-      }
-    });
-    // The handlers never run here; the services are not needed.
-    await app.register(merchantRoutes, {
-      prefix: '/v1',
-      db: {} as never,
-      mode: 'test',
-      idempotencyLeaseSeconds: 60,
-      idempotencyKeyRetentionSeconds: 86_400,
-      payOrders: {} as never,
-      limits,
-    });
-    await app.register(refundRoutes, {
-      prefix: '/v1',
-      db: {} as never,
-      mode: 'test',
-      idempotencyLeaseSeconds: 60,
-      idempotencyKeyRetentionSeconds: 86_400,
-      refunds: {} as never,
-      limits,
-    });
-    await app.ready();
-    const doc = documentFor(limits, refundOperations(limits));
-    const described = Object.entries(doc.paths).flatMap(([path, item]) =>
-      Object.keys(item as object).map((method) => `${method} ${path}`),
-    );
-    assert.deepEqual(served.sort(), described.sort());
-    await app.close();
+describe('the document follows the schemas', () => {
+  it('another limit or another schema changes the document', async () => {
+    const smaller = await documentOf({ maxAmount: 5_000, maxExpiresInSeconds: 60 });
+    const create =
+      smaller.paths['/v1/pay-orders'].post.requestBody.content['application/json'].schema;
+    assert.equal(create.properties.amount.maximum, 5_000);
+    assert.equal(create.properties.expiresInSeconds.maximum, 60);
+    // The same schema validates: what the document says is what parsing enforces.
+    const validator = createPayOrderSchema({ maxAmount: 5_000, maxExpiresInSeconds: 60 });
+    const base = { merchantOrderNo: 'o-1', currency: 'CNY', subject: 'x' };
+    assert.ok(validator.safeParse({ ...base, amount: 5_000 }).success);
+    assert.ok(!validator.safeParse({ ...base, amount: 5_001 }).success);
+    assert.ok(!validator.safeParse({ ...base, amount: 1.5 }).success);
+    assert.deepEqual(z.toJSONSchema(validator, { io: 'input' }).required, create.required);
   });
 });
 
 describe('GET /openapi.json and GET /docs', () => {
   it('serves the document and an offline reference page without a key', async () => {
-    const app = Fastify();
-    registerProblemHandlers(app);
-    await app.register(openApiRoutes, { limits });
+    const { app } = api();
+    await app.ready();
     const json = await app.inject({ method: 'GET', url: '/openapi.json' });
     assert.equal(json.statusCode, 200);
     assert.match(json.headers['content-type'] as string, /^application\/json/);

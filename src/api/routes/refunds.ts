@@ -1,32 +1,88 @@
 // The merchant API's refunds (/v1/refunds): ask for a refund of a paid order, read refunds.
-import type { FastifyPluginAsync } from 'fastify';
-import { createRefundSchema, refundIdParamSchema, refundLookupSchema } from '../../domain/schemas';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RefundService } from '../../services/refunds';
-import { requireMerchant, type MerchantAuthOptions } from '../auth';
-import { parseInput } from '../problems';
+import { merchantAuthentication, type MerchantAuthOptions } from '../auth';
+import { idempotency, type IdempotencyOptions } from '../idempotency';
+import { problemResponses } from '../problems';
+import {
+  createRefundSchema,
+  refundIdParamSchema,
+  refundLookupSchema,
+  refundViewSchema,
+} from '../schemas/refunds';
 
-export interface RefundRoutesOptions extends MerchantAuthOptions {
+export interface RefundRoutesOptions extends MerchantAuthOptions, IdempotencyOptions {
   refunds: RefundService;
   limits: { maxAmount: number };
 }
 
-export const refundRoutes: FastifyPluginAsync<RefundRoutesOptions> = async (app, options) => {
-  const createSchema = createRefundSchema(options.limits);
-  requireMerchant(app, options);
+const tags = ['Refunds'];
 
-  app.post('/refunds', async (req, reply) => {
-    const body = parseInput(createSchema, req.body, 'body');
-    const { created, refund } = await options.refunds.create(req.merchantId, body);
-    return reply.status(created ? 201 : 200).send(refund);
-  });
+export const refundRoutes: FastifyPluginAsyncZod<RefundRoutesOptions> = async (app, options) => {
+  await app.register(merchantAuthentication, options);
+  await app.register(idempotency, options);
 
-  app.get('/refunds/:id', async (req) => {
-    const { id } = parseInput(refundIdParamSchema, req.params, 'path');
-    return options.refunds.get(req.merchantId, id);
-  });
+  app.post(
+    '/refunds',
+    {
+      schema: {
+        operationId: 'createRefund',
+        summary: 'Refund a paid order, partly or fully',
+        description:
+          'Idempotent by merchantRefundNo: the same request again answers 200 with the same refund; ' +
+          'another body answers 409 REFUND_CONFLICT. Refunds of an order never add up to more than ' +
+          'was paid (409 REFUND_EXCEEDS_PAYMENT); an unpaid order answers 409 ORDER_NOT_PAID.',
+        tags,
+        body: createRefundSchema(options.limits),
+        response: {
+          201: refundViewSchema.meta({
+            description: 'Created; the refund then runs at the channel',
+          }),
+          200: refundViewSchema.meta({
+            description: 'The refund this merchantRefundNo already has',
+          }),
+          ...problemResponses(400, 404, 409, 413, 415),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { created, refund } = await options.refunds.create(req.merchantId, req.body);
+      return reply.status(created ? 201 : 200).send(refund);
+    },
+  );
 
-  app.get('/refunds', async (req) => {
-    const { merchantRefundNo } = parseInput(refundLookupSchema, req.query, 'query');
-    return options.refunds.getByMerchantRefundNo(req.merchantId, merchantRefundNo);
-  });
+  app.get(
+    '/refunds/:id',
+    {
+      schema: {
+        operationId: 'getRefund',
+        summary: 'Read a refund',
+        tags,
+        params: refundIdParamSchema,
+        response: {
+          200: refundViewSchema.meta({ description: 'The refund' }),
+          ...problemResponses(400, 404),
+        },
+      },
+    },
+    async (req) => options.refunds.get(req.merchantId, req.params.id),
+  );
+
+  app.get(
+    '/refunds',
+    {
+      schema: {
+        operationId: 'getRefundByMerchantRefundNo',
+        summary: 'Find a refund by its merchantRefundNo',
+        tags,
+        querystring: refundLookupSchema,
+        response: {
+          200: refundViewSchema.meta({ description: 'The refund' }),
+          ...problemResponses(400, 404),
+        },
+      },
+    },
+    async (req) =>
+      options.refunds.getByMerchantRefundNo(req.merchantId, req.query.merchantRefundNo),
+  );
 };
