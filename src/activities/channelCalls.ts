@@ -37,10 +37,12 @@ export function createChannelCallActivities({ db, channels }: ChannelCallDeps) {
       return await call(channelOrThrow(channels, name));
     } catch (err) {
       if (err instanceof ChannelRejectedError) {
-        throw ApplicationFailure.nonRetryable(
-          `${err.channelCode}: ${err.message}`,
-          'CHANNEL_REJECTED',
-        );
+        throw ApplicationFailure.create({
+          message: `${err.channelCode}: ${err.message}`,
+          type: 'CHANNEL_REJECTED',
+          nonRetryable: true,
+          details: [{ declineCode: err.channelCode }],
+        });
       }
       throw err;
     }

@@ -59,6 +59,8 @@ export interface ChannelFact {
   status: 'PENDING' | 'SUCCEEDED' | 'CLOSED' | 'NOT_FOUND';
   amount?: number;
   channelTradeNo?: string;
+  /** The channel's own code for a declined payment (status CLOSED), where it gave one. */
+  declineCode?: string;
   /** `statement`: the channel's daily statement books it (found by reconciliation). */
   source: 'notify' | 'query' | 'close' | 'statement';
 }

@@ -39,7 +39,7 @@ async function newOrder() {
 const payByCard = (id: string) =>
   system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'bankcard', method: 'quick' });
 
-const nextCard = (card: { outcome: string; settleAfterMs?: number }) =>
+const nextCard = (card: { outcome: string; settleAfterMs?: number; respCode?: string }) =>
   system.sandbox('POST', '/bankcard/control/next-card', card);
 
 const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
@@ -55,12 +55,13 @@ describe('bank-card quick pay', () => {
     await expectMoneyConserved(system, id);
   });
 
-  it('answers a declined card 402 PAYMENT_DECLINED; another card then pays', async () => {
+  it("answers a declined card 402 PAYMENT_DECLINED with the bank's code; another card then pays", async () => {
     const id = await newOrder();
-    await nextCard({ outcome: 'declined' });
+    await nextCard({ outcome: 'declined', respCode: '65' });
     const declined = await payByCard(id);
     assert.equal(declined.status, 402);
     assert.equal(declined.body.code, 'PAYMENT_DECLINED');
+    assert.equal(declined.body.decline_code, '65');
     assert.equal((await view(id)).status, 'PAYING');
 
     const paid = await payByCard(id);

@@ -51,7 +51,13 @@ export class FakeChannel {
       openChannelOrder: async ({ order }) => {
         if (this.failOpen === 'unavailable') throw new ChannelUnavailableError('connection reset');
         if (this.failOpen === 'rejected') {
-          throw ApplicationFailure.nonRetryable('INVALID_PARAMETER', 'CHANNEL_REJECTED');
+          // As src/activities/channelCalls.ts answers a ChannelRejectedError.
+          throw ApplicationFailure.create({
+            message: 'INVALID_PARAMETER: bad request',
+            type: 'CHANNEL_REJECTED',
+            nonRetryable: true,
+            details: [{ declineCode: 'INVALID_PARAMETER' }],
+          });
         }
         this.opened.push(order.outTradeNo);
         if (this.syncOutcome) {

@@ -229,9 +229,14 @@ describe('consume (quick pay)', () => {
     const outTradeNo = tradeNo();
     const created = await adapter.createOrder(order(outTradeNo));
     assert.equal(created.outcome?.status, 'CLOSED');
-    assert.equal((await adapter.queryOrder(outTradeNo)).status, 'CLOSED');
+    assert.equal(created.outcome?.declineCode, '64');
+    const queried = await adapter.queryOrder(outTradeNo);
+    assert.equal(queried.status, 'CLOSED');
+    assert.equal(queried.declineCode, '64');
     await nextCard({ outcome: 'declined', respCode: '65' });
-    assert.equal((await adapter.createOrder(order(tradeNo()))).outcome?.status, 'CLOSED');
+    const again = await adapter.createOrder(order(tradeNo()));
+    assert.equal(again.outcome?.status, 'CLOSED');
+    assert.equal(again.outcome?.declineCode, '65');
   });
 
   for (const outcome of ['accepted', 'unknown'] as const) {

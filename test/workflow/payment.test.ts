@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import {
   attention,
   notify,
@@ -276,8 +278,11 @@ describe('payment workflow', () => {
     channel.failOpen = 'rejected';
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const code = await refusal(payWith(handle, 'page'));
-      assert.equal(code, 'CHANNEL_REJECTED');
+      const refused = await payWith(handle, 'page').catch((err: unknown) => err);
+      assert.ok(refused instanceof WorkflowUpdateFailedError, String(refused));
+      const cause = refused.cause as ApplicationFailure;
+      assert.equal(cause.type, 'CHANNEL_REJECTED');
+      assert.deepEqual(cause.details, [{ declineCode: 'INVALID_PARAMETER' }]);
       channel.failOpen = undefined;
       const { attempt } = await payWith(handle, 'page');
       assert.equal(attempt.status, 'PENDING');

@@ -177,9 +177,11 @@ export function createBankcardAdapter(
     const answer = await query(acpId(outTradeNo));
     if (!answer) return { outTradeNo, status: 'NOT_FOUND', source: 'query' };
     const amount = amountOf(answer);
+    const status = toPayStatus(answer.origRespCode!);
     return {
       outTradeNo,
-      status: toPayStatus(answer.origRespCode!),
+      status,
+      ...(status === 'CLOSED' ? { declineCode: answer.origRespCode! } : {}),
       ...(amount !== undefined ? { amount } : {}),
       ...(answer.queryId ? { channelTradeNo: answer.queryId } : {}),
       source: 'query',
@@ -217,6 +219,7 @@ export function createBankcardAdapter(
       const fact = (status: ChannelFact['status']): ChannelFact => ({
         outTradeNo: order.outTradeNo,
         status,
+        ...(status === 'CLOSED' ? { declineCode: answer.respCode! } : {}),
         amount: amountOf(answer) ?? order.amount,
         ...(answer.queryId ? { channelTradeNo: answer.queryId } : {}),
         source: 'query',

@@ -100,18 +100,25 @@ async function openAtChannel(run: PayOrderRun, request: PayRequest): Promise<Att
     outcome = created.outcome;
   } catch (err) {
     // Refused outright: no channel order exists. Anything else: we cannot know, so UNKNOWN.
-    const rejected =
+    const refusal =
       err instanceof ActivityFailure &&
       err.cause instanceof ApplicationFailure &&
-      err.cause.type === 'CHANNEL_REJECTED';
-    attempt = { ...attempt, status: rejected ? 'FAILED' : 'UNKNOWN' };
+      err.cause.type === 'CHANNEL_REJECTED'
+        ? err.cause
+        : undefined;
+    attempt = { ...attempt, status: refusal ? 'FAILED' : 'UNKNOWN' };
     await run.save(withOpenedAttempt(run.state, attempt));
-    throw ApplicationFailure.nonRetryable(
-      rejected
-        ? `channel ${attempt.channel} refused the order`
-        : `channel ${attempt.channel} did not answer; the order's status is unknown`,
-      rejected ? 'CHANNEL_REJECTED' : 'STATUS_UNKNOWN',
-    );
+    throw refusal
+      ? ApplicationFailure.create({
+          message: `channel ${attempt.channel} refused the order`,
+          type: 'CHANNEL_REJECTED',
+          nonRetryable: true,
+          details: refusal.details?.slice(0, 1),
+        })
+      : ApplicationFailure.nonRetryable(
+          `channel ${attempt.channel} did not answer; the order's status is unknown`,
+          'STATUS_UNKNOWN',
+        );
   }
   await run.save(withOpenedAttempt(run.state, attempt));
   return outcome ? answerSynchronously(run, attempt.id, outcome) : attempt;
@@ -128,6 +135,8 @@ async function answerSynchronously(
   outcome: ChannelFact,
 ): Promise<Attempt> {
   await run.applyFact(outcome);
+  // The channel's own code for a decline, from the answer that told it.
+  let declineCode = outcome.declineCode;
   const current = () => run.state.attempts.find((a) => a.id === attemptId)!;
   const deadline = Date.now() + (run.input.syncPayWaitSeconds ?? defaultSyncPayWaitSeconds) * 1000;
   for (const delay of syncQueryDelaysSeconds) {
@@ -138,7 +147,9 @@ async function answerSynchronously(
     if (current().status !== 'PENDING') break;
     const { channel: name, outTradeNo, method } = current();
     try {
-      await run.applyFact(await queries.queryChannelOrder({ channel: name, outTradeNo, method }));
+      const answer = await queries.queryChannelOrder({ channel: name, outTradeNo, method });
+      declineCode = answer.declineCode ?? declineCode;
+      await run.applyFact(answer);
     } catch (err) {
       log.warn('quick query failed while waiting for a payment', {
         outTradeNo,
@@ -148,10 +159,12 @@ async function answerSynchronously(
   }
   const attempt = current();
   if (attempt.status === 'CLOSED') {
-    throw ApplicationFailure.nonRetryable(
-      `channel ${attempt.channel} declined the payment`,
-      'PAYMENT_DECLINED',
-    );
+    throw ApplicationFailure.create({
+      message: `channel ${attempt.channel} declined the payment`,
+      type: 'PAYMENT_DECLINED',
+      nonRetryable: true,
+      details: declineCode === undefined ? [] : [{ declineCode }],
+    });
   }
   return attempt;
 }
