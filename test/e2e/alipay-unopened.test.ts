@@ -46,12 +46,10 @@ async function pay(id: string, method: 'qr' | 'page') {
   return answer.body.attempt as { id: string; outTradeNo: string; payUrl: string };
 }
 
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
 async function settled(id: string, status: string) {
   return eventually(
     async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === status && v;
     },
     { what: `order ${id} ${status}` },
@@ -68,7 +66,7 @@ async function payerOpensAndPays(payUrl: string) {
 
 /** Money is conserved once the order settled; while it is open, the channel holds nothing. */
 async function assertInvariant(id: string) {
-  const { status } = await view(id);
+  const { status } = await system.payOrder(id);
   if (status === 'SUCCEEDED' || status === 'CLOSED') await expectMoneyConserved(system, id);
   else await expectNothingCollected(system, id);
 }
@@ -94,7 +92,7 @@ describe('alipay orders the payer has not opened yet', () => {
       answers.map(() => 'PENDING'),
       'Alipay answering ACQ.TRADE_NOT_EXIST for an unscanned QR code is waiting for the payer',
     );
-    const waiting = await view(id);
+    const waiting = await system.payOrder(id);
     assert.equal(waiting.needsAttention, false, 'not flagged for an operator');
     assert.equal(waiting.status, 'PAYING');
 
@@ -112,7 +110,7 @@ describe('alipay orders the payer has not opened yet', () => {
     const id = await newOrder();
     const { payUrl } = await pay(id, 'page');
     assertNotConfirmed(await system.api('POST', `/v1/pay-orders/${id}/close`));
-    const open = await view(id);
+    const open = await system.payOrder(id);
     assert.equal(open.status, 'PAYING', 'still payable, so not CLOSED');
     assert.deepEqual(
       open.attempts.map((a: { status: string }) => a.status),
@@ -135,7 +133,7 @@ describe('alipay orders the payer has not opened yet', () => {
     });
     assertNotConfirmed(switched);
     assert.deepEqual(
-      (await view(id)).attempts.map((a: { outTradeNo: string; status: string }) => [
+      (await system.payOrder(id)).attempts.map((a: { outTradeNo: string; status: string }) => [
         a.outTradeNo,
         a.status,
       ]),
@@ -152,7 +150,7 @@ describe('alipay orders the payer has not opened yet', () => {
     assert.equal(retried.status, 200, JSON.stringify(retried.body));
     const atAlipay = await system.sandbox('GET', `/control/payments/${page.outTradeNo}`);
     assert.equal(atAlipay.body.trade_status, 'TRADE_CLOSED');
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.deepEqual(
       v.attempts.map((a: { channel: string; status: string }) => [a.channel, a.status]),
       [

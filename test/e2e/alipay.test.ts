@@ -47,18 +47,15 @@ async function pay(id: string, method: 'qr' | 'page') {
   return answer.body.attempt as { outTradeNo: string; payUrl: string; status: string };
 }
 
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 /** The payer scans the QR code (opens its pay page): only then does the trade exist at Alipay. */
 async function payerScans(outTradeNo: string) {
   assert.equal((await fetch(`${system.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
 }
-const trade = async (outTradeNo: string) =>
-  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
 
 async function settled(id: string, status: string) {
   return eventually(
     async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === status && v;
     },
     { what: `order ${id} ${status}` },
@@ -92,7 +89,7 @@ describe('alipay through the sandbox face', () => {
     const attempt = await pay(id, 'qr');
     assert.equal(attempt.status, 'PENDING');
     assert.equal(attempt.payUrl, `${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
-    const before = await trade(attempt.outTradeNo);
+    const before = await system.trade(attempt.outTradeNo);
     assert.equal(before.trade_status, 'WAIT_BUYER_PAY');
     assert.equal(before.total_amount, AMOUNT);
 
@@ -102,7 +99,7 @@ describe('alipay through the sandbox face', () => {
     );
     const paid = await settled(id, 'SUCCEEDED');
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
-    const after = await trade(attempt.outTradeNo);
+    const after = await system.trade(attempt.outTradeNo);
     assert.equal(after.notifications[0].outcome, 'acknowledged');
     const rows = await inbox(attempt.outTradeNo);
     assert.equal(rows.length, 1);
@@ -146,7 +143,7 @@ describe('alipay through the sandbox face', () => {
     }
     const page = await fetch(`${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
     assert.equal(page.status, 200);
-    assert.equal((await trade(attempt.outTradeNo)).total_amount, AMOUNT);
+    assert.equal((await system.trade(attempt.outTradeNo)).total_amount, AMOUNT);
 
     await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     await settled(id, 'SUCCEEDED');
@@ -167,7 +164,7 @@ describe('alipay through the sandbox face', () => {
       answers.map((fact) => (fact as { status: string }).status),
       answers.map(() => 'PENDING'),
     );
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.needsAttention, false);
   });
@@ -182,7 +179,7 @@ describe('alipay through the sandbox face', () => {
     const paid = await settled(id, 'SUCCEEDED');
     assert.equal(paid.needsAttention, false);
     assert.deepEqual(
-      (await trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
+      (await system.trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
       ['dropped (fault)'],
     );
     assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
@@ -196,7 +193,7 @@ describe('alipay through the sandbox face', () => {
     const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
-    assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
     await expectMoneyConserved(system, id);
 
     // A page the payer never opened: Alipay has no trade to close (ACQ.TRADE_NOT_EXIST), yet the
@@ -205,7 +202,7 @@ describe('alipay through the sandbox face', () => {
     const page = await pay(pageId, 'page');
     const refused = await system.api('POST', `/v1/pay-orders/${pageId}/close`);
     assert.equal(refused.body.code, 'CHANNEL_UNAVAILABLE', JSON.stringify(refused.body));
-    assert.equal((await view(pageId)).status, 'PAYING');
+    assert.equal((await system.payOrder(pageId)).status, 'PAYING');
 
     // Once the payer has opened it, the trade exists and Alipay closes it.
     assert.equal((await fetch(page.payUrl, { redirect: 'manual' })).status, 302);
@@ -219,7 +216,7 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${page.outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {
-        const v = await view(pageId);
+        const v = await system.payOrder(pageId);
         return v.refunds[0]?.status === 'SUCCEEDED' && v;
       },
       { what: 'late page payment refunded' },
@@ -252,7 +249,7 @@ describe('alipay through the sandbox face', () => {
 
     const refunded = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
       },
       { what: 'late payment refunded' },
@@ -262,7 +259,7 @@ describe('alipay through the sandbox face', () => {
       refunded.refunds.map((r: { amount: number; reason: string }) => [r.amount, r.reason]),
       [[AMOUNT, 'LATE_PAYMENT']],
     );
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     assert.deepEqual(
       t.refunds.map((r: { out_request_no: string; refund_status: string }) => [
         r.out_request_no,
@@ -298,13 +295,13 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.refunds[0]?.status === 'SUCCEEDED' && v;
       },
       { what: 'slow refund succeeded' },
     );
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     assert.equal(t.refunds.length, 1, 'one refund at Alipay, whatever the repeats');
     await expectMoneyConserved(system, id);
   });
@@ -319,7 +316,7 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const sync = await system.api('POST', `/v1/pay-orders/${id}/sync`);
     assert.equal(sync.body.status ?? 'PAYING', 'PAYING', JSON.stringify(sync.body));
-    assert.equal((await view(id)).status, 'PAYING');
+    assert.equal((await system.payOrder(id)).status, 'PAYING');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
@@ -330,7 +327,7 @@ describe('alipay through the sandbox face', () => {
   it('answers a forged notification with a non-200 and changes nothing', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     const params = alipaySuccessParams({
       appId: system.config.ALIPAY_APP_ID,
       tradeNo: t.trade_no,
@@ -346,11 +343,11 @@ describe('alipay through the sandbox face', () => {
     const unsigned = await postWebhook(new URLSearchParams(params).toString());
     assert.notEqual(unsigned.status, 200);
 
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.attempts[0].status, 'PENDING');
     assert.equal((await inbox(outTradeNo)).length, 0, 'nothing stored');
-    assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
     await expectNothingCollected(system, id);
   });
 
@@ -368,7 +365,7 @@ describe('alipay through the sandbox face', () => {
       assert.equal(replay.status, 200);
       assert.equal(replay.text, 'success');
     }
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'SUCCEEDED');
     assert.deepEqual(v.refunds, []);
     assert.equal((await inbox(outTradeNo)).length, 1, 'one notification, by notify_id');

@@ -42,8 +42,6 @@ const payByCard = (id: string) =>
 const nextCard = (card: { outcome: string; settleAfterMs?: number }) =>
   system.sandbox('POST', '/bankcard/control/next-card', card);
 
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
 describe('bank-card quick pay', () => {
   it('answers a charged card at once: the order is paid by the pay request itself', async () => {
     const id = await newOrder();
@@ -51,7 +49,7 @@ describe('bank-card quick pay', () => {
     assert.equal(paid.status, 200, JSON.stringify(paid.body));
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
     assert.equal(paid.body.attempt.payUrl, undefined);
-    assert.equal((await view(id)).status, 'SUCCEEDED');
+    assert.equal((await system.payOrder(id)).status, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -61,11 +59,11 @@ describe('bank-card quick pay', () => {
     const declined = await payByCard(id);
     assert.equal(declined.status, 402);
     assert.equal(declined.body.code, 'PAYMENT_DECLINED');
-    assert.equal((await view(id)).status, 'PAYING');
+    assert.equal((await system.payOrder(id)).status, 'PAYING');
 
     const paid = await payByCard(id);
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
-    const settled = await view(id);
+    const settled = await system.payOrder(id);
     assert.deepEqual(
       settled.attempts.map((a: { status: string }) => a.status),
       ['CLOSED', 'SUCCEEDED'],
@@ -78,7 +76,7 @@ describe('bank-card quick pay', () => {
     await nextCard({ outcome: 'accepted', settleAfterMs: 500 });
     const paid = await payByCard(id);
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
-    assert.equal((await view(id)).status, 'SUCCEEDED');
+    assert.equal((await system.payOrder(id)).status, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -88,7 +86,7 @@ describe('bank-card quick pay', () => {
     const pending = await payByCard(id);
     assert.equal(pending.status, 200);
     assert.equal(pending.body.attempt.status, 'PENDING');
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED', {
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED', {
       what: 'the card payment to settle',
     });
     await expectMoneyConserved(system, id);
@@ -104,7 +102,7 @@ describe('bank-card quick pay', () => {
 
     const settled = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.status === 'SUCCEEDED' && v;
       },
       { what: 'the timed-out card payment to be found' },

@@ -42,8 +42,6 @@ async function pay(id: string, method: string) {
   return answer.body.attempt.outTradeNo as string;
 }
 
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
 describe('payments the order does not need', () => {
   it('refunds a payment that lands after the order closed (LATE_PAYMENT)', async () => {
     const id = await newOrder();
@@ -53,7 +51,7 @@ describe('payments the order does not need', () => {
     // The payer's payment crosses the close at the channel.
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'CLOSED');
@@ -72,11 +70,11 @@ describe('payments the order does not need', () => {
     const first = await pay(id, 'page');
     const second = await pay(id, 'qr'); // closes the first at the channel
     assert.equal((await system.sandbox('POST', `/control/payments/${first}/pay`)).status, 200);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     assert.equal((await system.sandbox('POST', `/control/payments/${second}/pay`)).status, 200);
 
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'SUCCEEDED');
@@ -90,7 +88,7 @@ describe('payments the order does not need', () => {
     const outTradeNo = await pay(id, 'page');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const paid = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.deepEqual(paid.refunds, []);
@@ -102,7 +100,7 @@ describe('payments the order does not need', () => {
     const outTradeNo = await pay(id, 'page');
     await system.api('POST', `/v1/pay-orders/${id}/close`);
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).refunds[0]?.status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).refunds[0]?.status === 'SUCCEEDED');
 
     const sandbox = createChannels(system.config).get('sandbox')!;
     const statement = await sandbox.fetchStatement(chinaDay(new Date()));
@@ -114,7 +112,7 @@ describe('payments the order does not need', () => {
         ['REFUND', AMOUNT, 'CNY'],
       ],
     );
-    assert.equal(mine[1]!.refundNo, (await view(id)).refunds[0].id);
+    assert.equal(mine[1]!.refundNo, (await system.payOrder(id)).refunds[0].id);
     assert.match(statement.raw.toString('utf8'), new RegExp(outTradeNo));
   });
 });

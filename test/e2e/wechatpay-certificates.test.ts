@@ -39,7 +39,6 @@ async function payingOrder() {
   return { id: created.body.id as string, outTradeNo: paid.body.attempt.outTradeNo as string };
 }
 
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 /** What the sandbox's WeChat Pay platform signs with and lists, and how often it was downloaded. */
 async function platform() {
   const answer = await system.sandbox('GET', '/control/wechatpay/platform-certificates');
@@ -70,7 +69,7 @@ describe('wechatpay platform certificate rotation', () => {
 
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
     const paid = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
@@ -112,7 +111,7 @@ describe('wechatpay platform certificate rotation', () => {
     // The first test refreshed less than the interval (60 s) ago: none of these may download.
     assert.equal((await platform()).downloads, start, 'no refresh within the interval');
     assert.equal((await inbox(outTradeNo)).length, 0);
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     await expectNothingCollected(system, id);
   });

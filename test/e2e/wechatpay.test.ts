@@ -50,10 +50,6 @@ async function payingOrder() {
   };
 }
 
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-const trade = async (outTradeNo: string) =>
-  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
-
 async function inbox(outTradeNo: string) {
   return system.database.db
     .select()
@@ -100,7 +96,7 @@ describe('wechatpay end to end', () => {
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 
     const paid = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(paid.attempts[0].channel, 'wechatpay');
@@ -108,7 +104,7 @@ describe('wechatpay end to end', () => {
     const rows = await inbox(outTradeNo);
     assert.equal(rows.length, 1, 'settled by the notification');
     const t = await eventually(async () => {
-      const t = await trade(outTradeNo);
+      const t = await system.trade(outTradeNo);
       return t.notifications.some((n: { outcome: string }) => n.outcome === 'acknowledged') && t;
     });
     assert.equal(t.notifications[0].outcome, 'acknowledged');
@@ -159,7 +155,7 @@ describe('wechatpay end to end', () => {
     assert.equal(again.body.attempt.id, paid.body.attempt.id);
 
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -170,12 +166,12 @@ describe('wechatpay end to end', () => {
     });
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const settled = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(settled.needsAttention, false);
     assert.deepEqual(
-      (await trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
+      (await system.trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
       ['dropped (fault)'],
     );
     assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
@@ -188,7 +184,7 @@ describe('wechatpay end to end', () => {
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
     assert.equal(closed.body.attempts[0].status, 'CLOSED');
-    assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
     await expectMoneyConserved(system, id);
   });
 
@@ -198,13 +194,13 @@ describe('wechatpay end to end', () => {
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'CLOSED');
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
     assert.equal(refunded.refunds[0].amount, AMOUNT);
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     assert.deepEqual(
       t.refunds.map((r: { refund_status: string; out_request_no: string }) => [
         r.refund_status,
@@ -232,7 +228,7 @@ describe('wechatpay end to end', () => {
 
   it('answers a forged notification with non-2xx and changes nothing', async () => {
     const { id, outTradeNo } = await payingOrder();
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     const genuine = platform().encodeNotification(t, {
       notify_id: `forged-${outTradeNo}`,
       out_trade_no: outTradeNo,
@@ -263,19 +259,19 @@ describe('wechatpay end to end', () => {
     assert.ok(stale.status >= 400, `stale answered ${stale.status}`);
 
     assert.equal((await inbox(outTradeNo)).length, 0);
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.attempts[0].status, 'PENDING');
-    assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
     await expectNothingCollected(system, id);
   });
 
   it('a replayed genuine notification is harmless', async () => {
     const { id, outTradeNo } = await payingOrder();
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
 
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     const notification = platform().encodeNotification(t, {
       notify_id: `replay-${outTradeNo}`,
       out_trade_no: outTradeNo,
@@ -293,7 +289,7 @@ describe('wechatpay end to end', () => {
     const rows = (await inbox(outTradeNo)).filter((r) => r.dedupeKey === `replay-${outTradeNo}`);
     assert.equal(rows.length, 1, 'stored once');
     await new Promise((r) => setTimeout(r, 1_000));
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'SUCCEEDED');
     assert.deepEqual(v.refunds, []);
     assert.equal(v.attempts.length, 1);

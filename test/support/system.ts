@@ -41,6 +41,14 @@ export interface TestSystem {
     headers?: Record<string, string>,
   ): Promise<Answer>;
   sandbox(method: string, path: string, body?: unknown): Promise<Answer>;
+  /** Calls the API as an operator (the ops key). */
+  ops(method: string, path: string, body?: unknown): Promise<Answer>;
+  /** The pay order as the merchant reads it (`GET /v1/pay-orders/:id`). */
+  payOrder(id: string): Promise<any>;
+  /** The sandbox channel's own record of a channel order (its trade). */
+  trade(outTradeNo: string): Promise<any>;
+  /** Waits until the workflow with this ID (a pay order's is its ID) has started and completed. */
+  workflowCompleted(workflowId: string, options?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -243,6 +251,7 @@ export async function startTestSystem(
     await startApi(config, { db: database, channels, temporalAddress, opsKey, log, resolveHost }),
   );
   const { client, connection } = await connectClient(config, temporalAddress);
+  const merchant = { authorization: `Bearer ${apiKey}` };
 
   return {
     config,
@@ -253,11 +262,27 @@ export async function startTestSystem(
     database,
     temporal: client,
     api: (method, path, body, headers = {}) =>
-      call(`${config.publicApiUrl}${path}`, method, body, {
-        authorization: `Bearer ${apiKey}`,
-        ...headers,
-      }),
+      call(`${config.publicApiUrl}${path}`, method, body, { ...merchant, ...headers }),
     sandbox: (method, path, body) => call(`${config.sandboxUrl}${path}`, method, body, {}),
+    ops: (method, path, body) =>
+      call(`${config.publicApiUrl}${path}`, method, body, { authorization: `Bearer ${opsKey}` }),
+    payOrder: async (id) =>
+      (await call(`${config.publicApiUrl}/v1/pay-orders/${id}`, 'GET', undefined, merchant)).body,
+    trade: async (outTradeNo) =>
+      (await call(`${config.sandboxUrl}/control/payments/${outTradeNo}`, 'GET', undefined, {}))
+        .body,
+    workflowCompleted: async (workflowId, { timeoutMs } = {}) => {
+      await eventually(
+        // Not started yet (or not found) is not completed yet.
+        async () =>
+          client.workflow
+            .getHandle(workflowId)
+            .describe()
+            .then((run) => run.status.name === 'COMPLETED')
+            .catch(() => false),
+        { what: `the workflow ${workflowId} to complete`, ...(timeoutMs ? { timeoutMs } : {}) },
+      );
+    },
     async stop() {
       await connection.close();
       for (const part of parts.reverse()) await part.stop();
@@ -278,4 +303,21 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Repeats an API call as a merchant does while the API answers 503 (Retry-After): the first other
+ * answer.
+ */
+export function retriedWhileUnavailable(
+  call: () => Promise<Answer>,
+  what: string,
+): Promise<Answer> {
+  return eventually(
+    async () => {
+      const answer = await call();
+      return answer.status !== 503 && answer;
+    },
+    { what },
+  );
 }
