@@ -29,16 +29,6 @@ function newOrder() {
   };
 }
 
-async function createMerchant(name: string) {
-  const created = await system.ops('POST', '/ops/merchants', { name });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body as {
-    merchant: { id: string; name: string; createdAt: string };
-    apiKey: { id: string; key: string; prefix: string };
-    notifySecret: string;
-  };
-}
-
 function assertProblem(answer: { status: number; contentType: string; body: any }, status: number) {
   assert.equal(answer.status, status, JSON.stringify(answer.body));
   assert.match(answer.contentType, /^application\/problem\+json/);
@@ -47,7 +37,7 @@ function assertProblem(answer: { status: number; contentType: string; body: any 
 
 describe('merchants managed by operators', () => {
   it('creates a merchant whose key works on /v1 and sees only its own orders', async () => {
-    const created = await createMerchant('Tea shop');
+    const created = await system.createMerchant('Tea shop');
     assert.match(created.merchant.id, /^mch_[0-9A-Z]{26}$/);
     assert.equal(created.merchant.name, 'Tea shop');
     assert.ok(!Number.isNaN(Date.parse(created.merchant.createdAt)));
@@ -107,7 +97,7 @@ describe('merchants managed by operators', () => {
   });
 
   it('issues more keys, and a revoked key answers 401 at once while the others still work', async () => {
-    const created = await createMerchant('Rotating shop');
+    const created = await system.createMerchant('Rotating shop');
     const id = created.merchant.id;
     const first = created.apiKey;
 
@@ -177,7 +167,7 @@ describe('merchants managed by operators', () => {
   });
 
   it('answers 404 for unknown merchants and keys, and 400 naming the field for bad input', async () => {
-    const created = await createMerchant('Other shop');
+    const created = await system.createMerchant('Other shop');
     const unknownMerchant = 'mch_00000000000000000000000000';
     const unknownKey = 'key_00000000000000000000000000';
     assertProblem(await system.ops('GET', `/ops/merchants/${unknownMerchant}`), 404);
@@ -191,7 +181,7 @@ describe('merchants managed by operators', () => {
       404,
     );
     // Another merchant's key cannot be revoked through this merchant.
-    const other = await createMerchant('Neighbour');
+    const other = await system.createMerchant('Neighbour');
     assertProblem(
       await system.ops('DELETE', `/ops/merchants/${created.merchant.id}/keys/${other.apiKey.id}`),
       404,
@@ -222,7 +212,7 @@ describe('merchants managed by operators', () => {
   });
 
   it('refuses merchant keys and missing keys on the ops endpoints', async () => {
-    const created = await createMerchant('Curious shop');
+    const created = await system.createMerchant('Curious shop');
     const id = created.merchant.id;
     const key = created.apiKey.key;
     assertProblem(await system.api('POST', '/ops/merchants', { name: 'Mine' }, asKey(key)), 401);

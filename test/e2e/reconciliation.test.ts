@@ -20,6 +20,7 @@ import {
   startTestSystem,
   type TestSystem,
 } from '../support/system';
+import { payingOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -44,24 +45,6 @@ after(async () => {
 
 const today = chinaDay(new Date());
 
-async function payingOrder(amount: number, channel = 'sandbox', method?: string) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `rec-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount,
-    currency: 'CNY',
-    subject: 'Tea',
-    expiresInSeconds: 600,
-  });
-  assert.equal(created.status, 201);
-  const id = created.body.id as string;
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel,
-    ...(method ? { method } : {}),
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  return { id, outTradeNo: paid.body.attempt.outTradeNo as string, amount };
-}
-
 /** The payer pays while every notification and query of this channel order is lost. */
 async function paidUnheard(outTradeNo: string) {
   await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
@@ -71,6 +54,9 @@ async function paidUnheard(outTradeNo: string) {
   const paid = await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
   assert.equal(paid.status, 200);
 }
+
+/** A pot of tea: the order of every scenario here. */
+const tea = (amount: number) => ({ prefix: 'rec', amount, subject: 'Tea', expiresInSeconds: 600 });
 
 async function settled(id: string, status: string) {
   return eventually(
@@ -89,18 +75,18 @@ async function settled(id: string, status: string) {
 const kinds = (items: { kind: string }[]) => items.map((i) => i.kind).sort();
 
 describe('reconciliation of a day with every class of difference', () => {
-  const orders: Record<string, { id: string; outTradeNo: string; amount: number }> = {};
+  const orders: Record<string, { id: string; outTradeNo: string }> = {};
   let first: any;
 
   it('finds each difference, settles the missed payments and hands the rest to operators', async () => {
     // Paid after its workflow ended (late window over), the success lost: only the statement knows.
-    orders.afterWorkflow = await payingOrder(1_100);
+    orders.afterWorkflow = await payingOrder(system, tea(1_100));
     await system.api('POST', `/v1/pay-orders/${orders.afterWorkflow.id}/close`);
     await system.workflowCompleted(orders.afterWorkflow.id, { timeoutMs: 60_000 });
     await paidUnheard(orders.afterWorkflow.outTradeNo);
 
     // Matched, then partly refunded at the channel's console, outside paycenter.
-    orders.matched = await payingOrder(1_200);
+    orders.matched = await payingOrder(system, tea(1_200));
     await system.sandbox('POST', `/control/payments/${orders.matched.outTradeNo}/pay`);
     await settled(orders.matched.id, 'SUCCEEDED');
     const consoleRefund = await system.sandbox(
@@ -111,11 +97,11 @@ describe('reconciliation of a day with every class of difference', () => {
     assert.equal(consoleRefund.status, 201);
 
     // Paid while open; notifications and queries lost.
-    orders.open = await payingOrder(1_300);
+    orders.open = await payingOrder(system, tea(1_300));
     await paidUnheard(orders.open.outTradeNo);
 
     // Paid, then reversed by the channel: our books hold a payment the channel does not (短款).
-    orders.reversed = await payingOrder(1_400);
+    orders.reversed = await payingOrder(system, tea(1_400));
     await system.sandbox('POST', `/control/payments/${orders.reversed.outTradeNo}/pay`);
     await settled(orders.reversed.id, 'SUCCEEDED');
     assert.equal(
@@ -125,7 +111,7 @@ describe('reconciliation of a day with every class of difference', () => {
     );
 
     // The payer paid another amount than the order's: refunded at once, the order flagged.
-    orders.otherAmount = await payingOrder(1_500);
+    orders.otherAmount = await payingOrder(system, tea(1_500));
     await system.sandbox('POST', `/control/payments/${orders.otherAmount.outTradeNo}/pay`, {
       amount: 1_499,
     });
@@ -143,7 +129,7 @@ describe('reconciliation of a day with every class of difference', () => {
     assert.equal(outside.status, 201);
 
     // Closed, then paid late within the late window; the success lost.
-    orders.lateInWindow = await payingOrder(1_700);
+    orders.lateInWindow = await payingOrder(system, tea(1_700));
     await system.api('POST', `/v1/pay-orders/${orders.lateInWindow.id}/close`);
     await paidUnheard(orders.lateInWindow.outTradeNo);
 
@@ -267,7 +253,7 @@ describe("each channel's own statement format", () => {
     ['wechatpay', 'native'],
   ] as const) {
     it(`${channel}: settles a payment only its bill shows, then matches it and a refund`, async () => {
-      const order = await payingOrder(2_345, channel, method);
+      const order = await payingOrder(system, tea(2_345), { channel, method });
       await paidUnheard(order.outTradeNo);
       const first = await system.ops('POST', '/ops/reconciliations', { channel, day: today });
       assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -297,7 +283,7 @@ describe("each channel's own statement format", () => {
 
   it('bankcard: matches a card payment and its refund in the fixed-width statement', async () => {
     await system.sandbox('POST', '/bankcard/control/next-card', { outcome: 'success' });
-    const order = await payingOrder(3_456, 'bankcard', 'quick');
+    const order = await payingOrder(system, tea(3_456), { channel: 'bankcard', method: 'quick' });
     await settled(order.id, 'SUCCEEDED');
     const refund = await system.api('POST', '/v1/refunds', {
       payOrderId: order.id,

@@ -10,6 +10,7 @@ import { signedHeaders } from '../../src/channels/wechatpay/protocol';
 import { channelNotifications } from '../../src/db/schema';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { payingOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -21,23 +22,14 @@ after(async () => {
 });
 
 const AMOUNT = 8_800;
-
-async function payingOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `wxcert-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: '一份小笼包',
-    expiresInSeconds: 300,
-  });
-  assert.equal(created.status, 201);
-  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
-    channel: 'wechatpay',
-    method: 'native',
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  return { id: created.body.id as string, outTradeNo: paid.body.attempt.outTradeNo as string };
-}
+/** The order every scenario here pays for, by WeChat Pay Native. */
+const xiaolongbao = {
+  prefix: 'wxcert',
+  amount: AMOUNT,
+  subject: '一份小笼包',
+  expiresInSeconds: 300,
+};
+const wechatpayNative = { channel: 'wechatpay', method: 'native' };
 
 /** What the sandbox's WeChat Pay platform signs with and lists, and how often it was downloaded. */
 async function platform() {
@@ -60,7 +52,7 @@ async function inbox(outTradeNo: string) {
 
 describe('wechatpay platform certificate rotation', () => {
   it('issue 12: a notification signed by a rotated platform certificate is accepted after one refresh and settles the order', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, xiaolongbao, wechatpayNative);
     const before = await platform();
     const rotated = await system.sandbox('POST', '/control/wechatpay/platform-certificates/rotate');
     assert.equal(rotated.status, 200);
@@ -81,7 +73,7 @@ describe('wechatpay platform certificate rotation', () => {
   });
 
   it('issue 12: a notification with an unknown serial is refused with a 401 problem, stores nothing, and repeats refresh no more within the interval', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, xiaolongbao, wechatpayNative);
     const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
     const body = JSON.stringify({
       id: `forged-${outTradeNo}`,

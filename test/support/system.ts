@@ -1,5 +1,6 @@
 // A whole paycenter (sandbox channel, worker, API) on free ports, against the run's Temporal and
 // PostgreSQL, with its own task queue so test files running side by side never share workers.
+import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,8 @@ export interface TestSystem {
   sandbox(method: string, path: string, body?: unknown): Promise<Answer>;
   /** Calls the API as an operator (the ops key). */
   ops(method: string, path: string, body?: unknown): Promise<Answer>;
+  /** An operator creates a merchant (201): the merchant, its first API key and notify secret. */
+  createMerchant(name: string): Promise<CreatedMerchant>;
   /** The pay order as the merchant reads it (`GET /v1/pay-orders/:id`). */
   payOrder(id: string): Promise<any>;
   /** The sandbox channel's own record of a channel order (its trade). */
@@ -50,6 +53,12 @@ export interface TestSystem {
   /** Waits until the workflow with this ID (a pay order's is its ID) has started and completed. */
   workflowCompleted(workflowId: string, options?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface CreatedMerchant {
+  merchant: { id: string; name: string; createdAt: string };
+  apiKey: { id: string; key: string; prefix: string };
+  notifySecret: string;
 }
 
 export interface Answer {
@@ -252,6 +261,8 @@ export async function startTestSystem(
   );
   const { client, connection } = await connectClient(config, temporalAddress);
   const merchant = { authorization: `Bearer ${apiKey}` };
+  const ops = (method: string, path: string, body?: unknown) =>
+    call(`${config.publicApiUrl}${path}`, method, body, { authorization: `Bearer ${opsKey}` });
 
   return {
     config,
@@ -264,8 +275,12 @@ export async function startTestSystem(
     api: (method, path, body, headers = {}) =>
       call(`${config.publicApiUrl}${path}`, method, body, { ...merchant, ...headers }),
     sandbox: (method, path, body) => call(`${config.sandboxUrl}${path}`, method, body, {}),
-    ops: (method, path, body) =>
-      call(`${config.publicApiUrl}${path}`, method, body, { authorization: `Bearer ${opsKey}` }),
+    ops,
+    async createMerchant(name) {
+      const created = await ops('POST', '/ops/merchants', { name });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      return created.body as CreatedMerchant;
+    },
     payOrder: async (id) =>
       (await call(`${config.publicApiUrl}/v1/pay-orders/${id}`, 'GET', undefined, merchant)).body,
     trade: async (outTradeNo) =>
