@@ -3,16 +3,15 @@
 // the invariant: channel successes minus refunds = the order amount if SUCCEEDED, else 0.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { and, eq } from 'drizzle-orm';
 import { chinaDay } from '../../src/channels/chinaTime';
 import { channelCredentials } from '../../src/channels/credentials';
 import { createChannels } from '../../src/channels/registry';
 import { toYuan } from '../../src/channels/alipay/protocol';
-import { channelNotifications } from '../../src/db/schema';
 import { alipaySuccessParams, signedAlipayBody } from '../support/alipayNotifications';
 import { activityResults } from '../support/history';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder, reached } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -26,52 +25,14 @@ after(async () => {
 
 const AMOUNT = 6_601; // 66.01 yuan
 
-async function newOrder(amount = AMOUNT) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `ali-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount,
-    currency: 'CNY',
-    subject: '两杯咖啡',
-    expiresInSeconds: 600,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id as string;
-}
-
-async function pay(id: string, method: 'qr' | 'page') {
-  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'alipay',
-    method,
-  });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt as { outTradeNo: string; payUrl: string; status: string };
-}
+const newOrder = (amount = AMOUNT) =>
+  createPayOrder(system, { prefix: 'ali', amount, subject: '两杯咖啡', expiresInSeconds: 600 });
+const pay = (id: string, method: 'qr' | 'page') =>
+  openChannelOrder(system, id, { channel: 'alipay', method });
 
 /** The payer scans the QR code (opens its pay page): only then does the trade exist at Alipay. */
 async function payerScans(outTradeNo: string) {
   assert.equal((await fetch(`${system.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
-}
-
-async function settled(id: string, status: string) {
-  return eventually(
-    async () => {
-      const v = await system.payOrder(id);
-      return v.status === status && v;
-    },
-    { what: `order ${id} ${status}` },
-  );
-}
-
-async function inbox(outTradeNo: string) {
-  return system.database.db
-    .select()
-    .from(channelNotifications)
-    .where(
-      and(
-        eq(channelNotifications.channel, 'alipay'),
-        eq(channelNotifications.outTradeNo, outTradeNo),
-      ),
-    );
 }
 
 async function postWebhook(body: string) {
@@ -97,11 +58,11 @@ describe('alipay through the sandbox face', () => {
       (await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`)).status,
       200,
     );
-    const paid = await settled(id, 'SUCCEEDED');
+    const paid = await reached(system, id, 'SUCCEEDED');
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
     const after = await system.trade(attempt.outTradeNo);
     assert.equal(after.notifications[0].outcome, 'acknowledged');
-    const rows = await inbox(attempt.outTradeNo);
+    const rows = await system.inbox('alipay', attempt.outTradeNo);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.dedupeKey, after.notifications[0].notifyId);
     assert.match(rows[0]!.rawBody, new RegExp(`total_amount=${toYuan(AMOUNT)}`));
@@ -146,7 +107,7 @@ describe('alipay through the sandbox face', () => {
     assert.equal((await system.trade(attempt.outTradeNo)).total_amount, AMOUNT);
 
     await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -176,13 +137,17 @@ describe('alipay through the sandbox face', () => {
       dropNotifications: true,
     });
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    const paid = await settled(id, 'SUCCEEDED');
+    const paid = await reached(system, id, 'SUCCEEDED');
     assert.equal(paid.needsAttention, false);
     assert.deepEqual(
       (await system.trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
       ['dropped (fault)'],
     );
-    assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
+    assert.equal(
+      (await system.inbox('alipay', outTradeNo)).length,
+      0,
+      'settled without any notification',
+    );
     await expectMoneyConserved(system, id);
   });
 
@@ -236,7 +201,7 @@ describe('alipay through the sandbox face', () => {
     const close = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(close.status, 409, JSON.stringify(close.body));
     assert.equal(close.body.code, 'ALREADY_PAID');
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -320,7 +285,7 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -346,7 +311,7 @@ describe('alipay through the sandbox face', () => {
     const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.attempts[0].status, 'PENDING');
-    assert.equal((await inbox(outTradeNo)).length, 0, 'nothing stored');
+    assert.equal((await system.inbox('alipay', outTradeNo)).length, 0, 'nothing stored');
     assert.equal((await system.trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
     await expectNothingCollected(system, id);
   });
@@ -355,9 +320,9 @@ describe('alipay through the sandbox face', () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     const [stored] = await eventually(async () => {
-      const rows = await inbox(outTradeNo);
+      const rows = await system.inbox('alipay', outTradeNo);
       return rows.length === 1 && rows;
     });
     for (let i = 0; i < 2; i++) {
@@ -368,7 +333,11 @@ describe('alipay through the sandbox face', () => {
     const v = await system.payOrder(id);
     assert.equal(v.status, 'SUCCEEDED');
     assert.deepEqual(v.refunds, []);
-    assert.equal((await inbox(outTradeNo)).length, 1, 'one notification, by notify_id');
+    assert.equal(
+      (await system.inbox('alipay', outTradeNo)).length,
+      1,
+      'one notification, by notify_id',
+    );
     await expectMoneyConserved(system, id);
   });
 });

@@ -10,6 +10,7 @@ import { createChannels } from '../../src/channels/registry';
 import { refunds } from '../../src/db/schema';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -21,26 +22,15 @@ after(async () => {
 
 const AMOUNT = 8_800;
 
-async function newOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `extra-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+const newOrder = () =>
+  createPayOrder(system, {
+    prefix: 'extra',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: 'Concert ticket',
     expiresInSeconds: 300,
   });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
-
-async function pay(id: string, method: string) {
-  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'sandbox',
-    method,
-  });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt.outTradeNo as string;
-}
+const pay = async (id: string, method: string) =>
+  (await openChannelOrder(system, id, { channel: 'sandbox', method })).outTradeNo;
 
 describe('payments the order does not need', () => {
   it('refunds a payment that lands after the order closed (LATE_PAYMENT)', async () => {

@@ -4,10 +4,8 @@
 // problem and stores nothing, and repeats of it download nothing more within the interval.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { and, eq } from 'drizzle-orm';
 import { generateKeyPair } from '../../src/channels/keys';
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
-import { channelNotifications } from '../../src/db/schema';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 import { payingOrder } from '../support/payments';
@@ -38,18 +36,6 @@ async function platform() {
   return answer.body as { signingSerialNo: string; serialNos: string[]; downloads: number };
 }
 
-async function inbox(outTradeNo: string) {
-  return system.database.db
-    .select()
-    .from(channelNotifications)
-    .where(
-      and(
-        eq(channelNotifications.channel, 'wechatpay'),
-        eq(channelNotifications.outTradeNo, outTradeNo),
-      ),
-    );
-}
-
 describe('wechatpay platform certificate rotation', () => {
   it('issue 12: a notification signed by a rotated platform certificate is accepted after one refresh and settles the order', async () => {
     const { id, outTradeNo } = await payingOrder(system, xiaolongbao, wechatpayNative);
@@ -65,7 +51,11 @@ describe('wechatpay platform certificate rotation', () => {
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
-    assert.equal((await inbox(outTradeNo)).length, 1, 'settled by the notification');
+    assert.equal(
+      (await system.inbox('wechatpay', outTradeNo)).length,
+      1,
+      'settled by the notification',
+    );
     const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
     assert.equal(trade.notifications[0].outcome, 'acknowledged');
     assert.equal((await platform()).downloads, before.downloads + 1, 'exactly one refresh');
@@ -102,7 +92,7 @@ describe('wechatpay platform certificate rotation', () => {
     }
     // The first test refreshed less than the interval (60 s) ago: none of these may download.
     assert.equal((await platform()).downloads, start, 'no refresh within the interval');
-    assert.equal((await inbox(outTradeNo)).length, 0);
+    assert.equal((await system.inbox('wechatpay', outTradeNo)).length, 0);
     const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     await expectNothingCollected(system, id);

@@ -6,16 +6,15 @@
 import assert from 'node:assert/strict';
 import { createVerify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { and, eq } from 'drizzle-orm';
 import { chinaDay } from '../../src/channels/chinaTime';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateKeyPair } from '../../src/channels/keys';
 import { createChannels } from '../../src/channels/registry';
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
-import { channelNotifications } from '../../src/db/schema';
 import { wechatpayFace } from '../../src/sandbox/faces/wechatpay';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -28,38 +27,15 @@ after(async () => {
 const AMOUNT = 6_600;
 
 async function payingOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `wx-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+  const id = await createPayOrder(system, {
+    prefix: 'wx',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: '一碗牛肉面',
     expiresInSeconds: 300,
   });
-  assert.equal(created.status, 201);
-  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
-    channel: 'wechatpay',
-    method: 'native',
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  const attempt = paid.body.attempt;
+  const attempt = await openChannelOrder(system, id, { channel: 'wechatpay', method: 'native' });
   assert.equal(attempt.status, 'PENDING');
-  return {
-    id: created.body.id as string,
-    outTradeNo: attempt.outTradeNo as string,
-    payUrl: attempt.payUrl as string,
-  };
-}
-
-async function inbox(outTradeNo: string) {
-  return system.database.db
-    .select()
-    .from(channelNotifications)
-    .where(
-      and(
-        eq(channelNotifications.channel, 'wechatpay'),
-        eq(channelNotifications.outTradeNo, outTradeNo),
-      ),
-    );
+  return { id, outTradeNo: attempt.outTradeNo, payUrl: attempt.payUrl };
 }
 
 /** The sandbox's WeChat Pay face with the system's keys: it makes genuine notifications. */
@@ -101,7 +77,7 @@ describe('wechatpay end to end', () => {
     });
     assert.equal(paid.attempts[0].channel, 'wechatpay');
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
-    const rows = await inbox(outTradeNo);
+    const rows = await system.inbox('wechatpay', outTradeNo);
     assert.equal(rows.length, 1, 'settled by the notification');
     const t = await eventually(async () => {
       const t = await system.trade(outTradeNo);
@@ -174,7 +150,11 @@ describe('wechatpay end to end', () => {
       (await system.trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
       ['dropped (fault)'],
     );
-    assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
+    assert.equal(
+      (await system.inbox('wechatpay', outTradeNo)).length,
+      0,
+      'settled without any notification',
+    );
     await expectMoneyConserved(system, id);
   });
 
@@ -258,7 +238,7 @@ describe('wechatpay end to end', () => {
     });
     assert.ok(stale.status >= 400, `stale answered ${stale.status}`);
 
-    assert.equal((await inbox(outTradeNo)).length, 0);
+    assert.equal((await system.inbox('wechatpay', outTradeNo)).length, 0);
     const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.attempts[0].status, 'PENDING');
@@ -286,7 +266,9 @@ describe('wechatpay end to end', () => {
     assert.ok(first.status === 204 || first.status === 200, `first answered ${first.status}`);
     assert.ok(again.status === 204 || again.status === 200, `again answered ${again.status}`);
 
-    const rows = (await inbox(outTradeNo)).filter((r) => r.dedupeKey === `replay-${outTradeNo}`);
+    const rows = (await system.inbox('wechatpay', outTradeNo)).filter(
+      (r) => r.dedupeKey === `replay-${outTradeNo}`,
+    );
     assert.equal(rows.length, 1, 'stored once');
     await new Promise((r) => setTimeout(r, 1_000));
     const v = await system.payOrder(id);

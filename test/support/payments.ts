@@ -22,12 +22,8 @@ export interface PayRequest {
   method?: string;
 }
 
-/** The merchant creates a pay order (201) and pays it on a channel (200): the order, not yet paid. */
-export async function payingOrder(
-  system: TestSystem,
-  order: OrderRequest,
-  pay: PayRequest = { channel: 'sandbox' },
-) {
+/** The merchant creates a pay order (201): its ID. */
+export async function createPayOrder(system: TestSystem, order: OrderRequest): Promise<string> {
   const created = await system.api('POST', '/v1/pay-orders', {
     merchantOrderNo: unique(order.prefix),
     amount: order.amount,
@@ -36,13 +32,28 @@ export async function payingOrder(
     ...(order.expiresInSeconds === undefined ? {} : { expiresInSeconds: order.expiresInSeconds }),
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id = created.body.id as string;
+  return created.body.id as string;
+}
+
+/** The merchant pays the pay order on a channel (200): the channel order that answers it. */
+export async function openChannelOrder(system: TestSystem, id: string, pay: PayRequest) {
   const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
     channel: pay.channel,
     ...(pay.method ? { method: pay.method } : {}),
   });
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  const attempt = paid.body.attempt as { id: string; outTradeNo: string; payUrl?: string };
+  // payUrl: for channels paid on a page or by QR code.
+  return paid.body.attempt as { id: string; outTradeNo: string; status: string; payUrl: string };
+}
+
+/** A pay order created and paid on a channel (the sandbox's by default), not paid yet. */
+export async function payingOrder(
+  system: TestSystem,
+  order: OrderRequest,
+  pay: PayRequest = { channel: 'sandbox' },
+) {
+  const id = await createPayOrder(system, order);
+  const attempt = await openChannelOrder(system, id, pay);
   return { id, outTradeNo: attempt.outTradeNo, attempt };
 }
 

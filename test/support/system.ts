@@ -6,11 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
 import { loadConfig, type Config } from '../../src/config';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateChannelKeys, type ChannelKeys } from '../../src/channels/keys';
 import postgres from 'postgres';
 import { ensureDatabaseExists, openPglite, openPostgres, type Database } from '../../src/db/client';
+import { channelNotifications } from '../../src/db/schema';
 import { createLogger } from '../../src/log';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
 import {
@@ -48,6 +50,8 @@ export interface TestSystem {
   createMerchant(name: string): Promise<CreatedMerchant>;
   /** The pay order as the merchant reads it (`GET /v1/pay-orders/:id`). */
   payOrder(id: string): Promise<any>;
+  /** The channel's notifications of a channel order stored in the inbox. */
+  inbox(channel: string, outTradeNo: string): Promise<(typeof channelNotifications.$inferSelect)[]>;
   /** The sandbox channel's own record of a channel order (its trade). */
   trade(outTradeNo: string): Promise<any>;
   /** Waits until the workflow with this ID (a pay order's is its ID) has started and completed. */
@@ -283,6 +287,16 @@ export async function startTestSystem(
     },
     payOrder: async (id) =>
       (await call(`${config.publicApiUrl}/v1/pay-orders/${id}`, 'GET', undefined, merchant)).body,
+    inbox: (channel, outTradeNo) =>
+      database.db
+        .select()
+        .from(channelNotifications)
+        .where(
+          and(
+            eq(channelNotifications.channel, channel),
+            eq(channelNotifications.outTradeNo, outTradeNo),
+          ),
+        ),
     trade: async (outTradeNo) =>
       (await call(`${config.sandboxUrl}/control/payments/${outTradeNo}`, 'GET', undefined, {}))
         .body,
