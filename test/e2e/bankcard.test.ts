@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -24,17 +25,8 @@ beforeEach(async () => {
 });
 
 const AMOUNT = 2_599;
-
-async function newOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `card-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: 'Headphones',
-  });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
+const newOrder = () =>
+  createPayOrder(system, { prefix: 'card', amount: AMOUNT, subject: 'Headphones' });
 
 const payByCard = (id: string) =>
   system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'bankcard', method: 'quick' });

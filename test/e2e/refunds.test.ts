@@ -9,7 +9,7 @@ import { newId } from '../../src/domain/ids';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
-import { unique } from '../support/payments';
+import { createPayOrder, paidOrder as paid, unique } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -20,35 +20,17 @@ after(async () => {
 });
 
 const AMOUNT = 10_000;
-
-async function newOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: unique('refund-order'),
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: 'Refundable goods',
-    expiresInSeconds: 300,
-  });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
+/** The order every scenario here refunds, paid on the sandbox's page. */
+const goods = {
+  prefix: 'refund-order',
+  amount: AMOUNT,
+  subject: 'Refundable goods',
+  expiresInSeconds: 300,
+};
+const newOrder = () => createPayOrder(system, goods);
+const paidOrder = () => paid(system, goods, { channel: 'sandbox', method: 'page' });
 
 /** A pay order paid through the sandbox: its ID and the channel order's out_trade_no. */
-async function paidOrder() {
-  const id = await newOrder();
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'sandbox',
-    method: 'page',
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  const outTradeNo = paid.body.attempt.outTradeNo as string;
-  assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
-  await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED', {
-    what: 'paid',
-  });
-  return { id, outTradeNo };
-}
-
 const refund = (payOrderId: string, amount: number, more: Record<string, unknown> = {}) =>
   system.api('POST', '/v1/refunds', {
     payOrderId,

@@ -12,6 +12,7 @@ import type { SafetyNetCheck, SafetyNetReport } from '../../src/domain/safetyNet
 import { status } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder } from '../support/payments';
 
 let system: TestSystem;
 /** A merchant endpoint that never accepts a notification. */
@@ -45,27 +46,16 @@ after(async () => {
 const AMOUNT = 5_500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function newOrder(options: { expiresInSeconds?: number; notifyUrl?: string } = {}) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `net-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+const newOrder = (options: { expiresInSeconds?: number; notifyUrl?: string } = {}) =>
+  createPayOrder(system, {
+    prefix: 'net',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: 'Garden chairs',
     expiresInSeconds: options.expiresInSeconds ?? 300,
     ...(options.notifyUrl ? { notifyUrl: options.notifyUrl } : {}),
   });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id as string;
-}
-
-async function pay(id: string, method = 'page') {
-  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'sandbox',
-    method,
-  });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt as { id: string; outTradeNo: string };
-}
+const pay = (id: string, method = 'page') =>
+  openChannelOrder(system, id, { channel: 'sandbox', method });
 
 /** The payer pays at the channel, but the channel's notification never reaches paycenter. */
 async function payWithNotificationLost(outTradeNo: string) {

@@ -15,6 +15,8 @@ export interface OrderRequest {
   amount: number;
   subject: string;
   expiresInSeconds?: number;
+  /** Where the merchant hears of the order (the demo merchant's own URL when absent). */
+  notifyUrl?: string;
 }
 
 export interface PayRequest {
@@ -30,6 +32,7 @@ export async function createPayOrder(system: TestSystem, order: OrderRequest): P
     currency: 'CNY',
     subject: order.subject,
     ...(order.expiresInSeconds === undefined ? {} : { expiresInSeconds: order.expiresInSeconds }),
+    ...(order.notifyUrl ? { notifyUrl: order.notifyUrl } : {}),
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   return created.body.id as string;
