@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { liveCredentialProblems, productionGatewayProblems } from './channels/credentials';
+import { liveCredentialProblems, productionGatewayProblems } from './channels/modeRules';
 import { allowListHost } from './domain/addresses';
 import { modes } from './domain/modes';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';

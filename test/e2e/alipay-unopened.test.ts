@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { activityResults } from '../support/history';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder, reached } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -25,38 +26,15 @@ after(async () => {
 
 const AMOUNT = 4_321;
 
-async function newOrder(expiresInSeconds = 600) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `ali-unopened-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+const newOrder = (expiresInSeconds = 600) =>
+  createPayOrder(system, {
+    prefix: 'ali-unopened',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: '未打开的订单',
     expiresInSeconds,
   });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id as string;
-}
-
-async function pay(id: string, method: 'qr' | 'page') {
-  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'alipay',
-    method,
-  });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt as { id: string; outTradeNo: string; payUrl: string };
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
-async function settled(id: string, status: string) {
-  return eventually(
-    async () => {
-      const v = await view(id);
-      return v.status === status && v;
-    },
-    { what: `order ${id} ${status}` },
-  );
-}
+const pay = (id: string, method: 'qr' | 'page') =>
+  openChannelOrder(system, id, { channel: 'alipay', method });
 
 /** The payer opens the pay URL (a page's signed URL, or the QR code's content) and pays there. */
 async function payerOpensAndPays(payUrl: string) {
@@ -68,7 +46,7 @@ async function payerOpensAndPays(payUrl: string) {
 
 /** Money is conserved once the order settled; while it is open, the channel holds nothing. */
 async function assertInvariant(id: string) {
-  const { status } = await view(id);
+  const { status } = await system.payOrder(id);
   if (status === 'SUCCEEDED' || status === 'CLOSED') await expectMoneyConserved(system, id);
   else await expectNothingCollected(system, id);
 }
@@ -94,12 +72,12 @@ describe('alipay orders the payer has not opened yet', () => {
       answers.map(() => 'PENDING'),
       'Alipay answering ACQ.TRADE_NOT_EXIST for an unscanned QR code is waiting for the payer',
     );
-    const waiting = await view(id);
+    const waiting = await system.payOrder(id);
     assert.equal(waiting.needsAttention, false, 'not flagged for an operator');
     assert.equal(waiting.status, 'PAYING');
 
     await payerOpensAndPays(payUrl);
-    const paid = await settled(id, 'SUCCEEDED');
+    const paid = await reached(system, id, 'SUCCEEDED');
     assert.equal(paid.needsAttention, false);
     assert.deepEqual(
       paid.attempts.map((a: { status: string }) => a.status),
@@ -112,7 +90,7 @@ describe('alipay orders the payer has not opened yet', () => {
     const id = await newOrder();
     const { payUrl } = await pay(id, 'page');
     assertNotConfirmed(await system.api('POST', `/v1/pay-orders/${id}/close`));
-    const open = await view(id);
+    const open = await system.payOrder(id);
     assert.equal(open.status, 'PAYING', 'still payable, so not CLOSED');
     assert.deepEqual(
       open.attempts.map((a: { status: string }) => a.status),
@@ -121,7 +99,7 @@ describe('alipay orders the payer has not opened yet', () => {
 
     // The signed URL is valid until time_expire: the payer pays it, and the order has the money.
     await payerOpensAndPays(payUrl);
-    const paid = await settled(id, 'SUCCEEDED');
+    const paid = await reached(system, id, 'SUCCEEDED');
     assert.deepEqual(paid.refunds, []);
     await assertInvariant(id);
   });
@@ -135,7 +113,7 @@ describe('alipay orders the payer has not opened yet', () => {
     });
     assertNotConfirmed(switched);
     assert.deepEqual(
-      (await view(id)).attempts.map((a: { outTradeNo: string; status: string }) => [
+      (await system.payOrder(id)).attempts.map((a: { outTradeNo: string; status: string }) => [
         a.outTradeNo,
         a.status,
       ]),
@@ -152,7 +130,7 @@ describe('alipay orders the payer has not opened yet', () => {
     assert.equal(retried.status, 200, JSON.stringify(retried.body));
     const atAlipay = await system.sandbox('GET', `/control/payments/${page.outTradeNo}`);
     assert.equal(atAlipay.body.trade_status, 'TRADE_CLOSED');
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.deepEqual(
       v.attempts.map((a: { channel: string; status: string }) => [a.channel, a.status]),
       [
@@ -169,7 +147,7 @@ describe('alipay orders the payer has not opened yet', () => {
     const qrId = await newOrder(3);
     const qr = await pay(qrId, 'qr');
     for (const id of [pageId, qrId]) {
-      const closed = await settled(id, 'CLOSED');
+      const closed = await reached(system, id, 'CLOSED');
       assert.equal(closed.needsAttention, false);
       assert.deepEqual(
         closed.attempts.map((a: { status: string }) => a.status),

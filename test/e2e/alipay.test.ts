@@ -3,16 +3,15 @@
 // the invariant: channel successes minus refunds = the order amount if SUCCEEDED, else 0.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { and, eq } from 'drizzle-orm';
 import { businessDayOf } from '../../src/domain/businessDay';
 import { channelCredentials } from '../../src/channels/credentials';
 import { createChannels } from '../../src/channels/registry';
 import { toYuan } from '../../src/channels/alipay/protocol';
-import { channelNotifications } from '../../src/db/schema';
 import { alipaySuccessParams, signedAlipayBody } from '../support/alipayNotifications';
 import { activityResults } from '../support/history';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder, reached } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -26,55 +25,14 @@ after(async () => {
 
 const AMOUNT = 6_601; // 66.01 yuan
 
-async function newOrder(amount = AMOUNT) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `ali-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount,
-    currency: 'CNY',
-    subject: '两杯咖啡',
-    expiresInSeconds: 600,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id as string;
-}
+const newOrder = (amount = AMOUNT) =>
+  createPayOrder(system, { prefix: 'ali', amount, subject: '两杯咖啡', expiresInSeconds: 600 });
+const pay = (id: string, method: 'qr' | 'page') =>
+  openChannelOrder(system, id, { channel: 'alipay', method });
 
-async function pay(id: string, method: 'qr' | 'page') {
-  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'alipay',
-    method,
-  });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt as { outTradeNo: string; payUrl: string; status: string };
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 /** The payer scans the QR code (opens its pay page): only then does the trade exist at Alipay. */
 async function payerScans(outTradeNo: string) {
   assert.equal((await fetch(`${system.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
-}
-const trade = async (outTradeNo: string) =>
-  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
-
-async function settled(id: string, status: string) {
-  return eventually(
-    async () => {
-      const v = await view(id);
-      return v.status === status && v;
-    },
-    { what: `order ${id} ${status}` },
-  );
-}
-
-async function inbox(outTradeNo: string) {
-  return system.database.db
-    .select()
-    .from(channelNotifications)
-    .where(
-      and(
-        eq(channelNotifications.channel, 'alipay'),
-        eq(channelNotifications.outTradeNo, outTradeNo),
-      ),
-    );
 }
 
 async function postWebhook(body: string) {
@@ -92,7 +50,7 @@ describe('alipay through the sandbox face', () => {
     const attempt = await pay(id, 'qr');
     assert.equal(attempt.status, 'PENDING');
     assert.equal(attempt.payUrl, `${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
-    const before = await trade(attempt.outTradeNo);
+    const before = await system.trade(attempt.outTradeNo);
     assert.equal(before.trade_status, 'WAIT_BUYER_PAY');
     assert.equal(before.total_amount, AMOUNT);
 
@@ -100,11 +58,11 @@ describe('alipay through the sandbox face', () => {
       (await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`)).status,
       200,
     );
-    const paid = await settled(id, 'SUCCEEDED');
+    const paid = await reached(system, id, 'SUCCEEDED');
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
-    const after = await trade(attempt.outTradeNo);
+    const after = await system.trade(attempt.outTradeNo);
     assert.equal(after.notifications[0].outcome, 'acknowledged');
-    const rows = await inbox(attempt.outTradeNo);
+    const rows = await system.inbox('alipay', attempt.outTradeNo);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.dedupeKey, after.notifications[0].notifyId);
     assert.match(rows[0]!.rawBody, new RegExp(`total_amount=${toYuan(AMOUNT)}`));
@@ -146,10 +104,10 @@ describe('alipay through the sandbox face', () => {
     }
     const page = await fetch(`${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
     assert.equal(page.status, 200);
-    assert.equal((await trade(attempt.outTradeNo)).total_amount, AMOUNT);
+    assert.equal((await system.trade(attempt.outTradeNo)).total_amount, AMOUNT);
 
     await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -167,7 +125,7 @@ describe('alipay through the sandbox face', () => {
       answers.map((fact) => (fact as { status: string }).status),
       answers.map(() => 'PENDING'),
     );
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.needsAttention, false);
   });
@@ -179,13 +137,17 @@ describe('alipay through the sandbox face', () => {
       dropNotifications: true,
     });
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    const paid = await settled(id, 'SUCCEEDED');
+    const paid = await reached(system, id, 'SUCCEEDED');
     assert.equal(paid.needsAttention, false);
     assert.deepEqual(
-      (await trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
+      (await system.trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
       ['dropped (fault)'],
     );
-    assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
+    assert.equal(
+      (await system.inbox('alipay', outTradeNo)).length,
+      0,
+      'settled without any notification',
+    );
     await expectMoneyConserved(system, id);
   });
 
@@ -196,7 +158,7 @@ describe('alipay through the sandbox face', () => {
     const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
-    assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
     await expectMoneyConserved(system, id);
 
     // A page the payer never opened: Alipay has no trade to close (ACQ.TRADE_NOT_EXIST), yet the
@@ -205,7 +167,7 @@ describe('alipay through the sandbox face', () => {
     const page = await pay(pageId, 'page');
     const refused = await system.api('POST', `/v1/pay-orders/${pageId}/close`);
     assert.equal(refused.body.code, 'CHANNEL_UNAVAILABLE', JSON.stringify(refused.body));
-    assert.equal((await view(pageId)).status, 'PAYING');
+    assert.equal((await system.payOrder(pageId)).status, 'PAYING');
 
     // Once the payer has opened it, the trade exists and Alipay closes it.
     assert.equal((await fetch(page.payUrl, { redirect: 'manual' })).status, 302);
@@ -219,7 +181,7 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${page.outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {
-        const v = await view(pageId);
+        const v = await system.payOrder(pageId);
         return v.refunds[0]?.status === 'SUCCEEDED' && v;
       },
       { what: 'late page payment refunded' },
@@ -239,7 +201,7 @@ describe('alipay through the sandbox face', () => {
     const close = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(close.status, 409, JSON.stringify(close.body));
     assert.equal(close.body.code, 'ALREADY_PAID');
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -252,7 +214,7 @@ describe('alipay through the sandbox face', () => {
 
     const refunded = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
       },
       { what: 'late payment refunded' },
@@ -262,7 +224,7 @@ describe('alipay through the sandbox face', () => {
       refunded.refunds.map((r: { amount: number; reason: string }) => [r.amount, r.reason]),
       [[AMOUNT, 'LATE_PAYMENT']],
     );
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     assert.deepEqual(
       t.refunds.map((r: { out_request_no: string; refund_status: string }) => [
         r.out_request_no,
@@ -298,13 +260,13 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.refunds[0]?.status === 'SUCCEEDED' && v;
       },
       { what: 'slow refund succeeded' },
     );
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     assert.equal(t.refunds.length, 1, 'one refund at Alipay, whatever the repeats');
     await expectMoneyConserved(system, id);
   });
@@ -319,18 +281,18 @@ describe('alipay through the sandbox face', () => {
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const sync = await system.api('POST', `/v1/pay-orders/${id}/sync`);
     assert.equal(sync.body.status ?? 'PAYING', 'PAYING', JSON.stringify(sync.body));
-    assert.equal((await view(id)).status, 'PAYING');
+    assert.equal((await system.payOrder(id)).status, 'PAYING');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
   it('answers a forged notification with a non-200 and changes nothing', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     const params = alipaySuccessParams({
       appId: system.config.ALIPAY_APP_ID,
       tradeNo: t.trade_no,
@@ -346,11 +308,11 @@ describe('alipay through the sandbox face', () => {
     const unsigned = await postWebhook(new URLSearchParams(params).toString());
     assert.notEqual(unsigned.status, 200);
 
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.attempts[0].status, 'PENDING');
-    assert.equal((await inbox(outTradeNo)).length, 0, 'nothing stored');
-    assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
+    assert.equal((await system.inbox('alipay', outTradeNo)).length, 0, 'nothing stored');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
     await expectNothingCollected(system, id);
   });
 
@@ -358,9 +320,9 @@ describe('alipay through the sandbox face', () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await settled(id, 'SUCCEEDED');
+    await reached(system, id, 'SUCCEEDED');
     const [stored] = await eventually(async () => {
-      const rows = await inbox(outTradeNo);
+      const rows = await system.inbox('alipay', outTradeNo);
       return rows.length === 1 && rows;
     });
     for (let i = 0; i < 2; i++) {
@@ -368,10 +330,14 @@ describe('alipay through the sandbox face', () => {
       assert.equal(replay.status, 200);
       assert.equal(replay.text, 'success');
     }
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'SUCCEEDED');
     assert.deepEqual(v.refunds, []);
-    assert.equal((await inbox(outTradeNo)).length, 1, 'one notification, by notify_id');
+    assert.equal(
+      (await system.inbox('alipay', outTradeNo)).length,
+      1,
+      'one notification, by notify_id',
+    );
     await expectMoneyConserved(system, id);
   });
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -24,25 +25,14 @@ beforeEach(async () => {
 });
 
 const AMOUNT = 2_599;
-
-async function newOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `card-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: 'Headphones',
-  });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
+const newOrder = () =>
+  createPayOrder(system, { prefix: 'card', amount: AMOUNT, subject: 'Headphones' });
 
 const payByCard = (id: string) =>
   system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'bankcard', method: 'quick' });
 
 const nextCard = (card: { outcome: string; settleAfterMs?: number; respCode?: string }) =>
   system.sandbox('POST', '/bankcard/control/next-card', card);
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 
 describe('bank-card quick pay', () => {
   it('answers a charged card at once: the order is paid by the pay request itself', async () => {
@@ -51,7 +41,7 @@ describe('bank-card quick pay', () => {
     assert.equal(paid.status, 200, JSON.stringify(paid.body));
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
     assert.equal(paid.body.attempt.payUrl, undefined);
-    assert.equal((await view(id)).status, 'SUCCEEDED');
+    assert.equal((await system.payOrder(id)).status, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -62,11 +52,11 @@ describe('bank-card quick pay', () => {
     assert.equal(declined.status, 402);
     assert.equal(declined.body.code, 'PAYMENT_DECLINED');
     assert.equal(declined.body.decline_code, '65');
-    assert.equal((await view(id)).status, 'PAYING');
+    assert.equal((await system.payOrder(id)).status, 'PAYING');
 
     const paid = await payByCard(id);
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
-    const settled = await view(id);
+    const settled = await system.payOrder(id);
     assert.deepEqual(
       settled.attempts.map((a: { status: string }) => a.status),
       ['CLOSED', 'SUCCEEDED'],
@@ -79,7 +69,7 @@ describe('bank-card quick pay', () => {
     await nextCard({ outcome: 'accepted', settleAfterMs: 500 });
     const paid = await payByCard(id);
     assert.equal(paid.body.attempt.status, 'SUCCEEDED');
-    assert.equal((await view(id)).status, 'SUCCEEDED');
+    assert.equal((await system.payOrder(id)).status, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -89,7 +79,7 @@ describe('bank-card quick pay', () => {
     const pending = await payByCard(id);
     assert.equal(pending.status, 200);
     assert.equal(pending.body.attempt.status, 'PENDING');
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED', {
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED', {
       what: 'the card payment to settle',
     });
     await expectMoneyConserved(system, id);
@@ -105,7 +95,7 @@ describe('bank-card quick pay', () => {
 
     const settled = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.status === 'SUCCEEDED' && v;
       },
       { what: 'the timed-out card payment to be found' },

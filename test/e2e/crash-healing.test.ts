@@ -16,6 +16,7 @@ import type { SafetyNetReport } from '../../src/domain/safetyNet';
 import { demoMerchantId } from '../../src/services/merchants';
 import { merchantRefundReason } from '../../src/services/refunds';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { unique } from '../support/payments';
 
 const LEASE_SECONDS = 5;
 
@@ -48,9 +49,7 @@ after(async () => {
   await new Promise((resolve) => merchantEndpoint.close(resolve));
 });
 
-const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000);
-const asOperator = () => ({ authorization: `Bearer ${system.opsKey}` });
 
 const orderBody = () => ({
   merchantOrderNo: unique('heal-order'),
@@ -136,7 +135,7 @@ async function storedOrder(id: string) {
 }
 
 async function scan(): Promise<SafetyNetReport> {
-  const answer = await system.api('POST', '/ops/safety-net/scans', {}, asOperator());
+  const answer = await system.ops('POST', '/ops/safety-net/scans', {});
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return answer.body;
 }

@@ -10,6 +10,7 @@ import { createChannels } from '../../src/channels/registry';
 import { refunds } from '../../src/db/schema';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -21,28 +22,15 @@ after(async () => {
 
 const AMOUNT = 8_800;
 
-async function newOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `extra-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+const newOrder = () =>
+  createPayOrder(system, {
+    prefix: 'extra',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: 'Concert ticket',
     expiresInSeconds: 300,
   });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
-
-async function pay(id: string, method: string) {
-  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'sandbox',
-    method,
-  });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt.outTradeNo as string;
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+const pay = async (id: string, method: string) =>
+  (await openChannelOrder(system, id, { channel: 'sandbox', method })).outTradeNo;
 
 describe('payments the order does not need', () => {
   it('refunds a payment that lands after the order closed (LATE_PAYMENT)', async () => {
@@ -53,7 +41,7 @@ describe('payments the order does not need', () => {
     // The payer's payment crosses the close at the channel.
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'CLOSED');
@@ -72,11 +60,11 @@ describe('payments the order does not need', () => {
     const first = await pay(id, 'page');
     const second = await pay(id, 'qr'); // closes the first at the channel
     assert.equal((await system.sandbox('POST', `/control/payments/${first}/pay`)).status, 200);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     assert.equal((await system.sandbox('POST', `/control/payments/${second}/pay`)).status, 200);
 
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'SUCCEEDED');
@@ -90,7 +78,7 @@ describe('payments the order does not need', () => {
     const outTradeNo = await pay(id, 'page');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const paid = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.deepEqual(paid.refunds, []);
@@ -102,7 +90,7 @@ describe('payments the order does not need', () => {
     const outTradeNo = await pay(id, 'page');
     await system.api('POST', `/v1/pay-orders/${id}/close`);
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).refunds[0]?.status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).refunds[0]?.status === 'SUCCEEDED');
 
     const sandbox = createChannels(system.config).get('sandbox')!;
     const statement = await sandbox.fetchStatement(businessDayOf(new Date()));
@@ -114,7 +102,7 @@ describe('payments the order does not need', () => {
         ['REFUND', AMOUNT, 'CNY'],
       ],
     );
-    assert.equal(mine[1]!.refundNo, (await view(id)).refunds[0].id);
+    assert.equal(mine[1]!.refundNo, (await system.payOrder(id)).refunds[0].id);
     assert.match(statement.raw.toString('utf8'), new RegExp(outTradeNo));
   });
 });

@@ -7,6 +7,7 @@ import { eq } from 'drizzle-orm';
 import { idempotencyKeys, payOrders } from '../../src/db/schema';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
 import { startTestSystem, testSecretBox, type TestSystem } from '../support/system';
+import { unique } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -15,8 +16,6 @@ before(async () => {
 after(async () => {
   await system?.stop();
 });
-
-const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 
 const orderBody = (merchantOrderNo = unique('idem-order'), amount = 1234) => ({
   merchantOrderNo,

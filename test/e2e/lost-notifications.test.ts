@@ -7,6 +7,7 @@ import { channelNotifications } from '../../src/db/schema';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { payingOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -25,32 +26,17 @@ beforeEach(async () => {
   await system.sandbox('DELETE', '/control/faults');
 });
 
-async function payingOrder(amount = 4_200) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `lost-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount,
-    currency: 'CNY',
-    subject: 'Noodles',
-    expiresInSeconds: 300,
-  });
-  assert.equal(created.status, 201);
-  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
-    channel: 'sandbox',
-  });
-  assert.equal(paid.status, 200);
-  return { id: created.body.id as string, outTradeNo: paid.body.attempt.outTradeNo as string };
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+/** The order every scenario here pays for, on the sandbox channel. */
+const noodles = { prefix: 'lost', amount: 4_200, subject: 'Noodles', expiresInSeconds: 300 };
 
 describe('lost channel notifications', () => {
   it('settles a paid order by query when every notification is dropped', async () => {
     await system.sandbox('POST', '/control/faults', { dropNotifications: true });
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, noodles);
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 
     const settled = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(settled.needsAttention, false);
@@ -74,11 +60,11 @@ describe('lost channel notifications', () => {
 
   it('flags the order for an operator when queries fail too, and settles it once they work', async () => {
     await system.sandbox('POST', '/control/faults', { dropNotifications: true, failQueries: true });
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, noodles);
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
 
     const flagged = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.needsAttention && v;
     });
     assert.equal(flagged.status, 'PAYING');
@@ -98,7 +84,7 @@ describe('lost channel notifications', () => {
     // The channel recovers: the rare query finds the payment.
     await system.sandbox('DELETE', '/control/faults');
     const settled = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(settled.attempts[0].status, 'SUCCEEDED');
@@ -106,7 +92,7 @@ describe('lost channel notifications', () => {
   });
 
   it('hands over a notification acknowledged but never handed to the workflow (the API stopped)', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, noodles);
     await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
       failQueries: true,
@@ -127,7 +113,7 @@ describe('lost channel notifications', () => {
     });
     const settled = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.status === 'SUCCEEDED' && v;
       },
       { timeoutMs: 40_000, what: 'the inbox to hand the notification over again' },
@@ -143,8 +129,8 @@ describe('lost channel notifications', () => {
 
   it('answers the fresh status at once when asked to sync after paying', async () => {
     await system.sandbox('POST', '/control/faults', { dropNotifications: true });
-    const { id, outTradeNo } = await payingOrder();
-    assert.equal((await view(id)).status, 'PAYING');
+    const { id, outTradeNo } = await payingOrder(system, noodles);
+    assert.equal((await system.payOrder(id)).status, 'PAYING');
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const synced = await system.api('POST', `/v1/pay-orders/${id}/sync`);
     assert.equal(synced.status, 200);
@@ -153,7 +139,7 @@ describe('lost channel notifications', () => {
   });
 
   it('closes an order at the merchant request, closing its channel order first', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, noodles);
     const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
@@ -169,13 +155,13 @@ describe('lost channel notifications', () => {
   });
 
   it('refuses to close a paid order', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, noodles);
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     const close = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(close.status, 409);
     assert.equal(close.body.code, 'ALREADY_PAID');
-    assert.equal((await view(id)).status, 'SUCCEEDED');
+    assert.equal((await system.payOrder(id)).status, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 });

@@ -18,7 +18,6 @@ after(async () => {
   await system?.stop();
 });
 
-const asOps = () => ({ authorization: `Bearer ${system.opsKey}` });
 const asKey = (key: string) => ({ authorization: `Bearer ${key}` });
 
 function newOrder() {
@@ -30,16 +29,6 @@ function newOrder() {
   };
 }
 
-async function createMerchant(name: string) {
-  const created = await system.api('POST', '/ops/merchants', { name }, asOps());
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body as {
-    merchant: { id: string; name: string; createdAt: string };
-    apiKey: { id: string; key: string; prefix: string };
-    notifySecret: string;
-  };
-}
-
 function assertProblem(answer: { status: number; contentType: string; body: any }, status: number) {
   assert.equal(answer.status, status, JSON.stringify(answer.body));
   assert.match(answer.contentType, /^application\/problem\+json/);
@@ -48,7 +37,7 @@ function assertProblem(answer: { status: number; contentType: string; body: any 
 
 describe('merchants managed by operators', () => {
   it('creates a merchant whose key works on /v1 and sees only its own orders', async () => {
-    const created = await createMerchant('Tea shop');
+    const created = await system.createMerchant('Tea shop');
     assert.match(created.merchant.id, /^mch_[0-9A-Z]{26}$/);
     assert.equal(created.merchant.name, 'Tea shop');
     assert.ok(!Number.isNaN(Date.parse(created.merchant.createdAt)));
@@ -108,11 +97,11 @@ describe('merchants managed by operators', () => {
   });
 
   it('issues more keys, and a revoked key answers 401 at once while the others still work', async () => {
-    const created = await createMerchant('Rotating shop');
+    const created = await system.createMerchant('Rotating shop');
     const id = created.merchant.id;
     const first = created.apiKey;
 
-    const issued = await system.api('POST', `/ops/merchants/${id}/keys`, undefined, asOps());
+    const issued = await system.ops('POST', `/ops/merchants/${id}/keys`);
     assert.equal(issued.status, 201, JSON.stringify(issued.body));
     const second = issued.body as { id: string; key: string; prefix: string };
     assert.notEqual(second.id, first.id);
@@ -126,12 +115,7 @@ describe('merchants managed by operators', () => {
       200,
     );
 
-    const revoked = await system.api(
-      'DELETE',
-      `/ops/merchants/${id}/keys/${first.id}`,
-      undefined,
-      asOps(),
-    );
+    const revoked = await system.ops('DELETE', `/ops/merchants/${id}/keys/${first.id}`);
     assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
     assert.equal(revoked.body.id, first.id);
     assert.ok(!Number.isNaN(Date.parse(revoked.body.revokedAt)));
@@ -144,16 +128,11 @@ describe('merchants managed by operators', () => {
     );
 
     // Revoking again changes nothing.
-    const again = await system.api(
-      'DELETE',
-      `/ops/merchants/${id}/keys/${first.id}`,
-      undefined,
-      asOps(),
-    );
+    const again = await system.ops('DELETE', `/ops/merchants/${id}/keys/${first.id}`);
     assert.equal(again.status, 200);
     assert.equal(again.body.revokedAt, revoked.body.revokedAt);
 
-    const described = await system.api('GET', `/ops/merchants/${id}`, undefined, asOps());
+    const described = await system.ops('GET', `/ops/merchants/${id}`);
     assert.equal(described.status, 200, JSON.stringify(described.body));
     assert.equal(described.body.id, id);
     assert.equal(described.body.name, 'Rotating shop');
@@ -188,44 +167,23 @@ describe('merchants managed by operators', () => {
   });
 
   it('answers 404 for unknown merchants and keys, and 400 naming the field for bad input', async () => {
-    const created = await createMerchant('Other shop');
+    const created = await system.createMerchant('Other shop');
     const unknownMerchant = 'mch_00000000000000000000000000';
     const unknownKey = 'key_00000000000000000000000000';
+    assertProblem(await system.ops('GET', `/ops/merchants/${unknownMerchant}`), 404);
+    assertProblem(await system.ops('POST', `/ops/merchants/${unknownMerchant}/keys`), 404);
     assertProblem(
-      await system.api('GET', `/ops/merchants/${unknownMerchant}`, undefined, asOps()),
+      await system.ops('DELETE', `/ops/merchants/${unknownMerchant}/keys/${unknownKey}`),
       404,
     );
     assertProblem(
-      await system.api('POST', `/ops/merchants/${unknownMerchant}/keys`, undefined, asOps()),
-      404,
-    );
-    assertProblem(
-      await system.api(
-        'DELETE',
-        `/ops/merchants/${unknownMerchant}/keys/${unknownKey}`,
-        undefined,
-        asOps(),
-      ),
-      404,
-    );
-    assertProblem(
-      await system.api(
-        'DELETE',
-        `/ops/merchants/${created.merchant.id}/keys/${unknownKey}`,
-        undefined,
-        asOps(),
-      ),
+      await system.ops('DELETE', `/ops/merchants/${created.merchant.id}/keys/${unknownKey}`),
       404,
     );
     // Another merchant's key cannot be revoked through this merchant.
-    const other = await createMerchant('Neighbour');
+    const other = await system.createMerchant('Neighbour');
     assertProblem(
-      await system.api(
-        'DELETE',
-        `/ops/merchants/${created.merchant.id}/keys/${other.apiKey.id}`,
-        undefined,
-        asOps(),
-      ),
+      await system.ops('DELETE', `/ops/merchants/${created.merchant.id}/keys/${other.apiKey.id}`),
       404,
     );
     assert.equal(
@@ -240,7 +198,7 @@ describe('merchants managed by operators', () => {
       [{ name: 'x'.repeat(129) }, 'body.name'],
       [{ name: 'Shop', extra: true }, 'body'],
     ] as const) {
-      const answer = await system.api('POST', '/ops/merchants', body, asOps());
+      const answer = await system.ops('POST', '/ops/merchants', body);
       assertProblem(answer, 400);
       assert.equal(answer.body.code, 'VALIDATION_FAILED');
       assert.ok(
@@ -248,13 +206,13 @@ describe('merchants managed by operators', () => {
         JSON.stringify(answer.body),
       );
     }
-    const badPath = await system.api('GET', '/ops/merchants/not-a-merchant', undefined, asOps());
+    const badPath = await system.ops('GET', '/ops/merchants/not-a-merchant');
     assertProblem(badPath, 400);
     assert.equal(badPath.body.errors[0].field, 'path.id');
   });
 
   it('refuses merchant keys and missing keys on the ops endpoints', async () => {
-    const created = await createMerchant('Curious shop');
+    const created = await system.createMerchant('Curious shop');
     const id = created.merchant.id;
     const key = created.apiKey.key;
     assertProblem(await system.api('POST', '/ops/merchants', { name: 'Mine' }, asKey(key)), 401);
@@ -282,7 +240,7 @@ describe('merchants managed by operators', () => {
     );
     // Still live and still the only key.
     assert.equal((await system.api('GET', '/v1/pay-orders', undefined, asKey(key))).status, 200);
-    const described = await system.api('GET', `/ops/merchants/${id}`, undefined, asOps());
+    const described = await system.ops('GET', `/ops/merchants/${id}`);
     assert.equal(described.body.keys.length, 1);
   });
 });
@@ -306,7 +264,7 @@ describe('main.ts merchant create', () => {
 
     const created = await system.api('POST', '/v1/pay-orders', newOrder(), asKey(key));
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const described = await system.api('GET', `/ops/merchants/${id}`, undefined, asOps());
+    const described = await system.ops('GET', `/ops/merchants/${id}`);
     assert.equal(described.status, 200);
     assert.equal(described.body.name, 'Shop from the CLI');
     assert.equal(described.body.keys.length, 1);

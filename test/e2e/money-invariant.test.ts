@@ -9,6 +9,7 @@ import type { SafetyNetReport } from '../../src/domain/safetyNet';
 import { demoMerchantId } from '../../src/services/merchants';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { paidOrder, payingOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -28,34 +29,12 @@ after(async () => {
 });
 
 const AMOUNT = 4_200;
+/** The order every scenario here pays for, on the sandbox channel. */
+const teaSet = { prefix: 'money', amount: AMOUNT, subject: 'Tea set', expiresInSeconds: 300 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const asOperator = () => ({ authorization: `Bearer ${system.opsKey}` });
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
-async function payingOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `money-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: 'Tea set',
-    expiresInSeconds: 300,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id = created.body.id as string;
-  const paying = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
-  assert.equal(paying.status, 200, JSON.stringify(paying.body));
-  return { id, attempt: paying.body.attempt as { id: string; outTradeNo: string } };
-}
-
-async function paidOrder() {
-  const order = await payingOrder();
-  await system.sandbox('POST', `/control/payments/${order.attempt.outTradeNo}/pay`);
-  await eventually(async () => (await view(order.id)).status === 'SUCCEEDED');
-  return order;
-}
 
 async function closedOrder() {
-  const order = await payingOrder();
+  const order = await payingOrder(system, teaSet);
   const closed = await system.api('POST', `/v1/pay-orders/${order.id}/close`);
   assert.equal(closed.body.status, 'CLOSED', JSON.stringify(closed.body));
   return order;
@@ -83,7 +62,7 @@ async function recordRefundWithoutPayment(payOrderId: string, attemptId: string)
 }
 
 async function scan(): Promise<SafetyNetReport> {
-  const answer = await system.api('POST', '/ops/safety-net/scans', {}, asOperator());
+  const answer = await system.ops('POST', '/ops/safety-net/scans', {});
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return answer.body;
 }
@@ -108,7 +87,7 @@ async function moneyFinding(payOrderId: string) {
 
 describe('the money invariant in the safety-net scan', () => {
   it('defect: a refund recorded SUCCEEDED for money never paid is flagged MONEY_NOT_CONSERVED, once; healthy orders are not', async () => {
-    const paid = await paidOrder();
+    const paid = await paidOrder(system, teaSet);
     const closed = await closedOrder();
     const broken = await closedOrder();
     await expectMoneyConserved(system, paid.id);
@@ -122,10 +101,10 @@ describe('the money invariant in the safety-net scan', () => {
     assert.match(action!.reason, /^REFUND_WITHOUT_PAYMENT: /);
     assert.match(action!.reason, new RegExp(broken.attempt.outTradeNo));
     assert.deepEqual(report.flagged, [broken.id]);
-    await eventually(async () => (await view(broken.id)).needsAttention === true, {
+    await eventually(async () => (await system.payOrder(broken.id)).needsAttention === true, {
       what: 'the broken order to need attention',
     });
-    const exceptions = await system.api('GET', '/ops/exceptions', undefined, asOperator());
+    const exceptions = await system.ops('GET', '/ops/exceptions');
     const listed = exceptions.body.items.map((item: { id: string }) => item.id);
     assert.ok(listed.includes(broken.id));
     assert.ok(!listed.includes(paid.id) && !listed.includes(closed.id));

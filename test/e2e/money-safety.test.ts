@@ -40,8 +40,6 @@ function uniqueOrderNo() {
   return `safety-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 }
 
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
 describe('money safety over HTTP', () => {
   it('defect 2: 3,000 reuse, switch and sync requests at one order keep its history bounded; it still settles and refunds', async () => {
     const merchantOrderNo = uniqueOrderNo();
@@ -76,7 +74,7 @@ describe('money safety over HTTP', () => {
     }
     assert.ok((answers.get('409 TOO_MANY_CHANNEL_ORDERS') ?? 0) > 0, 'the cap was reached');
 
-    const paying = await view(id);
+    const paying = await system.payOrder(id);
     assert.equal(paying.status, 'PAYING');
     assert.equal(paying.attempts.length, 30);
     const open = paying.attempts.filter((a: { status: string }) => a.status === 'PENDING');
@@ -91,11 +89,13 @@ describe('money safety over HTTP', () => {
     const paid = open[0].outTradeNo as string;
     const stale = paying.attempts[5].outTradeNo as string;
     assert.equal((await system.sandbox('POST', `/control/payments/${paid}/pay`)).status, 200);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED', { what: 'paid' });
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED', {
+      what: 'paid',
+    });
     assert.equal((await system.sandbox('POST', `/control/payments/${stale}/pay`)).status, 200);
     const settled = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
       },
       { what: 'the duplicate refunded', timeoutMs: 60_000 },
@@ -121,7 +121,7 @@ describe('money safety over HTTP', () => {
     assert.equal(paidOther.status, 200);
     const refunded = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.refunds[0]?.status === 'SUCCEEDED' && v;
       },
       { what: 'the other amount refunded' },
@@ -140,7 +140,7 @@ describe('money safety over HTTP', () => {
     const second = await pay('qr');
     assert.equal((await system.sandbox('POST', `/control/payments/${second}/pay`)).status, 200);
     const settled = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.deepEqual(
@@ -155,7 +155,7 @@ describe('money safety over HTTP', () => {
     const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
     const outTradeNo = answer.body.attempt.outTradeNo as string;
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`, { amount: 1 });
-    await eventually(async () => (await view(id)).refunds[0]?.status === 'SUCCEEDED', {
+    await eventually(async () => (await system.payOrder(id)).refunds[0]?.status === 'SUCCEEDED', {
       what: 'the other amount refunded',
     });
     const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);

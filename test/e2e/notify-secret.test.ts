@@ -47,25 +47,13 @@ after(async () => {
   await new Promise((resolve) => receiver.close(resolve));
 });
 
-const asOps = (on: TestSystem) => ({ authorization: `Bearer ${on.opsKey}` });
-
 async function createMerchant(on: TestSystem, name: string) {
-  const created = await on.api('POST', '/ops/merchants', { name }, asOps(on));
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return {
-    id: created.body.merchant.id as string,
-    apiKey: created.body.apiKey.key as string,
-    notifySecret: created.body.notifySecret as string,
-  };
+  const { merchant, apiKey, notifySecret } = await on.createMerchant(name);
+  return { id: merchant.id, apiKey: apiKey.key, notifySecret };
 }
 
 async function rotate(on: TestSystem, merchantId: string) {
-  const rotated = await on.api(
-    'POST',
-    `/ops/merchants/${merchantId}/notify-secret/rotate`,
-    undefined,
-    asOps(on),
-  );
+  const rotated = await on.ops('POST', `/ops/merchants/${merchantId}/notify-secret/rotate`);
   assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
   assert.equal(rotated.body.merchantId, merchantId);
   assert.match(rotated.body.notifySecret, /^whsec_/);
@@ -124,11 +112,9 @@ describe('issue 12: notify secrets', () => {
     assert.notEqual(rotated.notifySecret, merchant.notifySecret);
     assert.ok(Date.parse(rotated.previousSecretValidUntil) > Date.now() + 3600_000);
     // The rotation is an operator's action: one audit row, never holding a secret.
-    const audit = await system.api(
+    const audit = await system.ops(
       'GET',
       `/ops/audit?action=merchant.rotate_notify_secret&subjectId=${merchant.id}`,
-      undefined,
-      asOps(system),
     );
     assert.equal(audit.status, 200, JSON.stringify(audit.body));
     assert.equal(audit.body.items.length, 1);
@@ -156,20 +142,17 @@ describe('issue 12: notify secrets', () => {
   });
 
   it('issue 12: rotating an unknown merchant answers 404, a body with options 400', async () => {
-    const unknown = await system.api(
+    const unknown = await system.ops(
       'POST',
       '/ops/merchants/mch_00000000000000000000000000/notify-secret/rotate',
-      undefined,
-      asOps(system),
     );
     assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
     assert.equal(unknown.body.code, 'NOT_FOUND');
     const merchant = await createMerchant(system, 'Careful shop');
-    const withOptions = await system.api(
+    const withOptions = await system.ops(
       'POST',
       `/ops/merchants/${merchant.id}/notify-secret/rotate`,
       { overlapSeconds: 5 },
-      asOps(system),
     );
     assert.equal(withOptions.status, 400, JSON.stringify(withOptions.body));
     assert.match(withOptions.body.detail, /unknown field\(s\): overlapSeconds/);

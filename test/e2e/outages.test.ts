@@ -6,7 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { payOrders } from '../../src/db/schema';
 import { expectMoneyConserved } from '../support/money';
-import { eventually, runDatabaseUrl, startTestSystem, type TestSystem } from '../support/system';
+import {
+  retriedWhileUnavailable,
+  runDatabaseUrl,
+  startTestSystem,
+  type TestSystem,
+} from '../support/system';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
 
 let system: TestSystem;
@@ -57,13 +62,7 @@ describe('a dependency that is down, or a workflow that answers late', () => {
     assert.equal(first.retryAfter, '2');
 
     // The payment went on without the request: asking again learns that it was paid.
-    const again = await eventually(
-      async () => {
-        const answer = await pay();
-        return answer.status !== 503 && answer;
-      },
-      { what: 'the pay request to answer' },
-    );
+    const again = await retriedWhileUnavailable(pay, 'the pay request to answer');
     assert.equal(again.status, 409, JSON.stringify(again.body));
     assert.equal(again.body.code, 'ALREADY_PAID');
     const order = (await system.api('GET', `/v1/pay-orders/${id}`)).body;
@@ -90,13 +89,7 @@ describe('a dependency that is down, or a workflow that answers late', () => {
     } finally {
       databaseLink.restore();
     }
-    const created = await eventually(
-      async () => {
-        const answer = await create();
-        return answer.status !== 503 && answer;
-      },
-      { what: 'the API to reach the database again' },
-    );
+    const created = await retriedWhileUnavailable(create, 'the API to reach the database again');
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const stored = await system.database.db
       .select()

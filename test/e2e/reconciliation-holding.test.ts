@@ -31,12 +31,9 @@ const yesterday = dayBefore(today);
 const beforeMidnight = (seconds: number) =>
   new Date(businessDayBounds(today).from.getTime() - seconds * 1000);
 
-const ops = (method: string, path: string, body?: unknown) =>
-  system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 const references = (items: { reference: string }[]) => items.map((i) => i.reference).sort();
 const exceptions = async () =>
-  (await ops('GET', '/ops/exceptions')).body.items.map((i: { id: string }) => i.id).sort();
+  (await system.ops('GET', '/ops/exceptions')).body.items.map((i: { id: string }) => i.id).sort();
 
 /** A sandbox payment our books record at `bookedAt`; the channel books it when the payer paid (now). */
 async function paidOrder(amount: number, bookedAt: Date) {
@@ -53,7 +50,9 @@ async function paidOrder(amount: number, bookedAt: Date) {
   assert.equal(paying.status, 200, JSON.stringify(paying.body));
   const outTradeNo = paying.body.attempt.outTradeNo as string;
   assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
-  await eventually(async () => (await view(id)).status === 'SUCCEEDED', { what: `${id} paid` });
+  await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED', {
+    what: `${id} paid`,
+  });
   const { db } = system.database;
   await db
     .update(channelAttempts)
@@ -77,7 +76,10 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
     );
     assert.equal(reversed.status, 200);
 
-    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: yesterday });
+    const run = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: yesterday,
+    });
     assert.equal(run.status, 200, JSON.stringify(run.body));
     const report = run.body;
     assert.deepEqual(report.forOperators, []);
@@ -93,12 +95,15 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
     }
     // Nothing reaches the operators while the difference is held.
     assert.deepEqual(await exceptions(), []);
-    assert.equal((await view(shifted.id)).needsAttention, false);
-    assert.deepEqual((await ops('GET', '/ops/reconciliation-differences')).body.items, []);
+    assert.equal((await system.payOrder(shifted.id)).needsAttention, false);
+    assert.deepEqual((await system.ops('GET', '/ops/reconciliation-differences')).body.items, []);
   });
 
   it("defect 9: the next day's run clears the held payment with its statement line, and the one never booked becomes MISSING_AT_CHANNEL after the hold", async () => {
-    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    const run = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
     assert.equal(run.status, 200, JSON.stringify(run.body));
     const report = run.body;
     assert.equal(report.matched.payments, 1);
@@ -115,7 +120,7 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
       ].sort((a, b) => a[1]!.localeCompare(b[1]!)),
     );
 
-    const stored = (await ops('GET', `/ops/reconciliations/sandbox/${yesterday}`)).body;
+    const stored = (await system.ops('GET', `/ops/reconciliations/sandbox/${yesterday}`)).body;
     const row = (outTradeNo: string) =>
       stored.differences.find((d: { reference: string }) => d.reference === outTradeNo);
     const cleared = row(shifted.outTradeNo);
@@ -130,8 +135,8 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
 
     // The expired hold is the operators' exception, as any 短款; the shifted payment is not.
     assert.deepEqual(await exceptions(), [neverBooked.id]);
-    assert.equal((await view(shifted.id)).needsAttention, false);
-    const open = (await ops('GET', '/ops/reconciliation-differences')).body.items;
+    assert.equal((await system.payOrder(shifted.id)).needsAttention, false);
+    const open = (await system.ops('GET', '/ops/reconciliation-differences')).body.items;
     assert.deepEqual(
       open.map((d: { kind: string; reference: string }) => [d.kind, d.reference]),
       [['MISSING_AT_CHANNEL', neverBooked.outTradeNo]],
@@ -139,7 +144,10 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
   });
 
   it('defect 9: a rerun of the held day after the hold reports the 短款 for operators and the shift as corrected', async () => {
-    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: yesterday });
+    const run = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: yesterday,
+    });
     assert.equal(run.status, 200, JSON.stringify(run.body));
     const report = run.body;
     assert.deepEqual(report.held, []);

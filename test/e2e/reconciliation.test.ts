@@ -20,6 +20,7 @@ import {
   startTestSystem,
   type TestSystem,
 } from '../support/system';
+import { payingOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -44,28 +45,6 @@ after(async () => {
 
 const today = businessDayOf(new Date());
 
-const ops = (method: string, path: string, body?: unknown) =>
-  system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
-async function payingOrder(amount: number, channel = 'sandbox', method?: string) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `rec-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount,
-    currency: 'CNY',
-    subject: 'Tea',
-    expiresInSeconds: 600,
-  });
-  assert.equal(created.status, 201);
-  const id = created.body.id as string;
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel,
-    ...(method ? { method } : {}),
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  return { id, outTradeNo: paid.body.attempt.outTradeNo as string, amount };
-}
-
 /** The payer pays while every notification and query of this channel order is lost. */
 async function paidUnheard(outTradeNo: string) {
   await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
@@ -76,10 +55,13 @@ async function paidUnheard(outTradeNo: string) {
   assert.equal(paid.status, 200);
 }
 
+/** A pot of tea: the order of every scenario here. */
+const tea = (amount: number) => ({ prefix: 'rec', amount, subject: 'Tea', expiresInSeconds: 600 });
+
 async function settled(id: string, status: string) {
   return eventually(
     async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return (
         v.status === status &&
         v.refunds.every((r: { status: string }) => r.status !== 'PROCESSING') &&
@@ -90,29 +72,21 @@ async function settled(id: string, status: string) {
   );
 }
 
-async function workflowCompleted(id: string) {
-  await eventually(
-    async () =>
-      (await system.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED',
-    { what: 'the payment workflow to complete', timeoutMs: 60_000 },
-  );
-}
-
 const kinds = (items: { kind: string }[]) => items.map((i) => i.kind).sort();
 
 describe('reconciliation of a day with every class of difference', () => {
-  const orders: Record<string, { id: string; outTradeNo: string; amount: number }> = {};
+  const orders: Record<string, { id: string; outTradeNo: string }> = {};
   let first: any;
 
   it('finds each difference, settles the missed payments and hands the rest to operators', async () => {
     // Paid after its workflow ended (late window over), the success lost: only the statement knows.
-    orders.afterWorkflow = await payingOrder(1_100);
+    orders.afterWorkflow = await payingOrder(system, tea(1_100));
     await system.api('POST', `/v1/pay-orders/${orders.afterWorkflow.id}/close`);
-    await workflowCompleted(orders.afterWorkflow.id);
+    await system.workflowCompleted(orders.afterWorkflow.id, { timeoutMs: 60_000 });
     await paidUnheard(orders.afterWorkflow.outTradeNo);
 
     // Matched, then partly refunded at the channel's console, outside paycenter.
-    orders.matched = await payingOrder(1_200);
+    orders.matched = await payingOrder(system, tea(1_200));
     await system.sandbox('POST', `/control/payments/${orders.matched.outTradeNo}/pay`);
     await settled(orders.matched.id, 'SUCCEEDED');
     const consoleRefund = await system.sandbox(
@@ -123,11 +97,11 @@ describe('reconciliation of a day with every class of difference', () => {
     assert.equal(consoleRefund.status, 201);
 
     // Paid while open; notifications and queries lost.
-    orders.open = await payingOrder(1_300);
+    orders.open = await payingOrder(system, tea(1_300));
     await paidUnheard(orders.open.outTradeNo);
 
     // Paid, then reversed by the channel: our books hold a payment the channel does not (短款).
-    orders.reversed = await payingOrder(1_400);
+    orders.reversed = await payingOrder(system, tea(1_400));
     await system.sandbox('POST', `/control/payments/${orders.reversed.outTradeNo}/pay`);
     await settled(orders.reversed.id, 'SUCCEEDED');
     assert.equal(
@@ -137,12 +111,12 @@ describe('reconciliation of a day with every class of difference', () => {
     );
 
     // The payer paid another amount than the order's: refunded at once, the order flagged.
-    orders.otherAmount = await payingOrder(1_500);
+    orders.otherAmount = await payingOrder(system, tea(1_500));
     await system.sandbox('POST', `/control/payments/${orders.otherAmount.outTradeNo}/pay`, {
       amount: 1_499,
     });
     await eventually(async () => {
-      const v = await view(orders.otherAmount!.id);
+      const v = await system.payOrder(orders.otherAmount!.id);
       return v.needsAttention && v.refunds[0]?.status === 'SUCCEEDED';
     });
 
@@ -155,11 +129,14 @@ describe('reconciliation of a day with every class of difference', () => {
     assert.equal(outside.status, 201);
 
     // Closed, then paid late within the late window; the success lost.
-    orders.lateInWindow = await payingOrder(1_700);
+    orders.lateInWindow = await payingOrder(system, tea(1_700));
     await system.api('POST', `/v1/pay-orders/${orders.lateInWindow.id}/close`);
     await paidUnheard(orders.lateInWindow.outTradeNo);
 
-    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    const run = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
     assert.equal(run.status, 200, JSON.stringify(run.body));
     first = run.body;
     assert.equal(first.run, 1);
@@ -182,7 +159,7 @@ describe('reconciliation of a day with every class of difference', () => {
     assert.deepEqual(open.refunds, []);
     for (const late of [orders.lateInWindow, orders.afterWorkflow]) {
       const closed = await eventually(async () => {
-        const v = await view(late.id);
+        const v = await system.payOrder(late.id);
         return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
       });
       assert.equal(closed.status, 'CLOSED');
@@ -193,14 +170,14 @@ describe('reconciliation of a day with every class of difference', () => {
     }
 
     // What cannot be decided automatically is on the operators' list, and nothing else.
-    const exceptions = (await ops('GET', '/ops/exceptions')).body.items.map(
+    const exceptions = (await system.ops('GET', '/ops/exceptions')).body.items.map(
       (i: { id: string }) => i.id,
     );
     assert.deepEqual(
       exceptions.sort(),
       [orders.matched, orders.reversed, orders.otherAmount].map((o) => o.id).sort(),
     );
-    const differences = (await ops('GET', '/ops/reconciliation-differences')).body.items;
+    const differences = (await system.ops('GET', '/ops/reconciliation-differences')).body.items;
     assert.deepEqual(kinds(differences), kinds(first.forOperators));
     const reversal = differences.find((d: { kind: string }) => d.kind === 'MISSING_AT_CHANNEL');
     assert.equal(reversal.urgent, true);
@@ -210,7 +187,10 @@ describe('reconciliation of a day with every class of difference', () => {
 
   it('changes nothing when the same day runs again', async () => {
     const before = await snapshot();
-    const run = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    const run = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
     assert.equal(run.status, 200, JSON.stringify(run.body));
     const second = run.body;
     assert.equal(second.run, 2);
@@ -230,31 +210,38 @@ describe('reconciliation of a day with every class of difference', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.deepEqual(await snapshot(), before);
 
-    const stored = await ops('GET', `/ops/reconciliations/sandbox/${today}`);
+    const stored = await system.ops('GET', `/ops/reconciliations/sandbox/${today}`);
     assert.equal(stored.body.runs, 2);
     assert.equal(stored.body.differences.length, 6);
   });
 
   it('records an operator resolving a difference, once', async () => {
     const item = first.forOperators.find((i: { kind: string }) => i.kind === 'UNKNOWN_PAYMENT');
-    const resolved = await ops('POST', `/ops/reconciliation-differences/${item.id}/resolve`, {
-      note: 'another shop on our merchant account; they refunded it',
-    });
+    const resolved = await system.ops(
+      'POST',
+      `/ops/reconciliation-differences/${item.id}/resolve`,
+      {
+        note: 'another shop on our merchant account; they refunded it',
+      },
+    );
     assert.equal(resolved.status, 200);
     assert.equal(resolved.body.resolution, 'RESOLVED');
-    const again = await ops('POST', `/ops/reconciliation-differences/${item.id}/resolve`, {
+    const again = await system.ops('POST', `/ops/reconciliation-differences/${item.id}/resolve`, {
       note: 'twice',
     });
     assert.equal(again.status, 409);
     assert.equal(again.body.code, 'DIFFERENCE_NOT_OPEN');
     // A rerun keeps the operator's decision.
-    const rerun = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    const rerun = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
     assert.equal(rerun.body.forOperators.length, 2);
   });
 
   async function snapshot() {
     const views = [];
-    for (const order of Object.values(orders)) views.push(await view(order.id));
+    for (const order of Object.values(orders)) views.push(await system.payOrder(order.id));
     const trades = (await system.sandbox('GET', '/control/payments')).body.items;
     return { views, trades };
   }
@@ -266,9 +253,9 @@ describe("each channel's own statement format", () => {
     ['wechatpay', 'native'],
   ] as const) {
     it(`${channel}: settles a payment only its bill shows, then matches it and a refund`, async () => {
-      const order = await payingOrder(2_345, channel, method);
+      const order = await payingOrder(system, tea(2_345), { channel, method });
       await paidUnheard(order.outTradeNo);
-      const first = await ops('POST', '/ops/reconciliations', { channel, day: today });
+      const first = await system.ops('POST', '/ops/reconciliations', { channel, day: today });
       assert.equal(first.status, 200, JSON.stringify(first.body));
       assert.equal(first.body.classes.MISSED_PAYMENT.count, 1);
       assert.equal(first.body.classes.MISSED_PAYMENT.amounts.CNY, 2_345);
@@ -286,7 +273,8 @@ describe("each channel's own statement format", () => {
         async () =>
           (await system.api('GET', `/v1/refunds/${refund.body.id}`)).body.status === 'SUCCEEDED',
       );
-      const second = (await ops('POST', '/ops/reconciliations', { channel, day: today })).body;
+      const second = (await system.ops('POST', '/ops/reconciliations', { channel, day: today }))
+        .body;
       assert.deepEqual(second.classes, {});
       assert.deepEqual(second.matched, { payments: 1, refunds: 1, amounts: { CNY: 2_690 } });
       assert.deepEqual(second.forOperators, []);
@@ -295,7 +283,7 @@ describe("each channel's own statement format", () => {
 
   it('bankcard: matches a card payment and its refund in the fixed-width statement', async () => {
     await system.sandbox('POST', '/bankcard/control/next-card', { outcome: 'success' });
-    const order = await payingOrder(3_456, 'bankcard', 'quick');
+    const order = await payingOrder(system, tea(3_456), { channel: 'bankcard', method: 'quick' });
     await settled(order.id, 'SUCCEEDED');
     const refund = await system.api('POST', '/v1/refunds', {
       payOrderId: order.id,
@@ -307,8 +295,9 @@ describe("each channel's own statement format", () => {
       async () =>
         (await system.api('GET', `/v1/refunds/${refund.body.id}`)).body.status === 'SUCCEEDED',
     );
-    const run = (await ops('POST', '/ops/reconciliations', { channel: 'bankcard', day: today }))
-      .body;
+    const run = (
+      await system.ops('POST', '/ops/reconciliations', { channel: 'bankcard', day: today })
+    ).body;
     assert.deepEqual(run.classes, {});
     assert.deepEqual(run.matched, { payments: 1, refunds: 1, amounts: { CNY: 3_912 } });
   });
@@ -325,7 +314,7 @@ describe('reconciliation requests', () => {
       [{ channel: 'sandbox', day: today, extra: 1 }, 400, 'body'],
     ];
     for (const [body, status, field] of cases) {
-      const answer = await ops('POST', '/ops/reconciliations', body);
+      const answer = await system.ops('POST', '/ops/reconciliations', body);
       assert.equal(answer.status, status, JSON.stringify(body));
       assert.equal(answer.contentType.startsWith('application/problem+json'), true);
       assert.ok(
@@ -338,7 +327,7 @@ describe('reconciliation requests', () => {
       day: today,
     });
     assert.equal(unauthenticated.status, 401);
-    const missing = await ops('GET', '/ops/reconciliations/sandbox/2001-01-01');
+    const missing = await system.ops('GET', '/ops/reconciliations/sandbox/2001-01-01');
     assert.equal(missing.status, 404);
   });
 

@@ -4,10 +4,16 @@
 // does, its reconciliation difference CORRECTED only once that refund succeeded.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signedHeaders } from '../../src/channels/sandbox/protocol';
 import { businessDayOf } from '../../src/domain/businessDay';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import {
+  paidOrder,
+  payingOrder,
+  postSandboxNotification,
+  sandboxSuccess,
+  unique,
+} from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -28,38 +34,14 @@ after(async () => {
 });
 
 const AMOUNT = 8_800;
-const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+/** What every scenario here pays for. */
+const teaSet = {
+  prefix: 'refund-safety',
+  amount: AMOUNT,
+  subject: 'Tea set',
+  expiresInSeconds: 600,
+};
 const refundView = async (id: string) => (await system.api('GET', `/v1/refunds/${id}`)).body;
-const trade = async (outTradeNo: string) =>
-  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
-const ops = (method: string, path: string, body?: unknown) =>
-  system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
-
-async function payingOrder(channel: string, method: string) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: unique('refund-safety'),
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: 'Tea set',
-    expiresInSeconds: 600,
-  });
-  assert.equal(created.status, 201);
-  const id = created.body.id as string;
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel, method });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  return { id, outTradeNo: paid.body.attempt.outTradeNo as string };
-}
-
-async function paidOrder(channel: string, method: string) {
-  const order = await payingOrder(channel, method);
-  assert.equal(
-    (await system.sandbox('POST', `/control/payments/${order.outTradeNo}/pay`)).status,
-    200,
-  );
-  await eventually(async () => (await view(order.id)).status === 'SUCCEEDED', { what: 'paid' });
-  return order;
-}
 
 const merchantRefund = (payOrderId: string, amount: number) =>
   system.api('POST', '/v1/refunds', { payOrderId, merchantRefundNo: unique('rfd'), amount });
@@ -71,7 +53,7 @@ describe('refunds the channel accepted', () => {
     ['sandbox', 'page'],
   ] as const) {
     it(`defect 3: a refund the channel accepted is never recorded FAILED (${channel}: follow-up queries rate-limited)`, async () => {
-      const { id, outTradeNo } = await paidOrder(channel, method);
+      const { id, outTradeNo } = await paidOrder(system, teaSet, { channel, method });
       // The channel accepts the refund as processing, then refuses the next refund queries as too
       // frequent (WeChat Pay: HTTP 429 FREQUENCY_LIMITED; Alipay: isv.app-call-limited).
       const faults = await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
@@ -109,13 +91,13 @@ describe('refunds the channel accepted', () => {
         { what: 'the refund to settle', timeoutMs: 60_000 },
       );
       assert.equal(done.status, 'SUCCEEDED');
-      const refunds = (await trade(outTradeNo)).refunds as { refund_status: string }[];
+      const refunds = (await system.trade(outTradeNo)).refunds as { refund_status: string }[];
       assert.deepEqual(
         refunds.map((r) => r.refund_status),
         ['REFUND_SUCCESS'],
       );
       assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
-      const order = await view(id);
+      const order = await system.payOrder(id);
       assert.equal(order.needsAttention, false);
       assert.deepEqual(
         order.refunds.map((r: { status: string }) => r.status),
@@ -128,62 +110,39 @@ describe('refunds the channel accepted', () => {
 describe('a stray payment the channel did not confirm at first', () => {
   const today = businessDayOf(new Date());
 
-  async function workflowCompleted(id: string) {
-    await eventually(
-      async () =>
-        await system.temporal.workflow
-          .getHandle(id)
-          .describe()
-          .then((d) => d.status.name === 'COMPLETED')
-          .catch(() => false),
-      { what: `workflow ${id} to complete`, timeoutMs: 60_000 },
-    );
-  }
-
   /** A signed sandbox success notification for a channel order (ahead of the channel's query). */
   async function earlySuccessNotification(outTradeNo: string) {
-    const body = JSON.stringify({
-      notify_id: unique('early'),
-      out_trade_no: outTradeNo,
-      trade_no: (await trade(outTradeNo)).trade_no,
-      trade_status: 'TRADE_SUCCESS',
-      total_amount: AMOUNT,
-      currency: 'CNY',
+    const body = sandboxSuccess({
+      notifyId: unique('early'),
+      outTradeNo,
+      tradeNo: (await system.trade(outTradeNo)).trade_no,
+      amount: AMOUNT,
     });
-    const answer = await fetch(`${system.apiUrl}/webhooks/sandbox`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...signedHeaders(
-          system.config.SANDBOX_APP_ID,
-          system.config.SANDBOX_SECRET,
-          body,
-          Date.now(),
-        ),
-      },
-      body,
-    });
+    const answer = await postSandboxNotification(system, body);
     assert.equal(answer.status, 200);
   }
 
   async function missedPaymentDifference(outTradeNo: string) {
-    const differences = (await ops('GET', `/ops/reconciliations/sandbox/${today}`)).body
+    const differences = (await system.ops('GET', `/ops/reconciliations/sandbox/${today}`)).body
       .differences as { kind: string; reference: string; resolution: string }[];
     return differences.find((d) => d.kind === 'MISSED_PAYMENT' && d.reference === outTradeNo);
   }
 
   it('defect 6: a stray payment whose first run ended NOT_PAID is refunded once a statement confirms it', async () => {
-    const { id, outTradeNo } = await payingOrder('sandbox', 'page');
+    const { id, outTradeNo } = await payingOrder(system, teaSet, {
+      channel: 'sandbox',
+      method: 'page',
+    });
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).status, 200);
-    await workflowCompleted(id);
-    const attemptId = (await view(id)).attempts[0].id as string;
+    await system.workflowCompleted(id, { timeoutMs: 60_000 });
+    const attemptId = (await system.payOrder(id)).attempts[0].id as string;
     const strayId = `stray_${attemptId}`;
 
     // A success notification the channel's query does not confirm (yet): the first run refunds nothing.
     await earlySuccessNotification(outTradeNo);
-    await workflowCompleted(strayId);
+    await system.workflowCompleted(strayId, { timeoutMs: 60_000 });
     assert.equal(await system.temporal.workflow.getHandle(strayId).result(), 'NOT_PAID');
-    assert.deepEqual((await view(id)).refunds, []);
+    assert.deepEqual((await system.payOrder(id)).refunds, []);
 
     // The payer does pay; the notification is lost and the refund stays processing while the
     // channel rate-limits its queries.
@@ -195,12 +154,15 @@ describe('a stray payment the channel did not confirm at first', () => {
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 
     // The statement books the payment: a new stray run confirms it by the statement and refunds.
-    const first = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    const first = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal((await missedPaymentDifference(outTradeNo))?.resolution, 'CORRECTING');
     const refund = await eventually(
       async () => {
-        const v = await view(id);
+        const v = await system.payOrder(id);
         return v.refunds.length === 1 && v.refunds[0];
       },
       { what: 'the stray payment refund' },
@@ -209,10 +171,13 @@ describe('a stray payment the channel did not confirm at first', () => {
     assert.equal(refund.amount, AMOUNT);
 
     // The refund is not done yet: the difference is not corrected yet either.
-    await eventually(async () => (await trade(outTradeNo)).refunds.length === 1, {
+    await eventually(async () => (await system.trade(outTradeNo)).refunds.length === 1, {
       what: 'the refund at the channel',
     });
-    const second = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    const second = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal((await refundView(refund.id)).status, 'PROCESSING');
     assert.equal((await missedPaymentDifference(outTradeNo))?.resolution, 'CORRECTING');
@@ -223,10 +188,13 @@ describe('a stray payment the channel did not confirm at first', () => {
       what: 'the refund to succeed',
       timeoutMs: 60_000,
     });
-    const third = await ops('POST', '/ops/reconciliations', { channel: 'sandbox', day: today });
+    const third = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'sandbox',
+      day: today,
+    });
     assert.equal(third.status, 200, JSON.stringify(third.body));
     assert.equal((await missedPaymentDifference(outTradeNo))?.resolution, 'CORRECTED');
     assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
-    assert.equal((await view(id)).status, 'CLOSED');
+    assert.equal((await system.payOrder(id)).status, 'CLOSED');
   });
 });

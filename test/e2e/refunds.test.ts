@@ -9,6 +9,7 @@ import { newId } from '../../src/domain/ids';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
+import { createPayOrder, paidOrder as paid, unique } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -19,36 +20,17 @@ after(async () => {
 });
 
 const AMOUNT = 10_000;
-const unique = (prefix: string) => `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-
-async function newOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: unique('refund-order'),
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: 'Refundable goods',
-    expiresInSeconds: 300,
-  });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
+/** The order every scenario here refunds, paid on the sandbox's page. */
+const goods = {
+  prefix: 'refund-order',
+  amount: AMOUNT,
+  subject: 'Refundable goods',
+  expiresInSeconds: 300,
+};
+const newOrder = () => createPayOrder(system, goods);
+const paidOrder = () => paid(system, goods, { channel: 'sandbox', method: 'page' });
 
 /** A pay order paid through the sandbox: its ID and the channel order's out_trade_no. */
-async function paidOrder() {
-  const id = await newOrder();
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'sandbox',
-    method: 'page',
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  const outTradeNo = paid.body.attempt.outTradeNo as string;
-  assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
-  await eventually(async () => (await view(id)).status === 'SUCCEEDED', { what: 'paid' });
-  return { id, outTradeNo };
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
 const refund = (payOrderId: string, amount: number, more: Record<string, unknown> = {}) =>
   system.api('POST', '/v1/refunds', {
     payOrderId,
@@ -106,7 +88,7 @@ describe('merchant refunds', () => {
     assert.equal(row!.workflowStarted, true);
 
     // The pay order view lists it; the order stays paid.
-    const order = await view(id);
+    const order = await system.payOrder(id);
     assert.equal(order.status, 'SUCCEEDED');
     assert.deepEqual(order.refunds, [
       {
@@ -135,7 +117,7 @@ describe('merchant refunds', () => {
     assert.equal((await settled(first.body.id)).status, 'SUCCEEDED');
     assert.equal((await settled(second.body.id)).status, 'SUCCEEDED');
     assert.equal(await refundedAtChannel(outTradeNo), AMOUNT);
-    const order = await view(id);
+    const order = await system.payOrder(id);
     assert.deepEqual(
       order.refunds.map((r: { amount: number }) => r.amount).sort((a: number, b: number) => a - b),
       [3_000, 7_000],
@@ -292,7 +274,7 @@ describe('merchant refunds', () => {
 
     for (const a of created) assert.equal((await settled(a.body.id)).status, 'SUCCEEDED');
     assert.equal(await refundedAtChannel(outTradeNo), AMOUNT);
-    const order = await view(id);
+    const order = await system.payOrder(id);
     assert.equal(order.refunds.length, 10);
     await expectMoneyConserved(system, id);
   });

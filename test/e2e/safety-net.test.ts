@@ -12,6 +12,7 @@ import type { SafetyNetCheck, SafetyNetReport } from '../../src/domain/safetyNet
 import { status } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder } from '../support/payments';
 
 let system: TestSystem;
 /** A merchant endpoint that never accepts a notification. */
@@ -44,39 +45,17 @@ after(async () => {
 
 const AMOUNT = 5_500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const asOperator = () => ({ authorization: `Bearer ${system.opsKey}` });
 
-async function newOrder(options: { expiresInSeconds?: number; notifyUrl?: string } = {}) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `net-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+const newOrder = (options: { expiresInSeconds?: number; notifyUrl?: string } = {}) =>
+  createPayOrder(system, {
+    prefix: 'net',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: 'Garden chairs',
     expiresInSeconds: options.expiresInSeconds ?? 300,
     ...(options.notifyUrl ? { notifyUrl: options.notifyUrl } : {}),
   });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id as string;
-}
-
-async function pay(id: string, method = 'page') {
-  const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel: 'sandbox',
-    method,
-  });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt as { id: string; outTradeNo: string };
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-
-async function workflowCompleted(id: string) {
-  await eventually(
-    async () =>
-      (await system.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED',
-    { what: `the payment workflow ${id} to complete` },
-  );
-}
+const pay = (id: string, method = 'page') =>
+  openChannelOrder(system, id, { channel: 'sandbox', method });
 
 /** The payer pays at the channel, but the channel's notification never reaches paycenter. */
 async function payWithNotificationLost(outTradeNo: string) {
@@ -99,7 +78,7 @@ async function recordSuccessWithoutRefund(attemptId: string) {
 }
 
 async function scan(body?: unknown): Promise<SafetyNetReport> {
-  const answer = await system.api('POST', '/ops/safety-net/scans', body, asOperator());
+  const answer = await system.ops('POST', '/ops/safety-net/scans', body);
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return answer.body;
 }
@@ -123,9 +102,9 @@ describe('safety-net scans', () => {
     const first = await pay(id, 'page');
     const second = await pay(id, 'qr'); // closes the first at the channel
     await system.sandbox('POST', `/control/payments/${second.outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     await payWithNotificationLost(first.outTradeNo);
-    await workflowCompleted(id);
+    await system.workflowCompleted(id);
     await recordSuccessWithoutRefund(first.id);
 
     const report = await scan();
@@ -145,7 +124,7 @@ describe('safety-net scans', () => {
     assert.deepEqual([counts.found, counts.acted, counts.alreadyKnown], [1, 1, 0]);
 
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds[0]?.status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'SUCCEEDED');
@@ -172,7 +151,7 @@ describe('safety-net scans', () => {
     const attempt = await pay(id);
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
     await payWithNotificationLost(attempt.outTradeNo);
-    await workflowCompleted(id);
+    await system.workflowCompleted(id);
     await recordSuccessWithoutRefund(attempt.id);
 
     const report = await scan();
@@ -181,7 +160,7 @@ describe('safety-net scans', () => {
       [['CLOSED_ORDER_PAID', 'STRAY_PAYMENT', `stray_${attempt.id}`]],
     );
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds[0]?.status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'CLOSED');
@@ -202,8 +181,8 @@ describe('safety-net scans', () => {
       [['ATTEMPT_OPEN_PAST_EXPIRY', attempt.id, 'FLAGGED']],
     );
     assert.deepEqual(report.flagged, [id]);
-    assert.equal((await view(id)).needsAttention, true);
-    const exceptions = await system.api('GET', '/ops/exceptions', undefined, asOperator());
+    assert.equal((await system.payOrder(id)).needsAttention, true);
+    const exceptions = await system.ops('GET', '/ops/exceptions');
     assert.ok(exceptions.body.items.some((item: { id: string }) => item.id === id));
     await expectNothingCollected(system, id); // the workflow is gone with its channel order open
 
@@ -215,7 +194,7 @@ describe('safety-net scans', () => {
     const row = await finding('ATTEMPT_OPEN_PAST_EXPIRY', attempt.id);
     assert.equal(row?.timesSeen, 2);
     assert.equal(row?.clearedAt, null);
-    const listed = await system.api('GET', '/ops/safety-net/findings', undefined, asOperator());
+    const listed = await system.ops('GET', '/ops/safety-net/findings');
     assert.equal(listed.status, 200);
     const mine = listed.body.items.find((f: { subject: string }) => f.subject === attempt.id);
     assert.equal(mine.check, 'ATTEMPT_OPEN_PAST_EXPIRY');
@@ -236,7 +215,7 @@ describe('safety-net scans', () => {
     });
     await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     const processing = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds[0]?.status === 'PROCESSING' && v;
     });
     await sleep(3_500); // past REFUND_FINAL_WITHIN_SECONDS
@@ -249,11 +228,11 @@ describe('safety-net scans', () => {
       [['REFUND_NOT_FINAL', processing.refunds[0].id, 'FLAGGED']],
     );
     // The workflow owns the record: it raises the flag (and its search attribute) itself.
-    await eventually(async () => (await view(id)).needsAttention === true);
+    await eventually(async () => (await system.payOrder(id)).needsAttention === true);
     assert.equal((await payment.query(status)).needsAttention, true);
 
     await system.sandbox('DELETE', `/control/payments/${attempt.outTradeNo}/faults`);
-    await eventually(async () => (await view(id)).refunds[0].status === 'SUCCEEDED', {
+    await eventually(async () => (await system.payOrder(id)).refunds[0].status === 'SUCCEEDED', {
       timeoutMs: 60_000,
       what: 'the refund to succeed once the channel answers again',
     });
@@ -281,19 +260,14 @@ describe('safety-net scans', () => {
       actionsFor(report, id).map((a) => [a.check, a.subject, a.action]),
       [['MERCHANT_NOT_NOTIFIED', event!.eventId, 'FLAGGED']],
     );
-    assert.equal((await view(id)).needsAttention, true);
+    assert.equal((await system.payOrder(id)).needsAttention, true);
     assert.equal((await expectMoneyConserved(system, id)).netAtChannel, AMOUNT);
   });
 
   it("scans one merchant's orders on request, leaving other merchants' findings alone", async () => {
-    const created = await system.api(
-      'POST',
-      '/ops/merchants',
-      { name: 'Quiet shop' },
-      asOperator(),
-    );
+    const created = await system.ops('POST', '/ops/merchants', { name: 'Quiet shop' });
     assert.equal(created.status, 201);
-    const before = await system.api('GET', '/ops/safety-net/findings', undefined, asOperator());
+    const before = await system.ops('GET', '/ops/safety-net/findings');
     assert.ok(before.body.items.length > 0);
 
     const narrow = await scan({ merchantId: created.body.merchant.id });
@@ -302,7 +276,7 @@ describe('safety-net scans', () => {
     for (const check of narrow.checks) {
       assert.deepEqual([check.found, check.cleared, check.error], [0, 0, undefined], check.check);
     }
-    const afterwards = await system.api('GET', '/ops/safety-net/findings', undefined, asOperator());
+    const afterwards = await system.ops('GET', '/ops/safety-net/findings');
     assert.deepEqual(
       afterwards.body.items.map((f: { id: string }) => f.id),
       before.body.items.map((f: { id: string }) => f.id),
@@ -316,7 +290,7 @@ describe('safety-net scans', () => {
       [{ everything: true }, 400, 'VALIDATION_FAILED'],
     ];
     for (const [body, status, code] of cases) {
-      const answer = await system.api('POST', '/ops/safety-net/scans', body, asOperator());
+      const answer = await system.ops('POST', '/ops/safety-net/scans', body);
       assert.equal(answer.status, status, JSON.stringify(body));
       assert.match(answer.contentType, /application\/problem\+json/);
       assert.equal(answer.body.code, code);

@@ -13,6 +13,7 @@ import { expectMoneyConserved } from '../support/money';
 import { freePort } from '../support/ports';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandboxProcess';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+import { payerPays, payingOrder, reached } from '../support/payments';
 
 let system: TestSystem;
 let sandbox: SandboxProcess | undefined;
@@ -51,57 +52,27 @@ after(async () => {
 });
 
 const today = businessDayOf(new Date());
-const ops = (method: string, path: string, body?: unknown) =>
-  system.api(method, path, body, { authorization: `Bearer ${system.opsKey}` });
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-const trade = async (outTradeNo: string) =>
-  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
 
-async function payingOrder(amount: number, channel: string, method?: string) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `restart-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount,
-    currency: 'CNY',
-    subject: 'Tea',
-    expiresInSeconds: 900,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id = created.body.id as string;
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
-    channel,
-    ...(method ? { method } : {}),
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  return { id, outTradeNo: paid.body.attempt.outTradeNo as string };
-}
-
-async function payerPays(outTradeNo: string) {
-  const paid = await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-}
-
-async function settled(id: string, status: string, timeoutMs = 20_000) {
-  return eventually(
-    async () => {
-      const v = await view(id);
-      return v.status === status && v;
-    },
-    { what: `order ${id} ${status}`, timeoutMs },
-  );
-}
+/** A pot of tea, paid for in this file's scenarios. */
+const tea = (amount: number) => ({
+  prefix: 'restart',
+  amount,
+  subject: 'Tea',
+  expiresInSeconds: 900,
+});
 
 describe('the sandbox channel killed and restarted on its journal', () => {
   it('keeps trades, refunds and owed notifications; the day reconciles with nothing missing', async () => {
     // Paid and notified before the kill.
-    const paid = await payingOrder(2_100, 'sandbox');
-    await payerPays(paid.outTradeNo);
-    await settled(paid.id, 'SUCCEEDED');
+    const paid = await payingOrder(system, tea(2_100), { channel: 'sandbox' });
+    await payerPays(system, paid.outTradeNo);
+    await reached(system, paid.id, 'SUCCEEDED');
 
     // Paid at the Alipay face and partly refunded before the kill.
-    const refunded = await payingOrder(2_200, 'alipay', 'qr');
+    const refunded = await payingOrder(system, tea(2_200), { channel: 'alipay', method: 'qr' });
     assert.equal((await fetch(`${system.sandboxUrl}/pay/${refunded.outTradeNo}`)).status, 200);
-    await payerPays(refunded.outTradeNo);
-    await settled(refunded.id, 'SUCCEEDED');
+    await payerPays(system, refunded.outTradeNo);
+    await reached(system, refunded.id, 'SUCCEEDED');
     const refund = await system.api('POST', '/v1/refunds', {
       payOrderId: refunded.id,
       merchantRefundNo: `restart-rfd-${Date.now()}`,
@@ -115,19 +86,19 @@ describe('the sandbox channel killed and restarted on its journal', () => {
     );
 
     // Paid just before the kill; its notification is owed, due in a few seconds.
-    const owed = await payingOrder(2_300, 'sandbox');
+    const owed = await payingOrder(system, tea(2_300), { channel: 'sandbox' });
     const delayed = await system.sandbox('POST', `/control/payments/${owed.outTradeNo}/faults`, {
       delayNotificationsMs: 8_000,
     });
     assert.equal(delayed.status, 200);
-    await payerPays(owed.outTradeNo);
+    await payerPays(system, owed.outTradeNo);
 
     // Opened at the channel, not paid yet.
-    const unpaid = await payingOrder(2_400, 'sandbox');
+    const unpaid = await payingOrder(system, tea(2_400), { channel: 'sandbox' });
 
-    assert.deepEqual((await trade(owed.outTradeNo)).notifications, [], 'not sent yet');
+    assert.deepEqual((await system.trade(owed.outTradeNo)).notifications, [], 'not sent yet');
     await sandbox!.kill();
-    assert.equal((await view(owed.id)).status, 'PAYING');
+    assert.equal((await system.payOrder(owed.id)).status, 'PAYING');
     sandbox = await startSandboxProcess(sandboxEnv);
 
     // The channel still knows every trade as it was.
@@ -142,7 +113,7 @@ describe('the sandbox channel killed and restarted on its journal', () => {
       [owed.outTradeNo]: 'TRADE_SUCCESS',
       [unpaid.outTradeNo]: 'WAIT_BUYER_PAY',
     });
-    const alipayTrade = await trade(refunded.outTradeNo);
+    const alipayTrade = await system.trade(refunded.outTradeNo);
     assert.equal(alipayTrade.channel, 'alipay');
     assert.deepEqual(
       alipayTrade.refunds.map((r: { refund_amount: number; refund_status: string }) => [
@@ -153,8 +124,8 @@ describe('the sandbox channel killed and restarted on its journal', () => {
     );
 
     // The owed notification goes out when due and settles its order (no query runs here).
-    await settled(owed.id, 'SUCCEEDED');
-    const notifications = (await trade(owed.outTradeNo)).notifications;
+    await reached(system, owed.id, 'SUCCEEDED');
+    const notifications = (await system.trade(owed.outTradeNo)).notifications;
     assert.deepEqual(
       notifications.map((n: { attempt: number; outcome: string }) => [n.attempt, n.outcome]),
       [[0, 'acknowledged']],
@@ -173,11 +144,11 @@ describe('the sandbox channel killed and restarted on its journal', () => {
     assert.equal(waiting.body.needsAttention, false);
 
     // The trade opened before the kill is paid after it.
-    await payerPays(unpaid.outTradeNo);
-    await settled(unpaid.id, 'SUCCEEDED');
+    await payerPays(system, unpaid.outTradeNo);
+    await reached(system, unpaid.id, 'SUCCEEDED');
 
     // The day's statements hold every payment and refund: nothing is missing at the channel.
-    const sandboxDay = await ops('POST', '/ops/reconciliations', {
+    const sandboxDay = await system.ops('POST', '/ops/reconciliations', {
       channel: 'sandbox',
       day: today,
     });
@@ -185,7 +156,10 @@ describe('the sandbox channel killed and restarted on its journal', () => {
     assert.deepEqual(sandboxDay.body.classes, {});
     assert.deepEqual(sandboxDay.body.forOperators, []);
     assert.equal(sandboxDay.body.matched.payments, 3);
-    const alipayDay = await ops('POST', '/ops/reconciliations', { channel: 'alipay', day: today });
+    const alipayDay = await system.ops('POST', '/ops/reconciliations', {
+      channel: 'alipay',
+      day: today,
+    });
     assert.equal(alipayDay.status, 200, JSON.stringify(alipayDay.body));
     assert.deepEqual(alipayDay.body.classes, {});
     assert.deepEqual(alipayDay.body.forOperators, []);

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { signedHeaders } from '../../src/channels/sandbox/protocol';
 import { channelNotifications } from '../../src/db/schema';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { payingOrder, postSandboxNotification, sandboxSuccess } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -18,45 +18,25 @@ after(async () => {
 });
 
 const AMOUNT = 6_600;
-
-async function payingOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `stray-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: 'Flowers',
-  });
-  const id = created.body.id as string;
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
-  return { id, outTradeNo: paid.body.attempt.outTradeNo as string };
-}
-
-async function workflowCompleted(id: string) {
-  await eventually(
-    async () =>
-      (await system.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED',
-    { what: 'the payment workflow to complete' },
-  );
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
+/** The order every scenario here pays for, on the sandbox channel. */
+const flowers = { prefix: 'stray', amount: AMOUNT, subject: 'Flowers' };
 
 describe('successes after the pay order workflow completed', () => {
   it('refunds a payment made after the order closed and its late window ended', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, flowers);
     await system.api('POST', `/v1/pay-orders/${id}/close`);
-    await workflowCompleted(id);
+    await system.workflowCompleted(id);
 
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'CLOSED');
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
     assert.equal(refunded.refunds[0].amount, AMOUNT);
     assert.equal(refunded.attempts[0].status, 'SUCCEEDED');
-    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const trade = await system.trade(outTradeNo);
     assert.deepEqual(
       trade.refunds.map((r: { refund_amount: number; refund_status: string }) => [
         r.refund_amount,
@@ -69,36 +49,16 @@ describe('successes after the pay order workflow completed', () => {
   });
 
   it('refunds nothing for a late repeat of the success that paid the order, however it is sent', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, flowers);
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
-    await workflowCompleted(id);
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
+    await system.workflowCompleted(id);
 
-    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const trade = await system.trade(outTradeNo);
     const success = (notifyId: string) =>
-      JSON.stringify({
-        notify_id: notifyId,
-        out_trade_no: outTradeNo,
-        trade_no: trade.trade_no,
-        trade_status: 'TRADE_SUCCESS',
-        total_amount: AMOUNT,
-        currency: 'CNY',
-      });
-    const post = (body: string) =>
-      fetch(`${system.apiUrl}/webhooks/sandbox`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...signedHeaders(
-            system.config.SANDBOX_APP_ID,
-            system.config.SANDBOX_SECRET,
-            body,
-            Date.now(),
-          ),
-        },
-        body,
-      });
-    const strayId = `stray_${(await view(id)).attempts[0].id}`;
+      sandboxSuccess({ notifyId, outTradeNo, tradeNo: trade.trade_no, amount: AMOUNT });
+    const post = (body: string) => postSandboxNotification(system, body);
+    const strayId = `stray_${(await system.payOrder(id)).attempts[0].id}`;
 
     // The very notification again: handed over already, so only acknowledged.
     const repeat = await post(success(trade.notifications[0].notifyId));
@@ -117,7 +77,7 @@ describe('successes after the pay order workflow completed', () => {
       .where(eq(channelNotifications.dedupeKey, resentId));
     assert.equal(stored?.status, 'ALREADY_PAID');
     await assert.rejects(system.temporal.workflow.getHandle(strayId).describe());
-    const after = await view(id);
+    const after = await system.payOrder(id);
     assert.equal(after.status, 'SUCCEEDED');
     assert.deepEqual(after.refunds, []);
     assert.equal(after.needsAttention, false);

@@ -4,12 +4,11 @@
 // problem and stores nothing, and repeats of it download nothing more within the interval.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { and, eq } from 'drizzle-orm';
 import { generateKeyPair } from '../../src/channels/keys';
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
-import { channelNotifications } from '../../src/db/schema';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { payingOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -21,25 +20,15 @@ after(async () => {
 });
 
 const AMOUNT = 8_800;
+/** The order every scenario here pays for, by WeChat Pay Native. */
+const xiaolongbao = {
+  prefix: 'wxcert',
+  amount: AMOUNT,
+  subject: '一份小笼包',
+  expiresInSeconds: 300,
+};
+const wechatpayNative = { channel: 'wechatpay', method: 'native' };
 
-async function payingOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `wxcert-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: AMOUNT,
-    currency: 'CNY',
-    subject: '一份小笼包',
-    expiresInSeconds: 300,
-  });
-  assert.equal(created.status, 201);
-  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
-    channel: 'wechatpay',
-    method: 'native',
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  return { id: created.body.id as string, outTradeNo: paid.body.attempt.outTradeNo as string };
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
 /** What the sandbox's WeChat Pay platform signs with and lists, and how often it was downloaded. */
 async function platform() {
   const answer = await system.sandbox('GET', '/control/wechatpay/platform-certificates');
@@ -47,21 +36,9 @@ async function platform() {
   return answer.body as { signingSerialNo: string; serialNos: string[]; downloads: number };
 }
 
-async function inbox(outTradeNo: string) {
-  return system.database.db
-    .select()
-    .from(channelNotifications)
-    .where(
-      and(
-        eq(channelNotifications.channel, 'wechatpay'),
-        eq(channelNotifications.outTradeNo, outTradeNo),
-      ),
-    );
-}
-
 describe('wechatpay platform certificate rotation', () => {
   it('issue 12: a notification signed by a rotated platform certificate is accepted after one refresh and settles the order', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, xiaolongbao, wechatpayNative);
     const before = await platform();
     const rotated = await system.sandbox('POST', '/control/wechatpay/platform-certificates/rotate');
     assert.equal(rotated.status, 200);
@@ -70,11 +47,15 @@ describe('wechatpay platform certificate rotation', () => {
 
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
     const paid = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
-    assert.equal((await inbox(outTradeNo)).length, 1, 'settled by the notification');
+    assert.equal(
+      (await system.inbox('wechatpay', outTradeNo)).length,
+      1,
+      'settled by the notification',
+    );
     const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
     assert.equal(trade.notifications[0].outcome, 'acknowledged');
     assert.equal((await platform()).downloads, before.downloads + 1, 'exactly one refresh');
@@ -82,7 +63,7 @@ describe('wechatpay platform certificate rotation', () => {
   });
 
   it('issue 12: a notification with an unknown serial is refused with a 401 problem, stores nothing, and repeats refresh no more within the interval', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await payingOrder(system, xiaolongbao, wechatpayNative);
     const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
     const body = JSON.stringify({
       id: `forged-${outTradeNo}`,
@@ -111,8 +92,8 @@ describe('wechatpay platform certificate rotation', () => {
     }
     // The first test refreshed less than the interval (60 s) ago: none of these may download.
     assert.equal((await platform()).downloads, start, 'no refresh within the interval');
-    assert.equal((await inbox(outTradeNo)).length, 0);
-    const v = await view(id);
+    assert.equal((await system.inbox('wechatpay', outTradeNo)).length, 0);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     await expectNothingCollected(system, id);
   });

@@ -6,16 +6,15 @@
 import assert from 'node:assert/strict';
 import { createVerify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { and, eq } from 'drizzle-orm';
 import { businessDayOf } from '../../src/domain/businessDay';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateKeyPair } from '../../src/channels/keys';
 import { createChannels } from '../../src/channels/registry';
 import { signedHeaders } from '../../src/channels/wechatpay/protocol';
-import { channelNotifications } from '../../src/db/schema';
 import { wechatpayFace } from '../../simulator/faces/wechatpay';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
+import { createPayOrder, openChannelOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -28,42 +27,15 @@ after(async () => {
 const AMOUNT = 6_600;
 
 async function payingOrder() {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `wx-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+  const id = await createPayOrder(system, {
+    prefix: 'wx',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: '一碗牛肉面',
     expiresInSeconds: 300,
   });
-  assert.equal(created.status, 201);
-  const paid = await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, {
-    channel: 'wechatpay',
-    method: 'native',
-  });
-  assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  const attempt = paid.body.attempt;
+  const attempt = await openChannelOrder(system, id, { channel: 'wechatpay', method: 'native' });
   assert.equal(attempt.status, 'PENDING');
-  return {
-    id: created.body.id as string,
-    outTradeNo: attempt.outTradeNo as string,
-    payUrl: attempt.payUrl as string,
-  };
-}
-
-const view = async (id: string) => (await system.api('GET', `/v1/pay-orders/${id}`)).body;
-const trade = async (outTradeNo: string) =>
-  (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
-
-async function inbox(outTradeNo: string) {
-  return system.database.db
-    .select()
-    .from(channelNotifications)
-    .where(
-      and(
-        eq(channelNotifications.channel, 'wechatpay'),
-        eq(channelNotifications.outTradeNo, outTradeNo),
-      ),
-    );
+  return { id, outTradeNo: attempt.outTradeNo, payUrl: attempt.payUrl };
 }
 
 /** The sandbox's WeChat Pay face with the system's keys: it makes genuine notifications. */
@@ -100,15 +72,15 @@ describe('wechatpay end to end', () => {
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 
     const paid = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(paid.attempts[0].channel, 'wechatpay');
     assert.equal(paid.attempts[0].status, 'SUCCEEDED');
-    const rows = await inbox(outTradeNo);
+    const rows = await system.inbox('wechatpay', outTradeNo);
     assert.equal(rows.length, 1, 'settled by the notification');
     const t = await eventually(async () => {
-      const t = await trade(outTradeNo);
+      const t = await system.trade(outTradeNo);
       return t.notifications.some((n: { outcome: string }) => n.outcome === 'acknowledged') && t;
     });
     assert.equal(t.notifications[0].outcome, 'acknowledged');
@@ -159,7 +131,7 @@ describe('wechatpay end to end', () => {
     assert.equal(again.body.attempt.id, paid.body.attempt.id);
 
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
@@ -170,15 +142,19 @@ describe('wechatpay end to end', () => {
     });
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
     const settled = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(settled.needsAttention, false);
     assert.deepEqual(
-      (await trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
+      (await system.trade(outTradeNo)).notifications.map((n: { outcome: string }) => n.outcome),
       ['dropped (fault)'],
     );
-    assert.equal((await inbox(outTradeNo)).length, 0, 'settled without any notification');
+    assert.equal(
+      (await system.inbox('wechatpay', outTradeNo)).length,
+      0,
+      'settled without any notification',
+    );
     await expectMoneyConserved(system, id);
   });
 
@@ -188,7 +164,7 @@ describe('wechatpay end to end', () => {
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
     assert.equal(closed.body.attempts[0].status, 'CLOSED');
-    assert.equal((await trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'TRADE_CLOSED');
     await expectMoneyConserved(system, id);
   });
 
@@ -198,13 +174,13 @@ describe('wechatpay end to end', () => {
     assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 
     const refunded = await eventually(async () => {
-      const v = await view(id);
+      const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
     });
     assert.equal(refunded.status, 'CLOSED');
     assert.equal(refunded.refunds[0].reason, 'LATE_PAYMENT');
     assert.equal(refunded.refunds[0].amount, AMOUNT);
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     assert.deepEqual(
       t.refunds.map((r: { refund_status: string; out_request_no: string }) => [
         r.refund_status,
@@ -232,7 +208,7 @@ describe('wechatpay end to end', () => {
 
   it('answers a forged notification with non-2xx and changes nothing', async () => {
     const { id, outTradeNo } = await payingOrder();
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     const genuine = platform().encodeNotification(t, {
       notify_id: `forged-${outTradeNo}`,
       out_trade_no: outTradeNo,
@@ -262,20 +238,20 @@ describe('wechatpay end to end', () => {
     });
     assert.ok(stale.status >= 400, `stale answered ${stale.status}`);
 
-    assert.equal((await inbox(outTradeNo)).length, 0);
-    const v = await view(id);
+    assert.equal((await system.inbox('wechatpay', outTradeNo)).length, 0);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'PAYING');
     assert.equal(v.attempts[0].status, 'PENDING');
-    assert.equal((await trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
+    assert.equal((await system.trade(outTradeNo)).trade_status, 'WAIT_BUYER_PAY');
     await expectNothingCollected(system, id);
   });
 
   it('a replayed genuine notification is harmless', async () => {
     const { id, outTradeNo } = await payingOrder();
     await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
-    await eventually(async () => (await view(id)).status === 'SUCCEEDED');
+    await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
 
-    const t = await trade(outTradeNo);
+    const t = await system.trade(outTradeNo);
     const notification = platform().encodeNotification(t, {
       notify_id: `replay-${outTradeNo}`,
       out_trade_no: outTradeNo,
@@ -290,10 +266,12 @@ describe('wechatpay end to end', () => {
     assert.ok(first.status === 204 || first.status === 200, `first answered ${first.status}`);
     assert.ok(again.status === 204 || again.status === 200, `again answered ${again.status}`);
 
-    const rows = (await inbox(outTradeNo)).filter((r) => r.dedupeKey === `replay-${outTradeNo}`);
+    const rows = (await system.inbox('wechatpay', outTradeNo)).filter(
+      (r) => r.dedupeKey === `replay-${outTradeNo}`,
+    );
     assert.equal(rows.length, 1, 'stored once');
     await new Promise((r) => setTimeout(r, 1_000));
-    const v = await view(id);
+    const v = await system.payOrder(id);
     assert.equal(v.status, 'SUCCEEDED');
     assert.deepEqual(v.refunds, []);
     assert.equal(v.attempts.length, 1);

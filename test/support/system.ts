@@ -1,15 +1,18 @@
 // A whole paycenter (sandbox channel, worker, API) on free ports, against the run's Temporal and
 // PostgreSQL, with its own task queue so test files running side by side never share workers.
+import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
 import { loadConfig, type Config } from '../../src/config';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateChannelKeys, type ChannelKeys } from '../../src/channels/keys';
 import postgres from 'postgres';
 import { ensureDatabaseExists, openPglite, openPostgres, type Database } from '../../src/db/client';
+import { channelNotifications } from '../../src/db/schema';
 import { createLogger } from '../../src/log';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../../src/services/merchants';
 import {
@@ -41,7 +44,25 @@ export interface TestSystem {
     headers?: Record<string, string>,
   ): Promise<Answer>;
   sandbox(method: string, path: string, body?: unknown): Promise<Answer>;
+  /** Calls the API as an operator (the ops key). */
+  ops(method: string, path: string, body?: unknown): Promise<Answer>;
+  /** An operator creates a merchant (201): the merchant, its first API key and notify secret. */
+  createMerchant(name: string): Promise<CreatedMerchant>;
+  /** The pay order as the merchant reads it (`GET /v1/pay-orders/:id`). */
+  payOrder(id: string): Promise<any>;
+  /** The channel's notifications of a channel order stored in the inbox. */
+  inbox(channel: string, outTradeNo: string): Promise<(typeof channelNotifications.$inferSelect)[]>;
+  /** The sandbox channel's own record of a channel order (its trade). */
+  trade(outTradeNo: string): Promise<any>;
+  /** Waits until the workflow with this ID (a pay order's is its ID) has started and completed. */
+  workflowCompleted(workflowId: string, options?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface CreatedMerchant {
+  merchant: { id: string; name: string; createdAt: string };
+  apiKey: { id: string; key: string; prefix: string };
+  notifySecret: string;
 }
 
 export interface Answer {
@@ -243,6 +264,9 @@ export async function startTestSystem(
     await startApi(config, { db: database, channels, temporalAddress, opsKey, log, resolveHost }),
   );
   const { client, connection } = await connectClient(config, temporalAddress);
+  const merchant = { authorization: `Bearer ${apiKey}` };
+  const ops = (method: string, path: string, body?: unknown) =>
+    call(`${config.publicApiUrl}${path}`, method, body, { authorization: `Bearer ${opsKey}` });
 
   return {
     config,
@@ -253,11 +277,41 @@ export async function startTestSystem(
     database,
     temporal: client,
     api: (method, path, body, headers = {}) =>
-      call(`${config.publicApiUrl}${path}`, method, body, {
-        authorization: `Bearer ${apiKey}`,
-        ...headers,
-      }),
+      call(`${config.publicApiUrl}${path}`, method, body, { ...merchant, ...headers }),
     sandbox: (method, path, body) => call(`${config.sandboxUrl}${path}`, method, body, {}),
+    ops,
+    async createMerchant(name) {
+      const created = await ops('POST', '/ops/merchants', { name });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      return created.body as CreatedMerchant;
+    },
+    payOrder: async (id) =>
+      (await call(`${config.publicApiUrl}/v1/pay-orders/${id}`, 'GET', undefined, merchant)).body,
+    inbox: (channel, outTradeNo) =>
+      database.db
+        .select()
+        .from(channelNotifications)
+        .where(
+          and(
+            eq(channelNotifications.channel, channel),
+            eq(channelNotifications.outTradeNo, outTradeNo),
+          ),
+        ),
+    trade: async (outTradeNo) =>
+      (await call(`${config.sandboxUrl}/control/payments/${outTradeNo}`, 'GET', undefined, {}))
+        .body,
+    workflowCompleted: async (workflowId, { timeoutMs } = {}) => {
+      await eventually(
+        // Not started yet (or not found) is not completed yet.
+        async () =>
+          client.workflow
+            .getHandle(workflowId)
+            .describe()
+            .then((run) => run.status.name === 'COMPLETED')
+            .catch(() => false),
+        { what: `the workflow ${workflowId} to complete`, ...(timeoutMs ? { timeoutMs } : {}) },
+      );
+    },
     async stop() {
       await connection.close();
       for (const part of parts.reverse()) await part.stop();
@@ -278,4 +332,21 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Repeats an API call as a merchant does while the API answers 503 (Retry-After): the first other
+ * answer.
+ */
+export function retriedWhileUnavailable(
+  call: () => Promise<Answer>,
+  what: string,
+): Promise<Answer> {
+  return eventually(
+    async () => {
+      const answer = await call();
+      return answer.status !== 503 && answer;
+    },
+    { what },
+  );
 }

@@ -16,6 +16,7 @@ import {
   withOpenedAttempt,
   type Attempt,
   type ChannelFact,
+  type PayOrderState,
   type PayRequest,
 } from '../../domain/payOrder';
 import { newId, outTradeNoFor } from '../../domain/ids';
@@ -24,9 +25,32 @@ import {
   needsAttentionAfter,
   nextQueryDelaySeconds,
   syncQueryDelaysSeconds,
+  type QuerySchedule,
 } from '../../domain/querySchedule';
-import type { AttemptView, PayAnswer } from '../contracts/payment';
-import type { PayOrderRun } from './run';
+import type { AttemptView, PassingFlag, PayAnswer, PaymentInput } from '../contracts/payment';
+
+/**
+ * What the channel orders use of a pay order's run; `PayOrderRun` (./run.ts) implements it. It is
+ * declared here, not imported, because the run closes its channel orders with this module: the two
+ * would import each other.
+ */
+export interface ChannelOrderRun {
+  readonly input: PaymentInput;
+  readonly state: PayOrderState;
+  /** Channel facts received and not yet applied. */
+  readonly facts: ChannelFact[];
+  readonly schedule: QuerySchedule;
+  /** Runs a task that changes the order after the ones already queued. */
+  readonly serialized: <T>(task: () => Promise<T>) => Promise<T>;
+  queriesDone: number;
+  failuresInARow: number;
+  readonly passingFlag: PassingFlag | undefined;
+  save(next: PayOrderState): Promise<void>;
+  applyFact(fact: ChannelFact): Promise<void>;
+  applyFacts(): Promise<void>;
+  channelAnswered(how: 'learnt' | 'closed'): Promise<void>;
+  flagIfUnreachable(failures: number, what: Record<string, unknown>): Promise<void>;
+}
 
 const channel = proxyActivities<ChannelCallActivities>({
   startToCloseTimeout: '20s',
@@ -39,7 +63,10 @@ const queries = proxyActivities<ChannelCallActivities>({
 });
 
 /** A pay request, under the serializer: the open channel order again, or a new one. */
-export async function channelOrderFor(run: PayOrderRun, request: PayRequest): Promise<PayAnswer> {
+export async function channelOrderFor(
+  run: ChannelOrderRun,
+  request: PayRequest,
+): Promise<PayAnswer> {
   await run.applyFacts();
   const decision = decidePay(run.state, request, Date.now(), run.input.maxChannelOrders);
   switch (decision.kind) {
@@ -61,7 +88,7 @@ export async function channelOrderFor(run: PayOrderRun, request: PayRequest): Pr
   }
 }
 
-async function openAtChannel(run: PayOrderRun, request: PayRequest): Promise<Attempt> {
+async function openAtChannel(run: ChannelOrderRun, request: PayRequest): Promise<Attempt> {
   run.queriesDone = 0;
   run.failuresInARow = 0;
   const { input } = run;
@@ -130,7 +157,7 @@ async function openAtChannel(run: PayOrderRun, request: PayRequest): Promise<Att
  * quickly (async made sync), then answered as it stands: the workflow carries on either way.
  */
 async function answerSynchronously(
-  run: PayOrderRun,
+  run: ChannelOrderRun,
   attemptId: string,
   outcome: ChannelFact,
 ): Promise<Attempt> {
@@ -170,7 +197,7 @@ async function answerSynchronously(
 }
 
 /** Asks the channel about the open channel order; a query that learns nothing is counted. */
-export async function queryOpenAttempt(run: PayOrderRun) {
+export async function queryOpenAttempt(run: ChannelOrderRun) {
   const open = openAttempt(run.state);
   if (!open || open.status === 'OPENING') return;
   run.queriesDone += 1;
@@ -196,7 +223,7 @@ export async function queryOpenAttempt(run: PayOrderRun) {
  * Closes one channel order; a close refused because it is paid is that payment's news.
  * Answers false when the channel could not be reached.
  */
-async function closeAtChannel(run: PayOrderRun, attempt: Attempt): Promise<boolean> {
+async function closeAtChannel(run: ChannelOrderRun, attempt: Attempt): Promise<boolean> {
   let answer: CloseAnswer;
   try {
     answer = await channel.closeChannelOrder({
@@ -220,7 +247,7 @@ async function closeAtChannel(run: PayOrderRun, attempt: Attempt): Promise<boole
 }
 
 /** Closes every open channel order; answers whether the channel confirmed each close. */
-export async function closeOpenAttempts(run: PayOrderRun): Promise<boolean> {
+export async function closeOpenAttempts(run: ChannelOrderRun): Promise<boolean> {
   let confirmed = true;
   for (const open of run.state.attempts.filter(isOpen)) {
     confirmed = (await closeAtChannel(run, open)) && confirmed;
@@ -233,7 +260,7 @@ export async function closeOpenAttempts(run: PayOrderRun): Promise<boolean> {
  * confirm, without holding the serializer between tries (sync, close and attention go on).
  * Stops early once `done()` holds.
  */
-export async function closeEveryOpenChannelOrder(run: PayOrderRun, done: () => boolean) {
+export async function closeEveryOpenChannelOrder(run: ChannelOrderRun, done: () => boolean) {
   for (let failures = 1; ; failures++) {
     const confirmed = await run.serialized(async () => {
       await run.applyFacts();

@@ -43,14 +43,14 @@ import {
 import type { RefundRecord } from '../contracts/merchantRefund';
 import { startMerchantNotification } from '../merchantNotification';
 import { refundOwed } from '../refund';
-import { attemptView, closeOpenAttempts } from './channelOrders';
+import { attemptView, closeOpenAttempts, type ChannelOrderRun } from './channelOrders';
 
 const records = proxyActivities<PayOrderRecordActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-export class PayOrderRun {
+export class PayOrderRun implements ChannelOrderRun {
   private current: PayOrderState;
   private version: number;
   /** Channel facts received and not yet applied. */

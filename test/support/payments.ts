@@ -1,0 +1,121 @@
+// What the end-to-end files do as merchant, payer and channel: a pay order created and paid on a
+// channel, the payer paying at the sandbox, waiting for the order's status, and a success
+// notification of the sandbox channel posted to paycenter's webhook, signed as the channel signs.
+import assert from 'node:assert/strict';
+import { signedHeaders } from '../../src/channels/sandbox/protocol';
+import { eventually, type TestSystem } from './system';
+
+/** A merchant order number (or any reference) no other test uses. */
+export const unique = (prefix: string) =>
+  `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+export interface OrderRequest {
+  /** Starts the merchant order number, which is made unique. */
+  prefix: string;
+  amount: number;
+  subject: string;
+  expiresInSeconds?: number;
+  /** Where the merchant hears of the order (the demo merchant's own URL when absent). */
+  notifyUrl?: string;
+}
+
+export interface PayRequest {
+  channel: string;
+  method?: string;
+}
+
+/** The merchant creates a pay order (201): its ID. */
+export async function createPayOrder(system: TestSystem, order: OrderRequest): Promise<string> {
+  const created = await system.api('POST', '/v1/pay-orders', {
+    merchantOrderNo: unique(order.prefix),
+    amount: order.amount,
+    currency: 'CNY',
+    subject: order.subject,
+    ...(order.expiresInSeconds === undefined ? {} : { expiresInSeconds: order.expiresInSeconds }),
+    ...(order.notifyUrl ? { notifyUrl: order.notifyUrl } : {}),
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body.id as string;
+}
+
+/** The merchant pays the pay order on a channel (200): the channel order that answers it. */
+export async function openChannelOrder(system: TestSystem, id: string, pay: PayRequest) {
+  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
+    channel: pay.channel,
+    ...(pay.method ? { method: pay.method } : {}),
+  });
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+  // payUrl: for channels paid on a page or by QR code.
+  return paid.body.attempt as { id: string; outTradeNo: string; status: string; payUrl: string };
+}
+
+/** A pay order created and paid on a channel (the sandbox's by default), not paid yet. */
+export async function payingOrder(
+  system: TestSystem,
+  order: OrderRequest,
+  pay: PayRequest = { channel: 'sandbox' },
+) {
+  const id = await createPayOrder(system, order);
+  const attempt = await openChannelOrder(system, id, pay);
+  return { id, outTradeNo: attempt.outTradeNo, attempt };
+}
+
+/** The payer pays the channel order at the sandbox (its control API). */
+export async function payerPays(system: TestSystem, outTradeNo: string) {
+  const paid = await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+  assert.equal(paid.status, 200, JSON.stringify(paid.body));
+}
+
+/** A pay order the payer has paid at the sandbox, once paycenter holds it SUCCEEDED. */
+export async function paidOrder(system: TestSystem, order: OrderRequest, pay?: PayRequest) {
+  const paying = await payingOrder(system, order, pay);
+  await payerPays(system, paying.outTradeNo);
+  await reached(system, paying.id, 'SUCCEEDED');
+  return paying;
+}
+
+/** Waits until the pay order has this status: the order then. */
+export function reached(
+  system: TestSystem,
+  id: string,
+  status: string,
+  options: { timeoutMs?: number } = {},
+) {
+  return eventually(
+    async () => {
+      const order = await system.payOrder(id);
+      return order.status === status && order;
+    },
+    { what: `pay order ${id} to be ${status}`, ...options },
+  );
+}
+
+/** The body of the sandbox channel's success notification for a channel order it holds as paid. */
+export function sandboxSuccess(success: {
+  notifyId: string;
+  outTradeNo: string;
+  tradeNo: string;
+  amount: number;
+}): string {
+  return JSON.stringify({
+    notify_id: success.notifyId,
+    out_trade_no: success.outTradeNo,
+    trade_no: success.tradeNo,
+    trade_status: 'TRADE_SUCCESS',
+    total_amount: success.amount,
+    currency: 'CNY',
+  });
+}
+
+/** Posts a notification to paycenter's sandbox webhook, signed with the sandbox channel's key. */
+export function postSandboxNotification(system: TestSystem, body: string): Promise<Response> {
+  const { SANDBOX_APP_ID, SANDBOX_SECRET } = system.config;
+  return fetch(`${system.apiUrl}/webhooks/sandbox`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...signedHeaders(SANDBOX_APP_ID, SANDBOX_SECRET, body, Date.now()),
+    },
+    body,
+  });
+}
