@@ -1,5 +1,5 @@
 // Entry point the worker bundles: every workflow type paycenter runs, each exported under the
-// type name its contract (./contracts) gives it (test/unit/workflow-contracts.test.ts checks).
+// type name its contract (./contracts) gives it (test/unit/workflowContracts.test.ts checks).
 export { payment } from './payment';
 export { merchantNotification } from './merchantNotification';
 export { merchantRefund, strayPayment } from './refund';

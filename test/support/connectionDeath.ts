@@ -1,4 +1,4 @@
-// Run as a child process by test/e2e/database-outage.test.ts, because what it checks is that the
+// Run as a child process by test/e2e/databaseOutage.test.ts, because what it checks is that the
 // process survives: a transaction's connection dies mid-query (its backend is terminated), the
 // transaction fails, and the same pool answers queries again. Prints what happened.
 import postgres from 'postgres';
