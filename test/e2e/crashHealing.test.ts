@@ -16,7 +16,7 @@ import type { SafetyNetReport } from '../../src/domain/safetyNet';
 import { demoMerchantId } from '../../src/services/merchants';
 import { merchantRefundReason } from '../../src/services/refunds';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
-import { unique } from '../support/payments';
+import { payOrderBody, unique } from '../support/payments';
 
 const LEASE_SECONDS = 5;
 
@@ -51,13 +51,13 @@ after(async () => {
 
 const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000);
 
-const orderBody = () => ({
-  merchantOrderNo: unique('heal-order'),
-  amount: 4_200,
-  currency: 'CNY',
-  subject: 'Crash-proof goods',
-  expiresInSeconds: 300,
-});
+const orderBody = () =>
+  payOrderBody({
+    prefix: 'heal-order',
+    amount: 4_200,
+    subject: 'Crash-proof goods',
+    expiresInSeconds: 300,
+  });
 
 /** A POST with an Idempotency-Key, answering whether the answer was a replay. */
 async function postWithKey(path: string, body: unknown, key: string) {

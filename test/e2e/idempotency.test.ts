@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { idempotencyKeys, payOrders } from '../../src/db/schema';
 import { ensureMerchant, generateSecret } from '../../src/services/merchants';
 import { startTestSystem, testSecretBox, type TestSystem } from '../support/system';
-import { unique } from '../support/payments';
+import { payOrderBody, unique } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -17,13 +17,14 @@ after(async () => {
   await system?.stop();
 });
 
-const orderBody = (merchantOrderNo = unique('idem-order'), amount = 1234) => ({
-  merchantOrderNo,
-  amount,
-  currency: 'CNY',
-  subject: 'Idempotent goods',
-  expiresInSeconds: 300,
-});
+const orderBody = (merchantOrderNo = unique('idem-order'), amount = 1234) =>
+  payOrderBody({
+    prefix: 'idem-order',
+    merchantOrderNo,
+    amount,
+    subject: 'Idempotent goods',
+    expiresInSeconds: 300,
+  });
 
 /** A POST with its raw text and headers (the shared helper does not answer headers). */
 async function post(

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { merchantApiKeys, merchants } from '../../src/db/schema';
 import { openNotifySecrets } from '../../src/services/notifySecrets';
+import { payOrderBody } from '../support/payments';
 import { runDatabaseUrl, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -20,14 +21,7 @@ after(async () => {
 
 const asKey = (key: string) => ({ authorization: `Bearer ${key}` });
 
-function newOrder() {
-  return {
-    merchantOrderNo: `order-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: 1_000,
-    currency: 'CNY',
-    subject: 'A tea',
-  };
-}
+const newOrder = () => payOrderBody({ prefix: 'order', amount: 1_000, subject: 'A tea' });
 
 function assertProblem(answer: { status: number; contentType: string; body: any }, status: number) {
   assert.equal(answer.status, status, JSON.stringify(answer.body));

@@ -14,6 +14,7 @@ import { ensureMerchant, generateSecret } from '../../src/services/merchants';
 import { claimDatabaseMode } from '../../src/services/deploymentMode';
 import { alipaySuccessParams, signedAlipayBody } from '../support/alipayNotifications';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
+import { createPayOrder } from '../support/payments';
 import {
   eventually,
   liveChannelKeys,
@@ -34,17 +35,13 @@ after(async () => {
 
 const AMOUNT = 4_200;
 
-async function newOrder() {
-  const created = await live.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `live-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+const newOrder = () =>
+  createPayOrder(live, {
+    prefix: 'live',
     amount: AMOUNT,
-    currency: 'CNY',
     subject: 'A live coffee',
     expiresInSeconds: 600,
   });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id as string;
-}
 
 const view = async (id: string) => (await live.api('GET', `/v1/pay-orders/${id}`)).body;
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved } from '../support/money';
+import { createPayOrder, unique } from '../support/payments';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -24,21 +25,16 @@ after(async () => {
 
 const AMOUNT = 4_200;
 
-async function newOrder(expiresInSeconds = 600, merchantOrderNo = uniqueOrderNo()) {
-  const created = await system.api('POST', '/v1/pay-orders', {
+const newOrder = (expiresInSeconds = 600, merchantOrderNo = uniqueOrderNo()) =>
+  createPayOrder(system, {
+    prefix: 'safety',
     merchantOrderNo,
     amount: AMOUNT,
-    currency: 'CNY',
     subject: 'Noodles',
     expiresInSeconds,
   });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
 
-function uniqueOrderNo() {
-  return `safety-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-}
+const uniqueOrderNo = () => unique('safety');
 
 describe('money safety over HTTP', () => {
   it('defect 2: 3,000 reuse, switch and sync requests at one order keep its history bounded; it still settles and refunds', async () => {

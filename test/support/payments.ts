@@ -17,6 +17,20 @@ export interface OrderRequest {
   expiresInSeconds?: number;
   /** Where the merchant hears of the order (the demo merchant's own URL when absent). */
   notifyUrl?: string;
+  /** The merchant order number itself, when a test repeats one (else made from the prefix). */
+  merchantOrderNo?: string;
+}
+
+/** The body of a pay order request, as a merchant sends it. */
+export function payOrderBody(order: OrderRequest) {
+  return {
+    merchantOrderNo: order.merchantOrderNo ?? unique(order.prefix),
+    amount: order.amount,
+    currency: 'CNY',
+    subject: order.subject,
+    ...(order.expiresInSeconds === undefined ? {} : { expiresInSeconds: order.expiresInSeconds }),
+    ...(order.notifyUrl ? { notifyUrl: order.notifyUrl } : {}),
+  };
 }
 
 export interface PayRequest {
@@ -26,14 +40,7 @@ export interface PayRequest {
 
 /** The merchant creates a pay order (201): its ID. */
 export async function createPayOrder(system: TestSystem, order: OrderRequest): Promise<string> {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: unique(order.prefix),
-    amount: order.amount,
-    currency: 'CNY',
-    subject: order.subject,
-    ...(order.expiresInSeconds === undefined ? {} : { expiresInSeconds: order.expiresInSeconds }),
-    ...(order.notifyUrl ? { notifyUrl: order.notifyUrl } : {}),
-  });
+  const created = await system.api('POST', '/v1/pay-orders', payOrderBody(order));
   assert.equal(created.status, 201, JSON.stringify(created.body));
   return created.body.id as string;
 }
