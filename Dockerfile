@@ -1,4 +1,4 @@
-# One image for every paycenter process; the command picks the part (api, worker, sandbox, migrate).
+# One image for every paycenter process; the command picks the part (api, worker, simulator, migrate).
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./

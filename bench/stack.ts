@@ -123,7 +123,7 @@ export async function startStack(options: {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_TASK_QUEUE: taskQueue,
       API_PORT: String(apiPort),
-      SANDBOX_PORT: String(sandboxPort),
+      SIMULATOR_PORT: String(sandboxPort),
       // One merchant key drives all the load; the per-key limit would measure the limiter.
       API_RATE_LIMIT_PER_MINUTE: '100000000',
       QUERY_SCHEDULE_SECONDS: options.querySchedule,
@@ -178,7 +178,7 @@ export async function startStack(options: {
         clearTimeout(timer);
       };
       cleanups.push(stop);
-      const port = extra.API_PORT ?? (role === 'sandbox' ? env.SANDBOX_PORT : env.API_PORT);
+      const port = extra.API_PORT ?? (role === 'sandbox' ? env.SIMULATOR_PORT : env.API_PORT);
       return { role, pid: child.pid!, url: `http://localhost:${port}`, stop };
     };
 

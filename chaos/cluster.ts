@@ -383,8 +383,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_CLI: options.temporalCli,
-      SANDBOX_PORT: String(sandboxPort),
-      SANDBOX_URL: sandboxUrl,
+      SIMULATOR_PORT: String(sandboxPort),
+      SIMULATOR_URL: sandboxUrl,
       // Seals notify secrets: every process must hold the same one.
       PAYCENTER_SECRET_KEY: randomBytes(32).toString('hex'),
     };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm start`: installs what is missing, then runs the whole system in one process:
-# Temporal dev server with its UI, the database (PostgreSQL, else embedded PGlite), the sandbox
-# channel, the worker and the API.
+# Temporal dev server with its UI, the database (PostgreSQL, else embedded PGlite), the channel
+# simulator, the worker and the API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh

@@ -131,15 +131,20 @@ export const configSchema = z.object({
   /** Events in a payment workflow's history before it continues as new (Temporal may ask earlier). */
   PAYMENT_CONTINUE_AS_NEW_AFTER_EVENTS: z.coerce.number().int().min(100).max(40_000).default(5000),
 
-  SANDBOX_HOST: z.string().default('127.0.0.1'),
-  SANDBOX_PORT: port(4010),
-  /** Base URL of the sandbox gateway as the channel adapter reaches it. */
-  SANDBOX_URL: optionalText.pipe(z.url().optional()),
+  /** Where the channel simulator (simulator/, the `simulator` command) listens. */
+  SIMULATOR_HOST: z.string().default('127.0.0.1'),
+  SIMULATOR_PORT: port(4010),
   /**
-   * The sandbox's journal of trades, refunds and owed notifications (one sandbox process per
-   * file); unset: DATA_DIR/sandbox-journal.jsonl.
+   * The simulator's base URL as the adapters reach it and the payer's browser opens its pages;
+   * every channel's gateway in test mode (unset: http://localhost:SIMULATOR_PORT).
    */
-  SANDBOX_DATA_FILE: optionalText,
+  SIMULATOR_URL: optionalText.pipe(z.url().optional()),
+  /**
+   * The simulator's journal of trades, refunds and owed notifications (one simulator process per
+   * file); unset: DATA_DIR/sandbox-journal.jsonl (the name it has always had, so a journal
+   * written before the rename is still found).
+   */
+  SIMULATOR_DATA_FILE: optionalText,
   /** How long a pay request waits for a synchronous channel's pending payment (async made sync). */
   SYNC_PAY_WAIT_SECONDS: seconds(15),
   /**
@@ -151,8 +156,8 @@ export const configSchema = z.object({
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SANDBOX_APP_ID: z.string().default('paycenter-demo'),
   SANDBOX_SECRET: z.string().min(16).default('sandbox-demo-secret-change-me'),
-  /** The sandbox channel's own notification retry schedule, in seconds. */
-  SANDBOX_NOTIFY_RETRY_SECONDS: secondsList(
+  /** The simulated channels' notification retry schedule, in seconds. */
+  SIMULATOR_NOTIFY_RETRY_SECONDS: secondsList(
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
   ),
 
@@ -329,15 +334,39 @@ export type Config = Omit<z.infer<typeof configSchema>, 'TEMPORAL_TASK_QUEUE'> &
   TEMPORAL_TASK_QUEUE: string;
   publicApiUrl: string;
   webhookBaseUrl: string;
-  sandboxUrl: string;
-  sandboxDataFile: string;
+  simulatorUrl: string;
+  simulatorDataFile: string;
 };
 
 export class ConfigError extends Error {}
 
+/**
+ * The simulator's variables were SANDBOX_URL, SANDBOX_HOST, SANDBOX_PORT, SANDBOX_DATA_FILE and
+ * SANDBOX_NOTIFY_RETRY_SECONDS before "sandbox" came to name the test channel alone; a deployment
+ * that still sets an old name gets it under the new one (the new one wins when both are set).
+ */
+const renamedVariables = {
+  SANDBOX_URL: 'SIMULATOR_URL',
+  SANDBOX_HOST: 'SIMULATOR_HOST',
+  SANDBOX_PORT: 'SIMULATOR_PORT',
+  SANDBOX_DATA_FILE: 'SIMULATOR_DATA_FILE',
+  SANDBOX_NOTIFY_RETRY_SECONDS: 'SIMULATOR_NOTIFY_RETRY_SECONDS',
+} as const;
+
+function withRenamedVariables(env: Record<string, string | undefined>) {
+  const renamed = { ...env };
+  for (const [before, now] of Object.entries(renamedVariables)) {
+    if (renamed[now] === undefined && renamed[before] !== undefined) renamed[now] = renamed[before];
+    delete renamed[before];
+  }
+  return renamed;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "not set", so it takes the default rather than becoming 0 or "".
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const present = withRenamedVariables(
+    Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')),
+  );
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
@@ -360,7 +389,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       c.TEMPORAL_TASK_QUEUE ?? (live ? `payments${liveQueueSuffix}` : 'payments'),
     publicApiUrl,
     webhookBaseUrl: c.PUBLIC_WEBHOOK_URL ?? `${publicApiUrl}/webhooks`,
-    sandboxUrl: c.SANDBOX_URL ?? `http://localhost:${c.SANDBOX_PORT}`,
-    sandboxDataFile: c.SANDBOX_DATA_FILE ?? path.join(c.DATA_DIR, 'sandbox-journal.jsonl'),
+    simulatorUrl: c.SIMULATOR_URL ?? `http://localhost:${c.SIMULATOR_PORT}`,
+    simulatorDataFile: c.SIMULATOR_DATA_FILE ?? path.join(c.DATA_DIR, 'sandbox-journal.jsonl'),
   };
 }

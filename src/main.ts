@@ -1,6 +1,6 @@
 // Command line entry: names the command and hands it over, one module each in src/commands.
 // `all` (the whole system in one process, for `npm start`), or one part: `api`, `worker`,
-// `sandbox`, `migrate` (for docker-compose and real deployments), and
+// `simulator` (the channel simulator; `sandbox`, its older name, still works), `migrate` (for docker-compose and real deployments), and
 // `merchant create --name <name>` (a new merchant with its first API key; needs only the database),
 // `ops-key create --name <name>` / `ops-key revoke --id <opk_…>` (named ops keys; the database only),
 // and `reconcile --channel <channel> --day <yyyy-MM-dd>` (runs a day's reconciliation on the worker).
@@ -11,7 +11,7 @@ import { migrateCommand } from './commands/migrate';
 import { opsKeyCommand } from './commands/opsKey';
 import type { Command } from './commands/processes';
 import { reconcileCommand } from './commands/reconcile';
-import { sandboxCommand } from './commands/sandbox';
+import { simulatorCommand } from './commands/simulator';
 import { workerCommand } from './commands/worker';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './log';
@@ -20,7 +20,8 @@ const commands: Record<string, Command> = {
   all: allCommand,
   api: apiCommand,
   worker: workerCommand,
-  sandbox: sandboxCommand,
+  simulator: simulatorCommand,
+  sandbox: simulatorCommand,
   migrate: migrateCommand,
   merchant: merchantCommand,
   'ops-key': opsKeyCommand,

@@ -46,7 +46,7 @@ export interface Stoppable {
 
 /**
  * The channel simulator (simulator/: every channel's gateway, the `sandbox` test channel's among
- * them), its trades kept in its journal file (config.sandboxDataFile).
+ * them), its trades kept in its journal file (config.simulatorDataFile).
  */
 export async function startSimulator(
   config: Config,
@@ -56,13 +56,13 @@ export async function startSimulator(
   if (config.PAYCENTER_MODE === 'live') {
     throw new ConfigError('the sandbox channel serves test mode only');
   }
-  const journal = Journal.open(config.sandboxDataFile, {
+  const journal = Journal.open(config.simulatorDataFile, {
     onCompactionError: (err) => log.warn({ err }, 'sandbox journal compaction failed'),
   });
   const { tornBytes, lines } = journal.recovery;
   log.info({ file: journal.location, lines, tornBytes }, 'sandbox journal replayed');
   const { app, gateway } = buildSimulator({
-    publicUrl: config.sandboxUrl,
+    publicUrl: config.simulatorUrl,
     faces: simulatorFaces(config, keys, journal),
     log,
     journal,
@@ -73,12 +73,12 @@ export async function startSimulator(
     journal.close();
   });
   try {
-    await app.listen({ host: config.SANDBOX_HOST, port: config.SANDBOX_PORT });
+    await app.listen({ host: config.SIMULATOR_HOST, port: config.SIMULATOR_PORT });
   } catch (err) {
     await app.close();
     throw err;
   }
-  return { url: config.sandboxUrl, stop: () => app.close() };
+  return { url: config.simulatorUrl, stop: () => app.close() };
 }
 
 let runtimeInstalled = false;

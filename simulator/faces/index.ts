@@ -13,10 +13,10 @@ import { wechatpayFace } from './wechatpay';
  * wiring hands its configuration over as it is.
  */
 export interface FaceSettings {
-  sandboxUrl: string;
+  simulatorUrl: string;
   SANDBOX_APP_ID: string;
   SANDBOX_SECRET: string;
-  SANDBOX_NOTIFY_RETRY_SECONDS: number[];
+  SIMULATOR_NOTIFY_RETRY_SECONDS: number[];
   ALIPAY_APP_ID: string;
   ALIPAY_NOTIFY_RETRY_SECONDS: number[];
   WECHATPAY_MCH_ID: string;
@@ -39,11 +39,11 @@ export function simulatorFaces(
     sandboxFace({
       appId: config.SANDBOX_APP_ID,
       secret: config.SANDBOX_SECRET,
-      retrySeconds: config.SANDBOX_NOTIFY_RETRY_SECONDS,
+      retrySeconds: config.SIMULATOR_NOTIFY_RETRY_SECONDS,
     }),
   ];
   if (!keys) return faces;
-  const publicUrl = config.sandboxUrl;
+  const publicUrl = config.simulatorUrl;
   faces.push(
     alipayFace({
       appId: config.ALIPAY_APP_ID,

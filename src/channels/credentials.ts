@@ -53,7 +53,7 @@ export function channelCredentials(config: Config, generated?: ChannelKeys): Cha
   const live = config.PAYCENTER_MODE === 'live';
   const keys = live ? undefined : generated;
   const gateway = (channel: keyof typeof productionGateways, sandboxPath: string) =>
-    live ? productionGateways[channel] : `${config.sandboxUrl}${sandboxPath}`;
+    live ? productionGateways[channel] : `${config.simulatorUrl}${sandboxPath}`;
   const alipay = pick<Omit<AlipayCredentials, 'appId' | 'gatewayUrl'>>(
     { appPrivateKey: config.ALIPAY_APP_PRIVATE_KEY, alipayPublicKey: config.ALIPAY_PUBLIC_KEY },
     keys && {

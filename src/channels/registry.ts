@@ -20,7 +20,7 @@ export function createChannels(
   if (config.PAYCENTER_MODE === 'test') {
     adapters.push(
       createSandboxAdapter({
-        baseUrl: config.sandboxUrl,
+        baseUrl: config.simulatorUrl,
         appId: config.SANDBOX_APP_ID,
         secret: config.SANDBOX_SECRET,
         ...timeout,

@@ -1,4 +1,4 @@
-// What every long-running command (`all`, `api`, `worker`, `sandbox`, `migrate`) does around its
+// What every long-running command (`all`, `api`, `worker`, `simulator`, `migrate`) does around its
 // parts: resolves the keys once, sends Temporal's logs through ours, and stops what it started, in
 // reverse order, on SIGINT/SIGTERM or when starting fails.
 import path from 'node:path';
@@ -39,11 +39,11 @@ export async function openDatabase(
   return openPglite(path.join(config.DATA_DIR, 'pglite'));
 }
 
-/** The sandbox channel serves test mode only: a live deployment never runs it. */
-export function refuseInLiveMode(command: 'all' | 'sandbox', config: Config): void {
+/** The channel simulator serves test mode only: a live deployment never runs it. */
+export function refuseInLiveMode(command: 'all' | 'simulator', config: Config): void {
   if (config.PAYCENTER_MODE !== 'live') return;
   throw new ConfigError(
-    `"${command}" runs the sandbox channel, which serves test mode only; a live deployment ` +
+    `"${command}" runs the channel simulator, which serves test mode only; a live deployment ` +
       'runs `migrate`, then `worker` and `api` against its Temporal cluster',
   );
 }

@@ -63,7 +63,7 @@ export function announce(
   const lines = [
     `paycenter (${command}, ${config.PAYCENTER_MODE} mode) is up`,
     command === 'worker' ? undefined : `  API             ${config.publicApiUrl}   (GET /healthz)`,
-    command === 'all' ? `  Sandbox channel ${config.sandboxUrl}` : undefined,
+    command === 'all' ? `  Simulator       ${config.simulatorUrl}` : undefined,
     `  Temporal        ${at.temporalAddress}`,
     config.TEMPORAL_ADDRESS
       ? undefined

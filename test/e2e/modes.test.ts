@@ -204,10 +204,12 @@ describe('a live process at start', () => {
     assert.match(ended.output, /ALIPAY_APP_PRIVATE_KEY: alipay is partly configured/);
   });
 
-  it('refuses to run the sandbox, or without the secret key', async () => {
-    const sandbox = await startProcess('sandbox', { ...complete(), ...secretKey });
-    assert.equal(sandbox.code, 1, sandbox.output);
-    assert.match(sandbox.output, /sandbox channel, which serves test mode only/);
+  it('refuses to run the channel simulator (by either name), or without the secret key', async () => {
+    for (const name of ['simulator', 'sandbox']) {
+      const simulator = await startProcess(name, { ...complete(), ...secretKey });
+      assert.equal(simulator.code, 1, simulator.output);
+      assert.match(simulator.output, /channel simulator, which serves test mode only/);
+    }
     const noSecret = await startProcess('worker', complete());
     assert.equal(noSecret.code, 1, noSecret.output);
     assert.match(noSecret.output, /PAYCENTER_SECRET_KEY is required/);

@@ -26,10 +26,10 @@ before(async () => {
   // The sandbox signs with the key pairs the system's adapters trust.
   writeFileSync(path.join(dataDir, 'channel-keys.json'), JSON.stringify(testChannelKeys()));
   const schedules = {
-    SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,2,2',
+    SIMULATOR_NOTIFY_RETRY_SECONDS: '1,1,2,2',
     ALIPAY_NOTIFY_RETRY_SECONDS: '1,1,2',
   };
-  sandboxEnv = { DATA_DIR: dataDir, SANDBOX_PORT: String(await freePort()), ...schedules };
+  sandboxEnv = { DATA_DIR: dataDir, SIMULATOR_PORT: String(await freePort()), ...schedules };
   sandbox = await startSandboxProcess(sandboxEnv);
   system = await startTestSystem({
     ownSandbox: true,
@@ -37,7 +37,7 @@ before(async () => {
     ownDatabase: true,
     env: {
       ...schedules,
-      SANDBOX_PORT: sandboxEnv.SANDBOX_PORT!,
+      SIMULATOR_PORT: sandboxEnv.SIMULATOR_PORT!,
       // No active query within this file: what settles an order here is the owed notification.
       QUERY_SCHEDULE_SECONDS: '600',
       RECONCILE_HOLD_DAYS: '0',
@@ -168,7 +168,7 @@ describe('the sandbox channel killed and restarted on its journal', () => {
     // One sandbox per journal: a second process on the same DATA_DIR is refused.
     const intruder = await startSandboxProcess({
       ...sandboxEnv,
-      SANDBOX_PORT: String(await freePort()),
+      SIMULATOR_PORT: String(await freePort()),
     }).then(
       async (started) => {
         await started.kill();

@@ -1,4 +1,4 @@
-// The sandbox channel as a process of its own (`src/main.ts sandbox`, as deployed), which a test
+// The sandbox channel as a process of its own (`src/main.ts simulator`, as deployed), which a test
 // can kill without warning (SIGKILL) and start again on the same DATA_DIR.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,11 +13,11 @@ export interface SandboxProcess {
 const root = path.resolve(__dirname, '../..');
 
 /**
- * Starts `src/main.ts sandbox` with `env` (DATA_DIR, SANDBOX_PORT, ...) and waits until it answers
+ * Starts `src/main.ts simulator` with `env` (DATA_DIR, SIMULATOR_PORT, ...) and waits until it answers
  * /healthz; rejects with its output if it exits first.
  */
 export async function startSandboxProcess(env: Record<string, string>): Promise<SandboxProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'sandbox'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'simulator'], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,7 +29,7 @@ export async function startSandboxProcess(env: Record<string, string>): Promise<
   let gone = false;
   void exited.then(() => (gone = true));
 
-  const healthz = `http://127.0.0.1:${env.SANDBOX_PORT}/healthz`;
+  const healthz = `http://127.0.0.1:${env.SIMULATOR_PORT}/healthz`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (gone) throw new Error(`the sandbox process exited (${child.exitCode}):\n${output}`);

@@ -203,7 +203,7 @@ export async function startTestSystem(
     databaseUrl?: string;
     /** The DNS the system's merchant URL checks use; the machine's by default. */
     resolveHost?: HostResolver;
-    /** The test runs the sandbox itself (a process of its own) at SANDBOX_PORT or SANDBOX_URL. */
+    /** The test runs the sandbox itself (a process of its own) at SIMULATOR_PORT or SIMULATOR_URL. */
     ownSandbox?: boolean;
   } = {},
 ): Promise<TestSystem> {
@@ -223,13 +223,13 @@ export async function startTestSystem(
       : {}),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     API_PORT: String(apiPort),
-    SANDBOX_PORT: String(sandboxPort),
+    SIMULATOR_PORT: String(sandboxPort),
     TEMPORAL_TASK_QUEUE: `payments-test-${randomUUID()}${live ? '-live' : ''}`,
-    SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,2,2',
+    SIMULATOR_NOTIFY_RETRY_SECONDS: '1,1,2,2',
     // the tests' merchant endpoints listen on loopback
     NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1,localhost',
     PAYCENTER_SECRET_KEY: testSecretKey.toString('hex'),
-    SANDBOX_DATA_FILE: path.join(sandboxDir, 'sandbox-journal.jsonl'),
+    SIMULATOR_DATA_FILE: path.join(sandboxDir, 'sandbox-journal.jsonl'),
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL);
@@ -271,14 +271,14 @@ export async function startTestSystem(
   return {
     config,
     apiUrl: config.publicApiUrl,
-    sandboxUrl: config.sandboxUrl,
+    sandboxUrl: config.simulatorUrl,
     apiKey,
     opsKey,
     database,
     temporal: client,
     api: (method, path, body, headers = {}) =>
       call(`${config.publicApiUrl}${path}`, method, body, { ...merchant, ...headers }),
-    sandbox: (method, path, body) => call(`${config.sandboxUrl}${path}`, method, body, {}),
+    sandbox: (method, path, body) => call(`${config.simulatorUrl}${path}`, method, body, {}),
     ops,
     async createMerchant(name) {
       const created = await ops('POST', '/ops/merchants', { name });
@@ -298,7 +298,7 @@ export async function startTestSystem(
           ),
         ),
     trade: async (outTradeNo) =>
-      (await call(`${config.sandboxUrl}/control/payments/${outTradeNo}`, 'GET', undefined, {}))
+      (await call(`${config.simulatorUrl}/control/payments/${outTradeNo}`, 'GET', undefined, {}))
         .body,
     workflowCompleted: async (workflowId, { timeoutMs } = {}) => {
       await eventually(

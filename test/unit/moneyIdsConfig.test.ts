@@ -140,18 +140,35 @@ describe('loadConfig', () => {
     assert.equal(config.LOG_LEVEL, 'info');
     assert.equal(config.PAY_ORDER_MAX_AMOUNT, 100_000_000);
     assert.equal(config.publicApiUrl, 'http://localhost:3000');
-    assert.equal(config.sandboxUrl, 'http://localhost:4010');
+    assert.equal(config.simulatorUrl, 'http://localhost:4010');
     assert.equal(config.DATABASE_URL, undefined);
-    assert.ok(Array.isArray(config.SANDBOX_NOTIFY_RETRY_SECONDS));
-    assert.equal(config.SANDBOX_NOTIFY_RETRY_SECONDS[0], 15);
+    assert.ok(Array.isArray(config.SIMULATOR_NOTIFY_RETRY_SECONDS));
+    assert.equal(config.SIMULATOR_NOTIFY_RETRY_SECONDS[0], 15);
   });
 
   it('coerces numbers from the environment and derives URLs from them', () => {
-    const config = loadConfig({ API_PORT: '8080', SANDBOX_PORT: '9090', LOG_LEVEL: 'debug' });
+    const config = loadConfig({ API_PORT: '8080', SIMULATOR_PORT: '9090', LOG_LEVEL: 'debug' });
     assert.equal(config.API_PORT, 8080);
     assert.equal(config.LOG_LEVEL, 'debug');
     assert.equal(config.publicApiUrl, 'http://localhost:8080');
-    assert.equal(config.sandboxUrl, 'http://localhost:9090');
+    assert.equal(config.simulatorUrl, 'http://localhost:9090');
+  });
+
+  it("reads the simulator's variables under their older SANDBOX_ names; the new names win", () => {
+    const old = loadConfig({
+      SANDBOX_PORT: '9191',
+      SANDBOX_HOST: '0.0.0.0',
+      SANDBOX_DATA_FILE: '/tmp/journal.jsonl',
+      SANDBOX_NOTIFY_RETRY_SECONDS: '1,2',
+    });
+    assert.equal(old.SIMULATOR_PORT, 9191);
+    assert.equal(old.SIMULATOR_HOST, '0.0.0.0');
+    assert.equal(old.simulatorDataFile, '/tmp/journal.jsonl');
+    assert.deepEqual(old.SIMULATOR_NOTIFY_RETRY_SECONDS, [1, 2]);
+    assert.equal(old.simulatorUrl, 'http://localhost:9191');
+    assert.equal(loadConfig({ SANDBOX_URL: 'http://sim:1/' }).simulatorUrl, 'http://sim:1/');
+    const both = loadConfig({ SANDBOX_PORT: '9191', SIMULATOR_PORT: '9292' });
+    assert.equal(both.SIMULATOR_PORT, 9292);
   });
 
   it('treats blank optional text as unset', () => {
@@ -168,7 +185,7 @@ describe('loadConfig', () => {
     ['PAY_ORDER_MAX_AMOUNT', '0'],
     ['SANDBOX_SECRET', 'short'],
     ['PUBLIC_API_URL', 'not a url'],
-    ['SANDBOX_NOTIFY_RETRY_SECONDS', '15,soon,30'],
+    ['SIMULATOR_NOTIFY_RETRY_SECONDS', '15,soon,30'],
   ] as const) {
     it(`rejects ${name}=${JSON.stringify(value)} with a ConfigError naming the variable`, () => {
       assert.throws(

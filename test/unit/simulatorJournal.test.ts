@@ -135,22 +135,22 @@ const ulid = () => Array.from({ length: 26 }, () => alphabet[randomInt(32)]).joi
  */
 async function sandboxOn(file: string) {
   const config = loadConfig({
-    SANDBOX_PORT: String(await freePort()),
-    SANDBOX_NOTIFY_RETRY_SECONDS: '1,1,1,1',
+    SIMULATOR_PORT: String(await freePort()),
+    SIMULATOR_NOTIFY_RETRY_SECONDS: '1,1,1,1',
   });
   const journal = Journal.open(file);
   const { app, gateway } = buildSimulator({
-    publicUrl: config.sandboxUrl,
+    publicUrl: config.simulatorUrl,
     log,
     journal,
     faces: simulatorFaces(config, keys, journal),
   });
   app.addHook('onClose', async () => journal.close());
-  await app.listen({ host: '127.0.0.1', port: config.SANDBOX_PORT });
+  await app.listen({ host: '127.0.0.1', port: config.SIMULATOR_PORT });
   const bankcard = createBankcardAdapter(channelCredentials(config, keys).bankcard!, {
     timeoutMs: 2000,
   });
-  return { app, gateway, bankcard, url: config.sandboxUrl };
+  return { app, gateway, bankcard, url: config.simulatorUrl };
 }
 
 /**
