@@ -132,42 +132,50 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     return row;
   }
 
-  /** The merchant notifications of one order, each with every delivery try. */
-  async function notificationsOf(merchantId: string, payOrderId: string) {
-    const events = await db
-      .select()
-      .from(merchantNotifications)
-      .where(
-        and(
-          eq(merchantNotifications.payOrderId, payOrderId),
-          eq(merchantNotifications.merchantId, merchantId),
-        ),
-      )
-      .orderBy(asc(merchantNotifications.createdAt), asc(merchantNotifications.eventId));
-    if (events.length === 0) return [];
-    const tries = await db
-      .select()
-      .from(merchantNotificationDeliveries)
-      .where(
-        inArray(
-          merchantNotificationDeliveries.eventId,
-          events.map((e) => e.eventId),
-        ),
-      )
-      .orderBy(asc(merchantNotificationDeliveries.attemptNo));
-    return events.map((e) => ({
-      eventId: e.eventId,
-      type: e.type,
-      status: e.status,
-      attempts: tries
-        .filter((t) => t.eventId === e.eventId)
-        .map((t) => ({
-          attemptNo: t.attemptNo,
-          responseStatus: t.responseStatus,
-          error: t.error,
-          attemptedAt: t.attemptedAt.toISOString(),
-        })),
-    }));
+  /**
+   * The merchant notifications of one order, each with every delivery try, read from one snapshot:
+   * a try and the DELIVERED it makes are written together, and are seen together.
+   */
+  function notificationsOf(merchantId: string, payOrderId: string) {
+    return db.transaction(
+      async (tx) => {
+        const events = await tx
+          .select()
+          .from(merchantNotifications)
+          .where(
+            and(
+              eq(merchantNotifications.payOrderId, payOrderId),
+              eq(merchantNotifications.merchantId, merchantId),
+            ),
+          )
+          .orderBy(asc(merchantNotifications.createdAt), asc(merchantNotifications.eventId));
+        if (events.length === 0) return [];
+        const tries = await tx
+          .select()
+          .from(merchantNotificationDeliveries)
+          .where(
+            inArray(
+              merchantNotificationDeliveries.eventId,
+              events.map((e) => e.eventId),
+            ),
+          )
+          .orderBy(asc(merchantNotificationDeliveries.attemptNo));
+        return events.map((e) => ({
+          eventId: e.eventId,
+          type: e.type,
+          status: e.status,
+          attempts: tries
+            .filter((t) => t.eventId === e.eventId)
+            .map((t) => ({
+              attemptNo: t.attemptNo,
+              responseStatus: t.responseStatus,
+              error: t.error,
+              attemptedAt: t.attemptedAt.toISOString(),
+            })),
+        }));
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
   }
 
   /** Starts the order's workflow unless it is known to exist (src/services/paymentWorkflows.ts). */
