@@ -96,6 +96,9 @@ export function installTemporalLogger(log: Logger) {
     ERROR: 'error',
   };
   Runtime.install({
+    // Our processes stop their parts in order on SIGINT/SIGTERM (src/commands/processes.ts); the
+    // SDK's own handler would also swallow the signal in a process that has no handler of its own.
+    shutdownSignals: [],
     logger: new DefaultLogger('INFO', (entry) => {
       sdkLog[levels[entry.level]]({ ...entry.meta }, entry.message);
     }),

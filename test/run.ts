@@ -1,6 +1,6 @@
 // Test runner: one in-memory Temporal dev server and one fresh PostgreSQL database for the whole
 // run, then node's test runner over every *.test.ts file (or the files given as arguments).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -36,37 +36,111 @@ async function main() {
   console.log(`test run: Temporal ${temporal.address}, database ${dbName}`);
 
   const files = testFiles(process.argv.slice(2));
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--test',
-        '--test-reporter=spec',
-        '--test-concurrency=2',
-        // A test stuck on a lost answer fails with its name instead of holding the run up.
-        '--test-timeout=240000',
-        ...files,
-      ],
-      {
-        cwd: root,
-        stdio: 'inherit',
-        env: {
-          ...process.env,
-          TEST_TEMPORAL_ADDRESS: temporal.address,
-          TEST_DATABASE_URL_FOR_RUN: dbUrl.toString(),
-        },
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      '--test-concurrency=2',
+      // A file's process ends when its tests do, whatever handles it left open.
+      '--test-force-exit',
+      // A test stuck on a lost answer fails with its name instead of holding the run up.
+      `--test-timeout=${Number(process.env.TEST_TIMEOUT_SECONDS ?? 240) * 1000}`,
+      ...files,
+    ],
+    {
+      cwd: root,
+      // Its output passes through a watch for the final summary (see below).
+      stdio: ['inherit', 'pipe', 'inherit'],
+      // Its own process group, so that whatever a test file leaves behind can be ended with it.
+      detached: true,
+      env: {
+        ...process.env,
+        TEST_TEMPORAL_ADDRESS: temporal.address,
+        TEST_DATABASE_URL_FOR_RUN: dbUrl.toString(),
       },
-    );
-    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
-  });
+    },
+  );
+  // Its own group does not hear the terminal's Ctrl-C: pass it on.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => endProcessGroup(child.pid));
+  }
+  const code = await runnerOutcome(child);
+  // Whatever a test file left behind (a process that outlived its file) ends with the run.
+  endProcessGroup(child.pid);
 
-  await temporal.stop();
+  await withDeadline(temporal.stop(), 30_000, 'stopping the Temporal dev server');
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
   await admin.end();
   process.exit(code);
+}
+
+/** Time the runner has to exit once it printed its summary. */
+const exitGraceMs = 20_000;
+/**
+ * The whole run's limit: a process a test file left behind that holds the file's output open keeps
+ * even the summary from coming (a full run takes about 12 minutes on 2 cores).
+ */
+const runDeadlineMs = Number(process.env.TEST_RUN_DEADLINE_MINUTES ?? 45) * 60_000;
+
+/**
+ * The runner's exit code. Node's runner waits for every file's process and for its output to
+ * close, so a process a test file left behind (a worker still shutting down after its file timed
+ * out, say) would hold the run forever after the summary: the summary decides then.
+ */
+function runnerOutcome(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    let tail = '';
+    const counts: Record<string, number> = {};
+    child.stdout!.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      tail += chunk.toString('utf8');
+      const lines = tail.split('\n');
+      tail = lines.pop()!;
+      for (const line of lines) {
+        const [, name, value] = /^ℹ (fail|cancelled|duration_ms) (\d+)/.exec(line) ?? [];
+        if (name) counts[name] = Number(value);
+        if (name === 'duration_ms') {
+          setTimeout(() => {
+            console.error(
+              `test run: the runner did not exit ${exitGraceMs / 1000} s after its summary`,
+            );
+            resolve(counts.fail || counts.cancelled ? 1 : 0);
+          }, exitGraceMs).unref();
+        }
+      }
+    });
+    setTimeout(() => {
+      console.error(`test run: stopped after ${runDeadlineMs / 60_000} minutes`);
+      resolve(1);
+    }, runDeadlineMs).unref();
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+function endProcessGroup(pid: number | undefined) {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group is already empty
+  }
+}
+
+/** Waits for `work`, but no longer than `ms`: a stop that hangs is reported, not waited on. */
+async function withDeadline(work: Promise<void>, ms: number, what: string) {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      console.error(`test run: gave up ${what} after ${ms / 1000} s`);
+      resolve();
+    }, ms);
+  });
+  await Promise.race([work, late]);
+  clearTimeout(timer);
 }
 
 main().catch((err) => {

@@ -189,24 +189,36 @@ export function liveModeEnv(
   };
 }
 
-export async function startTestSystem(
-  options: {
-    /**
-     * `live`: a live deployment on a database of its own, whose channels are the sandbox's faces
-     * configured as real channels (the sandbox process stands in for the channels' servers).
-     */
-    mode?: Mode;
-    env?: Record<string, string>;
-    embeddedDatabase?: boolean;
-    ownDatabase?: boolean;
-    /** The run's database reached at another URL (e.g. through a proxy a test may cut). */
-    databaseUrl?: string;
-    /** The DNS the system's merchant URL checks use; the machine's by default. */
-    resolveHost?: HostResolver;
-    /** The test runs the sandbox itself (a process of its own) at SIMULATOR_PORT or SIMULATOR_URL. */
-    ownSandbox?: boolean;
-  } = {},
-): Promise<TestSystem> {
+type TestSystemOptions = {
+  /**
+   * `live`: a live deployment on a database of its own, whose channels are the sandbox's faces
+   * configured as real channels (the sandbox process stands in for the channels' servers).
+   */
+  mode?: Mode;
+  env?: Record<string, string>;
+  embeddedDatabase?: boolean;
+  ownDatabase?: boolean;
+  /** The run's database reached at another URL (e.g. through a proxy a test may cut). */
+  databaseUrl?: string;
+  /** The DNS the system's merchant URL checks use; the machine's by default. */
+  resolveHost?: HostResolver;
+  /** The test runs the sandbox itself (a process of its own) at SIMULATOR_PORT or SIMULATOR_URL. */
+  ownSandbox?: boolean;
+};
+
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTestSystemOnce(options);
+    } catch (err) {
+      // Another process can take a port between freePort() and the listen: pick new ports.
+      if (attempt < 3 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+      throw err;
+    }
+  }
+}
+
+async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSystem> {
   const [apiPort, sandboxPort] = [await freePort(), await freePort()];
   const live = options.mode === 'live';
   const own = options.ownDatabase || live ? await openOwnDatabase() : undefined;
@@ -252,17 +264,28 @@ export async function startTestSystem(
   );
 
   const parts: Stoppable[] = [];
-  parts.push({ stop: async () => rmSync(sandboxDir, { recursive: true, force: true }) });
-  // The sandbox is the channels' side, whatever the deployment's mode.
-  const channelSide: Config = { ...config, PAYCENTER_MODE: 'test' };
-  if (!options.ownSandbox) parts.push(await startSimulator(channelSide, log, keys));
-  const resolveHost = options.resolveHost;
-  parts.push(
-    await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),
-  );
-  parts.push(
-    await startApi(config, { db: database, channels, temporalAddress, opsKey, log, resolveHost }),
-  );
+  const stopParts = async () => {
+    for (const part of parts.reverse()) await part.stop();
+    await (own ? own.drop() : database.close());
+  };
+  try {
+    parts.push({ stop: async () => rmSync(sandboxDir, { recursive: true, force: true }) });
+    // The sandbox is the channels' side, whatever the deployment's mode.
+    const channelSide: Config = { ...config, PAYCENTER_MODE: 'test' };
+    if (!options.ownSandbox) parts.push(await startSimulator(channelSide, log, keys));
+    const resolveHost = options.resolveHost;
+    parts.push(
+      await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),
+    );
+    parts.push(
+      await startApi(config, { db: database, channels, temporalAddress, opsKey, log, resolveHost }),
+    );
+  } catch (err) {
+    // A part that failed to start must not leave the others running: they would hold the test
+    // file's process (and its output) open after the file ends.
+    await stopParts().catch(() => {});
+    throw err;
+  }
   const { client, connection } = await connectClient(config, temporalAddress);
   const merchant = { authorization: `Bearer ${apiKey}` };
   const ops = (method: string, path: string, body?: unknown) =>
@@ -314,8 +337,7 @@ export async function startTestSystem(
     },
     async stop() {
       await connection.close();
-      for (const part of parts.reverse()) await part.stop();
-      await (own ? own.drop() : database.close());
+      await stopParts();
     },
   };
 }
