@@ -10,6 +10,9 @@ if [ -z "${TEMPORAL_CLI:-}" ]; then
   TEMPORAL_CLI="$(bash scripts/temporal-cli.sh || true)"
   export TEMPORAL_CLI
 fi
+# The browser tests (test/browser) drive Debian's Chromium, installed here when missing.
+CHROMIUM_PATH="$(bash scripts/chromium.sh)"
+export CHROMIUM_PATH
 node --import tsx test/run.ts "$@"
 if [ "$#" -eq 0 ] && [ "${SKIP_CHAOS:-}" != "1" ]; then
   # A fixed seed, so that a red run replays as printed; CHAOS_SEED tries another.
