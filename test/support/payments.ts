@@ -38,11 +38,19 @@ export interface PayRequest {
   method?: string;
 }
 
-/** The merchant creates a pay order (201): its ID. */
-export async function createPayOrder(system: TestSystem, order: OrderRequest): Promise<string> {
+/** The merchant creates a pay order (201): its ID and the cashierUrl the merchant sends the payer to. */
+export async function createPayOrderForPayer(
+  system: TestSystem,
+  order: OrderRequest,
+): Promise<{ id: string; cashierUrl: string }> {
   const created = await system.api('POST', '/v1/pay-orders', payOrderBody(order));
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id as string;
+  return { id: created.body.id as string, cashierUrl: created.body.cashierUrl as string };
+}
+
+/** The merchant creates a pay order (201): its ID. */
+export async function createPayOrder(system: TestSystem, order: OrderRequest): Promise<string> {
+  return (await createPayOrderForPayer(system, order)).id;
 }
 
 /** The merchant pays the pay order on a channel (200): the channel order that answers it. */
