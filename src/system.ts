@@ -319,6 +319,7 @@ export async function startApi(
     cashier: {
       tokenSecret: cashierTokenSecret,
       payLimitPerMinute: config.CASHIER_PAY_LIMIT_PER_MINUTE,
+      publicUrl: config.publicApiUrl,
     },
     limits: {
       maxAmount: config.PAY_ORDER_MAX_AMOUNT,

@@ -53,8 +53,11 @@ export interface ApiDeps {
   trustProxy: string[] | false;
   idempotencyLeaseSeconds: number;
   idempotencyKeyRetentionSeconds: number;
-  /** The cashier's token secret and its pay limit (per pay order and per client address). */
-  cashier: { tokenSecret: string; payLimitPerMinute: number };
+  /**
+   * The cashier's token secret, its pay limit (per pay order and per client address), and the
+   * address payers reach it at (the channels send them back there).
+   */
+  cashier: { tokenSecret: string; payLimitPerMinute: number; publicUrl: string };
 }
 
 export function buildApi(deps: ApiDeps) {
@@ -79,12 +82,15 @@ export function buildApi(deps: ApiDeps) {
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   app.register(helmet, {
-    // Our pages (cashier, /docs) are self-contained: nothing may load from elsewhere.
+    // Our pages are self-contained: nothing loads from elsewhere, and no inline script or style
+    // runs (the cashier's are files under /cashier/assets/; /docs sets a policy of its own).
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        // The cashier's no-script forms are answered with a redirect to the channel's page.
         formAction: ["'self'", 'http:', 'https:'],
       },
     },

@@ -80,9 +80,18 @@ export interface IncomingNotification {
   rawBody: string;
 }
 
+/**
+ * How the payer completes a method: sent to the channel's pay page (`redirect`), shown a QR code
+ * of the pay URL to scan (`qr`), the channel app's pay sheet from signed parameters (`paySheet`),
+ * or charged at once with the outcome in the answer (`direct`).
+ */
+export type HandOff = 'redirect' | 'qr' | 'paySheet' | 'direct';
+
 export interface ChannelAdapter {
   readonly name: string;
   readonly methods: readonly [string, ...string[]];
+  /** One hand-off per method. */
+  readonly handOffs: Readonly<Record<string, HandOff>>;
   /** Methods that pay as a known user at the channel: the pay request must name the payer. */
   readonly methodsNeedingPayer?: readonly string[];
   readonly currencies: readonly Currency[];

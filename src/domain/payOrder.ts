@@ -222,6 +222,8 @@ export interface PayRequest {
   method: string;
   /** The payer at the channel, for methods that pay as a known user (WeChat JSAPI's openid). */
   payerId?: string;
+  /** Where the channel sends the payer back from its page; the order's returnUrl when omitted. */
+  returnUrl?: string;
 }
 
 export type PayRefusal =

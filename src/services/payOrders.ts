@@ -12,6 +12,7 @@ import {
   channelAttempts,
   merchantNotificationDeliveries,
   merchantNotifications,
+  merchants,
   payOrders,
   refunds,
 } from '../db/schema';
@@ -80,6 +81,20 @@ export interface PayOrderSummary {
   cashierUrl: string;
 }
 
+/** The order as its payer sees it at the cashier: nothing of other orders or of the books. */
+export interface PayerView {
+  id: string;
+  merchantName: string;
+  merchantOrderNo: string;
+  subject: string;
+  amount: number;
+  currency: Currency;
+  status: PayStatus;
+  expiresAt: string;
+  returnUrl: string | null;
+  latestAttempt: { channel: string; method: string; status: AttemptStatus } | null;
+}
+
 export function createPayOrderService(deps: PayOrderServiceDeps) {
   const { db, temporal } = deps;
 
@@ -106,6 +121,17 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     return acrossRuns(temporal.workflow.getHandle(paymentWorkflowId(id)), (handle) =>
       temporal.withDeadline(deadline, () => run(handle)),
     );
+  }
+
+  /** Runs the order's sync Update; an order with nothing to ask the channel about is no error. */
+  async function syncWithChannel(merchantId: string | undefined, id: string) {
+    const row = await findById(merchantId, id);
+    await ensureWorkflow(row);
+    try {
+      await updateWorkflow(id, (handle) => handle.executeUpdate(sync));
+    } catch (err) {
+      if (!isFinished(err) && refusalOf(err)?.type !== nothingToSync) throw payFailure(err, row);
+    }
   }
 
   async function findByMerchantOrderNo(merchantId: string, merchantOrderNo: string) {
@@ -355,7 +381,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     async pay(
       merchantId: string | undefined,
       id: string,
-      request: { channel: string; method?: string; payerId?: string },
+      request: { channel: string; method?: string; payerId?: string; returnUrl?: string },
     ) {
       const channel = channelOrThrow(deps.channels, request.channel);
       const method = request.method ?? channel.methods[0];
@@ -386,6 +412,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
         channel: channel.name,
         method,
         ...(request.payerId ? { payerId: request.payerId } : {}),
+        ...(request.returnUrl ? { returnUrl: request.returnUrl } : {}),
       };
       const fromBooks = await reusableFromBooks(row, payRequest);
       if (fromBooks) return fromBooks;
@@ -401,14 +428,49 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
 
     /** Queries the channel now and answers the fresh record ("I have finished paying"). */
     async sync(merchantId: string, id: string) {
-      const row = await findById(merchantId, id);
-      await ensureWorkflow(row);
-      try {
-        await updateWorkflow(id, (handle) => handle.executeUpdate(sync));
-      } catch (err) {
-        if (!isFinished(err) && refusalOf(err)?.type !== nothingToSync) throw payFailure(err, row);
-      }
+      await syncWithChannel(merchantId, id);
       return this.get(merchantId, id);
+    },
+
+    /** What the payer's cashier shows: the order, its merchant and its latest channel order. */
+    async payerView(id: string): Promise<PayerView> {
+      const [found] = await db
+        .select({ row: payOrders, merchantName: merchants.name })
+        .from(payOrders)
+        .innerJoin(merchants, eq(merchants.id, payOrders.merchantId))
+        .where(eq(payOrders.id, id));
+      if (!found) throw new DomainError('NOT_FOUND', `no pay order ${id}`);
+      const { row, merchantName } = found;
+      const [latest] = await db
+        .select()
+        .from(channelAttempts)
+        .where(eq(channelAttempts.payOrderId, id))
+        .orderBy(desc(channelAttempts.createdAt), desc(channelAttempts.id))
+        .limit(1);
+      return {
+        id: row.id,
+        merchantName,
+        merchantOrderNo: row.merchantOrderNo,
+        subject: row.subject,
+        amount: row.amount,
+        currency: row.currency as Currency,
+        status: row.status as PayStatus,
+        expiresAt: row.expiresAt.toISOString(),
+        returnUrl: row.returnUrl,
+        latestAttempt: latest
+          ? {
+              channel: latest.channel,
+              method: latest.method,
+              status: latest.status as AttemptStatus,
+            }
+          : null,
+      };
+    },
+
+    /** The payer's "I have paid": the channel is asked now, then the payer's view answers. */
+    async payerSync(id: string): Promise<PayerView> {
+      await syncWithChannel(undefined, id);
+      return this.payerView(id);
     },
 
     /** Closes the order (and its open channel order at the channel); a paid order stays paid. */

@@ -17,6 +17,8 @@ export interface OrderRequest {
   expiresInSeconds?: number;
   /** Where the merchant hears of the order (the demo merchant's own URL when absent). */
   notifyUrl?: string;
+  /** Where the payer goes back to the merchant after paying. */
+  returnUrl?: string;
   /** The merchant order number itself, when a test repeats one (else made from the prefix). */
   merchantOrderNo?: string;
 }
@@ -30,6 +32,7 @@ export function payOrderBody(order: OrderRequest) {
     subject: order.subject,
     ...(order.expiresInSeconds === undefined ? {} : { expiresInSeconds: order.expiresInSeconds }),
     ...(order.notifyUrl ? { notifyUrl: order.notifyUrl } : {}),
+    ...(order.returnUrl ? { returnUrl: order.returnUrl } : {}),
   };
 }
 

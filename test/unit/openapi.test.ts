@@ -35,7 +35,11 @@ function api(apiLimits = limits) {
     trustProxy: false,
     idempotencyLeaseSeconds: 60,
     idempotencyKeyRetentionSeconds: 86_400,
-    cashier: { tokenSecret: 'x'.repeat(32), payLimitPerMinute: 10 },
+    cashier: {
+      tokenSecret: 'x'.repeat(32),
+      payLimitPerMinute: 10,
+      publicUrl: 'https://pay.example.test',
+    },
     payOrders: {} as never,
     refunds: {} as never,
     inbox: {} as never,

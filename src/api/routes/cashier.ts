@@ -1,14 +1,26 @@
-// The payer's cashier page: pick a channel and method, get sent to the channel's pay page. Both
-// the page and its pay open only with the cashierUrl's token; pays are rate-limited.
+// The payer's cashier: the page (and the same page as the channel's return), the order's state for
+// its script, the pay and the "I have paid" sync. Every route opens only with the cashierUrl's
+// token; once the order has expired the token still shows the order but pays nothing. Pays and
+// syncs are workflow Updates: rate-limited. Nothing here may be cached: a stale page offering to
+// pay a paid order is how the second payment starts.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { escapeHtml, sendPage } from '../../html';
 import type { ChannelRegistry } from '../../channels/registry';
 import { verifyCashierToken, type CashierTokenCheck } from '../../domain/cashierTokens';
 import { DomainError } from '../../domain/errors';
-import { formatMinorUnits } from '../../domain/money';
-import type { PayOrderService } from '../../services/payOrders';
+import type { PayerView, PayOrderService } from '../../services/payOrders';
+import { channelName, fill, messagesIn, pickLanguage, type Language } from '../cashier/messages';
+import {
+  orderState,
+  renderCashierPage,
+  renderInvalidLink,
+  renderNotice,
+  type PayChoice,
+} from '../cashier/pages';
+import { qrCodeSvg } from '../cashier/qrCode';
 import { createMinuteLimiter } from '../minuteLimiter';
 import { parseInput, problemResponses, sendProblem } from '../problems';
 import { idParamSchema, payRequestSchema } from '../schemas/payOrders';
@@ -19,94 +31,225 @@ const refusals: Record<Exclude<CashierTokenCheck, 'VALID'>, string> = {
   EXPIRED: 'the cashier token has expired with its pay order',
 };
 
-/** The token is read as it came: anything but one string is no token (403, never 400). */
-const tokenQuerySchema = z.object({
-  token: z
-    .string()
-    .optional()
-    .catch(undefined)
-    .meta({ description: 'The token of the cashierUrl the merchant API answered' }),
+/** The token and the rest are read as they came: anything but one string is absent (403, never 400). */
+const looseText = z.string().optional().catch(undefined);
+const cashierQuerySchema = z.object({
+  token: looseText.meta({ description: 'The token of the cashierUrl the merchant API answered' }),
+  lang: looseText.meta({ description: 'The page language: zh-CN or en (else Accept-Language)' }),
+  payerId: looseText.meta({
+    description: "The payer's ID at the channel (WeChat openid), for in-app methods",
+  }),
 });
+type CashierQuery = z.infer<typeof cashierQuerySchema>;
 
 const htmlPage = (description: string) => ({
   description,
   content: { 'text/html': { schema: z.string() } },
 });
 
-const tags = ['Cashier'];
+const payerViewSchema = z
+  .object({
+    state: z.enum(['payable', 'paid', 'expired', 'closed']),
+    status: z.enum(['CREATED', 'PAYING', 'SUCCEEDED', 'CLOSED']),
+    expiresAt: z.string(),
+    latestAttempt: z
+      .object({ channel: z.string(), method: z.string(), status: z.string() })
+      .nullable(),
+  })
+  .meta({ id: 'CashierView', description: "The order's state as its cashier page sees it" });
 
-function tokenOf(req: FastifyRequest): string | undefined {
-  const { token } = req.query as { token?: unknown };
-  return typeof token === 'string' ? token : undefined;
+const handOffSchema = z
+  .object({
+    handOff: z.enum(['redirect', 'qr', 'paySheet', 'direct']),
+    status: z.string(),
+    payUrl: z.string().optional(),
+    qrSvg: z.string().optional(),
+    payParams: z.record(z.string(), z.string()).optional(),
+  })
+  .meta({ id: 'CashierHandOff', description: 'How the page takes the payer to the channel' });
+
+const tags = ['Cashier'];
+const assetsDir = path.join(__dirname, '..', 'cashier', 'assets');
+const asset = (name: string, type: string) => ({
+  type,
+  body: readFileSync(path.join(assetsDir, name), 'utf8'),
+});
+const assets: Record<string, { type: string; body: string }> = {
+  'cashier.js': asset('cashier.js', 'text/javascript; charset=utf-8'),
+  'cashier.css': asset('cashier.css', 'text/css; charset=utf-8'),
+};
+
+/** The cashier's JSON for its script. */
+function viewOf(order: PayerView, now: Date) {
+  return {
+    state: orderState(order, now),
+    status: order.status,
+    expiresAt: order.expiresAt,
+    latestAttempt: order.latestAttempt,
+  };
 }
+
+/** The query that opens the order again: its token, and the payer's ID when one came. */
+function accessOf(query: CashierQuery): URLSearchParams {
+  const access = new URLSearchParams({ token: query.token ?? '' });
+  if (query.payerId) access.set('payerId', query.payerId);
+  return access;
+}
+
+const insideWeChat = (req: FastifyRequest) =>
+  /MicroMessenger/i.test(req.headers['user-agent'] ?? '');
 
 export const cashierRoutes: FastifyPluginAsyncZod<{
   payOrders: PayOrderService;
   channels: ChannelRegistry;
-  cashier: { tokenSecret: string; payLimitPerMinute: number };
+  cashier: { tokenSecret: string; payLimitPerMinute: number; publicUrl: string };
 }> = async (app, { payOrders, channels, cashier }) => {
-  // Every cashier pay is a workflow Update: bounded per pay order and per payer's address.
+  // Every cashier pay and sync is a workflow Update: bounded per pay order and per payer's address.
   const payLimiter = createMinuteLimiter(cashier.payLimitPerMinute);
   const checkToken = (id: string, req: FastifyRequest) =>
-    verifyCashierToken(cashier.tokenSecret, id, tokenOf(req), new Date());
+    verifyCashierToken(cashier.tokenSecret, id, (req.query as CashierQuery).token, new Date());
+  const languageOf = (req: FastifyRequest): Language =>
+    pickLanguage((req.query as CashierQuery).lang, req.headers['accept-language']);
+
+  /** The methods this payer can use here: in-app ones only inside the app, with the payer known. */
+  function choicesFor(req: FastifyRequest, order: PayerView): PayChoice[] {
+    const payerKnown = Boolean((req.query as CashierQuery).payerId) && insideWeChat(req);
+    return [...channels.values()]
+      .filter((c) => c.currencies.includes(order.currency))
+      .flatMap((c) =>
+        c.methods
+          .filter((m) => !c.methodsNeedingPayer?.includes(m) || payerKnown)
+          .map((m) => ({ channel: c.name, method: m, handOff: c.handOffs[m] ?? 'redirect' })),
+      );
+  }
 
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },
     (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
   );
+  app.addHook('onSend', async (req, reply) => {
+    if (!req.url.startsWith('/cashier/assets/')) reply.header('cache-control', 'no-store');
+  });
+
+  /** A page that opens with a token the order signed, expired or not; else the invalid page. */
+  async function openPage(id: string, req: FastifyRequest, reply: FastifyReply) {
+    const check = checkToken(id, req);
+    if (check === 'MISSING' || check === 'FORGED') {
+      reply
+        .status(403)
+        .type('text/html; charset=utf-8')
+        .send(renderInvalidLink(languageOf(req)));
+      return undefined;
+    }
+    return payOrders.payerView(id);
+  }
+
+  /** The JSON routes open like the pages; a refused token is a problem. */
+  function openJson(id: string, req: FastifyRequest, reply: FastifyReply) {
+    const check = checkToken(id, req);
+    if (check === 'MISSING' || check === 'FORGED') {
+      sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
+      return false;
+    }
+    return true;
+  }
+
+  function sendPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    order: PayerView,
+    mode: 'choose' | 'result',
+  ) {
+    return reply.type('text/html; charset=utf-8').send(
+      renderCashierPage({
+        order,
+        access: accessOf(req.query as CashierQuery),
+        language: languageOf(req),
+        mode,
+        choices: choicesFor(req, order),
+        now: new Date(),
+      }),
+    );
+  }
+
+  const pageSchema = (operationId: string, summary: string) => ({
+    operationId,
+    summary,
+    tags,
+    security: [],
+    params: idParamSchema,
+    querystring: cashierQuerySchema,
+    response: {
+      200: htmlPage('The cashier page'),
+      403: htmlPage('The link is not valid: no token, or a forged one'),
+      ...problemResponses(400, 404),
+    },
+  });
 
   app.get(
     '/:id',
     {
+      schema: pageSchema(
+        'cashierPage',
+        "The payer's cashier page: the order, time left, and a choice per channel and method",
+      ),
+    },
+    async (req, reply) => {
+      const order = await openPage(req.params.id, req, reply);
+      if (order) return sendPage(req, reply, order, 'choose');
+    },
+  );
+
+  app.get(
+    '/:id/result',
+    {
+      schema: pageSchema(
+        'cashierResult',
+        'Where the channel sends the payer back: the outcome, and the way back to the merchant',
+      ),
+    },
+    async (req, reply) => {
+      const order = await openPage(req.params.id, req, reply);
+      if (order) return sendPage(req, reply, order, 'result');
+    },
+  );
+
+  app.get(
+    '/:id/view',
+    {
       schema: {
-        operationId: 'cashierPage',
-        summary: "The payer's cashier page: the order and a button per channel and method",
+        operationId: 'cashierView',
+        summary:
+          "The order's state for the cashier page's script (checked on load, back and focus)",
         tags,
         security: [],
         params: idParamSchema,
-        querystring: tokenQuerySchema,
-        response: {
-          200: htmlPage('The cashier page'),
-          403: htmlPage('The link is not valid: no token, a forged one, or expired'),
-          ...problemResponses(400, 404),
-        },
+        querystring: cashierQuerySchema,
+        response: { 200: payerViewSchema, ...problemResponses(400, 403, 404) },
       },
     },
     async (req, reply) => {
-      const { id } = req.params;
-      const check = checkToken(id, req);
-      if (check !== 'VALID') {
-        return sendPage(reply.status(403), 'paycenter cashier', [
-          `<p id="status">This payment link is not valid (${escapeHtml(refusals[check])}). Ask the merchant for a new one.</p>`,
-        ]);
-      }
-      const payAction = `${id}/pay?token=${encodeURIComponent(tokenOf(req)!)}`;
-      const order = await payOrders.get(undefined, id);
-      const amount = `${formatMinorUnits(order.amount, order.currency)} ${order.currency}`;
-      const choices =
-        order.status === 'CREATED' || order.status === 'PAYING'
-          ? [...channels.values()]
-              .flatMap((c) =>
-                c.methods
-                  // The cashier page does not know the payer at the channel.
-                  .filter((m) => !c.methodsNeedingPayer?.includes(m))
-                  .map((m) => ({ channel: c.name, method: m })),
-              )
-              .map(
-                (c) =>
-                  `<form method="post" action="${escapeHtml(payAction)}"><input type="hidden" name="channel" value="${c.channel}">` +
-                  `<input type="hidden" name="method" value="${c.method}"><button>Pay with ${c.channel} (${c.method})</button></form>`,
-              )
-              .join('')
-          : '';
-      return sendPage(reply, 'paycenter cashier', [
-        `<h1>${escapeHtml(order.subject)}</h1>`,
-        `<p id="amount">${amount}</p>`,
-        `<p>Status: <strong id="status">${order.status}</strong></p>`,
-        choices,
-      ]);
+      if (!openJson(req.params.id, req, reply)) return reply;
+      return viewOf(await payOrders.payerView(req.params.id), new Date());
     },
+  );
+
+  app.post(
+    '/:id/sync',
+    {
+      schema: {
+        operationId: 'cashierSync',
+        summary: '"I have paid": asks the channel now, then answers the order\'s state',
+        tags,
+        security: [],
+        params: idParamSchema,
+        querystring: cashierQuerySchema,
+        response: { 200: payerViewSchema, ...problemResponses(400, 403, 404, 429, 503) },
+      },
+      preValidation: (req, reply) => limitUpdates(req, reply),
+    },
+    async (req) => viewOf(await payOrders.payerSync(req.params.id), new Date()),
   );
 
   app.post(
@@ -114,55 +257,134 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         operationId: 'cashierPay',
-        summary: "The cashier page's pay: opens a channel order and sends the payer to it",
+        summary: "The cashier page's pay: opens a channel order (or answers the open one)",
         description:
-          'Limited per pay order and per client address (CASHIER_PAY_LIMIT_PER_MINUTE); only ' +
-          'requests that hold the order’s token count against the order.',
+          'JSON in, JSON out for the page’s script: how to take the payer to the channel. A form ' +
+          '(the page without script) is answered with a redirect to the channel’s page or a page ' +
+          'with the QR code. Limited per pay order and per client address ' +
+          '(CASHIER_PAY_LIMIT_PER_MINUTE); only requests that hold the order’s token count against ' +
+          'the order.',
         tags,
         security: [],
-        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
         params: idParamSchema,
-        querystring: tokenQuerySchema,
+        querystring: cashierQuerySchema,
         body: payRequestSchema,
         response: {
-          200: htmlPage('The channel order’s status, for a channel with no pay page'),
-          303: z.undefined().meta({ description: "To the channel's pay page" }),
-          409: htmlPage('The pay was refused (paid, closed, ...)'),
-          ...problemResponses(400, 403, 404, 429),
+          200: {
+            description: 'The hand-off (JSON), or a page with the QR code or the outcome (form)',
+            content: {
+              'application/json': { schema: handOffSchema },
+              'text/html': { schema: z.string() },
+            },
+          },
+          303: z.undefined().meta({ description: "To the channel's pay page (form)" }),
+          409: htmlPage('The pay was refused: paid, closed, ... (form)'),
+          ...problemResponses(400, 403, 404, 409, 429, 502, 503),
         },
       },
-      // Before the body is validated, as before schemas: the rate limits count every try, and a
-      // request without a valid token is refused whatever it sends.
-      preValidation: async (req, reply) => {
-        const { id } = parseInput(idParamSchema, req.params, 'path');
-        // The address counts every try, valid or not; the order only tries that hold its token,
-        // so a stranger cannot use up a payer's pays.
-        const addressRetry = payLimiter.hit(`address:${req.ip}`);
-        if (addressRetry > 0) return payLimited(reply, addressRetry, 'client address');
-        const check = checkToken(id, req);
-        if (check !== 'VALID') {
-          return sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
-        }
-        const orderRetry = payLimiter.hit(`payOrder:${id}`);
-        if (orderRetry > 0) return payLimited(reply, orderRetry, 'pay order');
-      },
+      preValidation: (req, reply) => limitUpdates(req, reply, { mustBeUnexpired: true }),
     },
     async (req, reply) => {
       const { id } = req.params;
+      const query = req.query;
+      const fromScript = (req.headers['content-type'] ?? '').startsWith('application/json');
+      const language = languageOf(req);
+      const channel = channels.get(req.body.channel);
+      const method = req.body.method ?? channel?.methods[0] ?? '';
+      const handOff = channel?.handOffs[method] ?? 'redirect';
+      const request = {
+        ...req.body,
+        method,
+        // Back from the channel's page to ours, which checks the outcome before anything else.
+        returnUrl: `${cashier.publicUrl}/cashier/${id}/result?${accessOf(query).toString()}&lang=${language}`,
+        ...(query.payerId && !req.body.payerId ? { payerId: query.payerId } : {}),
+      };
+      if (fromScript) {
+        const { attempt } = await payOrders.pay(undefined, id, request);
+        return {
+          handOff,
+          status: attempt.status,
+          ...(attempt.payUrl ? { payUrl: attempt.payUrl } : {}),
+          ...(handOff === 'qr' && attempt.payUrl ? { qrSvg: await qrCodeSvg(attempt.payUrl) } : {}),
+          ...('payParams' in attempt && attempt.payParams ? { payParams: attempt.payParams } : {}),
+        };
+      }
+      const order = await payOrders.payerView(id);
+      const page = { order, access: accessOf(query), language };
+      const text = messagesIn(language);
       try {
-        const { attempt } = await payOrders.pay(undefined, id, req.body);
-        if (attempt.payUrl) return reply.redirect(attempt.payUrl, 303);
-        return sendPage(reply, 'paycenter cashier', [`<p id="status">${attempt.status}</p>`]);
+        const { attempt } = await payOrders.pay(undefined, id, request);
+        if (handOff === 'redirect' && attempt.payUrl) return reply.redirect(attempt.payUrl, 303);
+        const notice =
+          handOff === 'qr' && attempt.payUrl
+            ? {
+                message: fill(text.scanWith, { channel: channelName(language, req.body.channel) }),
+                qrSvg: await qrCodeSvg(attempt.payUrl),
+              }
+            : { message: attempt.status };
+        return reply.type('text/html; charset=utf-8').send(renderNotice(page, notice));
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return sendPage(reply.status(409), 'paycenter cashier', [
-          `<p id="status">${escapeHtml(err.message)}</p>`,
-        ]);
+        return reply
+          .status(409)
+          .type('text/html; charset=utf-8')
+          .send(renderNotice(page, { message: fill(text.cannotStart, { reason: err.message }) }));
       }
     },
   );
 
-  function payLimited(reply: FastifyReply, retryAfterSeconds: number, per: string) {
+  app.get(
+    '/assets/:file',
+    {
+      schema: {
+        operationId: 'cashierAsset',
+        summary:
+          "The cashier page's script and style sheet (served from here: nothing loads from elsewhere)",
+        tags,
+        security: [],
+        params: z.object({ file: z.enum(['cashier.js', 'cashier.css']) }),
+        response: {
+          200: {
+            description: 'The file',
+            content: {
+              'text/javascript': { schema: z.string() },
+              'text/css': { schema: z.string() },
+            },
+          },
+          ...problemResponses(400),
+        },
+      },
+    },
+    async (req, reply) => {
+      const asset = assets[req.params.file]!;
+      return reply.type(asset.type).header('cache-control', 'public, max-age=300').send(asset.body);
+    },
+  );
+
+  /**
+   * Before the body is validated, as before schemas: the rate limits count every try, and a
+   * request without a valid token is refused whatever it sends.
+   */
+  async function limitUpdates(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    { mustBeUnexpired = false } = {},
+  ) {
+    const { id } = parseInput(idParamSchema, req.params, 'path');
+    // The address counts every try, valid or not; the order only tries that hold its token, so a
+    // stranger cannot use up a payer's pays.
+    const addressRetry = payLimiter.hit(`address:${req.ip}`);
+    if (addressRetry > 0) return updatesLimited(reply, addressRetry, 'client address');
+    const check = checkToken(id, req);
+    if (check !== 'VALID' && (mustBeUnexpired || check !== 'EXPIRED')) {
+      return sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
+    }
+    const orderRetry = payLimiter.hit(`payOrder:${id}`);
+    if (orderRetry > 0) return updatesLimited(reply, orderRetry, 'pay order');
+  }
+
+  function updatesLimited(reply: FastifyReply, retryAfterSeconds: number, per: string) {
     return sendProblem(
       reply.header('retry-after', String(retryAfterSeconds)),
       429,

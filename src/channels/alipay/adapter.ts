@@ -186,6 +186,7 @@ export function createAlipayAdapter(
   return {
     name: 'alipay',
     methods: ['page', 'qr'],
+    handOffs: { page: 'redirect', qr: 'qr' },
     currencies: ['CNY'],
 
     async createOrder(order: ChannelOrderRequest): Promise<ChannelOrderCreated> {

@@ -191,6 +191,7 @@ export function createBankcardAdapter(
   return {
     name: 'bankcard',
     methods: ['quick'],
+    handOffs: { quick: 'direct' },
     currencies: ['CNY'],
 
     async createOrder(order): Promise<ChannelOrderCreated> {

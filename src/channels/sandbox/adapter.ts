@@ -131,6 +131,7 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
   return {
     name: 'sandbox',
     methods: ['page', 'qr'],
+    handOffs: { page: 'redirect', qr: 'qr' },
     currencies,
 
     async createOrder(order: ChannelOrderRequest) {

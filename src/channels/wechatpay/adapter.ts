@@ -368,6 +368,7 @@ export function createWechatpayAdapter(
     name: 'wechatpay',
     // Native: a QR code any payer scans. JSAPI: paid inside WeChat by a known user (openid).
     methods: ['native', 'jsapi'],
+    handOffs: { native: 'qr', jsapi: 'paySheet' },
     methodsNeedingPayer: ['jsapi'],
     currencies: ['CNY'],
 

@@ -104,6 +104,7 @@ async function openAtChannel(run: ChannelOrderRun, request: PayRequest): Promise
   };
   await run.save(withOpenedAttempt(run.state, attempt));
   let outcome: ChannelFact | undefined;
+  const returnUrl = request.returnUrl ?? input.returnUrl;
   try {
     const created = await channel.openChannelOrder({
       payOrderId: run.state.id,
@@ -117,7 +118,7 @@ async function openAtChannel(run: ChannelOrderRun, request: PayRequest): Promise
         method: attempt.method,
         expiresAt: input.expiresAt,
         notifyUrl: `${input.webhookBaseUrl}/${attempt.channel}`,
-        ...(input.returnUrl ? { returnUrl: input.returnUrl } : {}),
+        ...(returnUrl ? { returnUrl } : {}),
         ...(request.payerId ? { payerId: request.payerId } : {}),
       },
     });
