@@ -173,47 +173,46 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
     );
   }
 
-  const pageSchema = (operationId: string, summary: string) => ({
-    operationId,
-    summary,
-    tags,
-    security: [],
-    params: idParamSchema,
-    querystring: cashierQuerySchema,
-    response: {
-      200: htmlPage('The cashier page'),
-      403: htmlPage('The link is not valid: no token, or a forged one'),
-      ...problemResponses(400, 404),
-    },
-  });
-
-  app.get(
-    '/:id',
+  const pages = [
     {
-      schema: pageSchema(
-        'cashierPage',
+      url: '/:id',
+      mode: 'choose',
+      operationId: 'cashierPage',
+      summary:
         "The payer's cashier page: the order, time left, and a choice per channel and method",
-      ),
     },
-    async (req, reply) => {
-      const order = await openPage(req.params.id, req, reply);
-      if (order) return sendPage(req, reply, order, 'choose');
-    },
-  );
-
-  app.get(
-    '/:id/result',
     {
-      schema: pageSchema(
-        'cashierResult',
+      url: '/:id/result',
+      mode: 'result',
+      operationId: 'cashierResult',
+      summary:
         'Where the channel sends the payer back: the outcome, and the way back to the merchant',
-      ),
     },
-    async (req, reply) => {
-      const order = await openPage(req.params.id, req, reply);
-      if (order) return sendPage(req, reply, order, 'result');
-    },
-  );
+  ] as const;
+  for (const { url, mode, operationId, summary } of pages) {
+    app.get(
+      url,
+      {
+        schema: {
+          operationId,
+          summary,
+          tags,
+          security: [],
+          params: idParamSchema,
+          querystring: cashierQuerySchema,
+          response: {
+            200: htmlPage('The cashier page'),
+            403: htmlPage('The link is not valid: no token, or a forged one'),
+            ...problemResponses(400, 404),
+          },
+        },
+      },
+      async (req, reply) => {
+        const order = await openPage(req.params.id, req, reply);
+        if (order) return sendPage(req, reply, order, mode);
+      },
+    );
+  }
 
   app.get(
     '/:id/view',
