@@ -101,6 +101,18 @@ async function paysOnSandboxPage(page: Page, order: CashierOrder) {
   await expectState(page, 'paid');
 }
 
+/** Moves the focus with the Tab key alone until it is on `selector` (a keyboard-only payer). */
+async function tabTo(page: Page, selector: string) {
+  for (let presses = 0; presses < 30; presses++) {
+    await page.keyboard.press('Tab');
+    if ((await page.locator(`${selector}:focus`).count()) === 1) return;
+  }
+  assert.fail(`the Tab key never reaches ${selector}`);
+}
+
+const inWeChat =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50';
+
 describe('the cashier in a real browser (issue 15)', () => {
   it('pays with the sandbox page in the same window, lands on the result page, goes back to the merchant', async () => {
     const order = await newOrder();
@@ -111,7 +123,7 @@ describe('the cashier in a real browser (issue 15)', () => {
       await paysOnSandboxPage(page, order);
       assert.equal(await status(page).textContent(), 'Payment received, do not pay again');
       assert.equal(await visiblePayButtons(page), 0);
-      await screenshot(page, 'result paid (en)');
+      await screenshot(page, 'result-paid-en');
       await page.locator('#back-to-merchant').click();
       await page.waitForURL(`${merchantUrl}/orders/${order.merchantOrderNo}`);
       assert.match((await page.locator('#merchant').textContent()) ?? '', /Back at the shop/);
@@ -143,7 +155,7 @@ describe('the cashier in a real browser (issue 15)', () => {
       await expectState(page, 'paid');
       assert.equal(await visiblePayButtons(page), 0);
       assert.match((await status(page).textContent()) ?? '', /do not pay again/);
-      await screenshot(page, 'cashier after back, paid (en)');
+      await screenshot(page, 'cashier-after-back-paid-en');
     });
   });
 
@@ -151,10 +163,12 @@ describe('the cashier in a real browser (issue 15)', () => {
     const order = await newOrder();
     await withPage(browser(), { locale: 'en-US' }, async (page) => {
       await page.goto(order.cashierUrl);
-      await choice(page, 'sandbox', 'qr').click();
+      // By keyboard alone.
+      await tabTo(page, 'button.pay-choice[data-channel="sandbox"][data-method="qr"]');
+      await page.keyboard.press('Enter');
       await page.locator('#qr svg').waitFor();
       assert.ok(await page.locator('#paid-check').isVisible(), 'the "did you pay?" dialog is open');
-      await screenshot(page, 'qr code (en)');
+      await screenshot(page, 'qr-code-en');
       // Marks this document: a reload would lose the mark.
       await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
       const { outTradeNo } = await openedChannelOrder(order.id);
@@ -195,8 +209,10 @@ describe('the cashier in a real browser (issue 15)', () => {
       await page.locator('#i-have-paid').click();
       await page.locator('#not-found').waitFor();
       assert.match((await page.locator('#not-found').textContent()) ?? '', /No payment found yet/);
-      await screenshot(page, 'no payment found yet (en)');
-      await page.locator('#pay-another-way').click();
+      await screenshot(page, 'no-payment-found-yet-en');
+      // The dialog by keyboard: the focus waits on "Keep waiting", the next choice is a Tab away.
+      await tabTo(page, '#pay-another-way');
+      await page.keyboard.press('Enter');
       await choice(page, 'sandbox', 'page').click();
       await page.waitForURL(`${system.sandboxUrl}/pay/**`);
       const second = await openedChannelOrder(order.id, 1);
@@ -216,8 +232,65 @@ describe('the cashier in a real browser (issue 15)', () => {
       await expectState(page, 'expired');
       assert.equal(await visiblePayButtons(page), 0);
       assert.match((await status(page).textContent()) ?? '', /expired/);
-      await screenshot(page, 'expired (en)');
+      await screenshot(page, 'expired-en');
     });
+  });
+
+  it('pays inside WeChat with the pay sheet, from the signed payParams', async () => {
+    const order = await newOrder();
+    await withPage(browser(), { locale: 'zh-CN', userAgent: inWeChat }, async (page) => {
+      // WeChat's browser gives pages WeixinJSBridge; this one hands the pay sheet to the test.
+      // (A script's text: the functions tsx compiles name themselves with a helper pages lack.)
+      await page.addInitScript({
+        content:
+          'window.WeixinJSBridge = { invoke: function (name, params, done) {' +
+          ' window.paySheet = { name: name, params: params, done: done }; } };',
+      });
+      // The merchant's page inside WeChat knows the payer's openid and passes it on.
+      await page.goto(`${order.cashierUrl}&payerId=oPayer_browser_test`);
+      await choice(page, 'wechatpay', 'jsapi').click();
+      const sheet = await page.waitForFunction(() => {
+        const { paySheet } = globalThis as { paySheet?: { name: string; params: unknown } };
+        return paySheet && { name: paySheet.name, params: paySheet.params };
+      });
+      const { name, params } = (await sheet.jsonValue()) as {
+        name: string;
+        params: Record<string, string>;
+      };
+      assert.equal(name, 'getBrandWCPayRequest');
+      assert.match(params.package ?? '', /^prepay_id=/);
+      assert.equal(params.signType, 'RSA');
+      assert.ok(params.paySign && params.appId && params.nonceStr && params.timeStamp);
+      const { outTradeNo, method } = await openedChannelOrder(order.id);
+      assert.equal(method, 'jsapi');
+      await payerPays(system, outTradeNo);
+      // WeChat says "ok" when the payer is done; the page then asks paycenter, not WeChat's word.
+      await page.evaluate(() =>
+        (globalThis as unknown as { paySheet: { done: (r: unknown) => void } }).paySheet.done({
+          err_msg: 'get_brand_wcpay_request:ok',
+        }),
+      );
+      await expectState(page, 'paid');
+    });
+  });
+
+  it('offers no in-app method outside the app or without the payer', async () => {
+    const order = await newOrder();
+    for (const [userAgent, query] of [
+      [undefined, '&payerId=oPayer_browser_test'],
+      [inWeChat, ''],
+    ] as const) {
+      await withPage(
+        browser(),
+        { locale: 'en-US', ...(userAgent ? { userAgent } : {}) },
+        async (page) => {
+          await page.goto(`${order.cashierUrl}${query}`);
+          await expectState(page, 'payable');
+          assert.equal(await choice(page, 'wechatpay', 'jsapi').count(), 0);
+          assert.equal(await choice(page, 'wechatpay', 'native').count(), 1);
+        },
+      );
+    }
   });
 
   it('speaks zh-CN and en, from Accept-Language and by choice', async () => {
@@ -234,7 +307,9 @@ describe('the cashier in a real browser (issue 15)', () => {
       assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
       assert.equal(await page.locator('#choices-title').textContent(), '选择支付方式');
       await page.locator('#countdown time').filter({ hasText: '分' }).waitFor();
-      await screenshot(page, 'cashier (zh-CN)');
+      await screenshot(page, 'cashier-zh-CN');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await screenshot(page, 'cashier-zh-CN-phone');
       await page.locator('a[hreflang="en"]').click();
       await page.waitForURL(/lang=en/);
       assert.equal(await page.locator('html').getAttribute('lang'), 'en');
@@ -245,7 +320,7 @@ describe('the cashier in a real browser (issue 15)', () => {
       assert.equal(await page.locator('html').getAttribute('lang'), 'en');
       assert.equal(await page.locator('#choices-title').textContent(), 'Choose how to pay');
       await page.locator('#countdown time').filter({ hasText: 'min' }).waitFor();
-      await screenshot(page, 'cashier (en)');
+      await screenshot(page, 'cashier-en');
     });
   });
 });

@@ -6,8 +6,13 @@ import path from 'node:path';
 import { after, before, beforeEach } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-/** Where screenshots go: at the clone's root, ignored by git, kept after the run for a look. */
-export const screenshotFolder = path.resolve(__dirname, '../../test-output/browser');
+/**
+ * Where screenshots go: at the clone's root, ignored by git, kept after the run for a look; or
+ * SCREENSHOT_FOLDER (the README's pictures: `SCREENSHOT_FOLDER=docs/cashier npm test -- <file>`).
+ */
+export const screenshotFolder = path.resolve(
+  process.env.SCREENSHOT_FOLDER ?? path.join(__dirname, '../../test-output/browser'),
+);
 
 // Headless in a container as root: no sandbox (it needs user namespaces), no GPU, and nothing
 // that reaches out to Google's services, which this machine cannot reach and the tests never need.
