@@ -1,13 +1,30 @@
-# One image for every paycenter process; the command picks the part (api, worker, simulator, migrate).
-FROM node:20-bookworm-slim
+# One image for every paycenter process; the command picks the part (api, worker, simulator,
+# migrate). Built in two stages: the first compiles (`npm run build`: dist/ with the workflow
+# bundle prebuilt), the second holds only dist/ and the production dependencies, run as `node`.
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
-COPY tsconfig.json ./
+COPY scripts/patch-postgres.cjs ./scripts/
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 COPY drizzle ./drizzle
 COPY scripts ./scripts
 COPY src ./src
 COPY simulator ./simulator
+RUN npm run build
+
+FROM node:22-bookworm-slim
+WORKDIR /app
 ENV NODE_ENV=production
-ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
-CMD ["all"]
+COPY package.json package-lock.json ./
+COPY scripts/patch-postgres.cjs ./scripts/
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The simulator's journal and the demo's key files live under DATA_DIR, writable by `node`.
+RUN mkdir -p /app/.data && chown node:node /app/.data
+USER node
+# The API's health by default; another part names its own with HEALTHCHECK_URL (compose does).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch(process.env.HEALTHCHECK_URL||'http://127.0.0.1:'+(process.env.API_PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["node", "dist/src/main.js"]
+CMD ["api"]

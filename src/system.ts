@@ -1,15 +1,14 @@
 // Starts paycenter's processes (the channel simulator, worker, API) from one configuration; used by
 // `npm start` (all in one process), by the per-process commands, and by the end-to-end tests.
 import { claimDatabaseMode } from './services/deploymentMode';
+import { workflowBundle } from './workflowBundle';
 import { Client, Connection } from '@temporalio/client';
 import {
-  bundleWorkflowCode,
   DefaultLogger,
   NativeConnection,
   Runtime,
   Worker,
   type LogLevel,
-  type WorkflowBundle,
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config';
@@ -103,24 +102,6 @@ export function installTemporalLogger(log: Logger) {
       sdkLog[levels[entry.level]]({ ...entry.meta }, entry.message);
     }),
   });
-}
-
-let bundle: Promise<WorkflowBundle> | undefined;
-
-/** Bundles the workflow code once per process (it takes seconds). */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    logger: {
-      log: () => {},
-      trace: () => {},
-      debug: () => {},
-      info: () => {},
-      warn: console.warn,
-      error: console.error,
-    },
-  });
-  return bundle;
 }
 
 /** The active-query schedule the workflows follow, from configuration. */

@@ -10,6 +10,7 @@ import { demoChannelKeys } from '../keyStore';
 import { ensureSchedules } from '../schedules';
 import { demoMerchantId, ensureMerchant } from '../services/merchants';
 import { connectClient, createChannels, notifySecretBox, startWorker } from '../system';
+import { workflowBundleOrigin } from '../workflowBundle';
 import type { Processes } from './processes';
 
 /** The configured Temporal cluster, else the dev server `npm start` runs on this machine. */
@@ -69,6 +70,7 @@ export function announce(
       ? undefined
       : `  Temporal UI     http://localhost:${config.TEMPORAL_UI_PORT}`,
     `  Database        ${at.db.location}`,
+    command === 'api' ? undefined : `  Workflow code   ${workflowBundleOrigin()}`,
     demoApiKey && `  Demo merchant API key: ${demoApiKey}`,
     opsApiKey && `  Ops API key:           ${opsApiKey}`,
   ];

@@ -1,6 +1,5 @@
 // Brings up a Temporal dev server for `npm start` and the tests, from the CLI that
 // scripts/temporal-cli.sh provides, or (on a machine with internet and no Go) the SDK's download.
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Connection } from '@temporalio/client';
 import { searchAttributes } from '../workflows/contracts/payment';
 
@@ -30,6 +29,8 @@ export interface DevServer {
 }
 
 export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServer> {
+  // A development dependency: loaded only when a dev server is started, never in production.
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: options.cliPath

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { workflowBundle } from '../../src/system';
+import { workflowBundle } from '../../src/workflowBundle';
 
 const folder = path.join(__dirname, 'histories');
 const recordings = readdirSync(folder).filter((f) => f.endsWith('.json'));

@@ -15,7 +15,8 @@ import type { PaymentActivities } from '../../src/activities/payment';
 import { ChannelUnavailableError } from '../../src/channels/types';
 import type { PayOrderState } from '../../src/domain/payOrder';
 import { newId } from '../../src/domain/ids';
-import { installTemporalLogger, workflowBundle } from '../../src/system';
+import { installTemporalLogger } from '../../src/system';
+import { workflowBundle } from '../../src/workflowBundle';
 import { createLogger } from '../../src/log';
 import {
   pay,
