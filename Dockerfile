@@ -9,5 +9,9 @@ COPY scripts ./scripts
 COPY src ./src
 COPY simulator ./simulator
 ENV NODE_ENV=production
+# For `all` and `api`: the API's /readyz (database and Temporal). docker-compose.yml gives the
+# worker (WORKER_HEALTH_PORT) and the simulator their own URLs, and migrate none.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 \
+  CMD ["node", "scripts/healthcheck.cjs"]
 ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
 CMD ["all"]
