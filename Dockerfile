@@ -17,14 +17,15 @@ FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-COPY scripts/patch-postgres.cjs ./scripts/
+COPY scripts/patch-postgres.cjs scripts/healthcheck.cjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The simulator's journal and the demo's key files live under DATA_DIR, writable by `node`.
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
-# The API's health by default; another part names its own with HEALTHCHECK_URL (compose does).
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch(process.env.HEALTHCHECK_URL||'http://127.0.0.1:'+(process.env.API_PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# The API's /readyz (database and Temporal) by default; docker-compose.yml gives the worker
+# (WORKER_HEALTH_PORT) and the simulator their own URLs, and migrate none.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 \
+  CMD ["node", "scripts/healthcheck.cjs"]
 ENTRYPOINT ["node", "dist/src/main.js"]
 CMD ["api"]

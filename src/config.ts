@@ -84,6 +84,11 @@ export const configSchema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().optional(),
   /** Activities the worker runs at once; unset: the SDK's default (100). */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().optional(),
+  /** Where a worker answers GET /livez and GET /readyz (src/health.ts); unset: no probe server. */
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  WORKER_HEALTH_HOST: z.string().default('127.0.0.1'),
+  /** How long /readyz waits for its checks (database, Temporal) before it answers 503. */
+  READINESS_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(2_000),
 
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().default('default'),

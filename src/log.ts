@@ -2,21 +2,29 @@
 import { LogController, type FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** Lines go to stdout, or to `destination` (tests read what a system logs). */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'paycenter' },
     redact: {
       paths: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'secret', '*.secret'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
-/** Fastify logs through our logger; requests are logged by our own hooks, not per request by Fastify. */
+/**
+ * Fastify logs through our logger, each request's lines labelled with its `requestId`; requests
+ * are logged by our own hook (src/api/requestLogs.ts), not by Fastify's, which logs the URL.
+ */
 export function fastifyLogging(log: Logger, component: string) {
   return {
     loggerInstance: log.child({ component }) as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
   };
 }

@@ -36,6 +36,13 @@ import { createRefundService, type RefundWorkflowDeps } from './services/refunds
 import { createSafetyNetService } from './services/safetyNet';
 import { createSafetyNetActivities } from './activities/safetyNet';
 import { systemResolver, type AddressPolicy, type HostResolver } from './services/merchantUrls';
+import {
+  createReadiness,
+  databaseCheck,
+  startHealthServer,
+  temporalCheck,
+  workerCheck,
+} from './health';
 import { safetyNetInput } from './schedules';
 import { createSecretBox, type SecretBox } from './services/secretBox';
 
@@ -230,7 +237,31 @@ export async function startWorker(
     },
     ...workerTuning(config),
   });
-  return runUntilStopped(worker, client.connection, connection);
+  const running = runUntilStopped(worker, client.connection, connection);
+  if (config.WORKER_HEALTH_PORT === undefined) return running;
+  // Asked through the worker's own connection: the one its pollers depend on.
+  const readiness = createReadiness(
+    [databaseCheck(deps.db.db), temporalCheck(connection), workerCheck(worker)],
+    { timeoutMs: config.READINESS_TIMEOUT_MS, log: deps.log.child({ component: 'worker' }) },
+  );
+  let probes: Stoppable;
+  try {
+    probes = await startHealthServer({
+      host: config.WORKER_HEALTH_HOST,
+      port: config.WORKER_HEALTH_PORT,
+      readiness,
+    });
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return {
+    async stop() {
+      // The probes answer 503 while the worker drains, until it has stopped.
+      await running.stop();
+      await probes.stop();
+    },
+  };
 }
 
 /** Runs a worker until stop(), which drains it and then closes its connections. */
@@ -292,6 +323,7 @@ export async function startApi(
     secretBox: notifySecretBox(config),
     notifySecretOverlapSeconds: config.NOTIFY_SECRET_ROTATION_OVERLAP_SECONDS,
     temporal: client,
+    readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
     bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     trustProxy: config.TRUST_PROXY ?? false,

@@ -1,4 +1,5 @@
-// The API process's Fastify app: plugins by audience, one error handler, health.
+// The API process's Fastify app: plugins by audience, one error handler, request IDs and logs,
+// health probes.
 import helmet from '@fastify/helmet';
 import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -13,6 +14,7 @@ import type { SafetyNetService } from '../services/safetyNet';
 import type { SecretBox } from '../services/secretBox';
 import { apiDescription, serviceRoutes } from './openapi';
 import { installRateLimits } from './rateLimits';
+import { installRequestLogs, requestIdOf } from './requestLogs';
 import {
   registerProblemHandlers,
   sendProblem,
@@ -44,8 +46,10 @@ export interface ApiDeps {
   /** Seals merchants' notify secrets; how long a rotated one still signs along with the new. */
   secretBox: SecretBox;
   notifySecretOverlapSeconds: number;
-  /** Signals workflows on operators' behalf (clearing NeedsAttention). */
+  /** Signals workflows on operators' behalf (clearing NeedsAttention); /readyz asks it too. */
   temporal: Client;
+  /** How long /readyz waits for the database and Temporal before it answers 503. */
+  readinessTimeoutMs: number;
   bodyLimitBytes: number;
   limits: { maxAmount: number; maxExpiresInSeconds: number };
   rateLimitPerMinute: number;
@@ -63,6 +67,7 @@ export interface ApiDeps {
 export function buildApi(deps: ApiDeps) {
   const app = Fastify({
     ...fastifyLogging(deps.log, 'api'),
+    genReqId: requestIdOf,
     // One limit for every body, channels' webhooks included (they are never rate-limited).
     bodyLimit: deps.bodyLimitBytes,
     trustProxy: deps.trustProxy,
@@ -81,6 +86,8 @@ export function buildApi(deps: ApiDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  // Ahead of the rate limit and authentication, so the answers they refuse with carry the ID too.
+  installRequestLogs(app);
   app.register(helmet, {
     // Our pages are self-contained: nothing loads from elsewhere, and no inline script or style
     // runs (the cashier's are files under /cashier/assets/; /docs sets a policy of its own).
@@ -100,13 +107,14 @@ export function buildApi(deps: ApiDeps) {
     opsKey: deps.opsKey,
     perMinute: deps.rateLimitPerMinute,
   });
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode }, 'request');
-  });
 
   // Before every route, so the OpenAPI document describes them all.
   app.register(apiDescription, {});
-  app.register(serviceRoutes, { db: deps.db });
+  app.register(serviceRoutes, {
+    db: deps.db,
+    temporal: deps.temporal,
+    readinessTimeoutMs: deps.readinessTimeoutMs,
+  });
   app.register(merchantRoutes, { prefix: '/v1', ...deps });
   app.register(refundRoutes, { prefix: '/v1', ...deps });
   app.register(webhookRoutes, { prefix: '/webhooks', ...deps });

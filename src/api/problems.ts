@@ -7,6 +7,7 @@ import type { FastifySerializerCompiler } from 'fastify/types/schema';
 import { z } from 'zod';
 import { DomainError, type ErrorCode, type FieldProblem } from '../domain/errors';
 import { outageOf, retryAfterSeconds } from './outages';
+import { requestIdHeader } from './requestLogs';
 
 const httpStatus: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -118,6 +119,8 @@ export function sendProblem(
 ) {
   // Every 503 is for now: the merchant may retry the same request shortly.
   if (status === 503) reply.header('Retry-After', String(retryAfterSeconds));
+  // Set here as well: the router's own refusals (frameworkErrors) answer before any hook runs.
+  reply.header(requestIdHeader, reply.request.id);
   return reply
     .status(status)
     .type('application/problem+json')
@@ -129,6 +132,7 @@ export function sendProblem(
       ...(declineCode !== undefined ? { decline_code: declineCode } : {}),
       detail,
       instance: reply.request.url,
+      requestId: reply.request.id,
       ...(fields.length > 0 ? { errors: fields } : {}),
     });
 }
@@ -150,6 +154,11 @@ export const problemSchema = z
       .meta({ description: "The channel's own code for a refusal or decline, where it gave one" }),
     detail: z.string(),
     instance: z.string(),
+    requestId: z.string().meta({
+      description:
+        'This request’s ID, also its Request-Id header; quote it when asking about the request. ' +
+        'A replayed idempotent answer carries the ID of the request that made it',
+    }),
     errors: z
       .array(
         z.object({

@@ -4,6 +4,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client';
+import { probePaths } from '../health';
 import { hashApiKey } from '../services/merchants';
 import { bearerKey, merchantOfRequest, operatorOfRequest } from './auth';
 
@@ -13,9 +14,12 @@ export interface RateLimitOptions {
   perMinute: number;
 }
 
-/** Channels must always reach us (their bodies are bounded by the app's body limit instead). */
+/**
+ * Channels must always reach us (their bodies are bounded by the app's body limit instead), and so
+ * must the orchestrator's probes: a refused probe would take a healthy API out of service.
+ */
 const neverLimited = (req: FastifyRequest) =>
-  req.url.startsWith('/webhooks/') || req.url === '/healthz';
+  req.url.startsWith('/webhooks/') || probePaths.has(req.url.split('?')[0]!);
 
 /** The budget a request is counted against: its valid key's, else its client address's. */
 async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise<string> {
@@ -35,7 +39,7 @@ async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise
 }
 
 /**
- * Limits every request of the app but channels' webhooks and the health probe. The limit runs as
+ * Limits every request of the app but channels' webhooks and the health probes. The limit runs as
  * an app-wide onRequest hook, ahead of the audience plugins' authentication, so refused requests
  * are counted too; call before registering those plugins.
  */

@@ -63,7 +63,10 @@ export function announce(
 ): void {
   const lines = [
     `paycenter (${command}, ${config.PAYCENTER_MODE} mode) is up`,
-    command === 'worker' ? undefined : `  API             ${config.publicApiUrl}   (GET /healthz)`,
+    command === 'worker' ? undefined : `  API             ${config.publicApiUrl}   (GET /readyz)`,
+    command === 'api' || config.WORKER_HEALTH_PORT === undefined
+      ? undefined
+      : `  Worker probes   http://${config.WORKER_HEALTH_HOST}:${config.WORKER_HEALTH_PORT}/readyz`,
     command === 'all' ? `  Simulator       ${config.simulatorUrl}` : undefined,
     `  Temporal        ${at.temporalAddress}`,
     config.TEMPORAL_ADDRESS

@@ -10,6 +10,7 @@ import { and, eq } from 'drizzle-orm';
 import { loadConfig, type Config } from '../../src/config';
 import { channelCredentials } from '../../src/channels/credentials';
 import { generateChannelKeys, type ChannelKeys } from '../../src/channels/keys';
+import type { DestinationStream } from 'pino';
 import postgres from 'postgres';
 import { ensureDatabaseExists, openPglite, openPostgres, type Database } from '../../src/db/client';
 import { channelNotifications } from '../../src/db/schema';
@@ -200,6 +201,10 @@ type TestSystemOptions = {
   ownDatabase?: boolean;
   /** The run's database reached at another URL (e.g. through a proxy a test may cut). */
   databaseUrl?: string;
+  /** The run's Temporal reached at another address (e.g. through a proxy a test may cut). */
+  temporalAddress?: string;
+  /** Where the system's log lines go (a test reads them); stdout by default. */
+  logDestination?: DestinationStream;
   /** The DNS the system's merchant URL checks use; the machine's by default. */
   resolveHost?: HostResolver;
   /** The test runs the sandbox itself (a process of its own) at SIMULATOR_PORT or SIMULATOR_URL. */
@@ -244,14 +249,14 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
     SIMULATOR_DATA_FILE: path.join(sandboxDir, 'sandbox-journal.jsonl'),
     ...options.env,
   });
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, options.logDestination);
   const database =
     own?.database ??
     (options.embeddedDatabase
       ? await openPglite()
       : await openPostgres(options.databaseUrl ?? runDatabaseUrl(), 5));
   if (options.embeddedDatabase) await database.migrate();
-  const temporalAddress = runTemporalAddress();
+  const temporalAddress = options.temporalAddress ?? runTemporalAddress();
   const keys = live ? liveChannelKeys() : testChannelKeys();
   const channels = createChannels(config, channelCredentials(config, keys));
   const apiKey = generateSecret(apiKeyPrefix(config.PAYCENTER_MODE));
@@ -286,7 +291,8 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
     await stopParts().catch(() => {});
     throw err;
   }
-  const { client, connection } = await connectClient(config, temporalAddress);
+  // The test's own client goes straight to Temporal, whatever link the system's parts use.
+  const { client, connection } = await connectClient(config, runTemporalAddress());
   const merchant = { authorization: `Bearer ${apiKey}` };
   const ops = (method: string, path: string, body?: unknown) =>
     call(`${config.publicApiUrl}${path}`, method, body, { authorization: `Bearer ${opsKey}` });

@@ -29,6 +29,7 @@ function api(apiLimits = limits) {
     secretBox: {} as never,
     notifySecretOverlapSeconds: 60,
     temporal: {} as never,
+    readinessTimeoutMs: 1_000,
     bodyLimitBytes: 65_536,
     limits: apiLimits,
     rateLimitPerMinute: 1_000,
@@ -90,7 +91,8 @@ describe('the OpenAPI document and the routes', () => {
     );
     assert.deepEqual(described.sort(), served.map((s) => s.key).sort());
     // Every audience is there.
-    for (const prefix of ['/v1/', '/ops/', '/webhooks/', '/cashier/', '/healthz', '/docs']) {
+    const audiences = ['/v1/', '/ops/', '/webhooks/', '/cashier/', '/docs'];
+    for (const prefix of [...audiences, '/livez', '/readyz', '/healthz']) {
       assert.ok(
         described.some((d) => d.split(' ')[1]!.startsWith(prefix)),
         `${prefix} is described`,
@@ -148,7 +150,15 @@ describe('the OpenAPI document and the routes', () => {
       description: doc.components.securitySchemes.merchantKey.description,
     });
     const problem = doc.components.schemas.Problem;
-    for (const field of ['type', 'code', 'decline_code', 'status', 'detail', 'errors']) {
+    for (const field of [
+      'type',
+      'code',
+      'decline_code',
+      'status',
+      'detail',
+      'errors',
+      'requestId',
+    ]) {
       assert.ok(problem.properties[field], `a problem has ${field}`);
     }
     assert.ok(problem.properties.type.enum.includes('invalid_request_error'));
