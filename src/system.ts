@@ -39,6 +39,13 @@ import { createSafetyNetActivities } from './activities/safetyNet';
 import { systemResolver, type AddressPolicy, type HostResolver } from './services/merchantUrls';
 import { safetyNetInput } from './schedules';
 import { createSecretBox, type SecretBox } from './services/secretBox';
+import { countPayOrdersNeedingAttention } from './services/payOrderAttention';
+import { createApiMetrics, createWorkerMetrics } from './metrics';
+import {
+  freeLoopbackPort,
+  serveWorkerMetrics,
+  type WorkerMetricsServer,
+} from './workerMetricsServer';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -81,12 +88,18 @@ export async function startSimulator(
   return { url: config.simulatorUrl, stop: () => app.close() };
 }
 
-let runtimeInstalled = false;
+/** The process's Temporal Runtime, once installed: where its SDK metrics exporter listens, if anywhere. */
+let installedRuntime: { sdkMetricsUrl?: string } | undefined;
 
-/** Sends the Temporal SDK's logs (worker, workflows, activities) through our structured logger. */
-export function installTemporalLogger(log: Logger) {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+/**
+ * Installs the process's Temporal Runtime: the SDK's logs (worker, workflows, activities) through
+ * our structured logger and, given a loopback port, its metrics on a Prometheus exporter there. A
+ * process has one Runtime: the first call decides, later ones change nothing.
+ */
+export function installTemporalRuntime(log: Logger, sdkMetricsPort?: number) {
+  if (installedRuntime) return;
+  const bindAddress = sdkMetricsPort === undefined ? undefined : `127.0.0.1:${sdkMetricsPort}`;
+  installedRuntime = bindAddress ? { sdkMetricsUrl: `http://${bindAddress}/metrics` } : {};
   const sdkLog = log.child({ component: 'temporal' });
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
     TRACE: 'trace',
@@ -102,7 +115,27 @@ export function installTemporalLogger(log: Logger) {
     logger: new DefaultLogger('INFO', (entry) => {
       sdkLog[levels[entry.level]]({ ...entry.meta }, entry.message);
     }),
+    ...(bindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress } } } } : {}),
   });
+}
+
+/**
+ * The Runtime a worker process needs: with the SDK's exporter when the worker serves metrics
+ * (WORKER_METRICS_PORT), on TEMPORAL_SDK_METRICS_PORT or a free loopback port. Answers the
+ * exporter's URL when this process's Runtime has one.
+ */
+export async function ensureTemporalRuntime(
+  log: Logger,
+  config: Pick<Config, 'WORKER_METRICS_PORT' | 'TEMPORAL_SDK_METRICS_PORT'>,
+): Promise<string | undefined> {
+  if (!installedRuntime) {
+    const sdkPort =
+      config.WORKER_METRICS_PORT === undefined
+        ? undefined
+        : (config.TEMPORAL_SDK_METRICS_PORT ?? (await freeLoopbackPort()));
+    installTemporalRuntime(log, sdkPort);
+  }
+  return installedRuntime?.sdkMetricsUrl;
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -205,7 +238,8 @@ export async function startWorker(
   },
 ): Promise<Stoppable> {
   await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
-  installTemporalLogger(deps.log);
+  const sdkMetricsUrl = await ensureTemporalRuntime(deps.log, config);
+  const metrics = createWorkerMetrics();
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
   const client = await connectClient(config, deps.temporalAddress);
@@ -217,8 +251,8 @@ export async function startWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: {
-      ...createChannelCallActivities({ db: deps.db.db, channels: deps.channels }),
-      ...createPayOrderRecordActivities({ db: deps.db.db, corrections }),
+      ...createChannelCallActivities({ db: deps.db.db, channels: deps.channels, metrics }),
+      ...createPayOrderRecordActivities({ db: deps.db.db, corrections, metrics }),
       ...createStrayPaymentActivities({ db: deps.db.db }),
       ...createReconcileActivities({
         db: deps.db.db,
@@ -226,12 +260,14 @@ export async function startWorker(
         corrections,
         log: deps.log,
         holdDays: config.RECONCILE_HOLD_DAYS,
+        metrics,
       }),
       ...createMerchantNotificationActivities({
         db: deps.db.db,
         timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
         addressPolicy: addressPolicy(config, deps.resolveHost),
         secretBox: notifySecretBox(config),
+        metrics,
       }),
       ...createSafetyNetActivities({
         db: deps.db.db,
@@ -245,11 +281,36 @@ export async function startWorker(
         refundWorkflows: createRefundWorkflows(workflowStarter),
         log: deps.log,
         idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
+        metrics,
       }),
     },
     ...workerTuning(config),
   });
-  return runUntilStopped(worker, client.connection, connection);
+  const running = runUntilStopped(worker, client.connection, connection);
+  let metricsServer: WorkerMetricsServer | undefined;
+  try {
+    metricsServer =
+      config.WORKER_METRICS_PORT === undefined
+        ? undefined
+        : await serveWorkerMetrics({
+            host: config.WORKER_METRICS_HOST,
+            port: config.WORKER_METRICS_PORT,
+            registry: metrics.registry,
+            sdkMetricsUrl,
+            log: deps.log,
+          });
+  } catch (err) {
+    // A port taken by another worker on the host: this one does not run unobserved.
+    await running.stop();
+    throw err;
+  }
+  return {
+    // Scraped until the worker is gone, so the last counts of a draining worker are seen.
+    async stop() {
+      await running.stop();
+      await metricsServer?.stop();
+    },
+  };
 }
 
 /** Runs a worker until stop(), which drains it and then closes its connections. */
@@ -297,6 +358,16 @@ export async function startApi(
   const workflowStarter = workflowStarterDeps(config, deps.db, client, log);
   const corrections = createCorrections(workflowStarter);
   const inbox = createNotificationInbox({ db: deps.db.db, log, corrections });
+  const metrics = createApiMetrics({
+    async payOrdersNeedingAttention() {
+      try {
+        return await countPayOrdersNeedingAttention(deps.db.db);
+      } catch (err) {
+        log.warn({ err }, 'pay orders needing attention could not be counted for /metrics');
+        return undefined;
+      }
+    },
+  });
   // Notifications whose hand-over to the workflow failed after they were acknowledged.
   const redelivery = setInterval(() => {
     inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));
@@ -316,6 +387,7 @@ export async function startApi(
     trustProxy: config.TRUST_PROXY ?? false,
     idempotencyLeaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
     idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
+    metrics,
     cashier: {
       tokenSecret: cashierTokenSecret,
       payLimitPerMinute: config.CASHIER_PAY_LIMIT_PER_MINUTE,
@@ -335,6 +407,7 @@ export async function startApi(
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       addressPolicy: addressPolicy(config, deps.resolveHost),
       updateWaitSeconds: config.UPDATE_WAIT_SECONDS,
+      metrics,
       ...paymentWorkflowSettings(config),
     }),
     refunds: createRefundService(workflowStarter),

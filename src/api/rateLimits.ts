@@ -13,9 +13,12 @@ export interface RateLimitOptions {
   perMinute: number;
 }
 
-/** Channels must always reach us (their bodies are bounded by the app's body limit instead). */
+/**
+ * Channels must always reach us (their bodies are bounded by the app's body limit instead), and
+ * so must the probes and Prometheus, which all call from one address.
+ */
 const neverLimited = (req: FastifyRequest) =>
-  req.url.startsWith('/webhooks/') || req.url === '/healthz';
+  req.url.startsWith('/webhooks/') || req.url === '/healthz' || req.url === '/metrics';
 
 /** The budget a request is counted against: its valid key's, else its client address's. */
 async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise<string> {
@@ -35,7 +38,7 @@ async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise
 }
 
 /**
- * Limits every request of the app but channels' webhooks and the health probe. The limit runs as
+ * Limits every request of the app but channels' webhooks, the health probe and the metrics. The limit runs as
  * an app-wide onRequest hook, ahead of the audience plugins' authentication, so refused requests
  * are counted too; call before registering those plugins.
  */
