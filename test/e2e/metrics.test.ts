@@ -1,9 +1,9 @@
 // Issue 16, metrics: the API's /metrics and a worker's (WORKER_METRICS_PORT) in Prometheus' text
 // format, each counting what happened in its own process: a sandbox payment moves the API's
 // created counter and webhook latency and the worker's settled counter and payment latency; a
-// forged or unmatched notification is counted as refused; a lost notification found by the
-// workflow's query is counted as an anomaly made harmless; and the worker's scrape carries the
-// Temporal SDK's own metrics.
+// forged or unmatched notification is counted as refused; a payment after the close counts the
+// order CLOSED and its refund as a late payment made harmless, a lost notification found by the
+// workflow's query as another; and the worker's scrape carries the Temporal SDK's own metrics.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
@@ -156,6 +156,36 @@ describe('metrics', () => {
       async () => assert.equal((await post(success(), SANDBOX_SECRET)).status, 500),
     );
     assert.equal(unmatched, 1);
+  });
+
+  it('issue 16: a payment after the close counts the order closed and its late payment refunded', async () => {
+    const worker0 = await workerMetrics();
+    const closed = { status: 'CLOSED', channel: 'sandbox' };
+    const refunded = { status: 'SUCCEEDED', reason: 'LATE_PAYMENT' };
+    const late = { kind: 'late_payment_refunded' };
+    const { id, outTradeNo } = await payingOrder(system, {
+      prefix: 'metrics-late',
+      amount: 8_800,
+      subject: 'Concert ticket',
+    });
+    assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
+    await payerPays(system, outTradeNo);
+    await eventually(async () => {
+      const order = await system.payOrder(id);
+      return order.refunds.length === 1 && order.refunds[0].status === 'SUCCEEDED';
+    });
+    const worker1 = await eventually(async () => {
+      const text = await workerMetrics();
+      const grown = sampleValue(text, 'paycenter_anomalies_harmless_total', late);
+      return grown > sampleValue(worker0, 'paycenter_anomalies_harmless_total', late) && text;
+    });
+    const growth = (name: string, labels: Record<string, string>) =>
+      sampleValue(worker1, name, labels) - sampleValue(worker0, name, labels);
+    assert.equal(growth('paycenter_anomalies_harmless_total', late), 1);
+    assert.equal(growth('paycenter_refunds_settled_total', refunded), 1);
+    assert.equal(growth('paycenter_pay_orders_settled_total', closed), 1);
+    // Closed, not paid: no payment time was observed for it.
+    assert.equal(growth('paycenter_payment_seconds_count', { channel: 'sandbox' }), 0);
   });
 
   it('issue 16: a payment whose notification is lost counts as found by query', async () => {
