@@ -10,7 +10,7 @@ import { loadOrCreateChannelKeys } from '../src/keyStore';
 import { createLogger } from '../src/log';
 import {
   createChannels,
-  installTemporalLogger,
+  installTemporalRuntime,
   startApi,
   startSimulator,
   startWorker,
@@ -54,7 +54,7 @@ async function start(role: Role): Promise<Stoppable> {
   // Made once by the bench before any child starts, so all three share the same key pairs.
   const { keys } = loadOrCreateChannelKeys(config.DATA_DIR);
   if (role === 'sandbox') return startSimulator(config, log, keys);
-  installTemporalLogger(log);
+  installTemporalRuntime(log);
   const db = await openPostgres(config.DATABASE_URL!, config.DATABASE_POOL_SIZE);
   const channels = createChannels(config, channelCredentials(config, keys));
   const part =

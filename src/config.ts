@@ -89,6 +89,18 @@ export const configSchema = z.object({
   WORKER_HEALTH_HOST: z.string().default('127.0.0.1'),
   /** How long /readyz waits for its checks (database, Temporal) before it answers 503. */
   READINESS_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(2_000),
+  /**
+   * Where each worker serves GET /metrics (paycenter's worker metrics and the Temporal SDK's);
+   * unset: no metrics server and no SDK exporter.
+   */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The worker metrics server's address (0.0.0.0 in a container Prometheus scrapes). */
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /**
+   * The loopback port the Temporal SDK's Prometheus exporter binds, which the worker's /metrics
+   * reads and appends; unset: a free one. Only with WORKER_METRICS_PORT.
+   */
+  TEMPORAL_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().default('default'),

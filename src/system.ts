@@ -45,6 +45,13 @@ import {
 } from './health';
 import { safetyNetInput } from './schedules';
 import { createSecretBox, type SecretBox } from './services/secretBox';
+import { countPayOrdersNeedingAttention } from './services/payOrderAttention';
+import { createApiMetrics, createWorkerMetrics } from './metrics';
+import {
+  freeLoopbackPort,
+  serveWorkerMetrics,
+  type WorkerMetricsServer,
+} from './workerMetricsServer';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -87,12 +94,18 @@ export async function startSimulator(
   return { url: config.simulatorUrl, stop: () => app.close() };
 }
 
-let runtimeInstalled = false;
+/** The process's Temporal Runtime, once installed: where its SDK metrics exporter listens, if anywhere. */
+let installedRuntime: { sdkMetricsUrl?: string } | undefined;
 
-/** Sends the Temporal SDK's logs (worker, workflows, activities) through our structured logger. */
-export function installTemporalLogger(log: Logger) {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+/**
+ * Installs the process's Temporal Runtime: the SDK's logs (worker, workflows, activities) through
+ * our structured logger and, given a loopback port, its metrics on a Prometheus exporter there. A
+ * process has one Runtime: the first call decides, later ones change nothing.
+ */
+export function installTemporalRuntime(log: Logger, sdkMetricsPort?: number) {
+  if (installedRuntime) return;
+  const bindAddress = sdkMetricsPort === undefined ? undefined : `127.0.0.1:${sdkMetricsPort}`;
+  installedRuntime = bindAddress ? { sdkMetricsUrl: `http://${bindAddress}/metrics` } : {};
   const sdkLog = log.child({ component: 'temporal' });
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
     TRACE: 'trace',
@@ -108,7 +121,27 @@ export function installTemporalLogger(log: Logger) {
     logger: new DefaultLogger('INFO', (entry) => {
       sdkLog[levels[entry.level]]({ ...entry.meta }, entry.message);
     }),
+    ...(bindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress } } } } : {}),
   });
+}
+
+/**
+ * The Runtime a worker process needs: with the SDK's exporter when the worker serves metrics
+ * (WORKER_METRICS_PORT), on TEMPORAL_SDK_METRICS_PORT or a free loopback port. Answers the
+ * exporter's URL when this process's Runtime has one.
+ */
+export async function ensureTemporalRuntime(
+  log: Logger,
+  config: Pick<Config, 'WORKER_METRICS_PORT' | 'TEMPORAL_SDK_METRICS_PORT'>,
+): Promise<string | undefined> {
+  if (!installedRuntime) {
+    const sdkPort =
+      config.WORKER_METRICS_PORT === undefined
+        ? undefined
+        : (config.TEMPORAL_SDK_METRICS_PORT ?? (await freeLoopbackPort()));
+    installTemporalRuntime(log, sdkPort);
+  }
+  return installedRuntime?.sdkMetricsUrl;
 }
 
 /** The active-query schedule the workflows follow, from configuration. */
@@ -193,7 +226,8 @@ export async function startWorker(
   },
 ): Promise<Stoppable> {
   await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
-  installTemporalLogger(deps.log);
+  const sdkMetricsUrl = await ensureTemporalRuntime(deps.log, config);
+  const metrics = createWorkerMetrics();
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
   const client = await connectClient(config, deps.temporalAddress);
@@ -205,8 +239,8 @@ export async function startWorker(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: {
-      ...createChannelCallActivities({ db: deps.db.db, channels: deps.channels }),
-      ...createPayOrderRecordActivities({ db: deps.db.db, corrections }),
+      ...createChannelCallActivities({ db: deps.db.db, channels: deps.channels, metrics }),
+      ...createPayOrderRecordActivities({ db: deps.db.db, corrections, metrics }),
       ...createStrayPaymentActivities({ db: deps.db.db }),
       ...createReconcileActivities({
         db: deps.db.db,
@@ -214,12 +248,14 @@ export async function startWorker(
         corrections,
         log: deps.log,
         holdDays: config.RECONCILE_HOLD_DAYS,
+        metrics,
       }),
       ...createMerchantNotificationActivities({
         db: deps.db.db,
         timeoutMs: config.MERCHANT_NOTIFY_TIMEOUT_MS,
         addressPolicy: addressPolicy(config, deps.resolveHost),
         secretBox: notifySecretBox(config),
+        metrics,
       }),
       ...createSafetyNetActivities({
         db: deps.db.db,
@@ -233,33 +269,49 @@ export async function startWorker(
         refundWorkflows: createRefundWorkflows(workflowStarter),
         log: deps.log,
         idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
+        metrics,
       }),
     },
     ...workerTuning(config),
   });
   const running = runUntilStopped(worker, client.connection, connection);
-  if (config.WORKER_HEALTH_PORT === undefined) return running;
   // Asked through the worker's own connection: the one its pollers depend on.
   const readiness = createReadiness(
     [databaseCheck(deps.db.db), temporalCheck(connection), workerCheck(worker)],
     { timeoutMs: config.READINESS_TIMEOUT_MS, log: deps.log.child({ component: 'worker' }) },
   );
-  let probes: Stoppable;
+  let probes: Stoppable | undefined;
+  let metricsServer: WorkerMetricsServer | undefined;
   try {
-    probes = await startHealthServer({
-      host: config.WORKER_HEALTH_HOST,
-      port: config.WORKER_HEALTH_PORT,
-      readiness,
-    });
+    if (config.WORKER_HEALTH_PORT !== undefined) {
+      probes = await startHealthServer({
+        host: config.WORKER_HEALTH_HOST,
+        port: config.WORKER_HEALTH_PORT,
+        readiness,
+      });
+    }
+    if (config.WORKER_METRICS_PORT !== undefined) {
+      metricsServer = await serveWorkerMetrics({
+        host: config.WORKER_METRICS_HOST,
+        port: config.WORKER_METRICS_PORT,
+        registry: metrics.registry,
+        sdkMetricsUrl,
+        log: deps.log,
+      });
+    }
   } catch (err) {
+    // A port taken by another worker on the host: this one does not run unobserved.
+    await probes?.stop();
     await running.stop();
     throw err;
   }
   return {
+    // The probes answer 503 while the worker drains, and it is scraped until it is gone (its
+    // last counts are seen).
     async stop() {
-      // The probes answer 503 while the worker drains, until it has stopped.
       await running.stop();
-      await probes.stop();
+      await probes?.stop();
+      await metricsServer?.stop();
     },
   };
 }
@@ -309,6 +361,16 @@ export async function startApi(
   const workflowStarter = workflowStarterDeps(config, deps.db, client, log);
   const corrections = createCorrections(workflowStarter);
   const inbox = createNotificationInbox({ db: deps.db.db, log, corrections });
+  const metrics = createApiMetrics({
+    async payOrdersNeedingAttention() {
+      try {
+        return await countPayOrdersNeedingAttention(deps.db.db);
+      } catch (err) {
+        log.warn({ err }, 'pay orders needing attention could not be counted for /metrics');
+        return undefined;
+      }
+    },
+  });
   // Notifications whose hand-over to the workflow failed after they were acknowledged.
   const redelivery = setInterval(() => {
     inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));
@@ -329,6 +391,7 @@ export async function startApi(
     trustProxy: config.TRUST_PROXY ?? false,
     idempotencyLeaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
     idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
+    metrics,
     cashier: {
       tokenSecret: cashierTokenSecret,
       payLimitPerMinute: config.CASHIER_PAY_LIMIT_PER_MINUTE,
@@ -348,6 +411,7 @@ export async function startApi(
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       addressPolicy: addressPolicy(config, deps.resolveHost),
       updateWaitSeconds: config.UPDATE_WAIT_SECONDS,
+      metrics,
       ...paymentWorkflowSettings(config),
     }),
     refunds: createRefundService(workflowStarter),

@@ -1,6 +1,6 @@
 // The payment and refund workflows' calls to the channel adapters, all safe to retry: the
 // out_trade_no (an order) or the refund ID (a refund) is the channel's idempotency key.
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { ChannelRegistry } from '../channels/registry';
 import { channelOrThrow } from '../channels/registry';
 import {
@@ -9,11 +9,14 @@ import {
   type CloseContext,
 } from '../channels/types';
 import type { Db } from '../db/client';
-import { expiryOfChannelOrder } from '../db/books/payOrders';
+import { expiryOfChannelOrder, successUnheard } from '../db/books/payOrders';
+import type { WorkerMetrics } from '../metrics';
+import { paymentWorkflow } from '../workflows/contracts/payment';
 
 export interface ChannelCallDeps {
   db: Db;
   channels: ChannelRegistry;
+  metrics: WorkerMetrics;
 }
 
 export interface ChannelOrderRef {
@@ -27,7 +30,7 @@ export interface ChannelRefundRef extends ChannelOrderRef {
   refundNo: string;
 }
 
-export function createChannelCallActivities({ db, channels }: ChannelCallDeps) {
+export function createChannelCallActivities({ db, channels, metrics }: ChannelCallDeps) {
   /** Business refusals are final; anything else is thrown as is and retried by Temporal. */
   async function atChannel<T>(
     name: string,
@@ -77,7 +80,14 @@ export function createChannelCallActivities({ db, channels }: ChannelCallDeps) {
     },
 
     async queryChannelOrder(ref: ChannelOrderRef) {
-      return atChannel(ref.channel, (c) => c.queryOrder(ref.outTradeNo, ref.method));
+      const fact = await atChannel(ref.channel, (c) => c.queryOrder(ref.outTradeNo, ref.method));
+      // The payment workflow's query is the fallback for lost notifications; the stray-payment
+      // refund's query only confirms a success something else brought.
+      const byPayment = Context.current().info.workflowType === paymentWorkflow.type;
+      if (fact.status === 'SUCCEEDED' && byPayment && (await successUnheard(db, ref))) {
+        metrics.anomaliesHarmless.inc({ kind: 'lost_notification_found_by_query' });
+      }
+      return fact;
     },
 
     /** Refunds at the channel; the refund ID is the channel's idempotency key, so retries are safe. */

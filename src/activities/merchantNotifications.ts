@@ -8,6 +8,7 @@ import {
   merchantSignatureHeader,
   signMerchantNotification,
 } from '../domain/merchantSignature';
+import type { WorkerMetrics } from '../metrics';
 import type { AddressPolicy } from '../services/merchantUrls';
 import { openNotifySecrets, signingSecrets } from '../services/notifySecrets';
 import type { SecretBox } from '../services/secretBox';
@@ -18,11 +19,13 @@ export function createMerchantNotificationActivities({
   timeoutMs,
   addressPolicy,
   secretBox,
+  metrics,
 }: {
   db: Db;
   timeoutMs: number;
   addressPolicy: AddressPolicy;
   secretBox: SecretBox;
+  metrics: WorkerMetrics;
 }) {
   return {
     /** Stores the event unless stored already; answers false when the order has no notify URL. */
@@ -50,12 +53,13 @@ export function createMerchantNotificationActivities({
         { policy: addressPolicy, timeoutMs },
       );
       await books.recordDeliveryTry(db, { eventId, attemptNo, responseStatus, error });
+      metrics.merchantDeliveries.inc({ outcome: error ?? 'DELIVERED' });
       return error === null;
     },
 
     /** The schedule is exhausted: an operator has to reach the merchant. */
     async giveUpMerchantEvent({ eventId }: { eventId: string }) {
-      await books.giveUpMerchantEvent(db, eventId);
+      if (await books.giveUpMerchantEvent(db, eventId)) metrics.merchantNotificationsGivenUp.inc();
     },
   };
 }

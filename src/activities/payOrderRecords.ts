@@ -3,12 +3,14 @@
 import type { Db } from '../db/client';
 import * as payOrderBooks from '../db/books/payOrders';
 import type { Attempt, PayOrderState } from '../domain/payOrder';
+import { refundedAnomaly, type WorkerMetrics } from '../metrics';
 import type { Corrections } from '../services/corrections';
 import type { RefundRecord } from '../workflows/contracts/merchantRefund';
 
 export interface PayOrderRecordDeps {
   db: Db;
   corrections: Corrections;
+  metrics: WorkerMetrics;
 }
 
 /** One save of the payment workflow: the order's fields and the channel orders that changed. */
@@ -18,11 +20,15 @@ export interface PayOrderChange {
   attempts: Attempt[];
 }
 
-export function createPayOrderRecordActivities({ db, corrections }: PayOrderRecordDeps) {
+export function createPayOrderRecordActivities({ db, corrections, metrics }: PayOrderRecordDeps) {
   return {
     /** Records a refund; a final status is never overwritten. */
     async saveRefund(refund: RefundRecord) {
-      await payOrderBooks.saveRefund(db, refund);
+      const settled = await payOrderBooks.saveRefund(db, refund);
+      if (!settled) return;
+      metrics.refundsSettled.inc({ status: settled, reason: refund.reason });
+      const anomaly = settled === 'SUCCEEDED' ? refundedAnomaly(refund.reason) : undefined;
+      if (anomaly) metrics.anomaliesHarmless.inc({ kind: anomaly });
     },
 
     async markAttemptPaid({ attemptId }: { attemptId: string }) {
@@ -41,7 +47,12 @@ export function createPayOrderRecordActivities({ db, corrections }: PayOrderReco
     async savePayOrder(input: PayOrderChange | { version: number; state: PayOrderState }) {
       const order = 'state' in input ? input.state : input.order;
       const attempts = 'state' in input ? input.state.attempts : input.attempts;
-      await payOrderBooks.savePayOrderVersion(db, input.version, order, attempts);
+      const settled = await payOrderBooks.savePayOrderVersion(db, input.version, order, attempts);
+      if (!settled) return;
+      metrics.payOrdersSettled.inc({ status: settled.status, channel: settled.channel });
+      if (settled.paymentSeconds !== undefined) {
+        metrics.paymentSeconds.observe({ channel: settled.channel }, settled.paymentSeconds);
+      }
     },
   };
 }

@@ -26,6 +26,7 @@ import {
   holdShifts,
   type HoldClock,
 } from '../domain/reconciliationHolding';
+import type { WorkerMetrics } from '../metrics';
 import type { Corrections } from '../services/corrections';
 import { strayPaymentWorkflowId } from '../workflows/contracts/strayPayment';
 
@@ -63,6 +64,7 @@ export function createReconcileActivities(deps: {
   log: Logger;
   /** RECONCILE_HOLD_DAYS: how long a possible day-boundary shift waits for another statement. */
   holdDays: number;
+  metrics: WorkerMetrics;
 }) {
   const { db } = deps;
 
@@ -184,6 +186,10 @@ export function createReconcileActivities(deps: {
         day,
         holdShifts(day, differences, clock),
       );
+      for (const row of rows) {
+        const { kind, resolution } = row;
+        deps.metrics.reconciliationDifferences.inc({ channel, kind, resolution });
+      }
       const settledSinceLastRun = await settleVanished(channel, day, rows);
       const missedPayments = rows
         .filter((row) => row.kind === 'MISSED_PAYMENT' && row.resolution === 'CORRECTING')
@@ -232,7 +238,10 @@ export function createReconcileActivities(deps: {
         handled === 'SIGNALLED'
           ? `handed to the payment workflow ${missed.payOrderId}, which settles the order or refunds a late or duplicate payment`
           : `the payment workflow had completed: handed to the stray-payment refund ${strayPaymentWorkflowId(missed.attemptId)}, which refunds it`;
-      await books.noteDifferenceAction(db, missed.differenceId, action);
+      // Counted once per difference, however often a run of its day hands it over again.
+      if (await books.noteDifferenceAction(db, missed.differenceId, action)) {
+        deps.metrics.anomaliesHarmless.inc({ kind: 'found_by_reconciliation' });
+      }
       return handled;
     },
 

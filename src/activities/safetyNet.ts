@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import * as books from '../db/books/safetyNet';
 import type { SuspectAttempt } from '../db/books/safetyNet';
 import { checkMoney } from '../domain/moneyInvariant';
+import type { WorkerMetrics } from '../metrics';
 import {
   correctUnrefundedSuccess,
   cutoff,
@@ -35,6 +36,7 @@ export interface SafetyNetActivityDeps {
   log: Logger;
   /** How long an Idempotency-Key's answer is replayed before the sweep deletes it. */
   idempotencyKeyRetentionSeconds: number;
+  metrics: WorkerMetrics;
 }
 
 /** One check of one scan; `scannedAt` is the scan's moment, the same for all its checks. */
@@ -76,6 +78,7 @@ export function createSafetyNetActivities({
   refundWorkflows,
   log,
   idempotencyKeyRetentionSeconds,
+  metrics,
 }: SafetyNetActivityDeps) {
   /** What a check reads: its own findings, within the scan's merchant if it names one. */
   const scopeOf = (run: CheckRun): books.ScanScope => ({
@@ -331,6 +334,7 @@ export function createSafetyNetActivities({
           report.waiting += 1;
           continue;
         }
+        metrics.safetyNetFindings.inc({ check: run.check, action: decision.action });
         log.warn(
           {
             check: run.check,

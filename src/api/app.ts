@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import type { Db } from '../db/client';
 import { fastifyLogging } from '../log';
+import type { ApiMetrics } from '../metrics';
 import type { NotificationInbox } from '../services/inbox';
 import type { PayOrderService } from '../services/payOrders';
 import type { RefundService } from '../services/refunds';
@@ -23,6 +24,7 @@ import {
 } from './problems';
 import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
+import { metricsRoutes } from './routes/metrics';
 import { opsRoutes } from './routes/ops';
 import type { ReconciliationService } from '../services/reconciliations';
 import type { Mode } from '../domain/modes';
@@ -62,6 +64,8 @@ export interface ApiDeps {
    * address payers reach it at (the channels send them back there).
    */
   cashier: { tokenSecret: string; payLimitPerMinute: number; publicUrl: string };
+  /** This process's metrics, served at /metrics and counted by the webhook route. */
+  metrics: ApiMetrics;
 }
 
 export function buildApi(deps: ApiDeps) {
@@ -115,6 +119,7 @@ export function buildApi(deps: ApiDeps) {
     temporal: deps.temporal,
     readinessTimeoutMs: deps.readinessTimeoutMs,
   });
+  app.register(metricsRoutes, { metrics: deps.metrics });
   app.register(merchantRoutes, { prefix: '/v1', ...deps });
   app.register(refundRoutes, { prefix: '/v1', ...deps });
   app.register(webhookRoutes, { prefix: '/webhooks', ...deps });

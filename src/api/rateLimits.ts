@@ -16,10 +16,13 @@ export interface RateLimitOptions {
 
 /**
  * Channels must always reach us (their bodies are bounded by the app's body limit instead), and so
- * must the orchestrator's probes: a refused probe would take a healthy API out of service.
+ * must the orchestrator's probes and Prometheus: a refused probe would take a healthy API out of
+ * service, and the scrapes all come from one address.
  */
-const neverLimited = (req: FastifyRequest) =>
-  req.url.startsWith('/webhooks/') || probePaths.has(req.url.split('?')[0]!);
+const neverLimited = (req: FastifyRequest) => {
+  const path = req.url.split('?')[0]!;
+  return req.url.startsWith('/webhooks/') || probePaths.has(path) || path === '/metrics';
+};
 
 /** The budget a request is counted against: its valid key's, else its client address's. */
 async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise<string> {
@@ -39,7 +42,8 @@ async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise
 }
 
 /**
- * Limits every request of the app but channels' webhooks and the health probes. The limit runs as
+ * Limits every request of the app but channels' webhooks, the health probes and the metrics. The
+ * limit runs as
  * an app-wide onRequest hook, ahead of the audience plugins' authentication, so refused requests
  * are counted too; call before registering those plugins.
  */

@@ -12,7 +12,7 @@ import {
   type Database,
 } from '../db/client';
 import { resolveKeys } from '../keyStore';
-import { installTemporalLogger, type Stoppable } from '../system';
+import { ensureTemporalRuntime, type Stoppable } from '../system';
 
 /** A command: its configuration, logger and the arguments after its name. */
 export type Command = (config: Config, log: Logger, args: string[]) => Promise<void>;
@@ -69,7 +69,7 @@ export async function runProcesses(
 ): Promise<void> {
   // Made here, once, so that processes sharing DATA_DIR never race to make different keys.
   const { config, demoApiKey, opsApiKey } = resolveKeys(configured);
-  installTemporalLogger(log);
+  await ensureTemporalRuntime(log, config);
   const running: Stoppable[] = [];
   const stopAll = async () => {
     for (const part of running.reverse())

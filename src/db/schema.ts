@@ -148,6 +148,8 @@ export const channelNotifications = pgTable(
   },
   (t) => [
     uniqueIndex('channel_notifications_dedupe_uq').on(t.channel, t.dedupeKey),
+    // Whether a channel order was ever notified (a success found by query went unheard).
+    index('channel_notifications_out_trade_no_idx').on(t.channel, t.outTradeNo),
     index('channel_notifications_received_idx')
       .on(t.receivedAt)
       .where(sql`${t.status} = 'RECEIVED'`),

@@ -2,7 +2,7 @@
 // row, so it is told (signal `clearAttention`) and writes the change itself; a workflow that has
 // completed (or never ran) writes no more, so the row is updated directly.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { desc, eq } from 'drizzle-orm';
+import { count, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { payOrders } from '../db/schema';
 import { DomainError } from '../domain/errors';
@@ -30,6 +30,15 @@ export async function payOrdersNeedingAttention(db: Db) {
       updatedAt: r.updatedAt.toISOString(),
     })),
   };
+}
+
+/** How many pay orders are flagged NeedsAttention (the metrics' gauge; a partial index answers). */
+export async function countPayOrdersNeedingAttention(db: Db): Promise<number> {
+  const [row] = await db
+    .select({ flagged: count() })
+    .from(payOrders)
+    .where(eq(payOrders.needsAttention, true));
+  return row?.flagged ?? 0;
 }
 
 export interface ClearedAttention {

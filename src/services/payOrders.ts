@@ -30,6 +30,7 @@ import {
   sync,
   type PayAnswer,
 } from '../workflows/contracts/payment';
+import type { ApiMetrics } from '../metrics';
 import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 
@@ -42,6 +43,7 @@ export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   addressPolicy: AddressPolicy;
   /** How long a request waits for the workflow's answer before 503 STILL_PROCESSING. */
   updateWaitSeconds: number;
+  metrics: Pick<ApiMetrics, 'payOrdersCreated'>;
 }
 
 type PayOrderRow = typeof payOrders.$inferSelect;
@@ -275,6 +277,8 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
         })
         .onConflictDoNothing({ target: [payOrders.merchantId, payOrders.merchantOrderNo] })
         .returning();
+      // Counted as stored: its workflow may start only later (the safety net's), but it exists.
+      if (inserted) deps.metrics.payOrdersCreated.inc({ currency: inserted.currency });
       const row = inserted ?? (await findByMerchantOrderNo(merchantId, request.merchantOrderNo));
       if (!row) throw new Error('pay order vanished after conflict');
       if (!inserted && (row.amount !== request.amount || row.currency !== request.currency)) {

@@ -15,7 +15,7 @@ import type { PaymentActivities } from '../../src/activities/payment';
 import { ChannelUnavailableError } from '../../src/channels/types';
 import type { PayOrderState } from '../../src/domain/payOrder';
 import { newId } from '../../src/domain/ids';
-import { installTemporalLogger } from '../../src/system';
+import { installTemporalRuntime } from '../../src/system';
 import { workflowBundle } from '../../src/workflowBundle';
 import { createLogger } from '../../src/log';
 import {
@@ -126,7 +126,7 @@ export async function runWorker<T>(
   scenario: (taskQueue: string) => Promise<T>,
 ): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
-  installTemporalLogger(createLogger(process.env.TEST_LOG_LEVEL ?? 'warn'));
+  installTemporalRuntime(createLogger(process.env.TEST_LOG_LEVEL ?? 'warn'));
   const nativeConnection = await NativeConnection.connect({ address: runTemporalAddress() });
   const worker = await Worker.create({
     connection: nativeConnection,

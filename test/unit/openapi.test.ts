@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RouteOptions } from 'fastify';
-import pino from 'pino';
 import { z } from 'zod';
-import { buildApi, type ApiDeps } from '../../src/api/app';
+import { buildApi } from '../../src/api/app';
 import { createPayOrderSchema, listPayOrdersQuerySchema } from '../../src/api/schemas/payOrders';
 import { loadConfig } from '../../src/config';
+import { unwiredApiDeps } from '../support/apiDeps';
 
 type Json = any;
 
@@ -21,32 +21,7 @@ const methods = ['get', 'post', 'put', 'patch', 'delete'];
 
 /** The whole API as the process builds it; the handlers never run, so no service is needed. */
 function api(apiLimits = limits) {
-  const deps = {
-    db: {} as never,
-    log: pino({ level: 'silent' }),
-    channels: new Map(),
-    mode: 'test',
-    secretBox: {} as never,
-    notifySecretOverlapSeconds: 60,
-    temporal: {} as never,
-    readinessTimeoutMs: 1_000,
-    bodyLimitBytes: 65_536,
-    limits: apiLimits,
-    rateLimitPerMinute: 1_000,
-    trustProxy: false,
-    idempotencyLeaseSeconds: 60,
-    idempotencyKeyRetentionSeconds: 86_400,
-    cashier: {
-      tokenSecret: 'x'.repeat(32),
-      payLimitPerMinute: 10,
-      publicUrl: 'https://pay.example.test',
-    },
-    payOrders: {} as never,
-    refunds: {} as never,
-    inbox: {} as never,
-    safetyNet: {} as never,
-    reconciliations: {} as never,
-  } satisfies ApiDeps;
+  const deps = unwiredApiDeps({ limits: apiLimits });
   const app = buildApi(deps);
   const routes: RouteOptions[] = [];
   app.addHook('onRoute', (route) => {
@@ -92,7 +67,7 @@ describe('the OpenAPI document and the routes', () => {
     assert.deepEqual(described.sort(), served.map((s) => s.key).sort());
     // Every audience is there.
     const audiences = ['/v1/', '/ops/', '/webhooks/', '/cashier/', '/docs'];
-    for (const prefix of [...audiences, '/livez', '/readyz', '/healthz']) {
+    for (const prefix of [...audiences, '/livez', '/readyz', '/healthz', '/metrics']) {
       assert.ok(
         described.some((d) => d.split(' ')[1]!.startsWith(prefix)),
         `${prefix} is described`,

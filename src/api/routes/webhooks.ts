@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ChannelRegistry } from '../../channels/registry';
 import { DomainError } from '../../domain/errors';
+import type { ApiMetrics } from '../../metrics';
 import type { NotificationInbox } from '../../services/inbox';
 import { problemResponses, sendProblem } from '../problems';
 
@@ -14,7 +15,8 @@ const channelReply = (description: string) => ({
 export const webhookRoutes: FastifyPluginAsyncZod<{
   channels: ChannelRegistry;
   inbox: NotificationInbox;
-}> = async (app, { channels, inbox }) => {
+  metrics: Pick<ApiMetrics, 'webhookAckSeconds' | 'notificationsRejected'>;
+}> = async (app, { channels, inbox, metrics }) => {
   // Signatures cover the exact bytes the channel sent, whatever its content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -44,7 +46,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<{
     },
     async (req, reply) => {
       const channel = channels.get(req.params.channel);
-      if (!channel) return sendProblem(reply, 404, 'NOT_FOUND', `no channel ${req.params.channel}`);
+      if (!channel) {
+        // Not the name from the URL: anyone can make up a new one per request.
+        metrics.notificationsRejected.inc({ channel: 'unknown', reason: 'unknown_channel' });
+        return sendProblem(reply, 404, 'NOT_FOUND', `no channel ${req.params.channel}`);
+      }
       const incoming = {
         headers: req.headers,
         rawBody: typeof req.body === 'string' ? req.body : '',
@@ -59,10 +65,19 @@ export const webhookRoutes: FastifyPluginAsyncZod<{
           { channel: channel.name, code: err.code, ip: req.ip },
           'channel notification rejected before touching any state',
         );
+        metrics.notificationsRejected.inc({ channel: channel.name, reason: 'forged' });
         throw err;
       }
       const verdict = await inbox.receive(channel, incoming, verified);
+      if (verdict === 'retry') {
+        metrics.notificationsRejected.inc({ channel: channel.name, reason: 'unmatched' });
+      }
       const answer = verdict === 'accepted' ? channel.replies.accepted : channel.replies.rejected;
+      // From the request's arrival to the answer the channel waits for (hand-over comes after).
+      metrics.webhookAckSeconds.observe(
+        { channel: channel.name, verdict },
+        reply.elapsedTime / 1000,
+      );
       return reply.status(answer.status).type(answer.contentType).send(answer.body);
     },
   );

@@ -78,11 +78,13 @@ export async function recordDeliveryTry(
 }
 
 /** The event's retries are exhausted: FAILED, unless delivered meanwhile. */
-export async function giveUpMerchantEvent(db: Db, eventId: string): Promise<void> {
-  await db
+export async function giveUpMerchantEvent(db: Db, eventId: string): Promise<boolean> {
+  const given = await db
     .update(merchantNotifications)
     .set({ status: 'FAILED' })
     .where(
       and(eq(merchantNotifications.eventId, eventId), eq(merchantNotifications.status, 'PENDING')),
-    );
+    )
+    .returning({ eventId: merchantNotifications.eventId });
+  return given.length > 0;
 }

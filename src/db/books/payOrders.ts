@@ -1,8 +1,8 @@
 // The books of pay orders as the payment and refund workflows keep them: their saves, the refunds
 // they record, and what a stray payment or a channel close needs to know.
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../client';
-import { channelAttempts, payOrders, refunds } from '../schema';
+import { channelAttempts, channelNotifications, payOrders, refunds } from '../schema';
 import { paidAmountOf, type Attempt, type PayOrderState } from '../../domain/payOrder';
 import type { StrayPaymentBooks } from '../../domain/strayPayment';
 import type { RefundRecord } from '../../workflows/contracts/merchantRefund';
@@ -20,19 +20,36 @@ export async function expiryOfChannelOrder(
   return row?.expiresAt;
 }
 
+/** A save that settled the pay order: its final status, the channel, and how long paying took. */
+export interface Settlement {
+  status: 'SUCCEEDED' | 'CLOSED';
+  /** The channel that paid it, or the one it was last offered on; `none` when never offered. */
+  channel: string;
+  /** From creation to the payment recorded, by the database's clock (SUCCEEDED only). */
+  paymentSeconds?: number;
+}
+
 /**
  * Writes the workflow's view of the pay order and the channel orders that changed. Each row keeps
  * the newest version written to it, so a retried, older write never overwrites a newer one.
+ * Answers the settlement when this write is the one that made the order final, so it is told once
+ * however the activity is retried.
  */
 export async function savePayOrderVersion(
   db: Db,
   version: number,
   order: Omit<PayOrderState, 'attempts'>,
   attempts: Attempt[],
-): Promise<void> {
-  await db.transaction(async (tx) => {
+): Promise<Settlement | undefined> {
+  return db.transaction(async (tx) => {
     const paid = order.status === 'SUCCEEDED';
-    await tx
+    // Locked, so that of two writes racing to settle the order exactly one sees it unsettled.
+    const [before] = await tx
+      .select({ status: payOrders.status })
+      .from(payOrders)
+      .where(eq(payOrders.id, order.id))
+      .for('update');
+    const [written] = await tx
       .update(payOrders)
       .set({
         status: order.status,
@@ -43,7 +60,12 @@ export async function savePayOrderVersion(
         version,
         updatedAt: sql`now()`,
       })
-      .where(and(eq(payOrders.id, order.id), lt(payOrders.version, version)));
+      .where(and(eq(payOrders.id, order.id), lt(payOrders.version, version)))
+      .returning({
+        paymentSeconds: sql<
+          number | null
+        >`extract(epoch from ${payOrders.paidAt} - ${payOrders.createdAt})::float8`,
+      });
     for (const attempt of attempts) {
       const paidAt = paidAmountOf(attempt) !== undefined;
       const row = {
@@ -74,19 +96,82 @@ export async function savePayOrderVersion(
           setWhere: sql`${channelAttempts.version} < ${version}`,
         });
     }
+    const { status } = order;
+    const settles = status === 'SUCCEEDED' || status === 'CLOSED';
+    if (!written || !before || before.status === status || !settles) return undefined;
+    return {
+      status,
+      channel: await settlingChannel(tx, order.id, order.paidAttemptId),
+      ...(paid && written.paymentSeconds !== null
+        ? { paymentSeconds: Number(written.paymentSeconds) }
+        : {}),
+    };
   });
 }
 
-/** Records a refund; a final status is never overwritten. */
-export async function saveRefund(db: Db, refund: RefundRecord): Promise<void> {
-  await db
+/** The channel of the paid channel order, else of the last one opened; `none` without any. */
+async function settlingChannel(
+  db: Db,
+  payOrderId: string,
+  paidAttemptId: string | undefined,
+): Promise<string> {
+  const [attempt] = await db
+    .select({ channel: channelAttempts.channel })
+    .from(channelAttempts)
+    .where(eq(channelAttempts.payOrderId, payOrderId))
+    .orderBy(
+      sql`${channelAttempts.id} = ${paidAttemptId ?? ''} desc`,
+      desc(channelAttempts.createdAt),
+    )
+    .limit(1);
+  return attempt?.channel ?? 'none';
+}
+
+/**
+ * Records a refund; a final status is never overwritten. Answers the final status when this write
+ * is the one that made the refund final (never again for a retry).
+ */
+export async function saveRefund(
+  db: Db,
+  refund: RefundRecord,
+): Promise<Exclude<RefundRecord['status'], 'PROCESSING'> | undefined> {
+  const [written] = await db
     .insert(refunds)
     .values(refund)
     .onConflictDoUpdate({
       target: refunds.id,
       set: { status: refund.status, updatedAt: sql`now()` },
       setWhere: sql`${refunds.status} = 'PROCESSING'`,
-    });
+    })
+    .returning({ status: refunds.status });
+  const status = written?.status as RefundRecord['status'] | undefined;
+  return status === 'PROCESSING' ? undefined : status;
+}
+
+/**
+ * Whether a success a query learned had gone unheard: the books hold the channel order unpaid and
+ * no notification of it ever reached the inbox (lost, or later than our query).
+ */
+export async function successUnheard(
+  db: Db,
+  { channel, outTradeNo }: { channel: string; outTradeNo: string },
+): Promise<boolean> {
+  const [attempt] = await db
+    .select({ status: channelAttempts.status })
+    .from(channelAttempts)
+    .where(and(eq(channelAttempts.channel, channel), eq(channelAttempts.outTradeNo, outTradeNo)));
+  if (!attempt || attempt.status === 'SUCCEEDED') return false;
+  const [notified] = await db
+    .select({ id: channelNotifications.id })
+    .from(channelNotifications)
+    .where(
+      and(
+        eq(channelNotifications.channel, channel),
+        eq(channelNotifications.outTradeNo, outTradeNo),
+      ),
+    )
+    .limit(1);
+  return notified === undefined;
 }
 
 /** A channel order paid after its workflow completed (its first payment time is kept). */

@@ -425,12 +425,19 @@ export async function payOrdersNeedingAttention(db: Db, ids: string[]): Promise<
   return new Set(flagged.map((order) => order.id));
 }
 
-/** What was done about a difference, for its record. */
-export async function noteDifferenceAction(db: Db, id: string, action: string): Promise<void> {
-  await db
+/** What was done about a difference, for its record; answers false when it was noted already. */
+export async function noteDifferenceAction(db: Db, id: string, action: string): Promise<boolean> {
+  const changed = await db
     .update(reconciliationDifferences)
     .set({ action, updatedAt: sql`now()` })
-    .where(eq(reconciliationDifferences.id, id));
+    .where(
+      and(
+        eq(reconciliationDifferences.id, id),
+        sql`${reconciliationDifferences.action} is distinct from ${action}`,
+      ),
+    )
+    .returning({ id: reconciliationDifferences.id });
+  return changed.length > 0;
 }
 
 /** The day's differences an operator has not resolved, by kind and reference. */

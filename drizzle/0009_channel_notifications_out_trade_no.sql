@@ -1,0 +1,1 @@
+CREATE INDEX "channel_notifications_out_trade_no_idx" ON "channel_notifications" USING btree ("channel","out_trade_no");
