@@ -13,12 +13,9 @@ if [ -x "$cache/temporal" ]; then
   echo "$cache/temporal"
   exit 0
 fi
-PATH="$PATH:/usr/local/go/bin"
-if ! command -v go >/dev/null 2>&1; then
-  echo "temporal-cli: no 'temporal' on PATH and no Go to build it" >&2
-  exit 1
-fi
-echo "temporal-cli: building Temporal CLI $version with Go (a few minutes, once per machine)..." >&2
+# shellcheck source=go-build.sh
+source "$(dirname "$0")/go-build.sh"
+find_go temporal-cli "Temporal CLI $version (no 'temporal' on PATH)"
 staging="$(mktemp -d "${cache%/*}.build.XXXXXX" 2>/dev/null || { mkdir -p "${cache%/*}" && mktemp -d "${cache%/*}.build.XXXXXX"; })"
 trap 'rm -rf "$staging"' EXIT
 GOBIN="$staging" GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@$version" >&2

@@ -1,11 +1,13 @@
 // Command line entry: names the command and hands it over, one module each in src/commands.
-// `all` (the whole system in one process, for `npm start`), or one part: `api`, `worker`,
+// `all` (the whole system in one process, for `npm start`), `cluster` (one process per part on the
+// real Temporal server, for `npm run cluster`), or one part: `api`, `worker`,
 // `simulator` (the channel simulator; `sandbox`, its older name, still works), `migrate` (for docker-compose and real deployments), and
 // `merchant create --name <name>` (a new merchant with its first API key; needs only the database),
 // `ops-key create --name <name>` / `ops-key revoke --id <opk_…>` (named ops keys; the database only),
 // and `reconcile --channel <channel> --day <yyyy-MM-dd>` (runs a day's reconciliation on the worker).
 import { allCommand } from './commands/all';
 import { apiCommand } from './commands/api';
+import { clusterCommand } from './commands/cluster';
 import { merchantCommand } from './commands/merchant';
 import { migrateCommand } from './commands/migrate';
 import { opsKeyCommand } from './commands/opsKey';
@@ -18,6 +20,7 @@ import { createLogger } from './log';
 
 const commands: Record<string, Command> = {
   all: allCommand,
+  cluster: clusterCommand,
   api: apiCommand,
   worker: workerCommand,
   simulator: simulatorCommand,

@@ -1,20 +1,26 @@
 // Test runner: one in-memory Temporal dev server and one fresh PostgreSQL database for the whole
 // run, then node's test runner over every *.test.ts file (or the files given as arguments).
+// TEST_TEMPORAL=cluster (`npm run test:cluster`): the real Temporal server instead, on databases
+// of the run's own (dropped after it), and by default the end-to-end tests only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { ensureDatabaseExists, openPostgres } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
+import { startClusterTemporal } from './support/clusterTemporal';
 import { freePort } from './support/ports';
 
 const root = path.resolve(__dirname, '..');
 
+const clusterMode = process.env.TEST_TEMPORAL === 'cluster';
+
 function testFiles(args: string[]): string[] {
   if (args.length > 0) return args;
-  return readdirSync(path.join(root, 'test'), { recursive: true, encoding: 'utf8' })
+  const folder = clusterMode ? 'test/e2e' : 'test';
+  return readdirSync(path.join(root, folder), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.test.ts'))
-    .map((f) => path.join('test', f))
+    .map((f) => path.join(folder, f))
     .sort();
 }
 
@@ -23,16 +29,19 @@ async function main() {
   const dbName = `paycenter_test_${process.pid}_${Date.now()}`;
   const dbUrl = new URL(serverUrl);
   dbUrl.pathname = `/${dbName}`;
+
+  // Temporal first: a Temporal that does not start leaves no database behind.
+  const temporal = clusterMode
+    ? await startClusterTemporal(serverUrl, `${process.pid}_${Date.now()}`)
+    : await startTemporalDevServer({
+        cliPath: process.env.TEMPORAL_CLI || undefined,
+        port: await freePort(),
+        namespace: 'default',
+      });
   await ensureDatabaseExists(dbUrl.toString());
   const database = await openPostgres(dbUrl.toString(), 1);
   await database.migrate();
   await database.close();
-
-  const temporal = await startTemporalDevServer({
-    cliPath: process.env.TEMPORAL_CLI || undefined,
-    port: await freePort(),
-    namespace: 'default',
-  });
   console.log(`test run: Temporal ${temporal.address}, database ${dbName}`);
 
   const files = testFiles(process.argv.slice(2));
@@ -71,7 +80,7 @@ async function main() {
   // Whatever a test file left behind (a process that outlived its file) ends with the run.
   endProcessGroup(child.pid);
 
-  await withDeadline(temporal.stop(), 30_000, 'stopping the Temporal dev server');
+  await withDeadline(temporal.stop(), 45_000, 'stopping Temporal');
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
   await admin.end();

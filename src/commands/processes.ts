@@ -40,7 +40,7 @@ export async function openDatabase(
 }
 
 /** The channel simulator serves test mode only: a live deployment never runs it. */
-export function refuseInLiveMode(command: 'all' | 'simulator', config: Config): void {
+export function refuseInLiveMode(command: 'all' | 'cluster' | 'simulator', config: Config): void {
   if (config.PAYCENTER_MODE !== 'live') return;
   throw new ConfigError(
     `"${command}" runs the channel simulator, which serves test mode only; a live deployment ` +
