@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { ChannelRegistry } from '../../channels/registry';
 import { verifyCashierToken, type CashierTokenCheck } from '../../domain/cashierTokens';
 import { DomainError } from '../../domain/errors';
+import { payStatuses } from '../../domain/payOrder';
 import type { PayerView, PayOrderService } from '../../services/payOrders';
 import { channelName, fill, messagesIn, pickLanguage, type Language } from '../cashier/messages';
 import {
@@ -42,6 +43,10 @@ const cashierQuerySchema = z.object({
 });
 type CashierQuery = z.infer<typeof cashierQuerySchema>;
 
+/** An expired token (under a valid signature) still shows its order; only a valid one pays. */
+const showsOrder = (check: CashierTokenCheck): check is 'VALID' | 'EXPIRED' =>
+  check === 'VALID' || check === 'EXPIRED';
+
 const htmlPage = (description: string) => ({
   description,
   content: { 'text/html': { schema: z.string() } },
@@ -50,7 +55,7 @@ const htmlPage = (description: string) => ({
 const payerViewSchema = z
   .object({
     state: z.enum(['payable', 'paid', 'expired', 'closed']),
-    status: z.enum(['CREATED', 'PAYING', 'SUCCEEDED', 'CLOSED']),
+    status: z.enum(payStatuses),
     expiresAt: z.string(),
     latestAttempt: z
       .object({ channel: z.string(), method: z.string(), status: z.string() })
@@ -135,7 +140,7 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
   /** A page that opens with a token the order signed, expired or not; else the invalid page. */
   async function openPage(id: string, req: FastifyRequest, reply: FastifyReply) {
     const check = checkToken(id, req);
-    if (check === 'MISSING' || check === 'FORGED') {
+    if (!showsOrder(check)) {
       reply
         .status(403)
         .type('text/html; charset=utf-8')
@@ -148,7 +153,7 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
   /** The JSON routes open like the pages; a refused token is a problem. */
   function openJson(id: string, req: FastifyRequest, reply: FastifyReply) {
     const check = checkToken(id, req);
-    if (check === 'MISSING' || check === 'FORGED') {
+    if (!showsOrder(check)) {
       sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
       return false;
     }
@@ -376,7 +381,7 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
     const addressRetry = payLimiter.hit(`address:${req.ip}`);
     if (addressRetry > 0) return updatesLimited(reply, addressRetry, 'client address');
     const check = checkToken(id, req);
-    if (check !== 'VALID' && (mustBeUnexpired || check !== 'EXPIRED')) {
+    if (check !== 'VALID' && (mustBeUnexpired || !showsOrder(check))) {
       return sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
     }
     const orderRetry = payLimiter.hit(`payOrder:${id}`);
