@@ -25,7 +25,8 @@ export interface Journey {
 }
 
 export interface PaymentDriver {
-  apiUrl: string;
+  /** The API processes; each journey goes to the next one (no proxy in front, as deployed). */
+  apiUrls: string[];
   sandboxUrl: string;
   apiKey: string;
   receiver: MerchantReceiver;
@@ -40,12 +41,14 @@ export async function payOnce(
   options: { expiresInSeconds?: number; payerPays?: boolean } = {},
 ): Promise<Journey> {
   const auth = { authorization: `Bearer ${driver.apiKey}` };
+  const journeyNumber = ++sequence;
+  const apiUrl = driver.apiUrls[journeyNumber % driver.apiUrls.length];
   const createSent = wallNow();
   const created = await json<{ id: string }>(
     'POST',
-    `${driver.apiUrl}/v1/pay-orders`,
+    `${apiUrl}/v1/pay-orders`,
     {
-      merchantOrderNo: `bench-${driver.runId}-${++sequence}`,
+      merchantOrderNo: `bench-${driver.runId}-${journeyNumber}`,
       amount: 1234,
       currency: 'CNY',
       subject: 'Bench coffee',
@@ -58,7 +61,7 @@ export async function payOnce(
   const paySent = createDone;
   const paid = await json<{ attempt: { outTradeNo: string } }>(
     'POST',
-    `${driver.apiUrl}/v1/pay-orders/${created.id}/pay`,
+    `${apiUrl}/v1/pay-orders/${created.id}/pay`,
     { channel: 'sandbox', method: 'page' },
     auth,
   );

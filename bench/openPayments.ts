@@ -22,16 +22,19 @@ export interface OpenResult {
   sampledOrders: number;
 }
 
+const workersRss = (pids: number[]) => pids.reduce((sum, pid) => sum + processMemory(pid).rss, 0);
+
 export async function runOpenPayments(
   stack: Stack,
   driver: PaymentDriver,
   client: Client,
-  workerPid: number,
+  /** The worker processes: their memory is counted together. */
+  workerPids: number[],
   options: { count: number; concurrency: number; firstQuerySeconds: number; sample: number },
 ): Promise<OpenResult> {
   const before = {
-    rss: processMemory(workerPid).rss,
-    temporal: stack.temporalDiskBytes(),
+    rss: workersRss(workerPids),
+    temporal: await stack.temporalDiskBytes(),
     postgres: await stack.databaseBytes(),
   };
   const ids: string[] = [];
@@ -39,7 +42,7 @@ export async function runOpenPayments(
   let failed = 0;
   let peak = before.rss;
   const watch = setInterval(() => {
-    peak = Math.max(peak, processMemory(workerPid).rss);
+    peak = Math.max(peak, workersRss(workerPids));
   }, 1000);
   try {
     const started = wallNow();
@@ -59,8 +62,8 @@ export async function runOpenPayments(
     const waitMs = lastPaid + options.firstQuerySeconds * 1000 + 15_000 - wallNow();
     if (waitMs > 0) await sleep(waitMs);
     const after = {
-      rss: processMemory(workerPid).rss,
-      temporal: stack.temporalDiskBytes(),
+      rss: workersRss(workerPids),
+      temporal: await stack.temporalDiskBytes(),
       postgres: await stack.databaseBytes(),
     };
     const step = Math.max(1, Math.floor(ids.length / options.sample));
@@ -73,7 +76,7 @@ export async function runOpenPayments(
       createSeconds: Math.round(createSeconds * 10) / 10,
       workerRssBefore: before.rss,
       workerRssAfter: after.rss,
-      workerPeakRss: Math.max(peak, processMemory(workerPid).rss),
+      workerPeakRss: Math.max(peak, workersRss(workerPids)),
       temporalBytesPerPayment: Math.round((after.temporal - before.temporal) / ids.length),
       postgresBytesPerPayment: Math.round((after.postgres - before.postgres) / ids.length),
       queryLatenessMs: latency(lateness),

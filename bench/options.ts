@@ -25,6 +25,11 @@ export interface BenchOptions {
   phases: Phase[];
   temporalInMemory: boolean;
   /**
+   * `--cluster`: `npm run cluster`'s shape instead of `npm start`'s: the real Temporal server on
+   * PostgreSQL, two workers and two API processes (the load spread over both).
+   */
+  cluster: boolean;
+  /**
    * SQLite pragmas for Temporal's file. WAL by default: with the server's own default (a rollback
    * journal, `--temporal-pragmas default`) the dev server, not paycenter, is what gets measured.
    */
@@ -52,6 +57,7 @@ const full: BenchOptions = {
   label: '',
   phases: [...phases],
   temporalInMemory: false,
+  cluster: false,
   temporalPragmas: walPragmas,
 };
 
@@ -87,6 +93,7 @@ export function parseOptions(args: string[]): BenchOptions {
       label: { type: 'string' },
       phases: { type: 'string' },
       'temporal-in-memory': { type: 'boolean' },
+      cluster: { type: 'boolean' },
       'temporal-pragmas': { type: 'string' },
       ...Object.fromEntries(numbers.map((n) => [n, { type: 'string' as const }])),
     },
@@ -104,6 +111,10 @@ export function parseOptions(args: string[]): BenchOptions {
   if (values['log-level']) options.logLevel = values['log-level'];
   if (values.label) options.label = values.label;
   if (values['temporal-in-memory']) options.temporalInMemory = true;
+  if (values.cluster) options.cluster = true;
+  if (options.cluster && (values['temporal-in-memory'] || values['temporal-pragmas'])) {
+    throw new Error('--cluster runs the Temporal server on PostgreSQL: no SQLite options');
+  }
   if (values['temporal-pragmas']) {
     options.temporalPragmas = values['temporal-pragmas'].split(',').map((p) => p.trim());
   }

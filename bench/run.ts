@@ -2,7 +2,6 @@
 // server in the same run. Starts everything it needs, measures after a warm-up, prints a table
 // and writes bench/results/<time>.json. Not part of `npm test`.
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,24 +49,32 @@ async function main() {
   let receiver: MerchantReceiver | undefined;
   let connection: Connection | undefined;
   try {
-    log(
-      `starting Temporal, PostgreSQL database, sandbox, worker and API (${JSON.stringify(options)})`,
-    );
+    const shape = options.cluster
+      ? 'the Temporal server on PostgreSQL, PostgreSQL database, sandbox, 2 workers and 2 APIs'
+      : 'Temporal dev server, PostgreSQL database, sandbox, worker and API';
+    log(`starting ${shape} (${JSON.stringify(options)})`);
     stack = await startStack({
       logLevel: options.logLevel,
       querySchedule: `${options.firstQuerySeconds},600`,
       tuningEnv: tuning,
       temporalInMemory: options.temporalInMemory,
       temporalPragmas: options.temporalPragmas,
+      cluster: options.cluster,
     });
     const sandbox = await stack.start('sandbox');
-    const worker = await stack.start('worker');
-    const api = await stack.start('api');
+    const processes = options.cluster ? 2 : 1;
+    const workers = [];
+    for (let i = 0; i < processes; i++) workers.push(await stack.start('worker'));
+    const apis = [await stack.start('api')];
+    while (apis.length < processes) {
+      apis.push(await stack.start('api', { API_PORT: String(await freePort()) }));
+    }
+    const api = apis[0]!;
     receiver = await startMerchantReceiver();
     connection = await Connection.connect({ address: stack.temporalAddress });
     const client = new Client({ connection });
     const driver: PaymentDriver = {
-      apiUrl: api.url!,
+      apiUrls: apis.map((a) => a.url!),
       sandboxUrl: sandbox.url!,
       apiKey: stack.apiKey,
       receiver,
@@ -149,12 +156,18 @@ async function main() {
     let open;
     if (has('open')) {
       log(`open payments: ${options.open}, then wait for their first queries`);
-      open = await runOpenPayments(stack, driver, client, worker.pid, {
-        count: options.open,
-        concurrency: options.openConcurrency,
-        firstQuerySeconds: options.firstQuerySeconds,
-        sample: options.sample,
-      });
+      open = await runOpenPayments(
+        stack,
+        driver,
+        client,
+        workers.map((w) => w.pid),
+        {
+          count: options.open,
+          concurrency: options.openConcurrency,
+          firstQuerySeconds: options.firstQuerySeconds,
+          sample: options.sample,
+        },
+      );
     }
 
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
@@ -170,9 +183,7 @@ async function main() {
       versions: {
         node: process.version,
         temporalSdk: packageVersion('@temporalio/worker'),
-        temporalCli: stack.temporalCli
-          ? execFileSync(stack.temporalCli, ['--version'], { encoding: 'utf8' }).trim()
-          : 'SDK download',
+        temporal: stack.temporalVersion,
         fastify: packageVersion('fastify'),
         postgresJs: packageVersion('postgres'),
         drizzle: packageVersion('drizzle-orm'),
@@ -213,9 +224,10 @@ function printReport(r: any) {
     ['channel success → merchant notified', lat(x.channelSuccessToNotifiedMs)],
     ['create → merchant notified', lat(x.createToNotifiedMs)],
   ];
-  const cli = r.versions.temporalCli.split('\n')[0];
+  const temporal = r.versions.temporal.split('\n')[0];
+  const shape = r.parameters.cluster ? 'cluster: 2 workers, 2 APIs' : 'dev server: 1 worker, 1 API';
   console.log(`\npaycenter bench ${r.label} — ${r.machine.cores} cores, node ${r.versions.node}`);
-  console.log(`Temporal SDK ${r.versions.temporalSdk}, ${cli}`);
+  console.log(`Temporal SDK ${r.versions.temporalSdk}, ${temporal} (${shape})`);
   if (r.e2e) {
     const { fixedRate, saturation } = r.e2e;
     console.log(table(`1. e2e, open loop at ${fixedRate.offeredPerSecond}/s`, e2e(fixedRate)));
@@ -251,7 +263,7 @@ function printReport(r: any) {
     console.log(
       table(`3. open payments (${o.open} open, ${o.failed} failed, made in ${o.createSeconds}s)`, [
         [
-          'worker RSS before / after / peak',
+          `${r.parameters.cluster ? 'RSS of both workers' : 'worker RSS'} before / after / peak`,
           `${mib(o.workerRssBefore)} / ${mib(o.workerRssAfter)} / ${mib(o.workerPeakRss)} (target < 1024 MiB)`,
         ],
         ['Temporal disk per open payment', kib(o.temporalBytesPerPayment)],

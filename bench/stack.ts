@@ -1,6 +1,7 @@
 // Brings up everything the bench measures, on free ports and in a temp folder, and takes it all
-// down again (also on error): a Temporal dev server with its own SQLite file, a throwaway
-// PostgreSQL database, and paycenter's sandbox, worker and API each in a child process.
+// down again (also on error): a Temporal dev server with its own SQLite file (or, `--cluster`, the
+// real Temporal server on databases of its own), a throwaway PostgreSQL database, and paycenter's
+// sandbox, workers and APIs each in a child process.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -8,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { loadOrCreateChannelKeys } from '../src/keyStore';
-import { ensureDatabaseExists, openPostgres, type Database } from '../src/db/client';
+import { databasesSize, ensureDatabaseExists, openPostgres, type Database } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
+import { startClusterTemporal } from '../test/support/clusterTemporal';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../src/services/merchants';
 import { createSecretBox } from '../src/services/secretBox';
 import { freePort } from '../test/support/ports';
@@ -28,7 +30,8 @@ export interface Child {
 export interface Stack {
   dir: string;
   temporalAddress: string;
-  temporalCli: string | undefined;
+  /** What the Temporal server is: the CLI's version line(s), or the real server's. */
+  temporalVersion: string;
   database: Database;
   databaseName: string;
   apiKey: string;
@@ -36,7 +39,8 @@ export interface Stack {
   /** The environment every paycenter child gets (config variables). */
   env: Record<string, string>;
   start(role: Role, env?: Record<string, string>): Promise<Child>;
-  temporalDiskBytes(): number;
+  /** What Temporal keeps on disk: its SQLite file, or its two PostgreSQL databases. */
+  temporalDiskBytes(): Promise<number>;
   databaseBytes(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -66,6 +70,7 @@ export async function startStack(options: {
   /** Off by default: a SQLite file is what `npm start` uses, and its growth is measured. */
   temporalInMemory: boolean;
   temporalPragmas: string[];
+  cluster: boolean;
 }): Promise<Stack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'paycenter-bench-'));
   const cleanups: (() => Promise<void>)[] = [
@@ -100,16 +105,9 @@ export async function startStack(options: {
     );
     loadOrCreateChannelKeys(dir);
 
-    const temporalCli = temporalCliPath();
-    const temporalFile = path.join(dir, 'temporal.sqlite');
-    const temporal = await startTemporalDevServer({
-      cliPath: temporalCli,
-      port: await freePort(),
-      namespace: 'default',
-      logLevel: 'error',
-      sqlitePragmas: options.temporalPragmas,
-      ...(options.temporalInMemory ? {} : { dbFilename: temporalFile }),
-    });
+    const temporal = options.cluster
+      ? await startClusterTemporal(serverUrl, `bench_${randomBytes(4).toString('hex')}`)
+      : await startDevServer(dir, options);
     cleanups.push(() => temporal.stop());
 
     const [apiPort, sandboxPort] = [await freePort(), await freePort()];
@@ -185,30 +183,47 @@ export async function startStack(options: {
     return {
       dir,
       temporalAddress: temporal.address,
-      temporalCli,
+      temporalVersion: temporal.version,
       database,
       databaseName,
       apiKey,
       taskQueue,
       env,
       start,
-      temporalDiskBytes: () =>
-        ['', '-wal', '-shm'].reduce((sum, suffix) => sum + fileSize(temporalFile + suffix), 0),
-      async databaseBytes() {
-        const sql = postgres(dbUrl.toString(), { max: 1, onnotice: () => {} });
-        try {
-          const [row] = await sql`select pg_database_size(current_database())::bigint as size`;
-          return Number(row!.size);
-        } finally {
-          await sql.end();
-        }
-      },
+      temporalDiskBytes: () => temporal.diskBytes(),
+      databaseBytes: () => databasesSize(serverUrl, [databaseName]),
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** The dev server `npm start` runs: its own SQLite file (or memory), WAL by default. */
+async function startDevServer(
+  dir: string,
+  options: { temporalInMemory: boolean; temporalPragmas: string[] },
+) {
+  const temporalCli = temporalCliPath();
+  const temporalFile = path.join(dir, 'temporal.sqlite');
+  const temporal = await startTemporalDevServer({
+    cliPath: temporalCli,
+    port: await freePort(),
+    namespace: 'default',
+    logLevel: 'error',
+    sqlitePragmas: options.temporalPragmas,
+    ...(options.temporalInMemory ? {} : { dbFilename: temporalFile }),
+  });
+  return {
+    address: temporal.address,
+    version: temporalCli
+      ? execFileSync(temporalCli, ['--version'], { encoding: 'utf8' }).trim()
+      : 'SDK download',
+    diskBytes: async () =>
+      ['', '-wal', '-shm'].reduce((sum, suffix) => sum + fileSize(temporalFile + suffix), 0),
+    stop: () => temporal.stop(),
+  };
 }
 
 function fileSize(file: string): number {

@@ -1,9 +1,10 @@
 // Test runner: one in-memory Temporal dev server and one fresh PostgreSQL database for the whole
 // run, then node's test runner over every *.test.ts file (or the files given as arguments).
 // TEST_TEMPORAL=cluster (`npm run test:cluster`): the real Temporal server instead, on databases
-// of the run's own (dropped after it), and by default the end-to-end tests only.
+// of the run's own (dropped after it), and by default the end-to-end tests only; `--marked`: only
+// the end-to-end files marked `// @cluster` (CI's cluster run: together they cover every anomaly).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { ensureDatabaseExists, openPostgres } from '../src/db/client';
@@ -15,12 +16,18 @@ const root = path.resolve(__dirname, '..');
 
 const clusterMode = process.env.TEST_TEMPORAL === 'cluster';
 
+/** The line that marks an end-to-end file for CI's cluster run. */
+const clusterMark = /^\/\/ @cluster\b/m;
+
 function testFiles(args: string[]): string[] {
-  if (args.length > 0) return args;
-  const folder = clusterMode ? 'test/e2e' : 'test';
+  const marked = args.includes('--marked');
+  const named = args.filter((arg) => arg !== '--marked');
+  if (named.length > 0) return named;
+  const folder = clusterMode || marked ? 'test/e2e' : 'test';
   return readdirSync(path.join(root, folder), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => path.join(folder, f))
+    .filter((f) => !marked || clusterMark.test(readFileSync(path.join(root, f), 'utf8')))
     .sort();
 }
 

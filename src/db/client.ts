@@ -49,6 +49,19 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   };
 }
 
+/** The size on disk of these databases of the PostgreSQL server at `serverUrl`, together (bytes). */
+export async function databasesSize(serverUrl: string, names: string[]): Promise<number> {
+  const sql = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`
+      select coalesce(sum(pg_database_size(datname)), 0)::bigint as size
+      from pg_database where datname in ${sql(names)}`;
+    return Number(row!.size);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 /** Creates the database named in `url` if the server lacks it (the server must already run). */
 export async function ensureDatabaseExists(url: string): Promise<void> {
   // Most often it exists: ask it first, so a user without rights on `postgres` is fine too.

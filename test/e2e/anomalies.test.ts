@@ -2,6 +2,7 @@
 // merchant API's answers, the pay order as GET /v1/pay-orders/{id} shows it, and the sandbox
 // channel's own books. After each scenario the money invariant holds at the channel: for the
 // order's channel orders, successes minus refunds equal the order amount if it SUCCEEDED, else 0.
+// @cluster: double payment, repeated and stale notifications, another amount, expiry, queries that fail.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';

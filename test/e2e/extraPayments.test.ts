@@ -2,6 +2,7 @@
 // second channel order paid after the first (DUPLICATE_PAYMENT) are refunded at the channel.
 // After each scenario the money invariant holds: channel successes minus refunds equal the order
 // amount if it SUCCEEDED, else zero.
+// @cluster: a payment after the order closed and a second channel order paid: both refunded.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';

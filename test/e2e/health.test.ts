@@ -2,6 +2,7 @@
 // while the process runs, whatever is down; /readyz answers 503 naming what is unreachable
 // (Temporal, the database) within its deadline, and 200 again once it is back. The system reaches
 // Temporal and PostgreSQL through links the test cuts; both servers stay up for the other files.
+// @cluster: /readyz 503 while Temporal is unreachable, 200 once it is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../support/ports';

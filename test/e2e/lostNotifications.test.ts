@@ -1,5 +1,6 @@
 // 掉单: the channel's notification never arrives. The workflow's timer-based queries settle the
 // order anyway; when queries fail too, the order is flagged for an operator, not forgotten.
+// @cluster: the notification that never arrives (掉单), found by query.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';

@@ -1,5 +1,6 @@
 // The merchant is told about every terminal change: signed, with a stable event ID, retried on a
 // schedule until its endpoint answers 2xx, and every try recorded.
+// @cluster: the merchant told of every terminal change, retried until it answers.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

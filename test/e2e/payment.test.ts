@@ -1,5 +1,6 @@
 // One payment end to end over HTTP: merchant creates, payer pays at the sandbox channel, the channel
 // notifies, the workflow settles, the merchant reads SUCCEEDED. Plus the guards around it.
+// @cluster: one payment from create to SUCCEEDED through the real Temporal server.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';

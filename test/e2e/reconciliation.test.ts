@@ -3,6 +3,7 @@
 // payment outside any attempt, a reversed payment, another amount, a refund made at the console);
 // one run settles what can be settled through the workflows and hands exactly the rest to an
 // operator, and a second run of the same day changes nothing.
+// @cluster: books that disagree with the channel statement.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

@@ -2,6 +2,7 @@
 // recorded FAILED because a follow-up query was refused (so its amount is never refunded twice), and
 // a stray payment whose first refund run could not confirm it is refunded when a later statement
 // does, its reconciliation difference CORRECTED only once that refund succeeded.
+// @cluster: refunds followed to their end, never refunded twice.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { businessDayOf } from '../../src/domain/businessDay';

@@ -1,6 +1,7 @@
 // A success that arrives after the pay order's workflow has completed (after its late window)
 // still reaches a refund, through a small workflow keyed by the channel order; a repeat of the
 // success that paid the order is recognised and refunds nothing.
+// @cluster: a success after the workflow completed, refunded through its own workflow.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';

@@ -1,6 +1,7 @@
 // The cluster test run's Temporal (TEST_TEMPORAL=cluster): the real server, as `npm run cluster`
 // runs it, on two databases of the run's own and ports free on this machine, so that a run never
 // meets another run or a cluster left running; its log goes to test-output/.
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import {
   temporalServerBinaries,
   type TemporalServerPorts,
 } from '../../src/dev/temporalServer';
+import { databasesSize } from '../../src/db/client';
 import { freePort } from './ports';
 
 const root = path.resolve(__dirname, '../..');
@@ -85,6 +87,9 @@ export async function startClusterTemporal(postgresServerUrl: string, suffix: st
     );
     return {
       address: temporal.address,
+      version: execFileSync(binaries.server, ['--version'], { encoding: 'utf8' }).trim(),
+      /** What the server keeps on disk: its two databases. */
+      diskBytes: () => databasesSize(databases.serverUrl, [databases.main, databases.visibility]),
       async stop() {
         await temporal.stop();
         await dropTemporalDatabases(databases);

@@ -31,6 +31,8 @@ import { apiKeyPrefix, type Mode } from '../../src/domain/modes';
 
 export interface TestSystem {
   config: Config;
+  /** The system's database (the run's, or the file's own). */
+  databaseUrl: string;
   apiUrl: string;
   sandboxUrl: string;
   apiKey: string;
@@ -209,6 +211,8 @@ type TestSystemOptions = {
   resolveHost?: HostResolver;
   /** The test runs the sandbox itself (a process of its own) at SIMULATOR_PORT or SIMULATOR_URL. */
   ownSandbox?: boolean;
+  /** The test runs the workers itself (processes of their own) on `config.TEMPORAL_TASK_QUEUE`. */
+  ownWorkers?: boolean;
 };
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -279,9 +283,11 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
     const channelSide: Config = { ...config, PAYCENTER_MODE: 'test' };
     if (!options.ownSandbox) parts.push(await startSimulator(channelSide, log, keys));
     const resolveHost = options.resolveHost;
-    parts.push(
-      await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),
-    );
+    if (!options.ownWorkers) {
+      parts.push(
+        await startWorker(config, { db: database, channels, temporalAddress, log, resolveHost }),
+      );
+    }
     parts.push(
       await startApi(config, { db: database, channels, temporalAddress, opsKey, log, resolveHost }),
     );
@@ -299,6 +305,7 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
 
   return {
     config,
+    databaseUrl: own?.url ?? options.databaseUrl ?? runDatabaseUrl(),
     apiUrl: config.publicApiUrl,
     sandboxUrl: config.simulatorUrl,
     apiKey,
