@@ -6,7 +6,8 @@
 # Connection: SQL_PLUGIN, SQL_HOST, SQL_PORT, SQL_USER, SQL_PASSWORD (read by temporal-sql-tool).
 set -euo pipefail
 
-schema_root=/etc/temporal/schema/postgresql/v12
+# The image keeps the schema files of its own version here.
+schema_root=${TEMPORAL_SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}
 
 for pair in "${TEMPORAL_DATABASE:-temporal}:temporal" "${TEMPORAL_VISIBILITY_DATABASE:-temporal_visibility}:visibility"; do
   database=${pair%%:*}
