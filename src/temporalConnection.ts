@@ -52,15 +52,11 @@ export function readTemporalSecurity(
         s.TEMPORAL_TLS_SERVER_NAME,
       ].some((v) => v !== undefined);
     if (!wantsTls) return { security: plaintextTemporal, problems: [] };
-    const ca = s.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
+    const caPath = s.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
+    const ca = caPath && certificates('TEMPORAL_TLS_SERVER_CA_CERT_PATH', caPath, readFile).pem;
     const client = clientCertPair(s, readFile, now);
     const tls: TLSConfig = {
-      ...(ca
-        ? {
-            serverRootCACertificate: certificates('TEMPORAL_TLS_SERVER_CA_CERT_PATH', ca, readFile)
-              .pem,
-          }
-        : {}),
+      ...(ca ? { serverRootCACertificate: ca } : {}),
       ...(client ? { clientCertPair: client.pair } : {}),
       ...(s.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: s.TEMPORAL_TLS_SERVER_NAME } : {}),
     };
