@@ -100,9 +100,10 @@ describe('a Temporal cluster behind mutual TLS', () => {
     await assert.rejects(
       startTestSystem({ temporalAddress: front.address, env: serverTrust() }),
       (err: Error) => {
-        // The operator reads which Temporal, which security, and the handshake's own reason.
+        // The operator reads which Temporal and which security. TLS 1.3 ends the client's side of
+        // the handshake before the server checks its certificate, so the SDK's own reason is the
+        // server's alert or only a closed connection; the front's record says why (below).
         assert.match(err.message, new RegExp(`^Temporal at ${front.address} \\(TLS, server CA`));
-        assert.match(err.message, /CertificateRequired/);
         return true;
       },
     );
