@@ -18,12 +18,15 @@ import {
   workerTuning,
   type Stoppable,
 } from '../src/system';
+import { temporalConnectionOptions } from '../src/temporalConnection';
 import { bareActivities } from './workflows/activities';
 
 type Role = 'sandbox' | 'worker' | 'api' | 'bare-worker' | 'bare-route';
 
 async function startBareWorker(config: Config, address: string): Promise<Stoppable> {
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(
+    temporalConnectionOptions(address, config.temporalSecurity),
+  );
   const worker = await Worker.create({
     connection,
     taskQueue: config.TEMPORAL_TASK_QUEUE,

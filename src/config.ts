@@ -7,6 +7,13 @@ import { allowListHost } from './domain/addresses';
 import { modes } from './domain/modes';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
 import { parseSecretKey } from './services/secretBox';
+import {
+  isLoopbackAddress,
+  plaintextTemporal,
+  readTemporalSecurity,
+  type TemporalSecurity,
+  type TemporalSecuritySettings,
+} from './temporalConnection';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -110,6 +117,30 @@ export const configSchema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   /** Path to the Temporal CLI; scripts/temporal-cli.sh provides it. */
   TEMPORAL_CLI: optionalText,
+  // How TEMPORAL_ADDRESS is reached (src/temporalConnection.ts); the names are the Temporal CLI's.
+  /**
+   * `true`: TLS, verified against the system's trusted CAs unless TEMPORAL_TLS_SERVER_CA_CERT_PATH
+   * names others; `false`: plaintext, and no TLS variable or API key may be set. Unset: TLS when
+   * any TLS variable or an API key is set.
+   */
+  TEMPORAL_TLS: optionalText.pipe(
+    z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .transform((flag) => flag === 'true')
+      .optional(),
+  ),
+  /** PEM file of the CA(s) that signed the Temporal server's certificate. */
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalText,
+  /** PEM file of this client's certificate, for mutual TLS (with TEMPORAL_TLS_CLIENT_KEY_PATH). */
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optionalText,
+  /** PEM file of the client certificate's private key (unencrypted). */
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optionalText,
+  /** The name the server's certificate is checked against, when not TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
+  /** An API key sent as `Authorization: Bearer` (Temporal Cloud); implies TLS. */
+  TEMPORAL_API_KEY: optionalText,
+  /** A file holding the API key (a mounted secret), instead of TEMPORAL_API_KEY. */
+  TEMPORAL_API_KEY_FILE: optionalText,
 
   PAYCENTER_DEMO_API_KEY: optionalText,
   PAYCENTER_OPS_API_KEY: optionalText,
@@ -347,8 +378,51 @@ function liveModeProblems(
   ];
 }
 
+const temporalSecurityVariables = [
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_API_KEY_FILE',
+] as const satisfies readonly (keyof TemporalSecuritySettings)[];
+
+/**
+ * How TEMPORAL_ADDRESS is reached, its files read now so a bad one stops the start; a live
+ * process reaches a cluster off this machine over TLS unless TEMPORAL_TLS=false says the network
+ * is encrypted by other means (a service mesh).
+ */
+function temporalSecurityOf(c: z.infer<typeof configSchema>, live: boolean) {
+  const set = temporalSecurityVariables.filter((variable) => c[variable] !== undefined);
+  if (!c.TEMPORAL_ADDRESS) {
+    const problems =
+      set.length === 0 || live
+        ? []
+        : [
+            `${set.join(', ')} set how TEMPORAL_ADDRESS is reached, but it is unset (the local dev server is plaintext)`,
+          ];
+    return { security: plaintextTemporal, problems };
+  }
+  const { security, problems } = readTemporalSecurity(c);
+  if (
+    live &&
+    problems.length === 0 &&
+    !security.tls &&
+    c.TEMPORAL_TLS !== false &&
+    !isLoopbackAddress(c.TEMPORAL_ADDRESS)
+  ) {
+    problems.push(
+      `TEMPORAL_ADDRESS ${c.TEMPORAL_ADDRESS} would be reached over plaintext: set TEMPORAL_TLS=true or TEMPORAL_TLS_* (or TEMPORAL_API_KEY), or TEMPORAL_TLS=false where the network itself is encrypted`,
+    );
+  }
+  return { security, problems };
+}
+
 export type Config = Omit<z.infer<typeof configSchema>, 'TEMPORAL_TASK_QUEUE'> & {
   TEMPORAL_TASK_QUEUE: string;
+  /** How TEMPORAL_ADDRESS is reached: its TLS files read and checked at start. */
+  temporalSecurity: TemporalSecurity;
   publicApiUrl: string;
   webhookBaseUrl: string;
   simulatorUrl: string;
@@ -391,9 +465,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const c = parsed.data;
   const live = c.PAYCENTER_MODE === 'live';
-  const problems = live
-    ? liveModeProblems(c, (variable) => (present[variable] ?? '').trim() !== '')
-    : testModeProblems(c);
+  const temporal = temporalSecurityOf(c, live);
+  const problems = [
+    ...(live
+      ? liveModeProblems(c, (variable) => (present[variable] ?? '').trim() !== '')
+      : testModeProblems(c)),
+    ...temporal.problems,
+  ];
   if (problems.length > 0) {
     throw new ConfigError(
       `${live ? 'Live' : 'Test'} mode refuses to start:\n${problems.map((p) => `  ${p}`).join('\n')}`,
@@ -404,6 +482,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...c,
     TEMPORAL_TASK_QUEUE:
       c.TEMPORAL_TASK_QUEUE ?? (live ? `payments${liveQueueSuffix}` : 'payments'),
+    temporalSecurity: temporal.security,
     publicApiUrl,
     webhookBaseUrl: c.PUBLIC_WEBHOOK_URL ?? `${publicApiUrl}/webhooks`,
     simulatorUrl: c.SIMULATOR_URL ?? `http://localhost:${c.SIMULATOR_PORT}`,

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config';
+import { connectTemporal } from './temporalConnection';
 import { createMerchantNotificationActivities } from './activities/merchantNotifications';
 import { createChannelCallActivities } from './activities/channelCalls';
 import { createPayOrderRecordActivities } from './activities/payOrderRecords';
@@ -228,7 +229,11 @@ export async function startWorker(
   await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
   const sdkMetricsUrl = await ensureTemporalRuntime(deps.log, config);
   const metrics = createWorkerMetrics();
-  const connection = await NativeConnection.connect({ address: deps.temporalAddress });
+  const connection = await connectTemporal(
+    (options) => NativeConnection.connect(options),
+    deps.temporalAddress,
+    config.temporalSecurity,
+  );
   // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
   const client = await connectClient(config, deps.temporalAddress);
   const workflowStarter = workflowStarterDeps(config, deps.db, client.client, deps.log);
@@ -332,7 +337,11 @@ export function runUntilStopped(
 }
 
 export async function connectClient(config: Config, address: string) {
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporal(
+    (options) => Connection.connect(options),
+    address,
+    config.temporalSecurity,
+  );
   return { client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), connection };
 }
 

@@ -8,6 +8,7 @@ import type { Database } from '../db/client';
 import { ensureSearchAttributes } from '../dev/temporal';
 import { demoChannelKeys } from '../keyStore';
 import { ensureSchedules } from '../schedules';
+import { describeTemporalSecurity } from '../temporalConnection';
 import { demoMerchantId, ensureMerchant } from '../services/merchants';
 import { connectClient, createChannels, notifySecretBox, startWorker } from '../system';
 import { workflowBundleOrigin } from '../workflowBundle';
@@ -68,7 +69,7 @@ export function announce(
       ? undefined
       : `  Worker probes   http://${config.WORKER_HEALTH_HOST}:${config.WORKER_HEALTH_PORT}/readyz`,
     command === 'all' ? `  Simulator       ${config.simulatorUrl}` : undefined,
-    `  Temporal        ${at.temporalAddress}`,
+    `  Temporal        ${at.temporalAddress}   (${describeTemporalSecurity(config.temporalSecurity)})`,
     config.TEMPORAL_ADDRESS
       ? undefined
       : `  Temporal UI     http://localhost:${config.TEMPORAL_UI_PORT}`,

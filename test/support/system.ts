@@ -26,6 +26,7 @@ import {
 } from '../../src/system';
 import type { HostResolver } from '../../src/services/merchantUrls';
 import { createSecretBox } from '../../src/services/secretBox';
+import { plaintextTemporal } from '../../src/temporalConnection';
 import { freePort } from './ports';
 import { apiKeyPrefix, type Mode } from '../../src/domain/modes';
 
@@ -298,7 +299,10 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
     throw err;
   }
   // The test's own client goes straight to Temporal, whatever link the system's parts use.
-  const { client, connection } = await connectClient(config, runTemporalAddress());
+  const { client, connection } = await connectClient(
+    { ...config, temporalSecurity: plaintextTemporal },
+    runTemporalAddress(),
+  );
   const merchant = { authorization: `Bearer ${apiKey}` };
   const ops = (method: string, path: string, body?: unknown) =>
     call(`${config.publicApiUrl}${path}`, method, body, { authorization: `Bearer ${opsKey}` });

@@ -230,6 +230,7 @@ describe('loadConfig', () => {
       PUBLIC_API_URL: 'https://pay.example.com',
       DATABASE_URL: 'postgres://paycenter@db.internal/paycenter_live',
       TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_TLS: 'true',
       BANKCARD_MER_ID: '898000000000001',
       BANKCARD_SIGN_PRIVATE_KEY: 'pem',
       BANKCARD_SIGN_CERT_ID: '1',
