@@ -8,6 +8,8 @@ const wiring = String.raw`^src/(?:system\.ts|main\.ts|commands/)`;
 /** The channel simulator (the channels' stand-in) and the Temporal dev server. */
 const startedByWiring = String.raw`^(?:simulator|src/dev)/`;
 const temporalWorkflowSide = String.raw`(?:^|/)node_modules/@temporalio/(?:workflow|common)/`;
+/** The workflows' interceptor module (the workflow side of src/tracing.ts). */
+const workflowTracing = String.raw`^src/workflows/tracing\.ts$`;
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -25,7 +27,7 @@ module.exports = {
         'Workflow code imports only other workflow modules, src/domain, @temporalio/workflow and ' +
         '@temporalio/common (and, for types, activities and the channel interface).',
       severity: 'error',
-      from: { path: '^src/workflows/' },
+      from: { path: '^src/workflows/', pathNot: workflowTracing },
       to: {
         pathNot: [
           '^src/workflows/',
@@ -33,6 +35,20 @@ module.exports = {
           temporalWorkflowSide,
           '^src/activities/',
           String.raw`^src/channels/types\.ts$`,
+        ],
+      },
+    },
+    {
+      name: 'workflow-tracing-sandbox-only',
+      comment:
+        "The workflows' interceptor module loads the SDK's OpenTelemetry workflow interceptors, " +
+        'which are made for the sandbox, and Temporal’s workflow-side packages; nothing else.',
+      severity: 'error',
+      from: { path: workflowTracing },
+      to: {
+        pathNot: [
+          temporalWorkflowSide,
+          String.raw`(?:^|/)node_modules/@temporalio/interceptors-opentelemetry/lib/workflow/`,
         ],
       },
     },

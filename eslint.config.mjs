@@ -15,8 +15,12 @@ const segments = String.raw`[\w-][\w.-]*(?:/[\w-][\w.-]*)*`; // no '.' or '..' a
 // Pure rules of src/domain that compute with node:crypto (HMACs): fine for the API and the
 // activities, but not loadable in the workflow sandbox.
 const domainWithNodeModules = 'cashierTokens|merchantSignature';
-const workflowImports = (toSrc, toWorkflows) => {
-  const allowed = String.raw`${toWorkflows}${segments}|${toSrc}domain/${segments}|@temporalio/(?:workflow|common)`;
+const workflowImports = (
+  toSrc,
+  toWorkflows,
+  temporalPackages = '@temporalio/(?:workflow|common)',
+) => {
+  const allowed = String.raw`${toWorkflows}${segments}|${toSrc}domain/${segments}|${temporalPackages}`;
   const typeOnly = String.raw`${toSrc}activities/${segments}|${toSrc}channels/types`;
   return {
     '@typescript-eslint/no-restricted-imports': [
@@ -122,6 +126,16 @@ export default defineConfig(
     },
   },
   { files: ['src/workflows/*.ts'], rules: workflowImports(String.raw`\.\./`, String.raw`\./`) },
+  {
+    // The workflows' interceptor module (the workflow side of src/tracing.ts) runs the SDK's
+    // OpenTelemetry workflow interceptors, which are made for the sandbox; nothing else may.
+    files: ['src/workflows/tracing.ts'],
+    rules: workflowImports(
+      String.raw`\.\./`,
+      String.raw`\./`,
+      String.raw`@temporalio/(?:workflow|common|interceptors-opentelemetry/lib/workflow)`,
+    ),
+  },
   {
     files: ['src/workflows/*/*.ts'],
     rules: workflowImports(String.raw`\.\./\.\./`, String.raw`\.{1,2}/`),

@@ -109,6 +109,14 @@ export const configSchema = z.object({
    */
   TEMPORAL_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 
+  /**
+   * Where spans go, over OTLP/HTTP with JSON bodies (spans are posted to <endpoint>/v1/traces);
+   * unset: no tracing at all, and no OpenTelemetry package is loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** The service the spans name; unset: paycenter-api, paycenter-worker (the part that made them). */
+  OTEL_SERVICE_NAME: optionalText,
+
   TEMPORAL_ADDRESS: optionalText,
   TEMPORAL_NAMESPACE: z.string().default('default'),
   /** Unset: `payments` in test mode, `payments-live` in live mode, so neither runs the other's. */

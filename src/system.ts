@@ -48,6 +48,7 @@ import { safetyNetInput } from './schedules';
 import { createSecretBox, type SecretBox } from './services/secretBox';
 import { countPayOrdersNeedingAttention } from './services/payOrderAttention';
 import { createApiMetrics, createWorkerMetrics } from './metrics';
+import { startTracing, untracedWorkflowSinks, type Tracing } from './tracing';
 import {
   freeLoopbackPort,
   serveWorkerMetrics,
@@ -234,8 +235,10 @@ export async function startWorker(
     deps.temporalAddress,
     config.temporalSecurity,
   );
-  // Reconciliation and the safety nets correct through the workflows, so their activities need a client.
-  const client = await connectClient(config, deps.temporalAddress);
+  const tracing = startTracing(config, 'worker');
+  // Reconciliation and the safety nets correct through the workflows, so their activities need a
+  // client; traced, it carries the activity's trace context into what it starts.
+  const client = await connectClient(config, deps.temporalAddress, tracing);
   const workflowStarter = workflowStarterDeps(config, deps.db, client.client, deps.log);
   const corrections = createCorrections(workflowStarter);
   const worker = await Worker.create({
@@ -278,6 +281,8 @@ export async function startWorker(
       }),
     },
     ...workerTuning(config),
+    interceptors: tracing?.worker.interceptors,
+    sinks: tracing?.worker.sinks ?? untracedWorkflowSinks,
   });
   const running = runUntilStopped(worker, client.connection, connection);
   // Asked through the worker's own connection: the one its pollers depend on.
@@ -308,15 +313,17 @@ export async function startWorker(
     // A port taken by another worker on the host: this one does not run unobserved.
     await probes?.stop();
     await running.stop();
+    await tracing?.stop();
     throw err;
   }
   return {
     // The probes answer 503 while the worker drains, and it is scraped until it is gone (its
-    // last counts are seen).
+    // last counts are seen); the spans of its last tasks are sent before it is gone.
     async stop() {
       await running.stop();
       await probes?.stop();
       await metricsServer?.stop();
+      await tracing?.stop();
     },
   };
 }
@@ -336,13 +343,19 @@ export function runUntilStopped(
   };
 }
 
-export async function connectClient(config: Config, address: string) {
+/** A client of the configured namespace; given a part's tracing, its calls carry trace context. */
+export async function connectClient(config: Config, address: string, tracing?: Tracing) {
   const connection = await connectTemporal(
     (options) => Connection.connect(options),
     address,
     config.temporalSecurity,
   );
-  return { client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), connection };
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    interceptors: tracing?.clientInterceptors,
+  });
+  return { client, connection };
 }
 
 /** The configured cashier token secret, else (test mode) one derived from the ops key. */
@@ -365,7 +378,8 @@ export async function startApi(
   },
 ): Promise<Stoppable & { url: string }> {
   await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
-  const { client, connection } = await connectClient(config, deps.temporalAddress);
+  const tracing = startTracing(config, 'api');
+  const { client, connection } = await connectClient(config, deps.temporalAddress, tracing);
   const log = deps.log;
   const workflowStarter = workflowStarterDeps(config, deps.db, client, log);
   const corrections = createCorrections(workflowStarter);
@@ -401,6 +415,7 @@ export async function startApi(
     idempotencyLeaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS,
     idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
     metrics,
+    traceRequests: tracing?.traceRequests,
     cashier: {
       tokenSecret: cashierTokenSecret,
       payLimitPerMinute: config.CASHIER_PAY_LIMIT_PER_MINUTE,
@@ -447,6 +462,7 @@ export async function startApi(
       await app.close();
       await inbox.drain();
       await connection.close();
+      await tracing?.stop();
     },
   };
 }

@@ -27,6 +27,8 @@ export function workflowBundle(): Promise<WorkflowBundle> {
 export async function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
+    // Traces workflows whose start carries a trace context (src/tracing.ts); inert otherwise.
+    workflowInterceptorModules: [require.resolve('./workflows/tracing')],
     logger: {
       log: () => {},
       trace: () => {},

@@ -2,7 +2,7 @@
 // health probes.
 import helmet from '@fastify/helmet';
 import type { Client } from '@temporalio/client';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import type { Db } from '../db/client';
@@ -66,6 +66,8 @@ export interface ApiDeps {
   cashier: { tokenSecret: string; payLimitPerMinute: number; publicUrl: string };
   /** This process's metrics, served at /metrics and counted by the webhook route. */
   metrics: ApiMetrics;
+  /** Server spans for every request, when tracing is on (src/tracing.ts). */
+  traceRequests?: (app: FastifyInstance) => void;
 }
 
 export function buildApi(deps: ApiDeps) {
@@ -90,6 +92,8 @@ export function buildApi(deps: ApiDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  // First of the hooks, so a request's span covers its rate limit and authentication too.
+  deps.traceRequests?.(app);
   // Ahead of the rate limit and authentication, so the answers they refuse with carry the ID too.
   installRequestLogs(app);
   app.register(helmet, {

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { prebuiltBundleName } from '../../src/workflowBundle';
 import { freePort } from '../support/ports';
 import { unique } from '../support/payments';
 import { eventually, runDatabaseUrl, runTemporalAddress } from '../support/system';
@@ -144,5 +145,8 @@ describe('the production build (issue 16)', () => {
     }
     const worker = running.find((p) => p.name === 'worker')!.output();
     assert.match(worker, /Workflow code\s+prebuilt/, worker);
+    // The prebuilt bundle carries the workflows' tracing interceptors (src/workflows/tracing.ts).
+    const bundle = readFileSync(path.join(build, 'src', prebuiltBundleName), 'utf8');
+    assert.match(bundle, /OpenTelemetryInboundInterceptor/);
   });
 });
