@@ -160,6 +160,24 @@ export default defineConfig(
     },
   },
   {
+    // The API speaks HTTP: its SQL lives in src/services and src/db/books.
+    files: ['src/api/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: String.raw`^(?:drizzle-orm(?:/.*)?|(?:\.\./)+db/schema)$`,
+              allowTypeImports: true,
+              message: 'the API calls src/services and src/db/books, which hold the SQL',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The channel simulator (simulator/) and the dev server are started by the process wiring
     // (src/system.ts, src/main.ts, src/commands), never used by product code.
     files: ['src/**/*.ts'],

@@ -470,7 +470,7 @@ export class TradeEngine {
 
   private faceOf(trade: Trade): NotificationFace {
     const face = this.options.faces.get(trade.channel);
-    if (!face) throw new Error(`no sandbox face for channel ${trade.channel}`);
+    if (!face) throw new Error(`no simulator face for channel ${trade.channel}`);
     return face;
   }
 
@@ -567,7 +567,10 @@ export class TradeEngine {
       () => {
         this.timers.delete(delivery.id);
         this.deliver(delivery.id).catch((err) =>
-          this.options.log.error({ err, outTradeNo: delivery.outTradeNo }, 'sandbox notify failed'),
+          this.options.log.error(
+            { err, outTradeNo: delivery.outTradeNo },
+            'simulator notify failed',
+          ),
         );
       },
       Math.max(0, delivery.dueAtMs - Date.now()),
@@ -603,7 +606,7 @@ export class TradeEngine {
     if (this.stopped) return; // still owed: the next start sends it again
     const retryInSeconds = acknowledged ? undefined : face.retrySeconds[delivery.attempt];
     if (!acknowledged && retryInSeconds === undefined) {
-      this.options.log.warn({ outTradeNo: trade.out_trade_no }, 'sandbox gave up notifying');
+      this.options.log.warn({ outTradeNo: trade.out_trade_no }, 'simulator gave up notifying');
     }
     this.journal.atomically(() => {
       trade.notifications.push(this.logEntry(delivery.notification, delivery.attempt, outcome));

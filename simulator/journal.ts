@@ -327,7 +327,7 @@ function lock(file: string): () => void {
       const owner = Number(readFileSync(lockFile, 'utf8').trim());
       if (attempt > 0 || isHeld(file, owner)) {
         throw new JournalError(
-          `${file} is in use by process ${owner} (lock ${lockFile}): one sandbox per file`,
+          `${file} is in use by process ${owner} (lock ${lockFile}): one simulator per file`,
         );
       }
       unlinkSync(lockFile); // its owner died without releasing it

@@ -70,7 +70,7 @@ export function buildSimulator(options: SimulatorOptions): {
     journal: options.journal,
   });
   // Requests are not logged one by one: the faces log what matters.
-  const loggerInstance: FastifyBaseLogger = options.log.child({ component: 'sandbox' });
+  const loggerInstance: FastifyBaseLogger = options.log.child({ component: 'simulator' });
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
@@ -117,7 +117,7 @@ export function buildSimulator(options: SimulatorOptions): {
   // The payer opens the pay page (scans the QR code).
   app.get<{ Params: { outTradeNo: string } }>('/pay/:outTradeNo', async (req, reply) => {
     const trade = gateway.open(req.params.outTradeNo);
-    return sendPage(reply, 'Sandbox payment', [
+    return sendPage(reply, 'Simulator payment', [
       `<p>Order <code>${escapeHtml(trade.out_trade_no)}</code></p>`,
       `<p class="amount">${trade.total_amount} minor units ${escapeHtml(trade.currency)}</p>`,
       `<p>Status: <strong id="status">${trade.trade_status}</strong></p>`,
@@ -146,7 +146,7 @@ export function buildSimulator(options: SimulatorOptions): {
   app.post('/control/payments', async (req, reply) => {
     const { channel, ...payment } = controlBody(outsidePaymentSchema, req.body);
     if (!options.faces.some((face) => face.channel === channel)) {
-      throw new GatewayError('INVALID_REQUEST', 400, `no sandbox channel ${channel}`);
+      throw new GatewayError('INVALID_REQUEST', 400, `the simulator has no channel ${channel}`);
     }
     return reply.status(201).send(gateway.payOutside(channel, payment));
   });

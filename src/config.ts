@@ -218,7 +218,7 @@ export const configSchema = z.object({
   ),
 
   // Real channels. Keys are PEM text; any left unset in the single-process demo and the tests
-  // come from generated key pairs shared with the sandbox (src/channels/keys.ts).
+  // come from generated key pairs shared with the simulator (src/channels/keys.ts).
   ALIPAY_APP_ID: z.string().default('2021000000000001'),
   ALIPAY_APP_PRIVATE_KEY: optionalText,
   ALIPAY_PUBLIC_KEY: optionalText,

@@ -1,4 +1,4 @@
-// The few HTML pages paycenter and its sandbox show to people: a title, some parts, nothing else.
+// The few HTML pages paycenter and its channel simulator show to people: a title, some parts, nothing else.
 import type { FastifyReply } from 'fastify';
 
 export function escapeHtml(text: string): string {

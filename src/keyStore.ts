@@ -1,6 +1,6 @@
 // The keys a test-mode deployment keeps in DATA_DIR, and the only module that reads or writes them:
 // keys.json (the demo merchant's API key, the built-in ops key, the secret key that seals notify
-// secrets) and channel-keys.json (the demo's channel key pairs, shared with the sandbox). Every
+// secrets) and channel-keys.json (the demo's channel key pairs, shared with the simulator). Every
 // process started on the folder shares them, and any of them may be killed at any moment: each file
 // is written whole or not at all, so that a reader never sees half of one.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

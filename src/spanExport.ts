@@ -28,7 +28,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export interface Tracing {
   /** Each workflow start, signal and update carries the caller's trace context. */
   clientInterceptors: ClientInterceptors;
-  /** The activities' spans, and the sink the workflows' spans (made in the sandbox) leave through. */
+  /** The activities' spans, and the sink the workflows' spans (made in the workflow isolate) leave through. */
   worker: Required<Pick<WorkerOptions, 'interceptors' | 'sinks'>>;
   /** A server span for each request, continuing the caller's W3C trace context if it sent one. */
   traceRequests: (app: FastifyInstance) => void;

@@ -69,13 +69,13 @@ export async function startSimulator(
   keys?: ChannelKeys,
 ): Promise<Stoppable & { url: string }> {
   if (config.PAYCENTER_MODE === 'live') {
-    throw new ConfigError('the sandbox channel serves test mode only');
+    throw new ConfigError('the channel simulator serves test mode only');
   }
   const journal = Journal.open(config.simulatorDataFile, {
-    onCompactionError: (err) => log.warn({ err }, 'sandbox journal compaction failed'),
+    onCompactionError: (err) => log.warn({ err }, 'simulator journal compaction failed'),
   });
   const { tornBytes, lines } = journal.recovery;
-  log.info({ file: journal.location, lines, tornBytes }, 'sandbox journal replayed');
+  log.info({ file: journal.location, lines, tornBytes }, 'simulator journal replayed');
   const { app, gateway } = buildSimulator({
     publicUrl: config.simulatorUrl,
     faces: simulatorFaces(config, keys, journal),

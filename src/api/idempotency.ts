@@ -11,14 +11,19 @@
 // a 4xx DomainError answer is stored and replayed like a success.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { z } from 'zod';
 import type { Db } from '../db/client';
-import { idempotencyKeys } from '../db/schema';
 import { DomainError } from '../domain/errors';
-import { keyExpired, leaseExpired, type IdempotencyKeyTimes } from '../services/idempotencyKeys';
+import {
+  claimIdempotencyKey,
+  findIdempotencyKey,
+  releaseIdempotencyKey,
+  storeIdempotentAnswer,
+  type IdempotencyKeyTimes,
+  type MerchantKey,
+} from '../services/idempotencyKeys';
 import { problemResponses } from './problems';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -27,9 +32,7 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
 /** 1-255 visible ASCII characters (no spaces or controls). */
 export const validKey = /^[\x21-\x7e]{1,255}$/;
 
-interface Claim {
-  merchantId: string;
-  key: string;
+interface Claim extends MerchantKey {
   /** Set once the answer is stored or the key released, so it happens once. */
   settled: boolean;
 }
@@ -53,50 +56,9 @@ function idempotencyKeyOf(req: FastifyRequest): string | undefined {
   return value;
 }
 
-const keyIs = (merchantId: string, key: string) =>
-  and(eq(idempotencyKeys.merchantId, merchantId), eq(idempotencyKeys.key, key));
-
-/**
- * Inserts the key's row as IN_PROGRESS unless a live one exists; an expired row counts as absent
- * and is replaced in the same transaction. A row of the same request whose lease is over is taken
- * over by claiming it anew: the update locks the row, so of retries racing for it one wins, and
- * the others then see a fresh lease. Answers whether this request now owns the key.
- */
-async function claim(
-  db: Db,
-  times: IdempotencyKeyTimes,
-  row: { merchantId: string; key: string; method: string; path: string; requestHash: string },
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    await tx
-      .delete(idempotencyKeys)
-      .where(and(keyIs(row.merchantId, row.key), keyExpired(times.retentionSeconds)));
-    const inserted = await tx
-      .insert(idempotencyKeys)
-      .values({ ...row, status: 'IN_PROGRESS' })
-      .onConflictDoNothing({ target: [idempotencyKeys.merchantId, idempotencyKeys.key] })
-      .returning({ key: idempotencyKeys.key });
-    if (inserted.length > 0) return true;
-    const takenOver = await tx
-      .update(idempotencyKeys)
-      .set({ createdAt: sql`now()` })
-      .where(
-        and(
-          keyIs(row.merchantId, row.key),
-          eq(idempotencyKeys.method, row.method),
-          eq(idempotencyKeys.path, row.path),
-          eq(idempotencyKeys.requestHash, row.requestHash),
-          leaseExpired(times.leaseSeconds),
-        ),
-      )
-      .returning({ key: idempotencyKeys.key });
-    return takenOver.length > 0;
-  });
-}
-
 async function release(db: Db, req: FastifyRequest, state: Claim): Promise<void> {
   try {
-    await db.delete(idempotencyKeys).where(keyIs(state.merchantId, state.key));
+    await releaseIdempotencyKey(db, state);
   } catch (err) {
     req.log.error({ err, idempotencyKey: state.key }, 'could not release an idempotency key');
   }
@@ -183,15 +145,11 @@ export const idempotency = fastifyPlugin<IdempotencyOptions>(
       // A row can vanish between the insert and the read (released after a 5xx, or expired):
       // then try to claim again.
       for (let round = 0; round < 3; round++) {
-        if (await claim(db, times, { ...request, requestHash })) {
+        if (await claimIdempotencyKey(db, times, { ...request, requestHash })) {
           claims.set(req, { merchantId: req.merchantId, key, settled: false });
           return;
         }
-        const [row] = await db
-          .select()
-          .from(idempotencyKeys)
-          .where(keyIs(req.merchantId, key))
-          .limit(1);
+        const row = await findIdempotencyKey(db, request);
         if (!row) continue;
         if (
           row.method !== request.method ||
@@ -241,16 +199,11 @@ export const idempotency = fastifyPlugin<IdempotencyOptions>(
       }
       try {
         const contentType = reply.getHeader('content-type');
-        await db
-          .update(idempotencyKeys)
-          .set({
-            status: 'COMPLETED',
-            responseStatus: reply.statusCode,
-            responseContentType: contentType === undefined ? null : String(contentType),
-            responseBody: body,
-            completedAt: sql`now()`,
-          })
-          .where(keyIs(state.merchantId, state.key));
+        await storeIdempotentAnswer(db, state, {
+          status: reply.statusCode,
+          contentType: contentType === undefined ? null : String(contentType),
+          body,
+        });
       } catch (err) {
         req.log.error({ err, idempotencyKey: state.key }, 'could not store an idempotent answer');
         await release(db, req, state);

@@ -52,8 +52,8 @@ function pick<T extends object>(configured: Partial<T>, generated: T | undefined
 export function channelCredentials(config: Config, generated?: ChannelKeys): ChannelCredentials {
   const live = config.PAYCENTER_MODE === 'live';
   const keys = live ? undefined : generated;
-  const gateway = (channel: keyof typeof productionGateways, sandboxPath: string) =>
-    live ? productionGateways[channel] : `${config.simulatorUrl}${sandboxPath}`;
+  const gateway = (channel: keyof typeof productionGateways, simulatorPath: string) =>
+    live ? productionGateways[channel] : `${config.simulatorUrl}${simulatorPath}`;
   const alipay = pick<Omit<AlipayCredentials, 'appId' | 'gatewayUrl'>>(
     { appPrivateKey: config.ALIPAY_APP_PRIVATE_KEY, alipayPublicKey: config.ALIPAY_PUBLIC_KEY },
     keys && {

@@ -51,7 +51,7 @@ export function productionGatewayProblems(gateways: {
     .filter(([, url]) => url !== undefined && productionHosts.has(new URL(url).hostname))
     .map(
       ([variable, url]) =>
-        `${variable} ${url} is a production gateway; test mode pays only through the sandbox`,
+        `${variable} ${url} is a production gateway; test mode pays only through the channel simulator`,
     );
 }
 

@@ -1,6 +1,6 @@
 // `all`: the whole system in one process, for `npm start`: the database (PostgreSQL, else embedded
-// PGlite) migrated, a Temporal dev server unless TEMPORAL_ADDRESS names a cluster, the sandbox
-// channel, the worker and the API. Test mode only.
+// PGlite) migrated, a Temporal dev server unless TEMPORAL_ADDRESS names a cluster, the channel
+// simulator, the worker and the API. Test mode only.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from 'pino';

@@ -1,5 +1,5 @@
 // Test and live mode, as Stripe's keys have them. A deployment serves one mode: a test deployment
-// pays through the sandbox channel and the sandbox faces of the real channels with generated
+// pays through the sandbox channel and the simulator's faces of the real channels with generated
 // keys; a live one only through real channels with every credential configured. A key names its
 // mode in its prefix, so a key of the other mode is refused for what it is.
 export const modes = ['test', 'live'] as const;

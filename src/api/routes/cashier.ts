@@ -42,6 +42,8 @@ const cashierQuerySchema = z.object({
   }),
 });
 type CashierQuery = z.infer<typeof cashierQuerySchema>;
+/** A request of a cashier route: its query as `querystring: cashierQuerySchema` has validated it. */
+type CashierRequest = FastifyRequest & { query: CashierQuery };
 
 /** An expired token (under a valid signature) still shows its order; only a valid one pays. */
 const showsOrder = (check: CashierTokenCheck): check is 'VALID' | 'EXPIRED' =>
@@ -111,14 +113,14 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
 }> = async (app, { payOrders, channels, cashier }) => {
   // Every cashier pay and sync is a workflow Update: bounded per pay order and per payer's address.
   const payLimiter = createMinuteLimiter(cashier.payLimitPerMinute);
-  const checkToken = (id: string, req: FastifyRequest) =>
-    verifyCashierToken(cashier.tokenSecret, id, (req.query as CashierQuery).token, new Date());
-  const languageOf = (req: FastifyRequest): Language =>
-    pickLanguage((req.query as CashierQuery).lang, req.headers['accept-language']);
+  const checkToken = (id: string, query: CashierQuery) =>
+    verifyCashierToken(cashier.tokenSecret, id, query.token, new Date());
+  const languageOf = (req: CashierRequest): Language =>
+    pickLanguage(req.query.lang, req.headers['accept-language']);
 
   /** The methods this payer can use here: in-app ones only inside the app, with the payer known. */
-  function choicesFor(req: FastifyRequest, order: PayerView): PayChoice[] {
-    const payerKnown = Boolean((req.query as CashierQuery).payerId) && insideWeChat(req);
+  function choicesFor(req: CashierRequest, order: PayerView): PayChoice[] {
+    const payerKnown = Boolean(req.query.payerId) && insideWeChat(req);
     return [...channels.values()]
       .filter((c) => c.currencies.includes(order.currency))
       .flatMap((c) =>
@@ -138,8 +140,8 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
   });
 
   /** A page that opens with a token the order signed, expired or not; else the invalid page. */
-  async function openPage(id: string, req: FastifyRequest, reply: FastifyReply) {
-    const check = checkToken(id, req);
+  async function openPage(id: string, req: CashierRequest, reply: FastifyReply) {
+    const check = checkToken(id, req.query);
     if (!showsOrder(check)) {
       reply
         .status(403)
@@ -151,8 +153,8 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
   }
 
   /** The JSON routes open like the pages; a refused token is a problem. */
-  function openJson(id: string, req: FastifyRequest, reply: FastifyReply) {
-    const check = checkToken(id, req);
+  function openJson(id: string, req: CashierRequest, reply: FastifyReply) {
+    const check = checkToken(id, req.query);
     if (!showsOrder(check)) {
       sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
       return false;
@@ -161,7 +163,7 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
   }
 
   function sendPage(
-    req: FastifyRequest,
+    req: CashierRequest,
     reply: FastifyReply,
     order: PayerView,
     mode: 'choose' | 'result',
@@ -169,7 +171,7 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
     return reply.type('text/html; charset=utf-8').send(
       renderCashierPage({
         order,
-        access: accessOf(req.query as CashierQuery),
+        access: accessOf(req.query),
         language: languageOf(req),
         mode,
         choices: choicesFor(req, order),
@@ -375,12 +377,14 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
     reply: FastifyReply,
     { mustBeUnexpired = false } = {},
   ) {
+    // A preValidation hook: the path and the query are read here as their schemas would.
     const { id } = parseInput(idParamSchema, req.params, 'path');
+    const query = parseInput(cashierQuerySchema, req.query, 'query');
     // The address counts every try, valid or not; the order only tries that hold its token, so a
     // stranger cannot use up a payer's pays.
     const addressRetry = payLimiter.hit(`address:${req.ip}`);
     if (addressRetry > 0) return updatesLimited(reply, addressRetry, 'client address');
-    const check = checkToken(id, req);
+    const check = checkToken(id, query);
     if (check !== 'VALID' && (mustBeUnexpired || !showsOrder(check))) {
       return sendProblem(reply, 403, 'CASHIER_TOKEN_INVALID', refusals[check]);
     }

@@ -186,7 +186,7 @@ export function classifyRespCode(code: string): RespClass {
   }
 }
 
-/** The decline the sandbox answers by default: 64, 卡上的余额不足 (insufficient balance). */
+/** The decline the simulator answers by default: 64, 卡上的余额不足 (insufficient balance). */
 export const insufficientBalance = { code: '64', msg: '卡上的余额不足' } as const;
 
 export const respMessages: Record<string, string> = {
