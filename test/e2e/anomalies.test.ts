@@ -10,6 +10,15 @@ import { eq } from 'drizzle-orm';
 import { channelNotifications } from '../../src/db/schema';
 import { activityResults } from '../support/history';
 import { expectMoneyConserved } from '../support/money';
+import {
+  createPayOrderForPayer,
+  openChannelOrder,
+  payerPays,
+  payingOrder,
+  payOrderBody,
+  unique,
+  type OrderRequest,
+} from '../support/payments';
 import { eventually, startTestSystem, type Answer, type TestSystem } from '../support/system';
 
 /** Notifications and expiry do the work here: the first active query comes only after 10 s. */
@@ -70,24 +79,16 @@ interface NotificationLog {
   outcome: string;
 }
 
-let scenarioSeq = 0;
-function newOrder(scenario: string, overrides: Record<string, unknown> = {}) {
-  const merchantOrderNo = `anomaly-${scenario}-${Date.now()}-${++scenarioSeq}`;
+function newOrder(scenario: string, expiresInSeconds = 300): OrderRequest {
+  const merchantOrderNo = unique(`anomaly-${scenario}`);
   return {
+    prefix: `anomaly-${scenario}`,
     merchantOrderNo,
     amount: AMOUNT,
-    currency: 'CNY',
     // Unique, so the sandbox's trade list can be filtered down to this scenario's trades.
     subject: `Anomaly ${merchantOrderNo}`,
-    expiresInSeconds: 300,
-    ...overrides,
+    expiresInSeconds,
   };
-}
-
-async function create(s: TestSystem, body: ReturnType<typeof newOrder>): Promise<OrderView> {
-  const created = await s.api('POST', '/v1/pay-orders', body);
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body;
 }
 
 /** The channel the scenarios run on; every channel's sandbox shares the payer and the faults. */
@@ -108,12 +109,6 @@ function payBody(method = under.methods[0]) {
   return { channel: under.channel, method };
 }
 
-async function pay(s: TestSystem, id: string, method?: string): Promise<AttemptView> {
-  const answer = await s.api('POST', `/v1/pay-orders/${id}/pay`, payBody(method));
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt;
-}
-
 const view = async (s: TestSystem, id: string): Promise<OrderView> =>
   (await s.api('GET', `/v1/pay-orders/${id}`)).body;
 
@@ -125,12 +120,6 @@ async function untilStatus(s: TestSystem, id: string, status: string): Promise<O
     },
     { what: `${id} ${status}` },
   );
-}
-
-/** The payer pays at the channel; `body.amount` pays another amount than the trade's. */
-async function payerPays(s: TestSystem, outTradeNo: string, body?: { amount: number }) {
-  const answer = await s.sandbox('POST', `/control/payments/${outTradeNo}/pay`, body);
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
 }
 
 /**
@@ -199,7 +188,7 @@ for (const channel of channelsUnderTest) {
     });
 
     it('1. fifty concurrent creates and pays make one pay order and one channel order', async () => {
-      const body = newOrder('concurrent');
+      const body = payOrderBody(newOrder('concurrent'));
       const creates = await Promise.all(
         Array.from({ length: 50 }, () => system.api('POST', '/v1/pay-orders', body)),
       );
@@ -240,9 +229,8 @@ for (const channel of channelsUnderTest) {
     });
 
     it('2. paying a paid order again (with another method where there is one) is refused ALREADY_PAID', async () => {
-      const body = newOrder('paid-twice');
-      const { id } = await create(system, body);
-      const attempt = await pay(system, id);
+      const order = newOrder('paid-twice');
+      const { id, attempt } = await payingOrder(system, order, payBody());
       await payerPays(system, attempt.outTradeNo);
       await untilStatus(system, id, 'SUCCEEDED');
 
@@ -255,14 +243,13 @@ for (const channel of channelsUnderTest) {
         paid.attempts.map((a) => [a.id, a.method, a.status]),
         [[attempt.id, under.methods[0], 'SUCCEEDED']],
       );
-      assert.equal((await tradesFor(system, body.subject)).length, 1, 'no second channel order');
+      assert.equal((await tradesFor(system, order.subject)).length, 1, 'no second channel order');
       await expectMoneyConserved(system, id);
     });
 
     it('3a. duplicate notifications pay the order once', async () => {
       await system.sandbox('POST', '/control/faults', { duplicateNotifications: true });
-      const { id } = await create(system, newOrder('duplicates'));
-      const attempt = await pay(system, id);
+      const { id, attempt } = await payingOrder(system, newOrder('duplicates'), payBody());
       await payerPays(system, attempt.outTradeNo);
 
       const log = await deliveries(system, attempt.outTradeNo, 2);
@@ -291,8 +278,7 @@ for (const channel of channelsUnderTest) {
     if (channel.notifiesPending) {
       it('3b. a stale WAIT_BUYER_PAY after the success moves nothing back', async () => {
         await system.sandbox('POST', '/control/faults', { reorderNotifications: true });
-        const { id } = await create(system, newOrder('reordered'));
-        const attempt = await pay(system, id);
+        const { id, attempt } = await payingOrder(system, newOrder('reordered'), payBody());
         await payerPays(system, attempt.outTradeNo);
 
         // The sandbox sends the stale status only once the success was acknowledged.
@@ -316,9 +302,8 @@ for (const channel of channelsUnderTest) {
     }
 
     it('4. a payment of another amount does not pay the order: it goes back to the payer, flagged', async () => {
-      const { id } = await create(system, newOrder('amount-mismatch'));
-      const attempt = await pay(system, id);
-      await payerPays(system, attempt.outTradeNo, { amount: AMOUNT - 100 });
+      const { id, attempt } = await payingOrder(system, newOrder('amount-mismatch'), payBody());
+      await payerPays(system, attempt.outTradeNo, AMOUNT - 100);
 
       const refunded = await eventually(
         async () => {
@@ -352,8 +337,7 @@ for (const channel of channelsUnderTest) {
     });
 
     it('5. an unpaid order expires: CLOSED here and at the channel', async () => {
-      const { id } = await create(system, newOrder('expired', { expiresInSeconds: 3 }));
-      const attempt = await pay(system, id);
+      const { id, attempt } = await payingOrder(system, newOrder('expired', 3), payBody());
       await payerLooks(system, attempt.outTradeNo);
 
       const closed = await untilStatus(system, id, 'CLOSED');
@@ -375,8 +359,8 @@ for (const channel of channelsUnderTest) {
     });
 
     it('6. a last-second payment with a lost notification is found by the close at expiry', async () => {
-      const order = await create(system, newOrder('last-second', { expiresInSeconds: 4 }));
-      const attempt = await pay(system, order.id);
+      const order = await createPayOrderForPayer(system, newOrder('last-second', 4));
+      const attempt = await openChannelOrder(system, order.id, payBody());
       const faults = await system.sandbox(
         'POST',
         `/control/payments/${attempt.outTradeNo}/faults`,
@@ -420,8 +404,7 @@ for (const channel of channelsUnderTest) {
 
     it('7. queries that time out flag the order; it settles once the channel answers', async () => {
       const s = fastQueries;
-      const { id } = await create(s, newOrder('query-timeouts'));
-      const attempt = await pay(s, id);
+      const { id, attempt } = await payingOrder(s, newOrder('query-timeouts'), payBody());
       const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
       // Longer than the adapter's CHANNEL_TIMEOUT_MS (2 s): every query times out.
       const faults = { dropNotifications: true, slowQueriesMs: 5_000 };
@@ -460,8 +443,8 @@ for (const channel of channelsUnderTest) {
 
     it('8. a channel outage at expiry does not lose a payment: the close is retried until confirmed', async () => {
       const s = fastQueries;
-      const order = await create(s, newOrder('outage-at-expiry', { expiresInSeconds: 3 }));
-      const attempt = await pay(s, order.id);
+      const order = await createPayOrderForPayer(s, newOrder('outage-at-expiry', 3));
+      const attempt = await openChannelOrder(s, order.id, payBody());
       const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
       await s.sandbox('POST', faultsPath, { dropNotifications: true, failQueries: true });
       await payerPays(s, attempt.outTradeNo);
@@ -493,8 +476,7 @@ for (const channel of channelsUnderTest) {
 
     it('9. a refund the channel is still processing is followed by refund queries to the end', async () => {
       const s = fastQueries;
-      const { id } = await create(s, newOrder('slow-refund'));
-      const attempt = await pay(s, id);
+      const { id, attempt } = await payingOrder(s, newOrder('slow-refund'), payBody());
       await s.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
         slowRefunds: true,
       });

@@ -41,14 +41,18 @@ export interface PayRequest {
   method?: string;
 }
 
-/** The merchant creates a pay order (201): its ID and the cashierUrl the merchant sends the payer to. */
+/**
+ * The merchant creates a pay order (201): its ID, the cashierUrl the merchant sends the payer to,
+ * and when it expires.
+ */
 export async function createPayOrderForPayer(
   system: TestSystem,
   order: OrderRequest,
-): Promise<{ id: string; cashierUrl: string }> {
+): Promise<{ id: string; cashierUrl: string; expiresAt: string }> {
   const created = await system.api('POST', '/v1/pay-orders', payOrderBody(order));
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  return { id: created.body.id as string, cashierUrl: created.body.cashierUrl as string };
+  const { id, cashierUrl, expiresAt } = created.body;
+  return { id, cashierUrl, expiresAt };
 }
 
 /** The merchant creates a pay order (201): its ID. */
@@ -78,9 +82,13 @@ export async function payingOrder(
   return { id, outTradeNo: attempt.outTradeNo, attempt };
 }
 
-/** The payer pays the channel order at the sandbox (its control API). */
-export async function payerPays(system: TestSystem, outTradeNo: string) {
-  const paid = await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+/** The payer pays the channel order at the sandbox (its control API), or pays another `amount`. */
+export async function payerPays(system: TestSystem, outTradeNo: string, amount?: number) {
+  const paid = await system.sandbox(
+    'POST',
+    `/control/payments/${outTradeNo}/pay`,
+    amount === undefined ? undefined : { amount },
+  );
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
 }
 
