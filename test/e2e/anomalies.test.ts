@@ -1,6 +1,6 @@
 // The classic payment anomalies, end to end, checked the way a payment engineer checks them: the
-// merchant API's answers, the pay order as GET /v1/pay-orders/{id} shows it, and the sandbox
-// channel's own books. After each scenario the money invariant holds at the channel: for the
+// merchant API's answers, the pay order as GET /v1/pay-orders/{id} shows it, and the channel's
+// own books at the simulator. After each scenario the money invariant holds at the channel: for the
 // order's channel orders, successes minus refunds equal the order amount if it SUCCEEDED, else 0.
 // @cluster: double payment, repeated and stale notifications, another amount, expiry, queries that fail.
 import assert from 'node:assert/strict';
@@ -48,7 +48,7 @@ after(async () => {
   await fastQueries?.stop();
 });
 beforeEach(async () => {
-  for (const s of [system, fastQueries]) await s.sandbox('DELETE', '/control/faults');
+  for (const s of [system, fastQueries]) await s.simulator('DELETE', '/control/faults');
 });
 
 const AMOUNT = 6_600;
@@ -85,13 +85,13 @@ function newOrder(scenario: string, expiresInSeconds = 300): OrderRequest {
     prefix: `anomaly-${scenario}`,
     merchantOrderNo,
     amount: AMOUNT,
-    // Unique, so the sandbox's trade list can be filtered down to this scenario's trades.
+    // Unique, so the simulator's trade list can be filtered down to this scenario's trades.
     subject: `Anomaly ${merchantOrderNo}`,
     expiresInSeconds,
   };
 }
 
-/** The channel the scenarios run on; every channel's sandbox shares the payer and the faults. */
+/** The channel the scenarios run on; every channel's simulated face shares the payer and the faults. */
 interface ChannelUnderTest {
   channel: string;
   /** The first is the default; a second, where the channel has one, is "another method". */
@@ -127,21 +127,21 @@ async function untilStatus(s: TestSystem, id: string, status: string): Promise<O
  * exists at the channel, and can be closed there, only from then on.
  */
 async function payerLooks(s: TestSystem, outTradeNo: string) {
-  assert.equal((await fetch(`${s.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
+  assert.equal((await fetch(`${s.simulatorUrl}/pay/${outTradeNo}`)).status, 200);
 }
 
 const trade = async (s: TestSystem, outTradeNo: string) =>
-  (await s.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+  (await s.simulator('GET', `/control/payments/${outTradeNo}`)).body;
 
 const tradesFor = async (s: TestSystem, subject: string) =>
-  (await s.sandbox('GET', '/control/payments')).body.items.filter(
+  (await s.simulator('GET', '/control/payments')).body.items.filter(
     (t: { subject: string }) => t.subject === subject,
   );
 
 const logOf = (notifications: NotificationLog[]) =>
   notifications.map((n) => [n.tradeStatus, n.outcome]);
 
-/** Waits for at least `count` notification deliveries to be logged at the sandbox. */
+/** Waits for at least `count` notification deliveries to be logged at the simulator. */
 async function deliveries(s: TestSystem, outTradeNo: string, count: number) {
   return eventually(
     async () => {
@@ -248,7 +248,7 @@ for (const channel of channelsUnderTest) {
     });
 
     it('3a. duplicate notifications pay the order once', async () => {
-      await system.sandbox('POST', '/control/faults', { duplicateNotifications: true });
+      await system.simulator('POST', '/control/faults', { duplicateNotifications: true });
       const { id, attempt } = await payingOrder(system, newOrder('duplicates'), payBody());
       await payerPays(system, attempt.outTradeNo);
 
@@ -277,11 +277,11 @@ for (const channel of channelsUnderTest) {
 
     if (channel.notifiesPending) {
       it('3b. a stale WAIT_BUYER_PAY after the success moves nothing back', async () => {
-        await system.sandbox('POST', '/control/faults', { reorderNotifications: true });
+        await system.simulator('POST', '/control/faults', { reorderNotifications: true });
         const { id, attempt } = await payingOrder(system, newOrder('reordered'), payBody());
         await payerPays(system, attempt.outTradeNo);
 
-        // The sandbox sends the stale status only once the success was acknowledged.
+        // The simulator sends the stale status only once the success was acknowledged.
         const log = await deliveries(system, attempt.outTradeNo, 2);
         assert.deepEqual(logOf(log), [
           ['TRADE_SUCCESS', 'acknowledged'],
@@ -361,7 +361,7 @@ for (const channel of channelsUnderTest) {
     it('6. a last-second payment with a lost notification is found by the close at expiry', async () => {
       const order = await createPayOrderForPayer(system, newOrder('last-second', 4));
       const attempt = await openChannelOrder(system, order.id, payBody());
-      const faults = await system.sandbox(
+      const faults = await system.simulator(
         'POST',
         `/control/payments/${attempt.outTradeNo}/faults`,
         {
@@ -408,7 +408,7 @@ for (const channel of channelsUnderTest) {
       const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
       // Longer than the adapter's CHANNEL_TIMEOUT_MS (2 s): every query times out.
       const faults = { dropNotifications: true, slowQueriesMs: 5_000 };
-      assert.deepEqual((await s.sandbox('POST', faultsPath, faults)).body, faults);
+      assert.deepEqual((await s.simulator('POST', faultsPath, faults)).body, faults);
       await payerPays(s, attempt.outTradeNo);
 
       const flagged = await eventually(
@@ -426,9 +426,9 @@ for (const channel of channelsUnderTest) {
       assert.ok((await exceptionIds(s)).includes(id), 'listed for an operator');
 
       // The channel recovers: the next (rare) query finds the payment.
-      const cleared = await s.sandbox('DELETE', faultsPath);
+      const cleared = await s.simulator('DELETE', faultsPath);
       assert.equal(cleared.status, 200);
-      assert.deepEqual((await s.sandbox('GET', faultsPath)).body, {});
+      assert.deepEqual((await s.simulator('GET', faultsPath)).body, {});
       const settled = await untilStatus(s, id, 'SUCCEEDED');
       assert.deepEqual(
         settled.attempts.map((a) => a.status),
@@ -446,7 +446,7 @@ for (const channel of channelsUnderTest) {
       const order = await createPayOrderForPayer(s, newOrder('outage-at-expiry', 3));
       const attempt = await openChannelOrder(s, order.id, payBody());
       const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
-      await s.sandbox('POST', faultsPath, { dropNotifications: true, failQueries: true });
+      await s.simulator('POST', faultsPath, { dropNotifications: true, failQueries: true });
       await payerPays(s, attempt.outTradeNo);
 
       // Past expiry the close is refused as paid, but the channel cannot be queried to confirm it.
@@ -464,7 +464,7 @@ for (const channel of channelsUnderTest) {
       const handle = s.temporal.workflow.getHandle(order.id);
       assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow did not fail');
 
-      await s.sandbox('DELETE', faultsPath);
+      await s.simulator('DELETE', faultsPath);
       const settled = await untilStatus(s, order.id, 'SUCCEEDED');
       assert.deepEqual(
         settled.attempts.map((a) => a.status),
@@ -477,7 +477,7 @@ for (const channel of channelsUnderTest) {
     it('9. a refund the channel is still processing is followed by refund queries to the end', async () => {
       const s = fastQueries;
       const { id, attempt } = await payingOrder(s, newOrder('slow-refund'), payBody());
-      await s.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
+      await s.simulator('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
         slowRefunds: true,
       });
       await payerLooks(s, attempt.outTradeNo);

@@ -137,7 +137,7 @@ describe('issue 12: cashier tokens', () => {
       method: 'page',
     });
     assert.equal(paid.status, 303, JSON.stringify(paid.body));
-    assert.match(paid.location ?? '', new RegExp(`^${system.sandboxUrl}/pay/`));
+    assert.match(paid.location ?? '', new RegExp(`^${system.simulatorUrl}/pay/`));
     const view = await system.api('GET', `/v1/pay-orders/${order.id}`);
     assert.equal(view.body.status, 'PAYING');
     assert.equal(view.body.attempts.length, 1);

@@ -61,7 +61,7 @@ async function rotate(on: TestSystem, merchantId: string) {
   return rotated.body as { notifySecret: string; previousSecretValidUntil: string };
 }
 
-/** A pay order of the merchant, paid at the sandbox; answers the notification it was told. */
+/** A pay order of the merchant, paid at the simulator; answers the notification it was told. */
 async function paidOrderNotification(on: TestSystem, apiKey: string): Promise<Delivery> {
   const auth = { authorization: `Bearer ${apiKey}` };
   const created = await on.api(

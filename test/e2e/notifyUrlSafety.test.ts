@@ -57,7 +57,7 @@ function create(urls: { notifyUrl?: string; returnUrl?: string }) {
   );
 }
 
-/** Pays the order at the sandbox and answers its first merchant notification's tries. */
+/** Pays the order at the simulator and answers its first merchant notification's tries. */
 async function payAndWatchNotification(id: string) {
   const { outTradeNo } = await openChannelOrder(system, id, { channel: 'sandbox' });
   await payerPays(system, outTradeNo);

@@ -61,7 +61,7 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
     shifted = await paidOrderBookedAt(2_100, beforeMidnight(1));
     neverBooked = await paidOrderBookedAt(2_200, beforeMidnight(2));
     // The channel takes the second payment back: no statement of any day will book it.
-    const reversed = await system.sandbox(
+    const reversed = await system.simulator(
       'POST',
       `/control/payments/${neverBooked.outTradeNo}/reverse`,
     );

@@ -1,4 +1,4 @@
-// WeChat Pay (API v3, Native) end to end over HTTP: paycenter's adapter against the sandbox's
+// WeChat Pay (API v3, Native) end to end over HTTP: paycenter's adapter against the simulator's
 // WeChat Pay face. Payments settle by notification or, when notifications are lost, by query;
 // closes, late payments (refunded), the statement, forged and replayed notifications. Each money
 // scenario ends with the invariant: channel successes minus refunds equal the order amount if it
@@ -37,7 +37,7 @@ async function nativeOrder() {
   return { ...paying, payUrl: paying.attempt.payUrl };
 }
 
-/** The sandbox's WeChat Pay face with the system's keys: it makes genuine notifications. */
+/** The simulator's WeChat Pay face with the system's keys: it makes genuine notifications. */
 function platform() {
   const keys = testChannelKeys().wechatpay;
   return wechatpayFace({
@@ -49,7 +49,7 @@ function platform() {
     platformPrivateKey: keys.platform.privateKey,
     platformSerialNo: keys.platform.serial,
     retrySeconds: [],
-    publicUrl: system.sandboxUrl,
+    publicUrl: system.simulatorUrl,
   });
 }
 
@@ -65,10 +65,13 @@ async function postWebhook(body: string, headers: Record<string, string>) {
 describe('wechatpay end to end', () => {
   it('pays by Native: the code_url opens the pay page, a WeChat notification settles it', async () => {
     const { id, outTradeNo, payUrl } = await nativeOrder();
-    assert.equal(payUrl, `${system.sandboxUrl}/pay/${outTradeNo}`);
+    assert.equal(payUrl, `${system.simulatorUrl}/pay/${outTradeNo}`);
     const page = await fetch(payUrl);
     assert.equal(page.status, 200);
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
 
     const paid = await eventually(async () => {
       const v = await system.payOrder(id);
@@ -127,17 +130,17 @@ describe('wechatpay end to end', () => {
     });
     assert.equal(again.body.attempt.id, paid.body.attempt.id);
 
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
   it('settles by query when the notification is dropped (掉单)', async () => {
     const { id, outTradeNo } = await nativeOrder();
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const settled = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
@@ -168,7 +171,10 @@ describe('wechatpay end to end', () => {
   it('refunds a payment that lands after the close, and the bill shows both', async () => {
     const { id, outTradeNo } = await nativeOrder();
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
 
     const refunded = await eventually(async () => {
       const v = await system.payOrder(id);
@@ -245,7 +251,7 @@ describe('wechatpay end to end', () => {
 
   it('a replayed genuine notification is harmless', async () => {
     const { id, outTradeNo } = await nativeOrder();
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
 
     const t = await system.trade(outTradeNo);

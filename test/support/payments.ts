@@ -1,5 +1,5 @@
 // What the end-to-end files do as merchant, payer and channel: a pay order created and paid on a
-// channel, the payer paying at the sandbox, waiting for the order's status, and a success
+// channel, the payer paying at the simulator, waiting for the order's status, and a success
 // notification of the sandbox channel posted to paycenter's webhook, signed as the channel signs.
 import assert from 'node:assert/strict';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
@@ -71,7 +71,7 @@ export async function openChannelOrder(system: TestSystem, id: string, pay: PayR
   return paid.body.attempt as { id: string; outTradeNo: string; status: string; payUrl: string };
 }
 
-/** A pay order created and paid on a channel (the sandbox's by default), not paid yet. */
+/** A pay order created and paid on a channel (the sandbox channel by default), not paid yet. */
 export async function payingOrder(
   system: TestSystem,
   order: OrderRequest,
@@ -82,9 +82,9 @@ export async function payingOrder(
   return { id, outTradeNo: attempt.outTradeNo, attempt };
 }
 
-/** The payer pays the channel order at the sandbox (its control API), or pays another `amount`. */
+/** The payer pays the channel order at the simulator (its control API), or another `amount`. */
 export async function payerPays(system: TestSystem, outTradeNo: string, amount?: number) {
-  const paid = await system.sandbox(
+  const paid = await system.simulator(
     'POST',
     `/control/payments/${outTradeNo}/pay`,
     amount === undefined ? undefined : { amount },
@@ -92,7 +92,7 @@ export async function payerPays(system: TestSystem, outTradeNo: string, amount?:
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
 }
 
-/** A pay order the payer has paid at the sandbox, once paycenter holds it SUCCEEDED. */
+/** A pay order the payer has paid at the simulator, once paycenter holds it SUCCEEDED. */
 export async function paidOrder(system: TestSystem, order: OrderRequest, pay?: PayRequest) {
   const paying = await payingOrder(system, order, pay);
   await payerPays(system, paying.outTradeNo);
