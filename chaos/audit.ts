@@ -116,7 +116,7 @@ function inspector(deps: SettleDeps) {
     const merchant = deps.merchants.get(record.merchantId)!;
     const api = (method: string, path: string) =>
       merchant.call(method, path, undefined, { deadlineMs: 0 });
-    return inspect({ api, sandbox }, record, events).catch(() => undefined);
+    return inspect({ api, simulator: sandbox }, record, events).catch(() => undefined);
   };
 }
 

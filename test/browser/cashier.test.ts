@@ -70,7 +70,7 @@ async function channelOrders(id: string) {
   return view.attempts as { outTradeNo: string; channel: string; method: string; status: string }[];
 }
 
-/** The sandbox's own record of a channel order: what the channel holds, not what we think. */
+/** The simulator's own record of a channel order: what the channel holds, not what we think. */
 async function tradeStatus(outTradeNo: string) {
   return ((await system.trade(outTradeNo)) as { trade_status: string }).trade_status;
 }
@@ -91,7 +91,7 @@ async function toSandboxPage(
   await page.goto(order.cashierUrl);
   await expectState(page, 'payable');
   await choice(page, 'sandbox', 'page')[click]();
-  await page.waitForURL(`${system.sandboxUrl}/pay/**`);
+  await page.waitForURL(`${system.simulatorUrl}/pay/**`);
 }
 
 /** The payer pays on the sandbox's page and is sent back to the result page, which says paid. */
@@ -138,11 +138,11 @@ describe('the cashier in a real browser (issue 15)', () => {
     });
     const opened = await channelOrders(order.id);
     assert.equal(opened.length, 1, JSON.stringify(opened));
-    const atSandbox = (await system.sandbox('GET', '/control/payments')).body.items as {
+    const atSimulator = (await system.simulator('GET', '/control/payments')).body.items as {
       out_trade_no: string;
     }[];
     const ours = new Set(opened.map((o) => o.outTradeNo));
-    assert.equal(atSandbox.filter((trade) => ours.has(trade.out_trade_no)).length, 1);
+    assert.equal(atSimulator.filter((trade) => ours.has(trade.out_trade_no)).length, 1);
   });
 
   it('shows a paid order as paid, with no pay button, when the payer goes back to the cashier', async () => {
@@ -187,7 +187,7 @@ describe('the cashier in a real browser (issue 15)', () => {
       await choice(page, 'sandbox', 'qr').click();
       await page.locator('#qr svg').waitFor();
       const { outTradeNo } = await openedChannelOrder(order.id);
-      const dropped = await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      const dropped = await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
         dropNotifications: true,
       });
       assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
@@ -214,7 +214,7 @@ describe('the cashier in a real browser (issue 15)', () => {
       await tabTo(page, '#pay-another-way');
       await page.keyboard.press('Enter');
       await choice(page, 'sandbox', 'page').click();
-      await page.waitForURL(`${system.sandboxUrl}/pay/**`);
+      await page.waitForURL(`${system.simulatorUrl}/pay/**`);
       const second = await openedChannelOrder(order.id, 1);
       assert.notEqual(second.outTradeNo, first.outTradeNo);
       assert.equal(await tradeStatus(first.outTradeNo), 'TRADE_CLOSED');

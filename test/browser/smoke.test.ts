@@ -1,5 +1,6 @@
 // Issue 15, the browser tests' first step: a payer opens the cashierUrl the merchant got in a real
-// Chromium and sees what they are asked to pay, served by the whole system (API, worker, sandbox).
+// Chromium and sees what they are asked to pay, served by the whole system (API, worker,
+// simulator).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, it } from 'node:test';

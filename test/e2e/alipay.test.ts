@@ -1,4 +1,4 @@
-// Alipay end to end over HTTP: paycenter's alipay adapter against the sandbox's Alipay face
+// Alipay end to end over HTTP: paycenter's alipay adapter against the simulator's Alipay face
 // (RSA2 both ways, form-encoded notifications answered "success"). Every money scenario ends with
 // the invariant: channel successes minus refunds = the order amount if SUCCEEDED, else 0.
 import assert from 'node:assert/strict';
@@ -32,7 +32,7 @@ const pay = (id: string, method: 'qr' | 'page') =>
 
 /** The payer scans the QR code (opens its pay page): only then does the trade exist at Alipay. */
 async function payerScans(outTradeNo: string) {
-  assert.equal((await fetch(`${system.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
+  assert.equal((await fetch(`${system.simulatorUrl}/pay/${outTradeNo}`)).status, 200);
 }
 
 async function postWebhook(body: string) {
@@ -44,18 +44,18 @@ async function postWebhook(body: string) {
   return { status: response.status, text: await response.text() };
 }
 
-describe('alipay through the sandbox face', () => {
+describe("alipay through the simulator's face", () => {
   it('pays by QR code (precreate) and settles on an Alipay notification', async () => {
     const id = await newOrder();
     const attempt = await pay(id, 'qr');
     assert.equal(attempt.status, 'PENDING');
-    assert.equal(attempt.payUrl, `${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
+    assert.equal(attempt.payUrl, `${system.simulatorUrl}/pay/${attempt.outTradeNo}`);
     const before = await system.trade(attempt.outTradeNo);
     assert.equal(before.trade_status, 'WAIT_BUYER_PAY');
     assert.equal(before.total_amount, AMOUNT);
 
     assert.equal(
-      (await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`)).status,
+      (await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/pay`)).status,
       200,
     );
     const paid = await reached(system, id, 'SUCCEEDED');
@@ -78,7 +78,7 @@ describe('alipay through the sandbox face', () => {
     assert.equal(payUrl.searchParams.get('method'), 'alipay.trade.page.pay');
     // Not opened yet: Alipay knows no such trade, and a sync changes nothing.
     assert.equal(
-      (await system.sandbox('GET', `/control/payments/${attempt.outTradeNo}`)).status,
+      (await system.simulator('GET', `/control/payments/${attempt.outTradeNo}`)).status,
       404,
     );
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/sync`)).body.status, 'PAYING');
@@ -99,14 +99,14 @@ describe('alipay through the sandbox face', () => {
       assert.equal(opened.status, 302);
       assert.equal(
         opened.headers.get('location'),
-        `${system.sandboxUrl}/pay/${attempt.outTradeNo}`,
+        `${system.simulatorUrl}/pay/${attempt.outTradeNo}`,
       );
     }
-    const page = await fetch(`${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
+    const page = await fetch(`${system.simulatorUrl}/pay/${attempt.outTradeNo}`);
     assert.equal(page.status, 200);
     assert.equal((await system.trade(attempt.outTradeNo)).total_amount, AMOUNT);
 
-    await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     await reached(system, id, 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
@@ -133,10 +133,10 @@ describe('alipay through the sandbox face', () => {
   it('settles by alipay.trade.query when every notification is dropped', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const paid = await reached(system, id, 'SUCCEEDED');
     assert.equal(paid.needsAttention, false);
     assert.deepEqual(
@@ -178,7 +178,7 @@ describe('alipay through the sandbox face', () => {
 
     // A payment that still lands on it (the channel's close and the payer crossed) is a late
     // payment, and it goes back.
-    await system.sandbox('POST', `/control/payments/${page.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${page.outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {
         const v = await system.payOrder(pageId);
@@ -194,10 +194,10 @@ describe('alipay through the sandbox face', () => {
   it('refuses to close a paid order (close refused, query finds the payment)', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const close = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(close.status, 409, JSON.stringify(close.body));
     assert.equal(close.body.code, 'ALREADY_PAID');
@@ -210,7 +210,10 @@ describe('alipay through the sandbox face', () => {
     const { outTradeNo } = await pay(id, 'qr');
     await payerScans(outTradeNo);
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
 
     const refunded = await eventually(
       async () => {
@@ -254,10 +257,10 @@ describe('alipay through the sandbox face', () => {
   it('follows a refund Alipay does not finish at once (fund_change N, then refund query)', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, { slowRefunds: true });
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, { slowRefunds: true });
     await payerScans(outTradeNo);
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const refunded = await eventually(
       async () => {
         const v = await system.payOrder(id);
@@ -274,15 +277,15 @@ describe('alipay through the sandbox face', () => {
   it('treats a failing gateway (code 20000) as unavailable, and settles once it recovers', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
       failQueries: true,
     });
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const sync = await system.api('POST', `/v1/pay-orders/${id}/sync`);
     assert.equal(sync.body.status ?? 'PAYING', 'PAYING', JSON.stringify(sync.body));
     assert.equal((await system.payOrder(id)).status, 'PAYING');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
     await reached(system, id, 'SUCCEEDED');
@@ -319,7 +322,7 @@ describe('alipay through the sandbox face', () => {
   it('takes a replayed genuine notification harmlessly', async () => {
     const id = await newOrder();
     const { outTradeNo } = await pay(id, 'qr');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await reached(system, id, 'SUCCEEDED');
     const [stored] = await eventually(async () => {
       const rows = await system.inbox('alipay', outTradeNo);

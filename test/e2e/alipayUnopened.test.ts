@@ -128,7 +128,7 @@ describe('alipay orders the payer has not opened yet', () => {
       method: 'page',
     });
     assert.equal(retried.status, 200, JSON.stringify(retried.body));
-    const atAlipay = await system.sandbox('GET', `/control/payments/${page.outTradeNo}`);
+    const atAlipay = await system.simulator('GET', `/control/payments/${page.outTradeNo}`);
     assert.equal(atAlipay.body.trade_status, 'TRADE_CLOSED');
     const v = await system.payOrder(id);
     assert.deepEqual(

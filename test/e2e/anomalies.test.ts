@@ -1,6 +1,6 @@
 // The classic payment anomalies, end to end, checked the way a payment engineer checks them: the
-// merchant API's answers, the pay order as GET /v1/pay-orders/{id} shows it, and the sandbox
-// channel's own books. After each scenario the money invariant holds at the channel: for the
+// merchant API's answers, the pay order as GET /v1/pay-orders/{id} shows it, and the channel's
+// own books at the simulator. After each scenario the money invariant holds at the channel: for the
 // order's channel orders, successes minus refunds equal the order amount if it SUCCEEDED, else 0.
 // @cluster: double payment, repeated and stale notifications, another amount, expiry, queries that fail.
 import assert from 'node:assert/strict';
@@ -10,6 +10,15 @@ import { eq } from 'drizzle-orm';
 import { channelNotifications } from '../../src/db/schema';
 import { activityResults } from '../support/history';
 import { expectMoneyConserved } from '../support/money';
+import {
+  createPayOrderForPayer,
+  openChannelOrder,
+  payerPays,
+  payingOrder,
+  payOrderBody,
+  unique,
+  type OrderRequest,
+} from '../support/payments';
 import { eventually, startTestSystem, type Answer, type TestSystem } from '../support/system';
 
 /** Notifications and expiry do the work here: the first active query comes only after 10 s. */
@@ -39,7 +48,7 @@ after(async () => {
   await fastQueries?.stop();
 });
 beforeEach(async () => {
-  for (const s of [system, fastQueries]) await s.sandbox('DELETE', '/control/faults');
+  for (const s of [system, fastQueries]) await s.simulator('DELETE', '/control/faults');
 });
 
 const AMOUNT = 6_600;
@@ -70,27 +79,19 @@ interface NotificationLog {
   outcome: string;
 }
 
-let scenarioSeq = 0;
-function newOrder(scenario: string, overrides: Record<string, unknown> = {}) {
-  const merchantOrderNo = `anomaly-${scenario}-${Date.now()}-${++scenarioSeq}`;
+function newOrder(scenario: string, expiresInSeconds = 300): OrderRequest {
+  const merchantOrderNo = unique(`anomaly-${scenario}`);
   return {
+    prefix: `anomaly-${scenario}`,
     merchantOrderNo,
     amount: AMOUNT,
-    currency: 'CNY',
-    // Unique, so the sandbox's trade list can be filtered down to this scenario's trades.
+    // Unique, so the simulator's trade list can be filtered down to this scenario's trades.
     subject: `Anomaly ${merchantOrderNo}`,
-    expiresInSeconds: 300,
-    ...overrides,
+    expiresInSeconds,
   };
 }
 
-async function create(s: TestSystem, body: ReturnType<typeof newOrder>): Promise<OrderView> {
-  const created = await s.api('POST', '/v1/pay-orders', body);
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body;
-}
-
-/** The channel the scenarios run on; every channel's sandbox shares the payer and the faults. */
+/** The channel the scenarios run on; every channel's simulated face shares the payer and the faults. */
 interface ChannelUnderTest {
   channel: string;
   /** The first is the default; a second, where the channel has one, is "another method". */
@@ -108,12 +109,6 @@ function payBody(method = under.methods[0]) {
   return { channel: under.channel, method };
 }
 
-async function pay(s: TestSystem, id: string, method?: string): Promise<AttemptView> {
-  const answer = await s.api('POST', `/v1/pay-orders/${id}/pay`, payBody(method));
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return answer.body.attempt;
-}
-
 const view = async (s: TestSystem, id: string): Promise<OrderView> =>
   (await s.api('GET', `/v1/pay-orders/${id}`)).body;
 
@@ -127,32 +122,26 @@ async function untilStatus(s: TestSystem, id: string, status: string): Promise<O
   );
 }
 
-/** The payer pays at the channel; `body.amount` pays another amount than the trade's. */
-async function payerPays(s: TestSystem, outTradeNo: string, body?: { amount: number }) {
-  const answer = await s.sandbox('POST', `/control/payments/${outTradeNo}/pay`, body);
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-}
-
 /**
  * The payer opens the pay page (scans the QR code) and leaves without paying: an Alipay QR trade
  * exists at the channel, and can be closed there, only from then on.
  */
 async function payerLooks(s: TestSystem, outTradeNo: string) {
-  assert.equal((await fetch(`${s.sandboxUrl}/pay/${outTradeNo}`)).status, 200);
+  assert.equal((await fetch(`${s.simulatorUrl}/pay/${outTradeNo}`)).status, 200);
 }
 
 const trade = async (s: TestSystem, outTradeNo: string) =>
-  (await s.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+  (await s.simulator('GET', `/control/payments/${outTradeNo}`)).body;
 
 const tradesFor = async (s: TestSystem, subject: string) =>
-  (await s.sandbox('GET', '/control/payments')).body.items.filter(
+  (await s.simulator('GET', '/control/payments')).body.items.filter(
     (t: { subject: string }) => t.subject === subject,
   );
 
 const logOf = (notifications: NotificationLog[]) =>
   notifications.map((n) => [n.tradeStatus, n.outcome]);
 
-/** Waits for at least `count` notification deliveries to be logged at the sandbox. */
+/** Waits for at least `count` notification deliveries to be logged at the simulator. */
 async function deliveries(s: TestSystem, outTradeNo: string, count: number) {
   return eventually(
     async () => {
@@ -199,7 +188,7 @@ for (const channel of channelsUnderTest) {
     });
 
     it('1. fifty concurrent creates and pays make one pay order and one channel order', async () => {
-      const body = newOrder('concurrent');
+      const body = payOrderBody(newOrder('concurrent'));
       const creates = await Promise.all(
         Array.from({ length: 50 }, () => system.api('POST', '/v1/pay-orders', body)),
       );
@@ -240,9 +229,8 @@ for (const channel of channelsUnderTest) {
     });
 
     it('2. paying a paid order again (with another method where there is one) is refused ALREADY_PAID', async () => {
-      const body = newOrder('paid-twice');
-      const { id } = await create(system, body);
-      const attempt = await pay(system, id);
+      const order = newOrder('paid-twice');
+      const { id, attempt } = await payingOrder(system, order, payBody());
       await payerPays(system, attempt.outTradeNo);
       await untilStatus(system, id, 'SUCCEEDED');
 
@@ -255,14 +243,13 @@ for (const channel of channelsUnderTest) {
         paid.attempts.map((a) => [a.id, a.method, a.status]),
         [[attempt.id, under.methods[0], 'SUCCEEDED']],
       );
-      assert.equal((await tradesFor(system, body.subject)).length, 1, 'no second channel order');
+      assert.equal((await tradesFor(system, order.subject)).length, 1, 'no second channel order');
       await expectMoneyConserved(system, id);
     });
 
     it('3a. duplicate notifications pay the order once', async () => {
-      await system.sandbox('POST', '/control/faults', { duplicateNotifications: true });
-      const { id } = await create(system, newOrder('duplicates'));
-      const attempt = await pay(system, id);
+      await system.simulator('POST', '/control/faults', { duplicateNotifications: true });
+      const { id, attempt } = await payingOrder(system, newOrder('duplicates'), payBody());
       await payerPays(system, attempt.outTradeNo);
 
       const log = await deliveries(system, attempt.outTradeNo, 2);
@@ -290,12 +277,11 @@ for (const channel of channelsUnderTest) {
 
     if (channel.notifiesPending) {
       it('3b. a stale WAIT_BUYER_PAY after the success moves nothing back', async () => {
-        await system.sandbox('POST', '/control/faults', { reorderNotifications: true });
-        const { id } = await create(system, newOrder('reordered'));
-        const attempt = await pay(system, id);
+        await system.simulator('POST', '/control/faults', { reorderNotifications: true });
+        const { id, attempt } = await payingOrder(system, newOrder('reordered'), payBody());
         await payerPays(system, attempt.outTradeNo);
 
-        // The sandbox sends the stale status only once the success was acknowledged.
+        // The simulator sends the stale status only once the success was acknowledged.
         const log = await deliveries(system, attempt.outTradeNo, 2);
         assert.deepEqual(logOf(log), [
           ['TRADE_SUCCESS', 'acknowledged'],
@@ -316,9 +302,8 @@ for (const channel of channelsUnderTest) {
     }
 
     it('4. a payment of another amount does not pay the order: it goes back to the payer, flagged', async () => {
-      const { id } = await create(system, newOrder('amount-mismatch'));
-      const attempt = await pay(system, id);
-      await payerPays(system, attempt.outTradeNo, { amount: AMOUNT - 100 });
+      const { id, attempt } = await payingOrder(system, newOrder('amount-mismatch'), payBody());
+      await payerPays(system, attempt.outTradeNo, AMOUNT - 100);
 
       const refunded = await eventually(
         async () => {
@@ -352,8 +337,7 @@ for (const channel of channelsUnderTest) {
     });
 
     it('5. an unpaid order expires: CLOSED here and at the channel', async () => {
-      const { id } = await create(system, newOrder('expired', { expiresInSeconds: 3 }));
-      const attempt = await pay(system, id);
+      const { id, attempt } = await payingOrder(system, newOrder('expired', 3), payBody());
       await payerLooks(system, attempt.outTradeNo);
 
       const closed = await untilStatus(system, id, 'CLOSED');
@@ -375,9 +359,9 @@ for (const channel of channelsUnderTest) {
     });
 
     it('6. a last-second payment with a lost notification is found by the close at expiry', async () => {
-      const order = await create(system, newOrder('last-second', { expiresInSeconds: 4 }));
-      const attempt = await pay(system, order.id);
-      const faults = await system.sandbox(
+      const order = await createPayOrderForPayer(system, newOrder('last-second', 4));
+      const attempt = await openChannelOrder(system, order.id, payBody());
+      const faults = await system.simulator(
         'POST',
         `/control/payments/${attempt.outTradeNo}/faults`,
         {
@@ -420,12 +404,11 @@ for (const channel of channelsUnderTest) {
 
     it('7. queries that time out flag the order; it settles once the channel answers', async () => {
       const s = fastQueries;
-      const { id } = await create(s, newOrder('query-timeouts'));
-      const attempt = await pay(s, id);
+      const { id, attempt } = await payingOrder(s, newOrder('query-timeouts'), payBody());
       const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
       // Longer than the adapter's CHANNEL_TIMEOUT_MS (2 s): every query times out.
       const faults = { dropNotifications: true, slowQueriesMs: 5_000 };
-      assert.deepEqual((await s.sandbox('POST', faultsPath, faults)).body, faults);
+      assert.deepEqual((await s.simulator('POST', faultsPath, faults)).body, faults);
       await payerPays(s, attempt.outTradeNo);
 
       const flagged = await eventually(
@@ -443,9 +426,9 @@ for (const channel of channelsUnderTest) {
       assert.ok((await exceptionIds(s)).includes(id), 'listed for an operator');
 
       // The channel recovers: the next (rare) query finds the payment.
-      const cleared = await s.sandbox('DELETE', faultsPath);
+      const cleared = await s.simulator('DELETE', faultsPath);
       assert.equal(cleared.status, 200);
-      assert.deepEqual((await s.sandbox('GET', faultsPath)).body, {});
+      assert.deepEqual((await s.simulator('GET', faultsPath)).body, {});
       const settled = await untilStatus(s, id, 'SUCCEEDED');
       assert.deepEqual(
         settled.attempts.map((a) => a.status),
@@ -460,10 +443,10 @@ for (const channel of channelsUnderTest) {
 
     it('8. a channel outage at expiry does not lose a payment: the close is retried until confirmed', async () => {
       const s = fastQueries;
-      const order = await create(s, newOrder('outage-at-expiry', { expiresInSeconds: 3 }));
-      const attempt = await pay(s, order.id);
+      const order = await createPayOrderForPayer(s, newOrder('outage-at-expiry', 3));
+      const attempt = await openChannelOrder(s, order.id, payBody());
       const faultsPath = `/control/payments/${attempt.outTradeNo}/faults`;
-      await s.sandbox('POST', faultsPath, { dropNotifications: true, failQueries: true });
+      await s.simulator('POST', faultsPath, { dropNotifications: true, failQueries: true });
       await payerPays(s, attempt.outTradeNo);
 
       // Past expiry the close is refused as paid, but the channel cannot be queried to confirm it.
@@ -481,7 +464,7 @@ for (const channel of channelsUnderTest) {
       const handle = s.temporal.workflow.getHandle(order.id);
       assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow did not fail');
 
-      await s.sandbox('DELETE', faultsPath);
+      await s.simulator('DELETE', faultsPath);
       const settled = await untilStatus(s, order.id, 'SUCCEEDED');
       assert.deepEqual(
         settled.attempts.map((a) => a.status),
@@ -493,9 +476,8 @@ for (const channel of channelsUnderTest) {
 
     it('9. a refund the channel is still processing is followed by refund queries to the end', async () => {
       const s = fastQueries;
-      const { id } = await create(s, newOrder('slow-refund'));
-      const attempt = await pay(s, id);
-      await s.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
+      const { id, attempt } = await payingOrder(s, newOrder('slow-refund'), payBody());
+      await s.simulator('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
         slowRefunds: true,
       });
       await payerLooks(s, attempt.outTradeNo);

@@ -21,7 +21,7 @@ after(async () => {
   await system?.stop();
 });
 beforeEach(async () => {
-  await system.sandbox('DELETE', '/bankcard/control/next-card');
+  await system.simulator('DELETE', '/bankcard/control/next-card');
 });
 
 const AMOUNT = 2_599;
@@ -32,7 +32,7 @@ const payByCard = (id: string) =>
   system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'bankcard', method: 'quick' });
 
 const nextCard = (card: { outcome: string; settleAfterMs?: number; respCode?: string }) =>
-  system.sandbox('POST', '/bankcard/control/next-card', card);
+  system.simulator('POST', '/bankcard/control/next-card', card);
 
 describe('bank-card quick pay', () => {
   it('answers a charged card at once: the order is paid by the pay request itself', async () => {

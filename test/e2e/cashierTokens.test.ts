@@ -2,6 +2,7 @@
 // whose signed token is bound to the pay order and expires with it; cashier pay requests are limited.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createPayOrderForPayer } from '../support/payments';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 // Above the refused pays the other tests send from this address, below the flood's 13.
@@ -17,23 +18,13 @@ after(async () => {
   await system?.stop();
 });
 
-interface Created {
-  id: string;
-  cashierUrl: string;
-  expiresAt: string;
-}
-
-async function createOrder(expiresInSeconds = 600): Promise<Created> {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `cashier-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+const createOrder = (expiresInSeconds = 600) =>
+  createPayOrderForPayer(system, {
+    prefix: 'cashier',
     amount: 2_500,
-    currency: 'CNY',
     subject: 'A sandwich',
     expiresInSeconds,
   });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body;
-}
 
 /** What a payer's browser does: GET a page, or POST the cashier form, without following redirects. */
 async function browse(url: string, form?: Record<string, string>) {
@@ -61,7 +52,7 @@ function cashierPath(id: string) {
   return `${system.apiUrl}/cashier/${id}`;
 }
 
-function tokenOf(order: Created) {
+function tokenOf(order: { cashierUrl: string }) {
   return new URL(order.cashierUrl).searchParams.get('token') ?? '';
 }
 
@@ -146,7 +137,7 @@ describe('issue 12: cashier tokens', () => {
       method: 'page',
     });
     assert.equal(paid.status, 303, JSON.stringify(paid.body));
-    assert.match(paid.location ?? '', new RegExp(`^${system.sandboxUrl}/pay/`));
+    assert.match(paid.location ?? '', new RegExp(`^${system.simulatorUrl}/pay/`));
     const view = await system.api('GET', `/v1/pay-orders/${order.id}`);
     assert.equal(view.body.status, 'PAYING');
     assert.equal(view.body.attempts.length, 1);

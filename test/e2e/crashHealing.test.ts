@@ -148,7 +148,7 @@ async function refundLeftByCrashedCreate(createdAgo: number) {
     channel: 'sandbox',
   });
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  await system.sandbox('POST', `/control/payments/${paid.body.attempt.outTradeNo}/pay`);
+  await system.simulator('POST', `/control/payments/${paid.body.attempt.outTradeNo}/pay`);
   const order = await eventually(
     async () => {
       const row = await storedOrder(created.body.id);
@@ -249,7 +249,7 @@ describe('healing after a crash mid-request', () => {
       channel: 'sandbox',
     });
     assert.equal(paid.status, 200, JSON.stringify(paid.body));
-    await system.sandbox('POST', `/control/payments/${paid.body.attempt.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${paid.body.attempt.outTradeNo}/pay`);
     await eventually(async () => (await storedOrder(order.id)).status === 'SUCCEEDED', {
       what: 'the healed order to be paid',
     });

@@ -27,7 +27,7 @@ it('takes a payment from create to SUCCEEDED on embedded PGlite', async () => {
     await system.api('POST', `/v1/pay-orders/${created.body.id}/pay`, { channel: 'sandbox' })
   ).body;
   assert.equal(
-    (await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`)).status,
+    (await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/pay`)).status,
     200,
   );
   const view = await eventually(async () => {

@@ -40,7 +40,10 @@ describe('payments the order does not need', () => {
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
 
     // The payer's payment crosses the close at the channel.
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
     const refunded = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
@@ -60,9 +63,9 @@ describe('payments the order does not need', () => {
     const id = await newOrder();
     const first = await pay(id, 'page');
     const second = await pay(id, 'qr'); // closes the first at the channel
-    assert.equal((await system.sandbox('POST', `/control/payments/${first}/pay`)).status, 200);
+    assert.equal((await system.simulator('POST', `/control/payments/${first}/pay`)).status, 200);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
-    assert.equal((await system.sandbox('POST', `/control/payments/${second}/pay`)).status, 200);
+    assert.equal((await system.simulator('POST', `/control/payments/${second}/pay`)).status, 200);
 
     const refunded = await eventually(async () => {
       const v = await system.payOrder(id);
@@ -77,7 +80,7 @@ describe('payments the order does not need', () => {
   it('keeps the books whole for a plain payment: nothing refunded', async () => {
     const id = await newOrder();
     const outTradeNo = await pay(id, 'page');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const paid = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
@@ -90,7 +93,7 @@ describe('payments the order does not need', () => {
     const id = await newOrder();
     const outTradeNo = await pay(id, 'page');
     await system.api('POST', `/v1/pay-orders/${id}/close`);
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).refunds[0]?.status === 'SUCCEEDED');
 
     const sandbox = createChannels(system.config).get('sandbox')!;

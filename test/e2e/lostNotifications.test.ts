@@ -24,7 +24,7 @@ after(async () => {
   await system?.stop();
 });
 beforeEach(async () => {
-  await system.sandbox('DELETE', '/control/faults');
+  await system.simulator('DELETE', '/control/faults');
 });
 
 /** The order every scenario here pays for, on the sandbox channel. */
@@ -32,16 +32,19 @@ const noodles = { prefix: 'lost', amount: 4_200, subject: 'Noodles', expiresInSe
 
 describe('lost channel notifications', () => {
   it('settles a paid order by query when every notification is dropped', async () => {
-    await system.sandbox('POST', '/control/faults', { dropNotifications: true });
+    await system.simulator('POST', '/control/faults', { dropNotifications: true });
     const { id, outTradeNo } = await payingOrder(system, noodles);
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
 
     const settled = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
     });
     assert.equal(settled.needsAttention, false);
-    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const trade = (await system.simulator('GET', `/control/payments/${outTradeNo}`)).body;
     assert.deepEqual(
       trade.notifications.map((n: { outcome: string }) => n.outcome),
       ['dropped (fault)'],
@@ -60,9 +63,12 @@ describe('lost channel notifications', () => {
   });
 
   it('flags the order for an operator when queries fail too, and settles it once they work', async () => {
-    await system.sandbox('POST', '/control/faults', { dropNotifications: true, failQueries: true });
+    await system.simulator('POST', '/control/faults', {
+      dropNotifications: true,
+      failQueries: true,
+    });
     const { id, outTradeNo } = await payingOrder(system, noodles);
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
 
     const flagged = await eventually(async () => {
       const v = await system.payOrder(id);
@@ -83,7 +89,7 @@ describe('lost channel notifications', () => {
     assert.equal(asMerchant.status, 401, 'the merchant key is not an ops key');
 
     // The channel recovers: the rare query finds the payment.
-    await system.sandbox('DELETE', '/control/faults');
+    await system.simulator('DELETE', '/control/faults');
     const settled = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
@@ -94,11 +100,11 @@ describe('lost channel notifications', () => {
 
   it('hands over a notification acknowledged but never handed to the workflow (the API stopped)', async () => {
     const { id, outTradeNo } = await payingOrder(system, noodles);
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
       failQueries: true,
     });
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     // What the inbox holds when its process stopped between the answer and the hand-over.
     await system.database.db.insert(channelNotifications).values({
       id: `ntf_${outTradeNo}`,
@@ -129,10 +135,10 @@ describe('lost channel notifications', () => {
   });
 
   it('answers the fresh status at once when asked to sync after paying', async () => {
-    await system.sandbox('POST', '/control/faults', { dropNotifications: true });
+    await system.simulator('POST', '/control/faults', { dropNotifications: true });
     const { id, outTradeNo } = await payingOrder(system, noodles);
     assert.equal((await system.payOrder(id)).status, 'PAYING');
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const synced = await system.api('POST', `/v1/pay-orders/${id}/sync`);
     assert.equal(synced.status, 200);
     assert.equal(synced.body.status, 'SUCCEEDED');
@@ -145,7 +151,7 @@ describe('lost channel notifications', () => {
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
     assert.equal(closed.body.attempts[0].status, 'CLOSED');
-    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const trade = (await system.simulator('GET', `/control/payments/${outTradeNo}`)).body;
     assert.equal(trade.trade_status, 'TRADE_CLOSED');
 
     const payAgain = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
@@ -157,7 +163,7 @@ describe('lost channel notifications', () => {
 
   it('refuses to close a paid order', async () => {
     const { id, outTradeNo } = await payingOrder(system, noodles);
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     const close = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(close.status, 409);

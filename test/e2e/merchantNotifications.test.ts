@@ -19,6 +19,7 @@ import {
 import { demoMerchantId } from '../../src/services/merchants';
 import { openNotifySecrets } from '../../src/services/notifySecrets';
 import { expectMoneyConserved } from '../support/money';
+import { createPayOrder, payerPays, payingOrder, type OrderRequest } from '../support/payments';
 import { eventually, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 interface Received {
@@ -72,28 +73,19 @@ after(async () => {
   await merchant.stop();
 });
 
-async function createOrder(path: string) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `notify-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: 3_000,
-    currency: 'CNY',
-    subject: 'Books',
-    notifyUrl: `${merchant.url}${path}`,
-  });
-  assert.equal(created.status, 201);
-  return created.body.id as string;
-}
-
-async function payAtSandbox(id: string) {
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
-  return paid.body.attempt.outTradeNo as string;
-}
+/** A pay order whose merchant hears of it at `path` of the merchant's endpoint. */
+const order = (path: string): OrderRequest => ({
+  prefix: 'notify',
+  amount: 3_000,
+  subject: 'Books',
+  notifyUrl: `${merchant.url}${path}`,
+});
 
 describe('merchant notifications', () => {
   it('tells the merchant a payment succeeded, retrying until 2xx with the same signed event', async () => {
     merchant.scripts.set('/paid', [500]);
-    const id = await createOrder('/paid');
-    await system.sandbox('POST', `/control/payments/${await payAtSandbox(id)}/pay`);
+    const { id, outTradeNo } = await payingOrder(system, order('/paid'));
+    await payerPays(system, outTradeNo);
 
     const tries = await eventually(
       async () => merchant.at('/paid').length >= 2 && merchant.at('/paid'),
@@ -147,10 +139,9 @@ describe('merchant notifications', () => {
   });
 
   it('tells the merchant an order closed, and then that a late payment was refunded', async () => {
-    const id = await createOrder('/late');
-    const outTradeNo = await payAtSandbox(id);
+    const { id, outTradeNo } = await payingOrder(system, order('/late'));
     await system.api('POST', `/v1/pay-orders/${id}/close`);
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await payerPays(system, outTradeNo);
 
     const events = await eventually(async () => {
       const got = merchant.at('/late').map((r) => JSON.parse(r.body));
@@ -168,7 +159,7 @@ describe('merchant notifications', () => {
 
   it('gives up after the schedule when the merchant never answers 2xx, and says so', async () => {
     merchant.scripts.set('/down', [503, 503, 503, 503]);
-    const id = await createOrder('/down');
+    const id = await createPayOrder(system, order('/down'));
     await system.api('POST', `/v1/pay-orders/${id}/close`);
     const failed = await eventually(async () => {
       const [n] = await system.database.db

@@ -33,7 +33,7 @@ after(async () => {
   await system?.stop();
 });
 beforeEach(async () => {
-  await system.sandbox('DELETE', '/control/faults');
+  await system.simulator('DELETE', '/control/faults');
 });
 
 const apiMetrics = () => scrape(`${system.apiUrl}/metrics`);
@@ -189,7 +189,7 @@ describe('metrics', () => {
   });
 
   it('issue 16: a payment whose notification is lost counts as found by query', async () => {
-    await system.sandbox('POST', '/control/faults', { dropNotifications: true });
+    await system.simulator('POST', '/control/faults', { dropNotifications: true });
     const found = await growthOf(
       workerMetrics,
       'paycenter_anomalies_harmless_total',

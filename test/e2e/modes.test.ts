@@ -1,6 +1,6 @@
 // Live and test mode: a live deployment pays only through real channels with every credential
 // configured, refuses test keys and test-signed notifications, and never shares a database with
-// test mode. The sandbox faces stand in for the real channels' servers here.
+// test mode. The simulator's faces stand in for the real channels' servers here.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -55,7 +55,7 @@ describe('a live deployment', () => {
     });
     assert.equal(paid.status, 200, JSON.stringify(paid.body));
     const { outTradeNo } = paid.body.attempt;
-    await live.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await live.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await view(id)).status === 'SUCCEEDED', { what: 'paid' });
     await expectMoneyConserved(live, id);
   });
@@ -187,7 +187,7 @@ describe('a live process at start', () => {
   const complete = () =>
     liveModeEnv(liveChannelKeys(), {
       apiUrl: 'https://pay.example.com',
-      sandboxUrl: 'https://channel.example.com',
+      simulatorUrl: 'https://channel.example.com',
       databaseUrl: 'postgres://paycenter@127.0.0.1:1/never_reached',
       temporalAddress: '127.0.0.1:1',
     });

@@ -135,10 +135,10 @@ describe('the money invariant in the safety-net scan', () => {
         (await system.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED',
       { what: `the payment workflow ${id} to complete` },
     );
-    await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
       dropNotifications: true,
     });
-    await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     // The books learn the success (as reconciliation would) without its refund: money not conserved.
     await system.database.db
       .update(channelAttempts)

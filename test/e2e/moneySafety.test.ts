@@ -84,11 +84,11 @@ describe('money safety over HTTP', () => {
     // The payer pays the open channel order, and an old one they had left open in a tab.
     const paid = open[0].outTradeNo as string;
     const stale = paying.attempts[5].outTradeNo as string;
-    assert.equal((await system.sandbox('POST', `/control/payments/${paid}/pay`)).status, 200);
+    assert.equal((await system.simulator('POST', `/control/payments/${paid}/pay`)).status, 200);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED', {
       what: 'paid',
     });
-    assert.equal((await system.sandbox('POST', `/control/payments/${stale}/pay`)).status, 200);
+    assert.equal((await system.simulator('POST', `/control/payments/${stale}/pay`)).status, 200);
     const settled = await eventually(
       async () => {
         const v = await system.payOrder(id);
@@ -111,7 +111,7 @@ describe('money safety over HTTP', () => {
       return answer.body.attempt.outTradeNo as string;
     };
     const first = await pay('page');
-    const paidOther = await system.sandbox('POST', `/control/payments/${first}/pay`, {
+    const paidOther = await system.simulator('POST', `/control/payments/${first}/pay`, {
       amount: 4_000,
     });
     assert.equal(paidOther.status, 200);
@@ -134,7 +134,7 @@ describe('money safety over HTTP', () => {
     );
     // Switching opens one new channel order; the mismatched one is never open again.
     const second = await pay('qr');
-    assert.equal((await system.sandbox('POST', `/control/payments/${second}/pay`)).status, 200);
+    assert.equal((await system.simulator('POST', `/control/payments/${second}/pay`)).status, 200);
     const settled = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
@@ -150,7 +150,7 @@ describe('money safety over HTTP', () => {
     const id = await newOrder();
     const answer = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
     const outTradeNo = answer.body.attempt.outTradeNo as string;
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`, { amount: 1 });
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`, { amount: 1 });
     await eventually(async () => (await system.payOrder(id)).refunds[0]?.status === 'SUCCEEDED', {
       what: 'the other amount refunded',
     });

@@ -12,6 +12,7 @@ import {
 import { merchants } from '../../src/db/schema';
 import { generateSecret } from '../../src/services/merchants';
 import { sealPlainNotifySecrets } from '../../src/services/notifySecrets';
+import { payerPays, payOrderBody } from '../support/payments';
 import { eventually, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
 
 interface Delivery {
@@ -60,26 +61,20 @@ async function rotate(on: TestSystem, merchantId: string) {
   return rotated.body as { notifySecret: string; previousSecretValidUntil: string };
 }
 
-/** A pay order of the merchant, paid at the sandbox; answers the notification it was told. */
+/** A pay order of the merchant, paid at the simulator; answers the notification it was told. */
 async function paidOrderNotification(on: TestSystem, apiKey: string): Promise<Delivery> {
   const auth = { authorization: `Bearer ${apiKey}` };
   const created = await on.api(
     'POST',
     '/v1/pay-orders',
-    {
-      merchantOrderNo: `secret-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-      amount: 1_500,
-      currency: 'CNY',
-      subject: 'Tea',
-      notifyUrl: receiverUrl,
-    },
+    payOrderBody({ prefix: 'secret', amount: 1_500, subject: 'Tea', notifyUrl: receiverUrl }),
     auth,
   );
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.id as string;
   const paid = await on.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' }, auth);
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
-  await on.sandbox('POST', `/control/payments/${paid.body.attempt.outTradeNo}/pay`);
+  await payerPays(on, paid.body.attempt.outTradeNo);
   return eventually(async () => deliveries.get(id), { what: `the notification of ${id}` });
 }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { openChannelOrder, payerPays, payOrderBody } from '../support/payments';
 import { freePort } from '../support/ports';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
@@ -48,22 +49,18 @@ after(async () => {
   await new Promise((resolve) => receiver.close(resolve));
 });
 
-let orderNo = 0;
 function create(urls: { notifyUrl?: string; returnUrl?: string }) {
-  return system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `ssrf-${Date.now()}-${orderNo++}`,
-    amount: 1_000,
-    currency: 'CNY',
-    subject: 'Tea',
-    ...urls,
-  });
+  return system.api(
+    'POST',
+    '/v1/pay-orders',
+    payOrderBody({ prefix: 'ssrf', amount: 1_000, subject: 'Tea', ...urls }),
+  );
 }
 
-/** Pays the order at the sandbox and answers its first merchant notification's tries. */
+/** Pays the order at the simulator and answers its first merchant notification's tries. */
 async function payAndWatchNotification(id: string) {
-  const paid = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
-  assert.equal(paid.status, 200);
-  await system.sandbox('POST', `/control/payments/${paid.body.attempt.outTradeNo}/pay`);
+  const { outTradeNo } = await openChannelOrder(system, id, { channel: 'sandbox' });
+  await payerPays(system, outTradeNo);
   return eventually(
     async () => {
       const view = await system.api('GET', `/v1/pay-orders/${id}`);

@@ -10,6 +10,7 @@ import { payOrders, reconciliationDifferences } from '../../src/db/schema';
 import { newId } from '../../src/domain/ids';
 import { attention } from '../../src/workflows/contracts/payment';
 import { eventually, runDatabaseUrl, startTestSystem, type TestSystem } from '../support/system';
+import { createPayOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -57,17 +58,6 @@ async function auditOf(subjectType: string, subjectId: string, key = system.opsK
   return answer.body.items as any[];
 }
 
-async function newPayOrder(): Promise<string> {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `audit-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
-    amount: 1_000,
-    currency: 'CNY',
-    subject: 'A tea',
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id;
-}
-
 async function needsAttention(id: string): Promise<boolean> {
   const [row] = await system.database.db
     .select({ needsAttention: payOrders.needsAttention })
@@ -78,7 +68,7 @@ async function needsAttention(id: string): Promise<boolean> {
 
 /** A pay order whose running workflow has been asked for an operator (the row says so). */
 async function payOrderNeedingAttention(): Promise<string> {
-  const id = await newPayOrder();
+  const id = await createPayOrder(system, { prefix: 'audit', amount: 1_000, subject: 'A tea' });
   await system.temporal.workflow.getHandle(id).signal(attention, 'test: please look');
   await eventually(() => needsAttention(id), { what: 'the attention flag' });
   return id;

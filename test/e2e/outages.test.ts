@@ -45,7 +45,7 @@ describe('a dependency that is down, or a workflow that answers late', () => {
     assert.equal(created.status, 201);
     const id = created.body.id as string;
     // The bank settles after 2.5 s; the pay request waits for it longer than the API may wait.
-    await system.sandbox('POST', '/bankcard/control/next-card', {
+    await system.simulator('POST', '/bankcard/control/next-card', {
       outcome: 'accepted',
       settleAfterMs: 2_500,
     });

@@ -56,7 +56,7 @@ describe('a payment through the sandbox channel', () => {
     assert.equal(attempt.channel, 'sandbox');
     assert.equal(attempt.method, 'page');
     assert.equal(attempt.status, 'PENDING');
-    assert.equal(attempt.payUrl, `${system.sandboxUrl}/pay/${attempt.outTradeNo}`);
+    assert.equal(attempt.payUrl, `${system.simulatorUrl}/pay/${attempt.outTradeNo}`);
     assert.equal((await statusOf(id)).status, 'PAYING');
 
     // The payer pays on the channel's page; the channel notifies paycenter.
@@ -78,7 +78,7 @@ describe('a payment through the sandbox channel', () => {
     assert.deepEqual(settled.refunds, []);
 
     // The channel got its "success" and stopped; the raw notification is in the inbox.
-    const trade = (await system.sandbox('GET', `/control/payments/${attempt.outTradeNo}`)).body;
+    const trade = (await system.simulator('GET', `/control/payments/${attempt.outTradeNo}`)).body;
     assert.equal(trade.trade_status, 'TRADE_SUCCESS');
     assert.equal(trade.notifications.at(-1).outcome, 'acknowledged');
     const inbox = await system.database.db
@@ -262,6 +262,6 @@ describe('a payment through the sandbox channel', () => {
 
   it('answers health checks on the API and the sandbox', async () => {
     assert.equal((await system.api('GET', '/healthz')).status, 200);
-    assert.equal((await system.sandbox('GET', '/healthz')).status, 200);
+    assert.equal((await system.simulator('GET', '/healthz')).status, 200);
   });
 });

@@ -1,8 +1,8 @@
-// The daily reconciliation against the sandbox's statement: the sandbox makes every class of
-// difference (lost notifications even queries missed, a late payment after the workflow ended, a
-// payment outside any attempt, a reversed payment, another amount, a refund made at the console);
-// one run settles what can be settled through the workflows and hands exactly the rest to an
-// operator, and a second run of the same day changes nothing.
+// The daily reconciliation against the sandbox channel's statement: the simulator makes every
+// class of difference (lost notifications even queries missed, a late payment after the workflow
+// ended, a payment outside any attempt, a reversed payment, another amount, a refund made at the
+// console); one run settles what can be settled through the workflows and hands exactly the rest
+// to an operator, and a second run of the same day changes nothing.
 // @cluster: books that disagree with the channel statement.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -48,11 +48,11 @@ const today = businessDayOf(new Date());
 
 /** The payer pays while every notification and query of this channel order is lost. */
 async function paidUnheard(outTradeNo: string) {
-  await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+  await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
     dropNotifications: true,
     failQueries: true,
   });
-  const paid = await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+  const paid = await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
   assert.equal(paid.status, 200);
 }
 
@@ -88,9 +88,9 @@ describe('reconciliation of a day with every class of difference', () => {
 
     // Matched, then partly refunded at the channel's console, outside paycenter.
     orders.matched = await payingOrder(system, tea(1_200));
-    await system.sandbox('POST', `/control/payments/${orders.matched.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${orders.matched.outTradeNo}/pay`);
     await settled(orders.matched.id, 'SUCCEEDED');
-    const consoleRefund = await system.sandbox(
+    const consoleRefund = await system.simulator(
       'POST',
       `/control/payments/${orders.matched.outTradeNo}/refunds`,
       { amount: 200, refundNo: `CONSOLE-${orders.matched.outTradeNo}` },
@@ -103,17 +103,17 @@ describe('reconciliation of a day with every class of difference', () => {
 
     // Paid, then reversed by the channel: our books hold a payment the channel does not (短款).
     orders.reversed = await payingOrder(system, tea(1_400));
-    await system.sandbox('POST', `/control/payments/${orders.reversed.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${orders.reversed.outTradeNo}/pay`);
     await settled(orders.reversed.id, 'SUCCEEDED');
     assert.equal(
-      (await system.sandbox('POST', `/control/payments/${orders.reversed.outTradeNo}/reverse`))
+      (await system.simulator('POST', `/control/payments/${orders.reversed.outTradeNo}/reverse`))
         .status,
       200,
     );
 
     // The payer paid another amount than the order's: refunded at once, the order flagged.
     orders.otherAmount = await payingOrder(system, tea(1_500));
-    await system.sandbox('POST', `/control/payments/${orders.otherAmount.outTradeNo}/pay`, {
+    await system.simulator('POST', `/control/payments/${orders.otherAmount.outTradeNo}/pay`, {
       amount: 1_499,
     });
     await eventually(async () => {
@@ -122,7 +122,7 @@ describe('reconciliation of a day with every class of difference', () => {
     });
 
     // A payment no attempt of ours asked for.
-    const outside = await system.sandbox('POST', '/control/payments', {
+    const outside = await system.simulator('POST', '/control/payments', {
       channel: 'sandbox',
       outTradeNo: `OUTSIDE${Date.now()}`,
       amount: 1_600,
@@ -243,7 +243,7 @@ describe('reconciliation of a day with every class of difference', () => {
   async function snapshot() {
     const views = [];
     for (const order of Object.values(orders)) views.push(await system.payOrder(order.id));
-    const trades = (await system.sandbox('GET', '/control/payments')).body.items;
+    const trades = (await system.simulator('GET', '/control/payments')).body.items;
     return { views, trades };
   }
 });
@@ -262,7 +262,7 @@ describe("each channel's own statement format", () => {
       assert.equal(first.body.classes.MISSED_PAYMENT.amounts.CNY, 2_345);
       await settled(order.id, 'SUCCEEDED');
       // The channel answers queries again (WeChat Pay refunds are followed by query).
-      await system.sandbox('DELETE', `/control/payments/${order.outTradeNo}/faults`);
+      await system.simulator('DELETE', `/control/payments/${order.outTradeNo}/faults`);
 
       const refund = await system.api('POST', '/v1/refunds', {
         payOrderId: order.id,
@@ -283,7 +283,7 @@ describe("each channel's own statement format", () => {
   }
 
   it('bankcard: matches a card payment and its refund in the fixed-width statement', async () => {
-    await system.sandbox('POST', '/bankcard/control/next-card', { outcome: 'success' });
+    await system.simulator('POST', '/bankcard/control/next-card', { outcome: 'success' });
     const order = await payingOrder(system, tea(3_456), { channel: 'bankcard', method: 'quick' });
     await settled(order.id, 'SUCCEEDED');
     const refund = await system.api('POST', '/v1/refunds', {

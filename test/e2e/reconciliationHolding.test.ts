@@ -8,7 +8,8 @@ import { eq } from 'drizzle-orm';
 import { businessDayBounds, businessDayOf } from '../../src/domain/businessDay';
 import { channelAttempts, payOrders } from '../../src/db/schema';
 import { dayBefore } from '../../src/domain/reconciliation';
-import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { paidOrder } from '../support/payments';
+import { startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
@@ -36,22 +37,12 @@ const exceptions = async () =>
   (await system.ops('GET', '/ops/exceptions')).body.items.map((i: { id: string }) => i.id).sort();
 
 /** A sandbox payment our books record at `bookedAt`; the channel books it when the payer paid (now). */
-async function paidOrder(amount: number, bookedAt: Date) {
-  const created = await system.api('POST', '/v1/pay-orders', {
-    merchantOrderNo: `hold-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+async function paidOrderBookedAt(amount: number, bookedAt: Date) {
+  const { id, outTradeNo } = await paidOrder(system, {
+    prefix: 'hold',
     amount,
-    currency: 'CNY',
     subject: 'Tea',
     expiresInSeconds: 600,
-  });
-  assert.equal(created.status, 201);
-  const id = created.body.id as string;
-  const paying = await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' });
-  assert.equal(paying.status, 200, JSON.stringify(paying.body));
-  const outTradeNo = paying.body.attempt.outTradeNo as string;
-  assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
-  await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED', {
-    what: `${id} paid`,
   });
   const { db } = system.database;
   await db
@@ -67,10 +58,10 @@ describe('defect 9: a difference that may be a day-boundary shift waits for the 
   let neverBooked: { id: string; outTradeNo: string };
 
   it('defect 9: a payment booked just before midnight that the channel books the next day is held, not MISSING_AT_CHANNEL', async () => {
-    shifted = await paidOrder(2_100, beforeMidnight(1));
-    neverBooked = await paidOrder(2_200, beforeMidnight(2));
+    shifted = await paidOrderBookedAt(2_100, beforeMidnight(1));
+    neverBooked = await paidOrderBookedAt(2_200, beforeMidnight(2));
     // The channel takes the second payment back: no statement of any day will book it.
-    const reversed = await system.sandbox(
+    const reversed = await system.simulator(
       'POST',
       `/control/payments/${neverBooked.outTradeNo}/reverse`,
     );

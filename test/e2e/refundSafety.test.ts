@@ -57,7 +57,7 @@ describe('refunds the channel accepted', () => {
       const { id, outTradeNo } = await paidOrder(system, teaSet, { channel, method });
       // The channel accepts the refund as processing, then refuses the next refund queries as too
       // frequent (WeChat Pay: HTTP 429 FREQUENCY_LIMITED; Alipay: isv.app-call-limited).
-      const faults = await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+      const faults = await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
         slowRefunds: true,
         rateLimitRefundQueries: 3,
       });
@@ -71,8 +71,8 @@ describe('refunds the channel accepted', () => {
       const followed = await eventually(
         async () => {
           const r = await refundView(first.body.id);
-          const left = (await system.sandbox('GET', `/control/payments/${outTradeNo}/faults`)).body
-            .rateLimitRefundQueries;
+          const left = (await system.simulator('GET', `/control/payments/${outTradeNo}/faults`))
+            .body.rateLimitRefundQueries;
           return (r.status === 'FAILED' || left === 0) && r;
         },
         { what: 'the rate-limited refund queries' },
@@ -147,12 +147,15 @@ describe('a stray payment the channel did not confirm at first', () => {
 
     // The payer does pay; the notification is lost and the refund stays processing while the
     // channel rate-limits its queries.
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
       slowRefunds: true,
       rateLimitRefundQueries: 1_000,
     });
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
 
     // The statement books the payment: a new stray run confirms it by the statement and refunds.
     const first = await system.ops('POST', '/ops/reconciliations', {
@@ -184,7 +187,7 @@ describe('a stray payment the channel did not confirm at first', () => {
     assert.equal((await missedPaymentDifference(outTradeNo))?.resolution, 'CORRECTING');
 
     // The channel answers again; the refund succeeds and the next run finds the day settled.
-    await system.sandbox('DELETE', `/control/payments/${outTradeNo}/faults`);
+    await system.simulator('DELETE', `/control/payments/${outTradeNo}/faults`);
     await eventually(async () => (await refundView(refund.id)).status === 'SUCCEEDED', {
       what: 'the refund to succeed',
       timeoutMs: 60_000,

@@ -39,9 +39,9 @@ const refund = (payOrderId: string, amount: number, more: Record<string, unknown
     ...more,
   });
 
-/** What the sandbox's own books say was refunded of one channel order. */
+/** What the simulator's own books say was refunded of one channel order. */
 async function refundedAtChannel(outTradeNo: string) {
-  const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+  const trade = (await system.simulator('GET', `/control/payments/${outTradeNo}`)).body;
   return (trade.refunds as { refund_status: string; refund_amount: number }[])
     .filter((r) => r.refund_status === 'REFUND_SUCCESS')
     .reduce((sum, r) => sum + r.refund_amount, 0);

@@ -59,10 +59,10 @@ const pay = (id: string, method = 'page') =>
 
 /** The payer pays at the channel, but the channel's notification never reaches paycenter. */
 async function payWithNotificationLost(outTradeNo: string) {
-  await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+  await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
     dropNotifications: true,
   });
-  assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+  assert.equal((await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
 }
 
 /**
@@ -101,7 +101,7 @@ describe('safety-net scans', () => {
     const id = await newOrder();
     const first = await pay(id, 'page');
     const second = await pay(id, 'qr'); // closes the first at the channel
-    await system.sandbox('POST', `/control/payments/${second.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${second.outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     await payWithNotificationLost(first.outTradeNo);
     await system.workflowCompleted(id);
@@ -209,11 +209,11 @@ describe('safety-net scans', () => {
     const attempt = await pay(id);
     await system.api('POST', `/v1/pay-orders/${id}/close`);
     // The channel takes the refund but cannot be asked about it.
-    await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
+    await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/faults`, {
       slowRefunds: true,
       failQueries: true,
     });
-    await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     const processing = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.refunds[0]?.status === 'PROCESSING' && v;
@@ -231,7 +231,7 @@ describe('safety-net scans', () => {
     await eventually(async () => (await system.payOrder(id)).needsAttention === true);
     assert.equal((await payment.query(status)).needsAttention, true);
 
-    await system.sandbox('DELETE', `/control/payments/${attempt.outTradeNo}/faults`);
+    await system.simulator('DELETE', `/control/payments/${attempt.outTradeNo}/faults`);
     await eventually(async () => (await system.payOrder(id)).refunds[0].status === 'SUCCEEDED', {
       timeoutMs: 60_000,
       what: 'the refund to succeed once the channel answers again',
@@ -245,7 +245,7 @@ describe('safety-net scans', () => {
   it('flags a pay order whose merchant never accepted its notification (MERCHANT_NOT_NOTIFIED)', async () => {
     const id = await newOrder({ notifyUrl: brokenUrl });
     const attempt = await pay(id);
-    await system.sandbox('POST', `/control/payments/${attempt.outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${attempt.outTradeNo}/pay`);
     const [event] = await eventually(async () => {
       const rows = await system.database.db
         .select()

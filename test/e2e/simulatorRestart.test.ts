@@ -1,4 +1,4 @@
-// A channel never forgets its trades: the sandbox runs as a process of its own, is killed with
+// A channel never forgets its trades: the simulator runs as a process of its own, is killed with
 // SIGKILL (nothing flushed, nothing closed) in the middle of a day of payments, and is started
 // again on the same DATA_DIR. Its trades (sandbox and Alipay faces), refunds and the notification
 // it still owed carry on: queries answer them, an unpaid trade can still be paid, the owed
@@ -11,33 +11,33 @@ import { after, before, describe, it } from 'node:test';
 import { businessDayOf } from '../../src/domain/businessDay';
 import { expectMoneyConserved } from '../support/money';
 import { freePort } from '../support/ports';
-import { startSandboxProcess, type SandboxProcess } from '../support/sandboxProcess';
+import { startSimulatorProcess, type SimulatorProcess } from '../support/simulatorProcess';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
 import { payerPays, payingOrder, reached } from '../support/payments';
 
 let system: TestSystem;
-let sandbox: SandboxProcess | undefined;
+let simulator: SimulatorProcess | undefined;
 let dataDir: string;
-/** What the sandbox process is started with, each time: the same DATA_DIR and port. */
-let sandboxEnv: Record<string, string>;
+/** What the simulator process is started with, each time: the same DATA_DIR and port. */
+let simulatorEnv: Record<string, string>;
 
 before(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'paycenter-sandbox-restart-'));
-  // The sandbox signs with the key pairs the system's adapters trust.
+  dataDir = mkdtempSync(path.join(tmpdir(), 'paycenter-simulator-restart-'));
+  // The simulator signs with the key pairs the system's adapters trust.
   writeFileSync(path.join(dataDir, 'channel-keys.json'), JSON.stringify(testChannelKeys()));
   const schedules = {
     SIMULATOR_NOTIFY_RETRY_SECONDS: '1,1,2,2',
     ALIPAY_NOTIFY_RETRY_SECONDS: '1,1,2',
   };
-  sandboxEnv = { DATA_DIR: dataDir, SIMULATOR_PORT: String(await freePort()), ...schedules };
-  sandbox = await startSandboxProcess(sandboxEnv);
+  simulatorEnv = { DATA_DIR: dataDir, SIMULATOR_PORT: String(await freePort()), ...schedules };
+  simulator = await startSimulatorProcess(simulatorEnv);
   system = await startTestSystem({
-    ownSandbox: true,
+    ownSimulator: true,
     // The reconciliation below reads the whole books.
     ownDatabase: true,
     env: {
       ...schedules,
-      SIMULATOR_PORT: sandboxEnv.SIMULATOR_PORT!,
+      SIMULATOR_PORT: simulatorEnv.SIMULATOR_PORT!,
       // No active query within this file: what settles an order here is the owed notification.
       QUERY_SCHEDULE_SECONDS: '600',
       RECONCILE_HOLD_DAYS: '0',
@@ -46,7 +46,7 @@ before(async () => {
   });
 });
 after(async () => {
-  await sandbox?.kill();
+  await simulator?.kill();
   await system?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -61,7 +61,7 @@ const tea = (amount: number) => ({
   expiresInSeconds: 900,
 });
 
-describe('the sandbox channel killed and restarted on its journal', () => {
+describe('the simulator killed and restarted on its journal', () => {
   it('keeps trades, refunds and owed notifications; the day reconciles with nothing missing', async () => {
     // Paid and notified before the kill.
     const paid = await payingOrder(system, tea(2_100), { channel: 'sandbox' });
@@ -70,7 +70,7 @@ describe('the sandbox channel killed and restarted on its journal', () => {
 
     // Paid at the Alipay face and partly refunded before the kill.
     const refunded = await payingOrder(system, tea(2_200), { channel: 'alipay', method: 'qr' });
-    assert.equal((await fetch(`${system.sandboxUrl}/pay/${refunded.outTradeNo}`)).status, 200);
+    assert.equal((await fetch(`${system.simulatorUrl}/pay/${refunded.outTradeNo}`)).status, 200);
     await payerPays(system, refunded.outTradeNo);
     await reached(system, refunded.id, 'SUCCEEDED');
     const refund = await system.api('POST', '/v1/refunds', {
@@ -87,7 +87,7 @@ describe('the sandbox channel killed and restarted on its journal', () => {
 
     // Paid just before the kill; its notification is owed, due in a few seconds.
     const owed = await payingOrder(system, tea(2_300), { channel: 'sandbox' });
-    const delayed = await system.sandbox('POST', `/control/payments/${owed.outTradeNo}/faults`, {
+    const delayed = await system.simulator('POST', `/control/payments/${owed.outTradeNo}/faults`, {
       delayNotificationsMs: 8_000,
     });
     assert.equal(delayed.status, 200);
@@ -97,13 +97,13 @@ describe('the sandbox channel killed and restarted on its journal', () => {
     const unpaid = await payingOrder(system, tea(2_400), { channel: 'sandbox' });
 
     assert.deepEqual((await system.trade(owed.outTradeNo)).notifications, [], 'not sent yet');
-    await sandbox!.kill();
+    await simulator!.kill();
     assert.equal((await system.payOrder(owed.id)).status, 'PAYING');
-    sandbox = await startSandboxProcess(sandboxEnv);
+    simulator = await startSimulatorProcess(simulatorEnv);
 
     // The channel still knows every trade as it was.
     const statuses = Object.fromEntries(
-      (await system.sandbox('GET', '/control/payments')).body.items.map(
+      (await system.simulator('GET', '/control/payments')).body.items.map(
         (t: { out_trade_no: string; trade_status: string }) => [t.out_trade_no, t.trade_status],
       ),
     );
@@ -165,9 +165,9 @@ describe('the sandbox channel killed and restarted on its journal', () => {
     assert.deepEqual(alipayDay.body.forOperators, []);
     assert.deepEqual([alipayDay.body.matched.payments, alipayDay.body.matched.refunds], [1, 1]);
 
-    // One sandbox per journal: a second process on the same DATA_DIR is refused.
-    const intruder = await startSandboxProcess({
-      ...sandboxEnv,
+    // One simulator per journal: a second process on the same DATA_DIR is refused.
+    const intruder = await startSimulatorProcess({
+      ...simulatorEnv,
       SIMULATOR_PORT: String(await freePort()),
     }).then(
       async (started) => {

@@ -28,7 +28,7 @@ describe('successes after the pay order workflow completed', () => {
     await system.api('POST', `/v1/pay-orders/${id}/close`);
     await system.workflowCompleted(id);
 
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const refunded = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.refunds.length === 1 && v.refunds[0].status === 'SUCCEEDED' && v;
@@ -51,7 +51,7 @@ describe('successes after the pay order workflow completed', () => {
 
   it('refunds nothing for a late repeat of the success that paid the order, however it is sent', async () => {
     const { id, outTradeNo } = await payingOrder(system, flowers);
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     await system.workflowCompleted(id);
 

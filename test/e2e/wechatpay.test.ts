@@ -1,4 +1,4 @@
-// WeChat Pay (API v3, Native) end to end over HTTP: paycenter's adapter against the sandbox's
+// WeChat Pay (API v3, Native) end to end over HTTP: paycenter's adapter against the simulator's
 // WeChat Pay face. Payments settle by notification or, when notifications are lost, by query;
 // closes, late payments (refunded), the statement, forged and replayed notifications. Each money
 // scenario ends with the invariant: channel successes minus refunds equal the order amount if it
@@ -14,7 +14,7 @@ import { signedHeaders } from '../../src/channels/wechatpay/protocol';
 import { wechatpayFace } from '../../simulator/faces/wechatpay';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
-import { createPayOrder, openChannelOrder } from '../support/payments';
+import { createPayOrder, payingOrder } from '../support/payments';
 
 let system: TestSystem;
 before(async () => {
@@ -26,19 +26,18 @@ after(async () => {
 
 const AMOUNT = 6_600;
 
-async function payingOrder() {
-  const id = await createPayOrder(system, {
-    prefix: 'wx',
-    amount: AMOUNT,
-    subject: '一碗牛肉面',
-    expiresInSeconds: 300,
-  });
-  const attempt = await openChannelOrder(system, id, { channel: 'wechatpay', method: 'native' });
-  assert.equal(attempt.status, 'PENDING');
-  return { id, outTradeNo: attempt.outTradeNo, payUrl: attempt.payUrl };
+/** A pay order paid by WeChat Pay Native: the channel order waits for the payer (PENDING). */
+async function nativeOrder() {
+  const paying = await payingOrder(
+    system,
+    { prefix: 'wx', amount: AMOUNT, subject: '一碗牛肉面', expiresInSeconds: 300 },
+    { channel: 'wechatpay', method: 'native' },
+  );
+  assert.equal(paying.attempt.status, 'PENDING');
+  return { ...paying, payUrl: paying.attempt.payUrl };
 }
 
-/** The sandbox's WeChat Pay face with the system's keys: it makes genuine notifications. */
+/** The simulator's WeChat Pay face with the system's keys: it makes genuine notifications. */
 function platform() {
   const keys = testChannelKeys().wechatpay;
   return wechatpayFace({
@@ -50,7 +49,7 @@ function platform() {
     platformPrivateKey: keys.platform.privateKey,
     platformSerialNo: keys.platform.serial,
     retrySeconds: [],
-    publicUrl: system.sandboxUrl,
+    publicUrl: system.simulatorUrl,
   });
 }
 
@@ -65,11 +64,14 @@ async function postWebhook(body: string, headers: Record<string, string>) {
 
 describe('wechatpay end to end', () => {
   it('pays by Native: the code_url opens the pay page, a WeChat notification settles it', async () => {
-    const { id, outTradeNo, payUrl } = await payingOrder();
-    assert.equal(payUrl, `${system.sandboxUrl}/pay/${outTradeNo}`);
+    const { id, outTradeNo, payUrl } = await nativeOrder();
+    assert.equal(payUrl, `${system.simulatorUrl}/pay/${outTradeNo}`);
     const page = await fetch(payUrl);
     assert.equal(page.status, 200);
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
 
     const paid = await eventually(async () => {
       const v = await system.payOrder(id);
@@ -88,13 +90,11 @@ describe('wechatpay end to end', () => {
   });
 
   it("pays by JSAPI as a known WeChat user: signed parameters for the payer's page", async () => {
-    const created = await system.api('POST', '/v1/pay-orders', {
-      merchantOrderNo: `wx-jsapi-${Date.now()}`,
+    const id = await createPayOrder(system, {
+      prefix: 'wx-jsapi',
       amount: AMOUNT,
-      currency: 'CNY',
       subject: '一杯奶茶',
     });
-    const id = created.body.id as string;
     const missing = await system.api('POST', `/v1/pay-orders/${id}/pay`, {
       channel: 'wechatpay',
       method: 'jsapi',
@@ -130,17 +130,17 @@ describe('wechatpay end to end', () => {
     });
     assert.equal(again.body.attempt.id, paid.body.attempt.id);
 
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
     await expectMoneyConserved(system, id);
   });
 
   it('settles by query when the notification is dropped (掉单)', async () => {
-    const { id, outTradeNo } = await payingOrder();
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/faults`, {
+    const { id, outTradeNo } = await nativeOrder();
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
       dropNotifications: true,
     });
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     const settled = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
@@ -159,7 +159,7 @@ describe('wechatpay end to end', () => {
   });
 
   it('closes an order at the merchant request, closing the WeChat Pay order first', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await nativeOrder();
     const closed = await system.api('POST', `/v1/pay-orders/${id}/close`);
     assert.equal(closed.status, 200);
     assert.equal(closed.body.status, 'CLOSED');
@@ -169,9 +169,12 @@ describe('wechatpay end to end', () => {
   });
 
   it('refunds a payment that lands after the close, and the bill shows both', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await nativeOrder();
     assert.equal((await system.api('POST', `/v1/pay-orders/${id}/close`)).body.status, 'CLOSED');
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
 
     const refunded = await eventually(async () => {
       const v = await system.payOrder(id);
@@ -207,7 +210,7 @@ describe('wechatpay end to end', () => {
   });
 
   it('answers a forged notification with non-2xx and changes nothing', async () => {
-    const { id, outTradeNo } = await payingOrder();
+    const { id, outTradeNo } = await nativeOrder();
     const t = await system.trade(outTradeNo);
     const genuine = platform().encodeNotification(t, {
       notify_id: `forged-${outTradeNo}`,
@@ -247,8 +250,8 @@ describe('wechatpay end to end', () => {
   });
 
   it('a replayed genuine notification is harmless', async () => {
-    const { id, outTradeNo } = await payingOrder();
-    await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+    const { id, outTradeNo } = await nativeOrder();
+    await system.simulator('POST', `/control/payments/${outTradeNo}/pay`);
     await eventually(async () => (await system.payOrder(id)).status === 'SUCCEEDED');
 
     const t = await system.trade(outTradeNo);

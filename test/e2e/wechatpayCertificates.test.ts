@@ -1,4 +1,4 @@
-// Issue 12: WeChat Pay rotates its platform certificate. After the sandbox's WeChat Pay face
+// Issue 12: WeChat Pay rotates its platform certificate. After the simulator's WeChat Pay face
 // rotates, its notifications carry a serial paycenter has never seen: the webhook downloads the
 // certificates once and accepts the notification; a serial nobody issued is refused with a 401
 // problem and stores nothing, and repeats of it download nothing more within the interval.
@@ -29,10 +29,10 @@ const xiaolongbao = {
 };
 const wechatpayNative = { channel: 'wechatpay', method: 'native' };
 
-/** What the sandbox's WeChat Pay platform signs with and lists, and how often it was downloaded. */
+/** What the simulated WeChat Pay platform signs with and lists, and how often it was downloaded. */
 async function platform() {
-  const answer = await system.sandbox('GET', '/control/wechatpay/platform-certificates');
-  assert.equal(answer.status, 200, 'the sandbox serves its platform certificates');
+  const answer = await system.simulator('GET', '/control/wechatpay/platform-certificates');
+  assert.equal(answer.status, 200, 'the simulator serves its platform certificates');
   return answer.body as { signingSerialNo: string; serialNos: string[]; downloads: number };
 }
 
@@ -40,12 +40,18 @@ describe('wechatpay platform certificate rotation', () => {
   it('issue 12: a notification signed by a rotated platform certificate is accepted after one refresh and settles the order', async () => {
     const { id, outTradeNo } = await payingOrder(system, xiaolongbao, wechatpayNative);
     const before = await platform();
-    const rotated = await system.sandbox('POST', '/control/wechatpay/platform-certificates/rotate');
+    const rotated = await system.simulator(
+      'POST',
+      '/control/wechatpay/platform-certificates/rotate',
+    );
     assert.equal(rotated.status, 200);
     assert.notEqual(rotated.body.signingSerialNo, before.signingSerialNo);
     assert.ok(rotated.body.serialNos.includes(before.signingSerialNo), 'the old one stays listed');
 
-    assert.equal((await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`)).status, 200);
+    assert.equal(
+      (await system.simulator('POST', `/control/payments/${outTradeNo}/pay`)).status,
+      200,
+    );
     const paid = await eventually(async () => {
       const v = await system.payOrder(id);
       return v.status === 'SUCCEEDED' && v;
@@ -56,7 +62,7 @@ describe('wechatpay platform certificate rotation', () => {
       1,
       'settled by the notification',
     );
-    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const trade = (await system.simulator('GET', `/control/payments/${outTradeNo}`)).body;
     assert.equal(trade.notifications[0].outcome, 'acknowledged');
     assert.equal((await platform()).downloads, before.downloads + 1, 'exactly one refresh');
     await expectMoneyConserved(system, id);
@@ -64,7 +70,7 @@ describe('wechatpay platform certificate rotation', () => {
 
   it('issue 12: a notification with an unknown serial is refused with a 401 problem, stores nothing, and repeats refresh no more within the interval', async () => {
     const { id, outTradeNo } = await payingOrder(system, xiaolongbao, wechatpayNative);
-    const trade = (await system.sandbox('GET', `/control/payments/${outTradeNo}`)).body;
+    const trade = (await system.simulator('GET', `/control/payments/${outTradeNo}`)).body;
     const body = JSON.stringify({
       id: `forged-${outTradeNo}`,
       create_time: new Date().toISOString(),

@@ -40,7 +40,7 @@ async function startWorkerProcess(): Promise<PaycenterProcess> {
       TEMPORAL_ADDRESS: runTemporalAddress(),
       TEMPORAL_TASK_QUEUE: system.config.TEMPORAL_TASK_QUEUE,
       PUBLIC_API_URL: system.apiUrl,
-      SIMULATOR_URL: system.sandboxUrl,
+      SIMULATOR_URL: system.simulatorUrl,
       PAYCENTER_SECRET_KEY: testSecretKey.toString('hex'),
       PAYCENTER_DEMO_API_KEY: system.apiKey,
       NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1,localhost',

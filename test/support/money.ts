@@ -1,5 +1,5 @@
 // The money invariant at the end of an e2e scenario: paycenter's books of one pay order (its API)
-// and the channel's own books of each of its channel orders (the sandbox), judged by the domain's
+// and the channel's own books of each of its channel orders (the simulator), judged by the domain's
 // checker once nothing is in flight.
 import assert from 'node:assert/strict';
 import {
@@ -9,11 +9,11 @@ import {
   type MoneyVerdict,
 } from '../../src/domain/moneyInvariant';
 
-/** Where the books are read: the merchant API and the sandbox's control API. */
+/** Where the books are read: the merchant API and the simulator's control API. */
 type Reader = (method: string, path: string) => Promise<{ status: number; body: any }>;
 export interface BooksSource {
   api: Reader;
-  sandbox: Reader;
+  simulator: Reader;
 }
 
 interface ViewedAttempt {
@@ -25,7 +25,7 @@ interface ViewedAttempt {
   paidAmount?: number | null;
 }
 
-interface SandboxTrade {
+interface SimulatorTrade {
   channel: string;
   trade_status: string;
   total_amount: number;
@@ -34,11 +34,11 @@ interface SandboxTrade {
 
 /** The channel's books of one channel order; one it never created holds nothing. */
 async function channelTrade(system: BooksSource, attempt: ViewedAttempt): Promise<ChannelTrade> {
-  const answer = await system.sandbox('GET', `/control/payments/${attempt.outTradeNo}`);
+  const answer = await system.simulator('GET', `/control/payments/${attempt.outTradeNo}`);
   if (answer.status === 404)
     return { outTradeNo: attempt.outTradeNo, paidAmount: 0, refundedAmount: 0 };
-  assert.equal(answer.status, 200, `the sandbox on trade ${attempt.outTradeNo}`);
-  const trade = answer.body as SandboxTrade;
+  assert.equal(answer.status, 200, `the simulator on trade ${attempt.outTradeNo}`);
+  const trade = answer.body as SimulatorTrade;
   assert.equal(trade.channel, attempt.channel, `the channel of trade ${attempt.outTradeNo}`);
   return {
     outTradeNo: attempt.outTradeNo,

@@ -1,5 +1,5 @@
 // What the end-to-end files do as merchant, payer and channel: a pay order created and paid on a
-// channel, the payer paying at the sandbox, waiting for the order's status, and a success
+// channel, the payer paying at the simulator, waiting for the order's status, and a success
 // notification of the sandbox channel posted to paycenter's webhook, signed as the channel signs.
 import assert from 'node:assert/strict';
 import { signedHeaders } from '../../src/channels/sandbox/protocol';
@@ -41,14 +41,18 @@ export interface PayRequest {
   method?: string;
 }
 
-/** The merchant creates a pay order (201): its ID and the cashierUrl the merchant sends the payer to. */
+/**
+ * The merchant creates a pay order (201): its ID, the cashierUrl the merchant sends the payer to,
+ * and when it expires.
+ */
 export async function createPayOrderForPayer(
   system: TestSystem,
   order: OrderRequest,
-): Promise<{ id: string; cashierUrl: string }> {
+): Promise<{ id: string; cashierUrl: string; expiresAt: string }> {
   const created = await system.api('POST', '/v1/pay-orders', payOrderBody(order));
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  return { id: created.body.id as string, cashierUrl: created.body.cashierUrl as string };
+  const { id, cashierUrl, expiresAt } = created.body;
+  return { id, cashierUrl, expiresAt };
 }
 
 /** The merchant creates a pay order (201): its ID. */
@@ -67,7 +71,7 @@ export async function openChannelOrder(system: TestSystem, id: string, pay: PayR
   return paid.body.attempt as { id: string; outTradeNo: string; status: string; payUrl: string };
 }
 
-/** A pay order created and paid on a channel (the sandbox's by default), not paid yet. */
+/** A pay order created and paid on a channel (the sandbox channel by default), not paid yet. */
 export async function payingOrder(
   system: TestSystem,
   order: OrderRequest,
@@ -78,13 +82,17 @@ export async function payingOrder(
   return { id, outTradeNo: attempt.outTradeNo, attempt };
 }
 
-/** The payer pays the channel order at the sandbox (its control API). */
-export async function payerPays(system: TestSystem, outTradeNo: string) {
-  const paid = await system.sandbox('POST', `/control/payments/${outTradeNo}/pay`);
+/** The payer pays the channel order at the simulator (its control API), or another `amount`. */
+export async function payerPays(system: TestSystem, outTradeNo: string, amount?: number) {
+  const paid = await system.simulator(
+    'POST',
+    `/control/payments/${outTradeNo}/pay`,
+    amount === undefined ? undefined : { amount },
+  );
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
 }
 
-/** A pay order the payer has paid at the sandbox, once paycenter holds it SUCCEEDED. */
+/** A pay order the payer has paid at the simulator, once paycenter holds it SUCCEEDED. */
 export async function paidOrder(system: TestSystem, order: OrderRequest, pay?: PayRequest) {
   const paying = await payingOrder(system, order, pay);
   await payerPays(system, paying.outTradeNo);

@@ -1,4 +1,4 @@
-// A whole paycenter (sandbox channel, worker, API) on free ports, against the run's Temporal and
+// A whole paycenter (channel simulator, worker, API) on free ports, against the run's Temporal and
 // PostgreSQL, with its own task queue so test files running side by side never share workers.
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -35,7 +35,7 @@ export interface TestSystem {
   /** The system's database (the run's, or the file's own). */
   databaseUrl: string;
   apiUrl: string;
-  sandboxUrl: string;
+  simulatorUrl: string;
   apiKey: string;
   opsKey: string;
   database: Database;
@@ -47,7 +47,8 @@ export interface TestSystem {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<Answer>;
-  sandbox(method: string, path: string, body?: unknown): Promise<Answer>;
+  /** Calls the channel simulator (its control API, its faces). */
+  simulator(method: string, path: string, body?: unknown): Promise<Answer>;
   /** Calls the API as an operator (the ops key). */
   ops(method: string, path: string, body?: unknown): Promise<Answer>;
   /** An operator creates a merchant (201): the merchant, its first API key and notify secret. */
@@ -56,7 +57,7 @@ export interface TestSystem {
   payOrder(id: string): Promise<any>;
   /** The channel's notifications of a channel order stored in the inbox. */
   inbox(channel: string, outTradeNo: string): Promise<(typeof channelNotifications.$inferSelect)[]>;
-  /** The sandbox channel's own record of a channel order (its trade). */
+  /** The simulator's own record of a channel order (its trade). */
   trade(outTradeNo: string): Promise<any>;
   /** Waits until the workflow with this ID (a pay order's is its ID) has started and completed. */
   workflowCompleted(workflowId: string, options?: { timeoutMs?: number }): Promise<void>;
@@ -158,14 +159,14 @@ async function openOwnDatabase(): Promise<{
 }
 
 /**
- * A live deployment's configuration whose real channels are the sandbox's faces at `sandboxUrl`,
+ * A live deployment's configuration whose real channels are the simulated faces at `simulatorUrl`,
  * reached like production channels: every credential configured, every gateway explicit.
  */
 export function liveModeEnv(
   keys: ChannelKeys,
-  at: { apiUrl: string; sandboxUrl: string; databaseUrl: string; temporalAddress: string },
+  at: { apiUrl: string; simulatorUrl: string; databaseUrl: string; temporalAddress: string },
 ) {
-  const { sandboxUrl } = at;
+  const { simulatorUrl } = at;
   return {
     PAYCENTER_MODE: 'live',
     PUBLIC_API_URL: at.apiUrl,
@@ -175,7 +176,7 @@ export function liveModeEnv(
     ALIPAY_APP_ID: '2021000000000001',
     ALIPAY_APP_PRIVATE_KEY: keys.alipay.app.privateKey,
     ALIPAY_PUBLIC_KEY: keys.alipay.platform.publicKey,
-    ALIPAY_GATEWAY_URL: `${sandboxUrl}/alipay/gateway.do`,
+    ALIPAY_GATEWAY_URL: `${simulatorUrl}/alipay/gateway.do`,
     WECHATPAY_MCH_ID: '1900000001',
     WECHATPAY_APP_ID: 'wx0000000000000001',
     WECHATPAY_MCH_PRIVATE_KEY: keys.wechatpay.merchant.privateKey,
@@ -183,20 +184,20 @@ export function liveModeEnv(
     WECHATPAY_API_V3_KEY: keys.wechatpay.apiV3Key,
     WECHATPAY_PLATFORM_PUBLIC_KEY: keys.wechatpay.platform.publicKey,
     WECHATPAY_PLATFORM_SERIAL_NO: keys.wechatpay.platform.serial,
-    WECHATPAY_BASE_URL: `${sandboxUrl}/wechatpay`,
+    WECHATPAY_BASE_URL: `${simulatorUrl}/wechatpay`,
     BANKCARD_MER_ID: '777290058110048',
     BANKCARD_SIGN_PRIVATE_KEY: keys.bankcard.merchant.privateKey,
     BANKCARD_SIGN_CERT_ID: keys.bankcard.merchant.serial,
     BANKCARD_VERIFY_PUBLIC_KEY: keys.bankcard.platform.publicKey,
     BANKCARD_VERIFY_CERT_ID: keys.bankcard.platform.serial,
-    BANKCARD_GATEWAY_URL: `${sandboxUrl}/bankcard`,
+    BANKCARD_GATEWAY_URL: `${simulatorUrl}/bankcard`,
   };
 }
 
 type TestSystemOptions = {
   /**
-   * `live`: a live deployment on a database of its own, whose channels are the sandbox's faces
-   * configured as real channels (the sandbox process stands in for the channels' servers).
+   * `live`: a live deployment on a database of its own, whose channels are the simulator's faces
+   * configured as real channels (the simulator stands in for the channels' servers).
    */
   mode?: Mode;
   env?: Record<string, string>;
@@ -210,8 +211,8 @@ type TestSystemOptions = {
   logDestination?: DestinationStream;
   /** The DNS the system's merchant URL checks use; the machine's by default. */
   resolveHost?: HostResolver;
-  /** The test runs the sandbox itself (a process of its own) at SIMULATOR_PORT or SIMULATOR_URL. */
-  ownSandbox?: boolean;
+  /** The test runs the simulator (a process of its own) at SIMULATOR_PORT or SIMULATOR_URL. */
+  ownSimulator?: boolean;
   /** The test runs the workers itself (processes of their own) on `config.TEMPORAL_TASK_QUEUE`. */
   ownWorkers?: boolean;
 };
@@ -229,29 +230,29 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 }
 
 async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSystem> {
-  const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+  const [apiPort, simulatorPort] = [await freePort(), await freePort()];
   const live = options.mode === 'live';
   const own = options.ownDatabase || live ? await openOwnDatabase() : undefined;
-  // The sandbox keeps its trades in a journal of this system's own.
-  const sandboxDir = mkdtempSync(path.join(tmpdir(), 'paycenter-sandbox-'));
+  // The simulator keeps its trades in a journal of this system's own.
+  const simulatorDir = mkdtempSync(path.join(tmpdir(), 'paycenter-simulator-'));
   const config = loadConfig({
     ...(live
       ? liveModeEnv(liveChannelKeys(), {
           apiUrl: `http://localhost:${apiPort}`,
-          sandboxUrl: `http://localhost:${sandboxPort}`,
+          simulatorUrl: `http://localhost:${simulatorPort}`,
           databaseUrl: own!.url,
           temporalAddress: runTemporalAddress(),
         })
       : {}),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     API_PORT: String(apiPort),
-    SIMULATOR_PORT: String(sandboxPort),
+    SIMULATOR_PORT: String(simulatorPort),
     TEMPORAL_TASK_QUEUE: `payments-test-${randomUUID()}${live ? '-live' : ''}`,
     SIMULATOR_NOTIFY_RETRY_SECONDS: '1,1,2,2',
     // the tests' merchant endpoints listen on loopback
     NOTIFY_URL_ALLOWED_HOSTS: '127.0.0.1,localhost',
     PAYCENTER_SECRET_KEY: testSecretKey.toString('hex'),
-    SIMULATOR_DATA_FILE: path.join(sandboxDir, 'sandbox-journal.jsonl'),
+    SIMULATOR_DATA_FILE: path.join(simulatorDir, 'simulator-journal.jsonl'),
     ...options.env,
   });
   const log = createLogger(config.LOG_LEVEL, options.logDestination);
@@ -279,10 +280,10 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
     await (own ? own.drop() : database.close());
   };
   try {
-    parts.push({ stop: async () => rmSync(sandboxDir, { recursive: true, force: true }) });
-    // The sandbox is the channels' side, whatever the deployment's mode.
+    parts.push({ stop: async () => rmSync(simulatorDir, { recursive: true, force: true }) });
+    // The simulator is the channels' side, whatever the deployment's mode.
     const channelSide: Config = { ...config, PAYCENTER_MODE: 'test' };
-    if (!options.ownSandbox) parts.push(await startSimulator(channelSide, log, keys));
+    if (!options.ownSimulator) parts.push(await startSimulator(channelSide, log, keys));
     const resolveHost = options.resolveHost;
     if (!options.ownWorkers) {
       parts.push(
@@ -311,14 +312,14 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
     config,
     databaseUrl: own?.url ?? options.databaseUrl ?? runDatabaseUrl(),
     apiUrl: config.publicApiUrl,
-    sandboxUrl: config.simulatorUrl,
+    simulatorUrl: config.simulatorUrl,
     apiKey,
     opsKey,
     database,
     temporal: client,
     api: (method, path, body, headers = {}) =>
       call(`${config.publicApiUrl}${path}`, method, body, { ...merchant, ...headers }),
-    sandbox: (method, path, body) => call(`${config.simulatorUrl}${path}`, method, body, {}),
+    simulator: (method, path, body) => call(`${config.simulatorUrl}${path}`, method, body, {}),
     ops,
     async createMerchant(name) {
       const created = await ops('POST', '/ops/merchants', { name });

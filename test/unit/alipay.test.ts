@@ -1,4 +1,4 @@
-// Alipay: amounts, times and statuses, signatures both ways (our adapter against the sandbox
+// Alipay: amounts, times and statuses, signatures both ways (our adapter against the simulator
 // face, the face against the official alipay-sdk), forged notifications, and the bill format.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -173,7 +173,7 @@ describe('alipay signatures', () => {
     rejects('not a form at all');
   });
 
-  it('signs requests that the sandbox face verifies with our public key', async () => {
+  it('signs requests that the simulated Alipay face verifies with our public key', async () => {
     const created = await adapter.createOrder({
       outTradeNo: 'T0002',
       amount: 1,
@@ -277,7 +277,7 @@ describe('alipay trade bill', () => {
   });
 });
 
-describe('the sandbox Alipay gateway', () => {
+describe("the simulator's Alipay gateway", () => {
   const server = () =>
     buildSimulator({
       publicUrl: 'http://127.0.0.1:9',

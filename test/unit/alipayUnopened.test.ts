@@ -1,6 +1,6 @@
 // Alipay orders the payer has not opened yet (an unopened page-pay URL, an unscanned precreate QR
 // code): Alipay answers ACQ.TRADE_NOT_EXIST for them, yet they stay payable until time_expire.
-// Our adapter against the sandbox's Alipay face, on a real port.
+// Our adapter against the simulator's Alipay face, on a real port.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
@@ -14,13 +14,13 @@ import { testChannelKeys } from '../support/system';
 const APP_ID = '2021000000000001';
 const keys = testChannelKeys().alipay;
 
-let sandbox: ReturnType<typeof buildSimulator>;
-let sandboxUrl: string;
+let simulator: ReturnType<typeof buildSimulator>;
+let simulatorUrl: string;
 let adapter: ChannelAdapter;
 let seq = 0;
 
 before(async () => {
-  sandbox = buildSimulator({
+  simulator = buildSimulator({
     publicUrl: 'http://127.0.0.1:9',
     faces: [
       alipayFace({
@@ -33,20 +33,20 @@ before(async () => {
     ],
     log: createLogger('silent'),
   });
-  await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
-  sandboxUrl = `http://127.0.0.1:${(sandbox.app.server.address() as AddressInfo).port}`;
+  await simulator.app.listen({ host: '127.0.0.1', port: 0 });
+  simulatorUrl = `http://127.0.0.1:${(simulator.app.server.address() as AddressInfo).port}`;
   adapter = createAlipayAdapter(
     {
       appId: APP_ID,
       appPrivateKey: keys.app.privateKey,
       alipayPublicKey: keys.platform.publicKey,
-      gatewayUrl: `${sandboxUrl}/alipay/gateway.do`,
+      gatewayUrl: `${simulatorUrl}/alipay/gateway.do`,
     },
     { timeoutMs: 5000 },
   );
 });
 after(async () => {
-  await sandbox?.app.close();
+  await simulator?.app.close();
 });
 
 const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
@@ -67,19 +67,19 @@ async function precreate(expiresAt: string) {
 
 /** The payer scans the QR code (opens its pay page). */
 async function payerScans(outTradeNo: string) {
-  const page = await sandbox.app.inject({ method: 'GET', url: `/pay/${outTradeNo}` });
+  const page = await simulator.app.inject({ method: 'GET', url: `/pay/${outTradeNo}` });
   assert.equal(page.statusCode, 200);
 }
 
 describe('alipay orders the payer has not opened yet', () => {
-  it('defect 7: the sandbox face answers ACQ.TRADE_NOT_EXIST for an unscanned QR code, yet the payer can pay it', async () => {
+  it('defect 7: the simulated Alipay face answers ACQ.TRADE_NOT_EXIST for an unscanned QR code, yet the payer can pay it', async () => {
     const outTradeNo = await precreate(inMinutes(10));
-    await assert.rejects(sandbox.gateway.queryTrade(outTradeNo), { code: 'TRADE_NOT_EXIST' });
-    assert.throws(() => sandbox.gateway.closeTrade(outTradeNo), { code: 'TRADE_NOT_EXIST' });
+    await assert.rejects(simulator.gateway.queryTrade(outTradeNo), { code: 'TRADE_NOT_EXIST' });
+    assert.throws(() => simulator.gateway.closeTrade(outTradeNo), { code: 'TRADE_NOT_EXIST' });
     await payerScans(outTradeNo);
-    const paid = await sandbox.app.inject({ method: 'POST', url: `/pay/${outTradeNo}` });
+    const paid = await simulator.app.inject({ method: 'POST', url: `/pay/${outTradeNo}` });
     assert.equal(paid.statusCode, 200);
-    assert.equal((await sandbox.gateway.queryTrade(outTradeNo)).trade_status, 'TRADE_SUCCESS');
+    assert.equal((await simulator.gateway.queryTrade(outTradeNo)).trade_status, 'TRADE_SUCCESS');
   });
 
   it('defect 7: a query of an unscanned QR code is a PENDING fact (waiting for the payer), not NOT_FOUND', async () => {
@@ -107,7 +107,7 @@ describe('alipay orders the payer has not opened yet', () => {
     // Once the payer has scanned it, the trade exists and Alipay confirms the close.
     await payerScans(outTradeNo);
     assert.deepEqual(await adapter.closeOrder(outTradeNo, { expiresAt }), { kind: 'closed' });
-    assert.equal(sandbox.gateway.inspect(outTradeNo).trade_status, 'TRADE_CLOSED');
+    assert.equal(simulator.gateway.inspect(outTradeNo).trade_status, 'TRADE_CLOSED');
   });
 
   it('defect 7: ACQ.TRADE_NOT_EXIST after time_expire confirms the close', async () => {

@@ -1,4 +1,5 @@
-// The bank-card channel (ACP 5.1-like): its signatures, and the adapter against an in-process sandbox.
+// The bank-card channel (ACP 5.1-like): its signatures, and the adapter against an in-process
+// simulator.
 import assert from 'node:assert/strict';
 import { createHash, createVerify, randomInt } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -38,7 +39,7 @@ const tradeNo = () => `T${ulid()}`;
 const refundNo = () => `rf_${ulid()}`;
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
 
-let sandboxUrl: string;
+let simulatorUrl: string;
 let notifyUrl: string;
 let closeAll: () => Promise<void>;
 const received: VerifiedNotification[] = [];
@@ -50,7 +51,7 @@ function credentials(overrides: Partial<BankcardCredentials> = {}): BankcardCred
     signCertId: keys.bankcard.merchant.serial,
     verifyPublicKey: keys.bankcard.platform.publicKey,
     verifyCertId: keys.bankcard.platform.serial,
-    gatewayUrl: `${sandboxUrl}/bankcard`,
+    gatewayUrl: `${simulatorUrl}/bankcard`,
     ...overrides,
   };
 }
@@ -58,7 +59,7 @@ function credentials(overrides: Partial<BankcardCredentials> = {}): BankcardCred
 let adapter: ChannelAdapter;
 
 async function nextCard(body: object) {
-  const response = await fetch(`${sandboxUrl}/bankcard/control/next-card`, {
+  const response = await fetch(`${simulatorUrl}/bankcard/control/next-card`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -99,7 +100,7 @@ function listen(server: Server): Promise<string> {
 
 before(async () => {
   const port = await freePort();
-  sandboxUrl = `http://127.0.0.1:${port}`;
+  simulatorUrl = `http://127.0.0.1:${port}`;
   adapter = createBankcardAdapter(credentials(), { timeoutMs: 2000 });
   const receiver = createServer((req, res) => {
     let body = '';
@@ -115,7 +116,7 @@ before(async () => {
   });
   notifyUrl = `${await listen(receiver)}/webhooks/bankcard`;
   const { app } = buildSimulator({
-    publicUrl: sandboxUrl,
+    publicUrl: simulatorUrl,
     log: pino({ level: 'silent' }),
     faces: [
       bankcardFace({
@@ -125,7 +126,7 @@ before(async () => {
         platformPrivateKey: keys.bankcard.platform.privateKey,
         platformCertId: keys.bankcard.platform.serial,
         retrySeconds: [1, 1],
-        publicUrl: sandboxUrl,
+        publicUrl: simulatorUrl,
       }),
     ],
   });
@@ -291,7 +292,7 @@ describe('consume (quick pay)', () => {
     );
   });
 
-  it('a request signed with another key is refused by the sandbox (respCode 11, signed)', async () => {
+  it('a request signed with another key is refused by the simulator (respCode 11, signed)', async () => {
     const other = generateKeyPair();
     const forged = createBankcardAdapter(credentials({ signPrivateKey: other.privateKey }), {
       timeoutMs: 2000,
@@ -534,7 +535,7 @@ describe('answers and notifications that are not the platform’s', () => {
   });
 
   it('the query path answers signed forms even for refusals', async () => {
-    const response = await fetch(`${sandboxUrl}/bankcard${bankcardPaths.query}`, {
+    const response = await fetch(`${simulatorUrl}/bankcard${bankcardPaths.query}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'orderId=T0001ABCD',

@@ -1,5 +1,5 @@
-// The sandbox's journal: each change on disk before the call that made it returns, replayed at
-// start (a torn last line dropped), compacted when it grows, one process per file; and a sandbox
+// The simulator's journal: each change on disk before the call that made it returns, replayed at
+// start (a torn last line dropped), compacted when it grows, one process per file; and a simulator
 // started on the journal a crash left behind carries on: an owed notification continues its retry
 // schedule, bank-card orders keep their query ids, refunds and pending settlements.
 import assert from 'node:assert/strict';
@@ -130,10 +130,10 @@ const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ulid = () => Array.from({ length: 26 }, () => alphabet[randomInt(32)]).join('');
 
 /**
- * A sandbox with every face, as `npm start` wires it, on `file`; each at an address of its own,
+ * A simulator with every face, as `npm start` wires it, on `file`; each at an address of its own,
  * so that no connection pooled to an earlier one is reused. With a bank-card adapter that calls it.
  */
-async function sandboxOn(file: string) {
+async function simulatorOn(file: string) {
   const config = loadConfig({
     SIMULATOR_PORT: String(await freePort()),
     SIMULATOR_NOTIFY_RETRY_SECONDS: '1,1,1,1',
@@ -163,7 +163,7 @@ function crashImage(file: string): string {
   return image;
 }
 
-describe('a sandbox started on the journal a crash left', () => {
+describe('a simulator started on the journal a crash left', () => {
   let receiver: ReturnType<typeof createServer>;
   let notifyUrl: string;
   let accepting = false;
@@ -183,7 +183,7 @@ describe('a sandbox started on the journal a crash left', () => {
 
   it('continues an owed notification on its retry schedule, attempts counted on', async () => {
     const file = newFile();
-    const first = await sandboxOn(file);
+    const first = await simulatorOn(file);
     const outTradeNo = `RETRY${Date.now()}`;
     first.gateway.createTrade('sandbox', {
       out_trade_no: outTradeNo,
@@ -205,7 +205,7 @@ describe('a sandbox started on the journal a crash left', () => {
     assert.ok(crashed.notifications.length >= 1);
 
     accepting = true;
-    const second = await sandboxOn(image);
+    const second = await simulatorOn(image);
     try {
       const attempts = await eventually(
         async () => {
@@ -229,7 +229,7 @@ describe('a sandbox started on the journal a crash left', () => {
 
   it('bank card: orders keep their query ids and refunds, an accepted card is still charged', async () => {
     const file = newFile();
-    const first = await sandboxOn(file);
+    const first = await simulatorOn(file);
     let adapter = first.bankcard;
     const order = (outTradeNo: string, amount: number) => ({
       outTradeNo,
@@ -258,7 +258,7 @@ describe('a sandbox started on the journal a crash left', () => {
     const image = crashImage(file);
     await first.app.close();
 
-    const second = await sandboxOn(image);
+    const second = await simulatorOn(image);
     adapter = second.bankcard;
     try {
       const queried = await adapter.queryOrder(charged);

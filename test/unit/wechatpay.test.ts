@@ -1,4 +1,4 @@
-// WeChat Pay API v3: the adapter's pure parts, the adapter against the sandbox face over HTTP, and
+// WeChat Pay API v3: the adapter's pure parts, the adapter against the simulator over HTTP, and
 // a cross-check of our signatures, ciphertext and bill with an independent implementation
 // (wechatpay-axios-plugin's Rsa, Aes.AesGcm and Formatter).
 import assert from 'node:assert/strict';
@@ -319,7 +319,7 @@ describe('wechatpay: notifications', () => {
   });
 });
 
-describe('wechatpay: the adapter against the sandbox face over HTTP', () => {
+describe("wechatpay: the adapter against the simulator's face over HTTP", () => {
   let stop: () => Promise<void>;
   let gateway: TradeEngine;
   let baseUrl: string;

@@ -1,6 +1,6 @@
 // Issue 12: WeChat Pay platform certificate rotation. The adapter holds serial -> public key,
 // seeded by the configured certificate and refreshed from GET /v3/certificates (served by the
-// sandbox face, which can rotate its platform certificate) when a serial is unknown, at most once
+// simulator, which can rotate its platform certificate) when a serial is unknown, at most once
 // per interval.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
