@@ -1,9 +1,5 @@
 // Pay orders as merchants see them: create (idempotent by merchant order no), read, pay.
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { signCashierToken } from '../domain/cashierTokens';
@@ -23,7 +19,6 @@ import { decidePay, type AttemptStatus, type PayRequest, type PayStatus } from '
 import { encodeListCursor, type ListCursor } from '../domain/schemas';
 import {
   close,
-  handOver,
   nothingToSync,
   pay,
   paymentWorkflowId,
@@ -33,6 +28,7 @@ import {
 import type { ApiMetrics } from '../metrics';
 import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
+import { isCompletedError, refusalOf, updateAcrossRuns } from './workflowUpdates';
 
 export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   channels: ChannelRegistry;
@@ -120,7 +116,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
    */
   function updateWorkflow<T>(id: string, run: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
     const deadline = Date.now() + deps.updateWaitSeconds * 1000;
-    return acrossRuns(temporal.workflow.getHandle(paymentWorkflowId(id)), (handle) =>
+    return updateAcrossRuns(temporal.workflow.getHandle(paymentWorkflowId(id)), (handle) =>
       temporal.withDeadline(deadline, () => run(handle)),
     );
   }
@@ -518,40 +514,6 @@ function declineCodeOf(refusal: ApplicationFailure): string | undefined {
   const [detail] = refusal.details ?? [];
   if (detail === null || typeof detail !== 'object' || !('declineCode' in detail)) return undefined;
   return typeof detail.declineCode === 'string' ? detail.declineCode : undefined;
-}
-
-/**
- * Runs an Update, trying again while the workflow hands over to a new run (continue-as-new):
- * a refusal that says so, or a run that completed while the Update waited for it.
- */
-async function acrossRuns<T>(
-  handle: WorkflowHandle,
-  update: (handle: WorkflowHandle) => Promise<T>,
-): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await update(handle);
-    } catch (err) {
-      const movedOn =
-        refusalOf(err)?.type === handOver ||
-        (isCompletedError(err) && (await handle.describe()).status.name === 'RUNNING');
-      if (!movedOn || tries >= handOverTries) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50 * Math.min(tries, 10)));
-    }
-  }
-}
-const handOverTries = 40;
-
-/** The Update was refused with this code by its validator. */
-/** The failure an Update's handler or validator refused with, if it refused. */
-function refusalOf(err: unknown): ApplicationFailure | undefined {
-  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure
-    ? err.cause
-    : undefined;
-}
-
-function isCompletedError(err: unknown): boolean {
-  return err instanceof Error && /already completed/i.test(err.message);
 }
 
 export type PayOrderService = ReturnType<typeof createPayOrderService>;

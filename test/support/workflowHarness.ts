@@ -1,5 +1,6 @@
 // What the workflow tests share: the payment workflow on a real Temporal dev server, with channel
 // and database activities replaced by an in-memory channel, so each rule is seen on its own.
+import { updateAcrossRuns } from '../../src/services/workflowUpdates';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
@@ -151,6 +152,10 @@ export function withWorker<T>(channel: FakeChannel, scenario: (taskQueue: string
         return false;
       },
       deliverMerchantEvent: async () => true,
+      recordAndDeliverMerchantEvent: async (event: { type: string }) => {
+        channel.merchantEvents.push(event.type);
+        return 'NO_NOTIFY_URL' as const;
+      },
       giveUpMerchantEvent: async () => {},
     },
     scenario,
@@ -180,8 +185,11 @@ export async function start(taskQueue: string, args: PaymentInput) {
   });
 }
 
+/** A pay request as the API sends it (src/services/payOrders.ts): again if no run took it. */
 export function payWith(handle: WorkflowHandle, method: 'page' | 'qr') {
-  return handle.executeUpdate(pay, { args: [{ channel: 'sandbox', method }] });
+  return updateAcrossRuns(handle, (h) =>
+    h.executeUpdate(pay, { args: [{ channel: 'sandbox', method }] }),
+  );
 }
 
 export async function refusal(promise: Promise<unknown>): Promise<string | undefined> {
