@@ -14,6 +14,9 @@ import { openNotifySecrets, signingSecrets } from '../services/notifySecrets';
 import type { SecretBox } from '../services/secretBox';
 import { postToMerchant } from './merchantDelivery';
 
+/** What the first delivery try of a new event came to. */
+export type FirstTry = 'DELIVERED' | 'NOT_DELIVERED' | 'NO_NOTIFY_URL';
+
 export function createMerchantNotificationActivities({
   db,
   timeoutMs,
@@ -27,7 +30,7 @@ export function createMerchantNotificationActivities({
   secretBox: SecretBox;
   metrics: WorkerMetrics;
 }) {
-  return {
+  const activities = {
     /** Stores the event unless stored already; answers false when the order has no notify URL. */
     async recordMerchantEvent(event: MerchantEvent): Promise<boolean> {
       return books.storeMerchantEvent(db, event);
@@ -57,11 +60,22 @@ export function createMerchantNotificationActivities({
       return error === null;
     },
 
+    /**
+     * Records a new event and makes its first delivery try, in one activity: how the payment
+     * workflow tells its merchant (src/workflows/merchantNotification.ts, `tellMerchant`).
+     */
+    async recordAndDeliverMerchantEvent(event: MerchantEvent): Promise<FirstTry> {
+      if (!(await activities.recordMerchantEvent(event))) return 'NO_NOTIFY_URL';
+      const delivered = await activities.deliverMerchantEvent({ eventId: event.id, attemptNo: 1 });
+      return delivered ? 'DELIVERED' : 'NOT_DELIVERED';
+    },
+
     /** The schedule is exhausted: an operator has to reach the merchant. */
     async giveUpMerchantEvent({ eventId }: { eventId: string }) {
       if (await books.giveUpMerchantEvent(db, eventId)) metrics.merchantNotificationsGivenUp.inc();
     },
   };
+  return activities;
 }
 
 export type MerchantNotificationActivities = ReturnType<

@@ -1,10 +1,12 @@
-// One workflow per merchant event (contract: ./contracts/merchantNotification.ts): deliver it
-// until the merchant answers 2xx, on a schedule, recording every try. It outlives the payment
-// workflow that started it.
+// Telling a merchant about one event (contract: ./contracts/merchantNotification.ts): deliver it
+// until the merchant answers 2xx, on a schedule, recording every try. The payment workflow makes
+// the first try itself (`tellMerchant`) and hands the rest of the schedule to the
+// merchantNotification workflow only when that try fails; the refund workflows start that
+// workflow for every event. Either way it outlives the workflow that started it.
 import { ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
 import type { MerchantNotificationActivities } from '../activities/merchantNotifications';
 import { newId } from '../domain/ids';
-import type { MerchantEventData, MerchantEventType } from '../domain/merchantEvents';
+import type { MerchantEvent, MerchantEventData, MerchantEventType } from '../domain/merchantEvents';
 import {
   merchantNotificationWorkflowId,
   type MerchantNotificationInput,
@@ -19,16 +21,25 @@ const records = proxyActivities<MerchantNotificationActivities>({
 export async function merchantNotification({
   event,
   retrySeconds,
+  triesDone = 0,
 }: MerchantNotificationInput): Promise<MerchantNotificationOutcome> {
-  if (!(await records.recordMerchantEvent(event))) return 'NO_NOTIFY_URL';
-  for (let attemptNo = 1; ; attemptNo++) {
+  if (triesDone === 0 && !(await records.recordMerchantEvent(event))) return 'NO_NOTIFY_URL';
+  for (let attemptNo = triesDone + 1; ; attemptNo++) {
+    if (attemptNo > 1) {
+      // The wait after the previous try, whoever made it.
+      const delay = retrySeconds[attemptNo - 2];
+      if (delay === undefined) break;
+      await sleep(delay * 1000);
+    }
     if (await records.deliverMerchantEvent({ eventId: event.id, attemptNo })) return 'DELIVERED';
-    const delay = retrySeconds[attemptNo - 1];
-    if (delay === undefined) break;
-    await sleep(delay * 1000);
   }
   await records.giveUpMerchantEvent({ eventId: event.id });
   return 'FAILED';
+}
+
+function newMerchantEvent(type: MerchantEventType, data: MerchantEventData): MerchantEvent {
+  const id = newId('evt', Date.now(), Math.random);
+  return { id, type, createdAt: new Date(Date.now()).toISOString(), data };
 }
 
 /** Starts the delivery of one new event as a child that runs on after its parent completes. */
@@ -37,12 +48,38 @@ export async function startMerchantNotification(
   data: MerchantEventData,
   retrySeconds: number[],
 ): Promise<void> {
-  const id = newId('evt', Date.now(), Math.random);
+  await handToNotificationWorkflow(newMerchantEvent(type, data), retrySeconds, 0);
+}
+
+/**
+ * Records one new event and makes its first delivery try from the calling workflow, in one
+ * activity: most
+ * merchants answer the first time, and then no other workflow is needed. A failed try hands the
+ * rest of the schedule to a merchantNotification child, which outlives the caller.
+ */
+export async function tellMerchant(
+  type: MerchantEventType,
+  data: MerchantEventData,
+  retrySeconds: number[],
+): Promise<void> {
+  const event = newMerchantEvent(type, data);
+  const firstTry = await records.recordAndDeliverMerchantEvent(event);
+  if (firstTry !== 'NOT_DELIVERED') return;
+  if (retrySeconds.length === 0) {
+    await records.giveUpMerchantEvent({ eventId: event.id });
+    return;
+  }
+  await handToNotificationWorkflow(event, retrySeconds, 1);
+}
+
+async function handToNotificationWorkflow(
+  event: MerchantEvent,
+  retrySeconds: number[],
+  triesDone: number,
+): Promise<void> {
   await startChild(merchantNotification, {
-    workflowId: merchantNotificationWorkflowId(id),
+    workflowId: merchantNotificationWorkflowId(event.id),
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [
-      { event: { id, type, createdAt: new Date(Date.now()).toISOString(), data }, retrySeconds },
-    ],
+    args: [{ event, retrySeconds, ...(triesDone > 0 ? { triesDone } : {}) }],
   });
 }

@@ -2,7 +2,7 @@
 // (./payment/run.ts), answers the order's messages through it, and lives the pay order's phases
 // (./payment/phases.ts): open until paid or expired, closed at the channel, the merchant told, then
 // listening through the late window so that a late or duplicate success is never lost.
-import { ApplicationFailure, log, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import { closeOrder, decidePay, syncCanLearn, type PayRequest } from '../domain/payOrder';
 import {
   attention,
@@ -45,14 +45,14 @@ export async function payment(input: PaymentInput): Promise<PayOrderView> {
 /** The pay order's life, phase after phase (./payment/phases.ts). */
 function* lifeOf(order: PayOrderRun): Phase<PayOrderView> {
   yield* untilSettledOrExpired(order);
-  if (patched('close-without-holding')) {
+  if (order.takes('close-without-holding')) {
     yield* closeAtExpiry(order);
     yield* tellMerchant(order);
     // A paid order is announced first; a channel order left open beside it is closed after.
     yield* closeLeftOpen(order);
   } else {
     yield* closeAtExpiryHoldingTheSerializer(order);
-    if (patched('merchant-notification')) yield* tellMerchant(order);
+    if (order.takes('merchant-notification')) yield* tellMerchant(order);
   }
   yield* lateWindow(order);
   yield* finishRefunds(order);
@@ -75,7 +75,7 @@ function answerMessages(order: PayOrderRun) {
   setHandler(attention, (reason, passes) =>
     serialized(async () => {
       log.warn('an operator is asked to look at this pay order', { reason });
-      if (passes === 'OPEN_PAST_EXPIRY' && patched('open-past-expiry-flag-passes')) {
+      if (passes === 'OPEN_PAST_EXPIRY' && order.takes('open-past-expiry-flag-passes')) {
         await order.flagUntilClosed();
       } else {
         await order.flagForOperator();

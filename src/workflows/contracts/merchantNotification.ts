@@ -7,6 +7,11 @@ import { workflowContract } from './contract';
 export interface MerchantNotificationInput {
   event: MerchantEvent;
   retrySeconds: number[];
+  /**
+   * Tries its starter made already (the payment workflow makes the first itself): the event is
+   * recorded, and the next try waits `retrySeconds[triesDone - 1]`. Absent: none.
+   */
+  triesDone?: number;
 }
 
 /** NO_NOTIFY_URL: the merchant gets no notifications; nothing was sent. */

@@ -12,7 +12,6 @@ import {
   condition,
   log,
   makeContinueAsNewFunc,
-  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { closeOrder, isSettled, openAttempt } from '../../domain/payOrder';
@@ -54,9 +53,11 @@ const defaultContinueAsNewAfterEvents = 5000;
  * history hands over to a new run meanwhile.
  */
 export function* untilSettledOrExpired(run: PayOrderRun): Phase {
-  if (!run.resumed) yield run.save(run.state);
-  const queryFallback = patched('query-fallback');
-  const mayContinueAsNew = patched('continue-as-new');
+  // The API stored the new order and Temporal its search attributes before the start: runs since
+  // `no-first-save` have nothing to write until the order changes.
+  if (!run.resumed && !run.takes('no-first-save')) yield run.save(run.state);
+  const queryFallback = run.takes('query-fallback');
+  const mayContinueAsNew = run.takes('continue-as-new');
   while (!isSettled(run.state)) {
     if (mayContinueAsNew && historyIsLong(run.input)) {
       yield continueAsNewWhenQuiet(run);
@@ -138,22 +139,25 @@ export function* lateWindow(run: PayOrderRun): Phase {
   }
 }
 
-/** The run ends once its compensating refunds and its handlers have. */
+/** The run ends once its compensating refunds, merchant delivery tries and handlers have. */
 export function* finishRefunds(run: PayOrderRun): Phase {
-  if (patched('late-facts-applied')) {
+  if (run.takes('late-facts-applied')) {
     // Compensating refunds may outlast the late window: every fact that reaches this run until
     // it completes is applied (a success then is refunded like any other), never dropped.
     for (;;) {
-      yield condition(
-        () => run.facts.length > 0 || (run.compensating === 0 && allHandlersFinished()),
-      );
+      yield condition(() => run.facts.length > 0 || runIsQuiet(run));
       if (run.facts.length === 0) break;
       yield run.serialized(() => run.applyFacts());
     }
   } else {
     yield Promise.all(run.compensations);
-    yield condition(allHandlersFinished);
+    yield condition(() => runIsQuiet(run));
   }
+}
+
+/** No refund, merchant delivery try or handler of the run is under way. */
+function runIsQuiet(run: PayOrderRun): boolean {
+  return run.compensating === 0 && run.tellingMerchant === 0 && allHandlersFinished();
 }
 
 /** Whether this run's history is long enough to hand over to a new run. */
@@ -171,7 +175,7 @@ async function continueAsNewWhenQuiet(run: PayOrderRun): Promise<void> {
   run.handingOver = true;
   await condition(allHandlersFinished);
   run.handingOver = false;
-  if (isSettled(run.state) || run.compensating > 0) return;
+  if (isSettled(run.state) || run.compensating > 0 || run.tellingMerchant > 0) return;
   log.info('history is long; continuing as new', { historyLength: workflowInfo().historyLength });
   await makeContinueAsNewFunc<(input: PaymentInput) => Promise<PayOrderView>>({
     // The operator's view in the Temporal UI carries over to the new run.

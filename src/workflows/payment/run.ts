@@ -8,7 +8,9 @@ import {
   patched,
   proxyActivities,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { PayOrderRecordActivities } from '../../activities/payOrderRecords';
 import { newId } from '../../domain/ids';
 import {
@@ -41,7 +43,7 @@ import {
   type RefundView,
 } from '../contracts/payment';
 import type { RefundRecord } from '../contracts/merchantRefund';
-import { startMerchantNotification } from '../merchantNotification';
+import { startMerchantNotification, tellMerchant } from '../merchantNotification';
 import { refundOwed } from '../refund';
 import { attemptView, closeOpenAttempts, type ChannelOrderRun } from './channelOrders';
 
@@ -50,8 +52,17 @@ const records = proxyActivities<PayOrderRecordActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
+/**
+ * The patch a run started since it was introduced takes with every change of the payment
+ * workflow below at once: each patch costs a new run a history marker and a visibility write, so
+ * one stands for all. Runs started before it check each change by its own patch (`takes`).
+ */
+const currentShape = 'payment-shape-2';
+
 export class PayOrderRun implements ChannelOrderRun {
   private current: PayOrderState;
+  /** This run started with the current shape: every change below applies. */
+  private readonly currentShape: boolean;
   private version: number;
   /** Channel facts received and not yet applied. */
   readonly facts: ChannelFact[];
@@ -65,6 +76,8 @@ export class PayOrderRun implements ChannelOrderRun {
   /** Compensating refunds under way; the workflow does not complete before they end. */
   readonly compensations: Promise<void>[] = [];
   compensating = 0;
+  /** Merchant events whose first delivery try is under way; the workflow waits for them. */
+  tellingMerchant = 0;
   /** Set while the run waits for its handlers to finish before continuing as new. */
   handingOver = false;
   /**
@@ -77,6 +90,7 @@ export class PayOrderRun implements ChannelOrderRun {
   readonly resumed: boolean;
 
   constructor(readonly input: PaymentInput) {
+    this.currentShape = patched(currentShape);
     const resumed = input.resume;
     this.resumed = resumed !== undefined;
     this.current =
@@ -94,6 +108,11 @@ export class PayOrderRun implements ChannelOrderRun {
     this.failuresInARow = resumed?.failuresInARow ?? 0;
     this.refunds = resumed?.refunds.map((r) => ({ ...r })) ?? [];
     this.passingFlag = resumed?.passingFlag;
+  }
+
+  /** Whether this run takes the change of the workflow's code named `patch`. */
+  takes(patch: string): boolean {
+    return this.currentShape || patched(patch);
   }
 
   /** The pay order as this run knows it; changed only by `save`. */
@@ -119,11 +138,15 @@ export class PayOrderRun implements ChannelOrderRun {
         this.version === 1 ? attempts : attempts.filter((a) => !previous.attempts.includes(a)),
     });
     const paidWith = this.current.attempts.find((a) => a.id === this.current.paidAttemptId);
-    upsertSearchAttributes([
+    const shown: SearchAttributeUpdatePair[] = [
       { key: searchAttributes.payStatus, value: this.current.status },
       { key: searchAttributes.needsAttention, value: this.current.needsAttention },
       ...(paidWith ? [{ key: searchAttributes.payChannel, value: paidWith.channel }] : []),
-    ]);
+    ];
+    // Runs since `upsert-changes-only` upsert only what changed: each upsert is a visibility
+    // write.
+    const changes = this.takes('upsert-changes-only') ? shown.filter((p) => !isShown(p)) : shown;
+    if (changes.length > 0) upsertSearchAttributes(changes);
   }
 
   /** Flags the order for an operator for a reason that does not pass by itself. */
@@ -160,7 +183,7 @@ export class PayOrderRun implements ChannelOrderRun {
    */
   async channelAnswered(how: 'learnt' | 'closed') {
     if (!this.passingFlag || (this.passingFlag === 'OPEN_PAST_EXPIRY' && how === 'learnt')) return;
-    if (!patched('unreachable-flag-clears')) return;
+    if (!this.takes('unreachable-flag-clears')) return;
     log.info('the reason for the flag has passed; clearing it', { reason: this.passingFlag });
     this.passingFlag = undefined;
     if (this.state.needsAttention) await this.save({ ...this.state, needsAttention: false });
@@ -175,7 +198,7 @@ export class PayOrderRun implements ChannelOrderRun {
     log.info('channel fact applied', { outTradeNo: fact.outTradeNo, outcome: outcome.kind });
     let settled = next;
     if (outcome.kind === 'extraPayment') {
-      if (patched('compensating-refund')) {
+      if (this.takes('compensating-refund')) {
         const paid = next.attempts.find((a) => a.id === outcome.attemptId)!;
         this.startCompensation(paid, outcome.reason);
       } else {
@@ -185,7 +208,7 @@ export class PayOrderRun implements ChannelOrderRun {
     if (outcome.kind === 'amountMismatch') {
       // A success of another amount: the payer never meant to pay it, so it goes back.
       const mismatched = next.attempts.find((a) => a.id === outcome.attemptId)!;
-      if (mismatched.status === 'AMOUNT_MISMATCH' && patched('amount-mismatch-refund')) {
+      if (mismatched.status === 'AMOUNT_MISMATCH' && this.takes('amount-mismatch-refund')) {
         this.startCompensation(mismatched, 'AMOUNT_MISMATCH');
       } else {
         settled = outcome.flagged;
@@ -202,20 +225,30 @@ export class PayOrderRun implements ChannelOrderRun {
     while (this.facts.length > 0) await this.applyFact(this.facts.shift()!);
   }
 
-  /** Starts the delivery of one merchant event; it runs on after this workflow completes. */
+  /**
+   * Tells the merchant about one event. Runs since `merchant-delivery-first` make the first
+   * delivery try themselves, alongside what comes next (the run ends only after it), and start a
+   * merchantNotification child only if that try fails; earlier runs start the child at once.
+   * Either way the delivery runs on after this workflow completes.
+   */
   async tellMerchant(type: MerchantEventType, refund?: MerchantEventData['refund']) {
-    await startMerchantNotification(
-      type,
-      {
-        payOrderId: this.state.id,
-        merchantOrderNo: this.input.merchantOrderNo,
-        status: this.state.status,
-        amount: this.state.amount,
-        currency: this.state.currency,
-        ...(refund ? { refund } : {}),
-      },
-      this.input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds,
-    );
+    const data: MerchantEventData = {
+      payOrderId: this.state.id,
+      merchantOrderNo: this.input.merchantOrderNo,
+      status: this.state.status,
+      amount: this.state.amount,
+      currency: this.state.currency,
+      ...(refund ? { refund } : {}),
+    };
+    const retrySeconds = this.input.merchantNotifyRetrySeconds ?? defaultMerchantNotifyRetrySeconds;
+    if (!this.takes('merchant-delivery-first')) {
+      await startMerchantNotification(type, data, retrySeconds);
+      return;
+    }
+    this.tellingMerchant += 1;
+    void tellMerchant(type, data, retrySeconds)
+      .catch((err: unknown) => log.error('the merchant could not be told', { type, err }))
+      .finally(() => (this.tellingMerchant -= 1));
   }
 
   private startCompensation(attempt: Attempt, reason: ExtraPaymentReason) {
@@ -262,7 +295,7 @@ export class PayOrderRun implements ChannelOrderRun {
       known: (status) => (shown.status = status),
       refused: () => this.serialized(() => this.flagForOperator()),
       refunded: (refund) =>
-        patched('merchant-notification')
+        this.takes('merchant-notification')
           ? this.tellMerchant('pay_order.refunded', refund)
           : undefined,
     });
@@ -302,6 +335,11 @@ export class PayOrderRun implements ChannelOrderRun {
       attempts: this.state.attempts.map(attemptView),
     };
   }
+}
+
+/** Whether the run's search attributes show this value already. */
+function isShown({ key, value }: SearchAttributeUpdatePair): boolean {
+  return workflowInfo().typedSearchAttributes.get(key) === value;
 }
 
 export type Serializer = ReturnType<typeof serializer>;
