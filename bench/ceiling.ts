@@ -1,8 +1,10 @@
-// The engine's ceiling for one payment: the bare workflow driven straight through the Temporal
-// client (start, pay update, notify signal, wait for the notification child), no API, no DB.
+// The engine's ceilings for one payment, driven straight through the Temporal client, no API, no
+// DB: the bare workflow of paycenter's shape before issue 17 (start, pay update, notify signal,
+// wait for the notification child), and the minimal one (start, one Update calling one activity,
+// one signal, complete).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { searchAttributes } from '../src/workflows/contracts/payment';
-import { bareEventId, bareNotify, barePay } from './workflows';
+import { bareEventId, bareNotify, barePay, minimalNotify, minimalPay } from './workflows';
 import { closedLoop, latency, sleep, wallNow, type Latency } from './stats';
 
 export interface CeilingResult {
@@ -50,19 +52,36 @@ async function bareOnce(client: Client, taskQueue: string, runId: string): Promi
   }
 }
 
+async function minimalOnce(client: Client, taskQueue: string, runId: string): Promise<number> {
+  const started = wallNow();
+  const handle = await client.workflow.start('minimalPayment', {
+    workflowId: `minimal-${runId}-${++sequence}`,
+    taskQueue,
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+  });
+  await handle.executeUpdate(minimalPay);
+  await handle.signal(minimalNotify);
+  await handle.result();
+  return wallNow() - started;
+}
+
+export type CeilingShape = 'same-shape' | 'minimal';
+
 export async function runCeiling(
   client: Client,
   taskQueue: string,
   runId: string,
   load: { count: number; concurrency: number },
+  shape: CeilingShape = 'same-shape',
 ): Promise<CeilingResult> {
+  const once = shape === 'minimal' ? minimalOnce : bareOnce;
   const samples: number[] = [];
   const errors: string[] = [];
   let failed = 0;
   const started = wallNow();
   await closedLoop(load.count, load.concurrency, async () => {
     try {
-      samples.push(await bareOnce(client, taskQueue, runId));
+      samples.push(await once(client, taskQueue, runId));
     } catch (err) {
       failed += 1;
       if (errors.length < 5) errors.push(String((err as Error).message ?? err));

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config';
 import { runCeiling } from './ceiling';
+import { cpuMsPer, cpuSnapshot } from './cpu';
 import { payOnce, runPayments, type Journey, type PaymentDriver } from './e2e';
 import { closeIdleSockets } from './http';
 import { startMerchantReceiver, type MerchantReceiver } from './merchantReceiver';
@@ -88,7 +89,7 @@ async function main() {
       return items.filter((_, i) => i % step === 0).slice(0, 100);
     };
 
-    let fixed, saturated, timeAtRate, timeAtSaturation;
+    let fixed, saturated, timeAtRate, timeAtSaturation, cpuAtSaturation;
     if (has('e2e')) {
       log(`warm-up: ${options.warmup} payments`);
       await runPayments(driver, db, { mode: 'saturation', count: options.warmup, concurrency: 8 });
@@ -99,17 +100,19 @@ async function main() {
         perSecond: options.rate,
       });
       log(`e2e at saturation: ${options.payments} payments, ${options.concurrency} at a time`);
+      const cpuBefore = cpuSnapshot();
       saturated = await runPayments(driver, db, {
         mode: 'saturation',
         count: options.payments,
         concurrency: options.concurrency,
       });
+      cpuAtSaturation = cpuMsPer(cpuBefore, cpuSnapshot(), saturated.result.completed);
       log('where time goes: reading workflow histories');
       timeAtRate = await whereTimeGoes(client, pick(fixed.journeys));
       timeAtSaturation = await whereTimeGoes(client, pick(saturated.journeys));
     }
 
-    let ceiling;
+    let ceiling, minimalCeiling;
     if (has('ceiling')) {
       log(`ceiling: bare workflow, ${options.payments} runs, ${options.concurrency} at a time`);
       const bareQueue = 'bare-bench';
@@ -119,6 +122,16 @@ async function main() {
         count: options.payments,
         concurrency: options.concurrency,
       });
+      log(`minimal ceiling: ${options.payments} runs, ${options.concurrency} at a time`);
+      const load = { count: options.payments, concurrency: options.concurrency };
+      await runCeiling(
+        client,
+        bareQueue,
+        `${runId}m`,
+        { ...load, count: options.warmup },
+        'minimal',
+      );
+      minimalCeiling = await runCeiling(client, bareQueue, runId, load, 'minimal');
       await bareWorker.stop();
     }
 
@@ -194,6 +207,12 @@ async function main() {
       ceiling,
       throughputRatio:
         saturated && ceiling ? ratio(saturated.result.perSecond, ceiling.perSecond) : undefined,
+      minimalCeiling,
+      minimalCeilingRatio:
+        saturated && minimalCeiling
+          ? ratio(saturated.result.perSecond, minimalCeiling.perSecond)
+          : undefined,
+      cpuMsPerPaymentAtSaturation: cpuAtSaturation,
       webhooks:
         acks && bareAcks
           ? { paycenter: acks, bare: bareAcks, p99Ratio: ratio(acks.ackMs.p99, bareAcks.ackMs.p99) }
@@ -235,6 +254,18 @@ function printReport(r: any) {
       table(`1. e2e at saturation (${saturation.concurrency} at a time)`, e2e(saturation)),
     );
   }
+  if (r.cpuMsPerPaymentAtSaturation) {
+    const { byPart, total } = r.cpuMsPerPaymentAtSaturation as {
+      byPart: Record<string, number>;
+      total: number;
+    };
+    console.log(
+      table('1. CPU per payment at saturation (ms, /proc utime+stime)', [
+        ...Object.entries(byPart).map(([part, ms]): Row => [part, `${ms} ms`]),
+        ['all', `${total} ms`],
+      ]),
+    );
+  }
   if (r.ceiling) {
     const c = r.ceiling;
     const share =
@@ -244,6 +275,18 @@ function printReport(r: any) {
         ['runs/s', `${c.perSecond} (${c.completed} done, ${c.failed} failed, ${c.seconds}s)`],
         ['start → child done', lat(c.startToNotifiedMs)],
         ['paycenter / ceiling', `${share} (target ≥ 60%)`],
+      ]),
+    );
+  }
+  if (r.minimalCeiling) {
+    const c = r.minimalCeiling;
+    const share =
+      r.minimalCeilingRatio === undefined ? 'n/a' : `${Math.round(r.minimalCeilingRatio * 100)}%`;
+    console.log(
+      table('2. minimal ceiling: start, one Update with one activity, one signal, complete', [
+        ['runs/s', `${c.perSecond} (${c.completed} done, ${c.failed} failed, ${c.seconds}s)`],
+        ['start → completed', lat(c.startToNotifiedMs)],
+        ['paycenter / minimal ceiling', `${share} (target ≥ 70%)`],
       ]),
     );
   }

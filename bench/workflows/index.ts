@@ -62,3 +62,22 @@ export async function bareNotification(): Promise<void> {
   await acts.recordMerchantEvent();
   await acts.deliverMerchantEvent();
 }
+
+export const minimalPay = defineUpdate<{ attemptId: string }, []>('minimalPay');
+export const minimalNotify = defineSignal('minimalNotify');
+
+/**
+ * The least any durable payment needs on this engine: started, one Update that calls the
+ * channel (one activity), one signal that says it was paid, completed. No database, no child.
+ */
+export async function minimalPayment(): Promise<void> {
+  let paid = false;
+  setHandler(minimalPay, async () => {
+    await acts.openChannelOrder();
+    return { attemptId: 'att' };
+  });
+  setHandler(minimalNotify, () => {
+    paid = true;
+  });
+  await condition(() => paid);
+}
