@@ -11,8 +11,19 @@ export interface BenchOptions {
   rate: number;
   rateSeconds: number;
   warmup: number;
+  /**
+   * Webhook acks: TRADE_SUCCESS notifications for as many distinct open orders per second, so the
+   * worker and Temporal are busy with the payments while the API acknowledges.
+   */
   webhookRate: number;
   webhookSeconds: number;
+  /** The ingest sweep's rates (notifications per second), each for `ingestSeconds`. */
+  ingestRates: number[];
+  ingestSeconds: number;
+  /** Open orders each rate's notifications are about (each paid by its first). */
+  ingestOrders: number;
+  /** How long to wait after a load for every stored notification to be handed over. */
+  handOverTimeoutSeconds: number;
   open: number;
   openConcurrency: number;
   /** First query delay of an open channel order (QUERY_SCHEDULE_SECONDS starts with it). */
@@ -21,7 +32,7 @@ export interface BenchOptions {
   sample: number;
   logLevel: string;
   label: string;
-  /** Which measurements to run: e2e, ceiling, webhooks, open (all by default). */
+  /** Which measurements to run: e2e, ceiling, webhooks, ingest, open (all by default). */
   phases: Phase[];
   temporalInMemory: boolean;
   /**
@@ -36,7 +47,7 @@ export interface BenchOptions {
   temporalPragmas: string[];
 }
 
-export const phases = ['e2e', 'ceiling', 'webhooks', 'open'] as const;
+export const phases = ['e2e', 'ceiling', 'webhooks', 'ingest', 'open'] as const;
 export type Phase = (typeof phases)[number];
 
 const full: BenchOptions = {
@@ -49,6 +60,10 @@ const full: BenchOptions = {
   warmup: 60,
   webhookRate: 200,
   webhookSeconds: 15,
+  ingestRates: [100, 200, 500, 1000, 2000],
+  ingestSeconds: 10,
+  ingestOrders: 100,
+  handOverTimeoutSeconds: 120,
   open: 10_000,
   openConcurrency: 32,
   firstQuerySeconds: 30,
@@ -66,6 +81,7 @@ const quick: Partial<BenchOptions> = {
   rateSeconds: 15,
   warmup: 30,
   webhookSeconds: 5,
+  ingestSeconds: 5,
   open: 500,
   firstQuerySeconds: 15,
   sample: 50,
@@ -80,6 +96,9 @@ export function parseOptions(args: string[]): BenchOptions {
     'warmup',
     'webhook-rate',
     'webhook-seconds',
+    'ingest-seconds',
+    'ingest-orders',
+    'hand-over-timeout-seconds',
     'open',
     'open-concurrency',
     'first-query-seconds',
@@ -92,6 +111,7 @@ export function parseOptions(args: string[]): BenchOptions {
       'log-level': { type: 'string' },
       label: { type: 'string' },
       phases: { type: 'string' },
+      'ingest-rates': { type: 'string' },
       'temporal-in-memory': { type: 'boolean' },
       cluster: { type: 'boolean' },
       'temporal-pragmas': { type: 'string' },
@@ -117,6 +137,13 @@ export function parseOptions(args: string[]): BenchOptions {
   }
   if (values['temporal-pragmas']) {
     options.temporalPragmas = values['temporal-pragmas'].split(',').map((p) => p.trim());
+  }
+  if (values['ingest-rates']) {
+    const rates = values['ingest-rates'].split(',').map((r) => Number(r.trim()));
+    if (rates.some((r) => !Number.isFinite(r) || r <= 0)) {
+      throw new Error('--ingest-rates must be positive numbers, comma-separated');
+    }
+    options.ingestRates = rates;
   }
   if (values.phases) {
     const chosen = values.phases.split(',').map((p) => p.trim());

@@ -82,6 +82,19 @@ export const configSchema = z.object({
     .int()
     .positive()
     .default(64 * 1024),
+  /**
+   * Channel notifications the API holds in memory for hand-over to their workflows at most; the
+   * rest wait in the inbox (stored, acknowledged) for the sweep. 0: every one waits for it.
+   */
+  INBOX_QUEUE_LIMIT: z.coerce.number().int().nonnegative().default(10_000),
+  /** Notification hand-overs (signals) under way at once, per API process. */
+  INBOX_HANDOVER_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
+  /** Hand-overs marked in the inbox by one statement at most (also the sweep's page). */
+  INBOX_HANDOVER_BATCH: z.coerce.number().int().positive().max(10_000).default(200),
+  /** How often the API hands over what waits in the inbox (a full queue, a stop, an outage). */
+  INBOX_SWEEP_SECONDS: seconds(15),
+  /** How long a stored notification waits for its own hand-over before the sweep takes it. */
+  INBOX_SWEEP_GRACE_SECONDS: seconds(10),
 
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),

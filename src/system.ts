@@ -383,7 +383,17 @@ export async function startApi(
   const log = deps.log;
   const workflowStarter = workflowStarterDeps(config, deps.db, client, log);
   const corrections = createCorrections(workflowStarter);
-  const inbox = createNotificationInbox({ db: deps.db.db, log, corrections });
+  const inbox = createNotificationInbox({
+    db: deps.db.db,
+    log,
+    corrections,
+    limits: {
+      queueLimit: config.INBOX_QUEUE_LIMIT,
+      concurrency: config.INBOX_HANDOVER_CONCURRENCY,
+      batch: config.INBOX_HANDOVER_BATCH,
+      sweepGraceMs: config.INBOX_SWEEP_GRACE_SECONDS * 1000,
+    },
+  });
   const metrics = createApiMetrics({
     async payOrdersNeedingAttention() {
       try {
@@ -394,10 +404,10 @@ export async function startApi(
       }
     },
   });
-  // Notifications whose hand-over to the workflow failed after they were acknowledged.
+  // Notifications acknowledged but not handed over: no room in the queue, a failed hand-over.
   const redelivery = setInterval(() => {
     inbox.handOverPending().catch((err) => log.error({ err }, 'inbox redelivery failed'));
-  }, 15_000);
+  }, config.INBOX_SWEEP_SECONDS * 1000);
   const cashierTokenSecret = cashierSecret(config, deps.opsKey);
   const app = buildApi({
     db: deps.db.db,

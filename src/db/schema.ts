@@ -139,7 +139,8 @@ export const channelNotifications = pgTable(
     /**
      * RECEIVED (stored and acknowledged), then DELIVERED (signalled to the workflow) or
      * AFTER_COMPLETION (its workflow had ended); UNMATCHED when no channel order of ours has it;
-     * ALREADY_PAID when its channel order was paid already (nothing to hand over).
+     * ALREADY_PAID when its channel order was paid already, NOTHING_NEW when the books show it
+     * cannot change the order (both acknowledged without a hand-over; see InboxStatus).
      */
     status: text('status').notNull().default('RECEIVED'),
     deliveries: integer('deliveries').notNull().default(0),

@@ -127,6 +127,50 @@ export function learnsNothing(attempt: Pick<Attempt, 'status'>): boolean {
 /** Statuses of a channel order the payer paid (another amount than asked included). */
 export const paidStatuses: readonly AttemptStatus[] = ['SUCCEEDED', 'AMOUNT_MISMATCH'];
 
+/**
+ * Where a channel order may go from each status: opened (OPENING) it becomes PENDING, UNKNOWN or
+ * FAILED, and a fact moves it on (applyChannelFact); nothing ever moves it back.
+ */
+export const laterStatuses: Readonly<Record<AttemptStatus, readonly AttemptStatus[]>> = {
+  OPENING: ['PENDING', 'UNKNOWN', 'FAILED', 'SUCCEEDED', 'CLOSED', 'AMOUNT_MISMATCH'],
+  UNKNOWN: ['PENDING', 'SUCCEEDED', 'CLOSED', 'AMOUNT_MISMATCH'],
+  PENDING: ['SUCCEEDED', 'CLOSED', 'AMOUNT_MISMATCH'],
+  FAILED: ['SUCCEEDED', 'CLOSED', 'AMOUNT_MISMATCH'],
+  CLOSED: ['SUCCEEDED', 'AMOUNT_MISMATCH'],
+  SUCCEEDED: [],
+  AMOUNT_MISMATCH: [],
+};
+
+/**
+ * Whether a fact about a channel order the books hold as `status` can change nothing: the
+ * workflow would ignore it in that status and in every later one. The books trail the workflow
+ * (it writes them after each change) but a channel order never moves back, so the notification
+ * inbox may acknowledge such a fact from the books alone, without a signal: a repeat of a
+ * success, a "waiting for the payer" for a channel order already open, a close of a closed one.
+ */
+export function factChangesNothing(status: AttemptStatus, fact: ChannelFact): boolean {
+  return [status, ...laterStatuses[status]].every((now) => {
+    const attempt: Attempt = {
+      id: 'att',
+      outTradeNo: fact.outTradeNo,
+      channel: '',
+      method: '',
+      amount: fact.amount ?? 0,
+      status: now,
+    };
+    const order: PayOrderState = {
+      ...newPayOrderState({ id: 'po', amount: attempt.amount, currency: 'CNY', expiresAtMs: 0 }),
+      attempts: [attempt],
+    };
+    return applyChannelFact(order, fact).outcome.kind === 'ignored';
+  });
+}
+
+/** The statuses of a channel order in which the books can tell that `fact` changes nothing. */
+export function statusesUnchangedBy(fact: ChannelFact): AttemptStatus[] {
+  return attemptStatuses.filter((status) => factChangesNothing(status, fact));
+}
+
 /** The money the channel took on this channel order, if the payer paid it. */
 export function paidAmountOf(attempt: Attempt): number | undefined {
   if (attempt.status === 'SUCCEEDED') return attempt.paidAmount ?? attempt.amount;

@@ -1,79 +1,71 @@
 // The channel notification inbox: a verified notification is stored before it is acknowledged,
-// and handed to its pay order's workflow right after the answer, so the channel's wait never
-// includes Temporal's. One whose hand-over failed is handed over again from the inbox.
-import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
+// and handed to its pay order's workflow after the answer from a bounded queue, so the channel's
+// wait never includes Temporal's nor the worker's. One the books show changes nothing is
+// acknowledged without a hand-over; one the queue had no room for, or whose hand-over failed, is
+// handed over by the sweep.
 import type { Logger } from 'pino';
 import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from '../channels/types';
-import { channelAttempts, channelNotifications } from '../db/schema';
+import {
+  markHandedOver,
+  notHandedOver,
+  storeNotification,
+  type InboxCursor,
+  type InboxEntry,
+} from '../db/books/notificationInbox';
 import { newId } from '../domain/ids';
-import { learnsNothing, type AttemptStatus, type ChannelFact } from '../domain/payOrder';
 import type { Db } from '../db/client';
-import type { Corrections } from './corrections';
+import type { Corrections, NewsHandling } from './corrections';
+import { createHandOverQueue } from './handOverQueue';
 
 export type InboxVerdict = 'accepted' | 'retry';
 
 /** Kept from every channel's notification, besides the headers its adapter names. */
 const commonHeaders = ['content-type', 'user-agent', 'x-request-id'];
 
-/** A stored notification of one of our channel orders, to hand to its workflow. */
-interface Stored {
-  channel: string;
-  dedupeKey: string;
-  payOrderId: string;
-  attemptId: string;
-  fact: ChannelFact;
+export interface InboxLimits {
+  /** Notifications held in memory for hand-over at most; the rest wait in the books. */
+  queueLimit: number;
+  /** Signals under way at once. */
+  concurrency: number;
+  /** Hand-overs marked in the books by one statement at most (and the sweep's page). */
+  batch: number;
+  /** How long a stored notification may wait before the sweep hands it over. */
+  sweepGraceMs: number;
 }
 
-/** How long a hand-over may be under way before the inbox tries it again. */
-const handOverGraceMs = 10_000;
-
-export function createNotificationInbox(deps: { db: Db; log: Logger; corrections: Corrections }) {
-  const { db, log, corrections } = deps;
-  /** Hand-overs running after their answer; stopping waits for them. */
-  const inFlight = new Set<Promise<void>>();
-
-  async function mark(stored: Stored, status: 'DELIVERED' | 'AFTER_COMPLETION') {
-    await db
-      .update(channelNotifications)
-      .set({
-        status,
-        deliveries: sql`${channelNotifications.deliveries} + 1`,
-        processedAt: sql`now()`,
-      })
-      .where(
-        and(
-          eq(channelNotifications.channel, stored.channel),
-          eq(channelNotifications.dedupeKey, stored.dedupeKey),
-        ),
+export function createNotificationInbox(deps: {
+  db: Db;
+  log: Logger;
+  corrections: Corrections;
+  limits: InboxLimits;
+}) {
+  const { db, log, corrections, limits } = deps;
+  const queue = createHandOverQueue<InboxEntry, NewsHandling>({
+    limit: limits.queueLimit,
+    concurrency: limits.concurrency,
+    batch: limits.batch,
+    key: (entry) => entry.id,
+    // The workflow's own, or after it ended a success goes to a stray-payment refund.
+    handOver: (entry) =>
+      corrections.reportChannelFact({ ...entry, outTradeNo: entry.fact.outTradeNo }),
+    async record(done) {
+      const ids = (afterCompletion: boolean) =>
+        done
+          .filter(({ outcome }) => (outcome !== 'SIGNALLED') === afterCompletion)
+          .map(({ item }) => item.id);
+      await markHandedOver(db, ids(false), 'DELIVERED');
+      await markHandedOver(db, ids(true), 'AFTER_COMPLETION');
+      log.debug({ handedOver: done.length }, 'channel notifications handed over');
+    },
+    failed(entries, err) {
+      log.error(
+        { err, notifications: entries.map((e) => `${e.channel}:${e.fact.outTradeNo}`) },
+        'could not hand notifications to their workflows; the inbox sweep tries again',
       );
-  }
-
-  /** Hands the notification to its workflow (or, after that ended, a success to a refund). */
-  async function handOver(stored: Stored) {
-    const { fact } = stored;
-    const handled = await corrections.reportChannelFact({ ...stored, outTradeNo: fact.outTradeNo });
-    if (handled !== 'SIGNALLED') {
-      await mark(stored, 'AFTER_COMPLETION');
-      return;
-    }
-    await mark(stored, 'DELIVERED');
-    log.info(
-      { channel: stored.channel, outTradeNo: fact.outTradeNo, payOrderId: stored.payOrderId },
-      'channel notification delivered',
-    );
-  }
-
-  function handOverLater(stored: Stored) {
-    const running = handOver(stored)
-      .catch((err) =>
-        log.error(
-          { channel: stored.channel, outTradeNo: stored.fact.outTradeNo, err },
-          'could not hand the notification to its workflow; the inbox tries again',
-        ),
-      )
-      .finally(() => inFlight.delete(running));
-    inFlight.add(running);
-  }
+    },
+  });
+  let sweeping = false;
+  let stopped = false;
 
   return {
     async receive(
@@ -83,50 +75,19 @@ export function createNotificationInbox(deps: { db: Db; log: Logger; corrections
     ): Promise<InboxVerdict> {
       const channel = from.name;
       const { fact, dedupeKey } = verified;
-      const [attempt] = await db
-        .select({
-          payOrderId: channelAttempts.payOrderId,
-          attemptId: channelAttempts.id,
-          status: sql<AttemptStatus>`${channelAttempts.status}`,
-        })
-        .from(channelAttempts)
-        .where(
-          and(
-            eq(channelAttempts.channel, channel),
-            eq(channelAttempts.outTradeNo, fact.outTradeNo),
-          ),
-        );
       const kept = new Set([...commonHeaders, ...from.notificationHeaders]);
       const headers = Object.fromEntries(
         Object.entries(incoming.headers).filter(([name]) => kept.has(name.toLowerCase())),
       );
-      // A paid channel order learns nothing more (the channel's retries of its success).
-      const status = !attempt ? 'UNMATCHED' : learnsNothing(attempt) ? 'ALREADY_PAID' : 'RECEIVED';
-      // A repeat finds its row; one that was unmatched and is ours now is received after all.
-      const [row] = await db
-        .insert(channelNotifications)
-        .values({
-          id: newId('ntf', Date.now(), Math.random),
-          channel,
-          dedupeKey,
-          outTradeNo: fact.outTradeNo,
-          payOrderId: attempt?.payOrderId ?? null,
-          headers,
-          rawBody: incoming.rawBody,
-          fact,
-          status,
-        })
-        .onConflictDoUpdate({
-          target: [channelNotifications.channel, channelNotifications.dedupeKey],
-          set: {
-            status: sql`case when ${channelNotifications.status} = 'UNMATCHED'
-              then excluded.status else ${channelNotifications.status} end`,
-            payOrderId: sql`coalesce(${channelNotifications.payOrderId}, excluded.pay_order_id)`,
-            fact: sql`coalesce(${channelNotifications.fact}, excluded.fact)`,
-          },
-        })
-        .returning({ status: channelNotifications.status });
-      if (!attempt) {
+      const stored = await storeNotification(db, {
+        id: newId('ntf', Date.now(), Math.random),
+        channel,
+        dedupeKey,
+        headers,
+        rawBody: incoming.rawBody,
+        fact,
+      });
+      if (!stored.attemptId || !stored.payOrderId) {
         // Not ours (yet): kept for reconciliation, and the channel tries again later.
         log.warn(
           { channel, outTradeNo: fact.outTradeNo },
@@ -134,55 +95,48 @@ export function createNotificationInbox(deps: { db: Db; log: Logger; corrections
         );
         return 'retry';
       }
-      // Stored: the channel may stop retrying. A repeat of one handed over already is done.
-      if (row?.status === 'RECEIVED') {
-        const { payOrderId, attemptId } = attempt;
-        handOverLater({ channel, dedupeKey, payOrderId, attemptId, fact });
+      // Stored: the channel may stop retrying. Only what may change the order is handed over; a
+      // full queue leaves it RECEIVED in the books, where the sweep finds it.
+      if (stored.status === 'RECEIVED') {
+        const { id, payOrderId, attemptId } = stored;
+        queue.offer({ id, channel, payOrderId, attemptId, fact });
       }
       return 'accepted';
     },
 
-    /** Hands over again what is stored but not handed over (the process stopped, Temporal was down). */
-    async handOverPending(limit = 200): Promise<number> {
-      const pending = await db
-        .select({
-          channel: channelNotifications.channel,
-          dedupeKey: channelNotifications.dedupeKey,
-          fact: channelNotifications.fact,
-          payOrderId: channelAttempts.payOrderId,
-          attemptId: channelAttempts.id,
-        })
-        .from(channelNotifications)
-        .innerJoin(
-          channelAttempts,
-          and(
-            eq(channelAttempts.channel, channelNotifications.channel),
-            eq(channelAttempts.outTradeNo, channelNotifications.outTradeNo),
-          ),
-        )
-        .where(
-          and(
-            eq(channelNotifications.status, 'RECEIVED'),
-            isNotNull(channelNotifications.fact),
-            lt(channelNotifications.receivedAt, new Date(Date.now() - handOverGraceMs)),
-          ),
-        )
-        .orderBy(channelNotifications.receivedAt)
-        .limit(limit);
-      for (const stored of pending) {
-        await handOver({ ...stored, fact: stored.fact as ChannelFact }).catch((err) =>
-          log.error(
-            { err, outTradeNo: (stored.fact as ChannelFact).outTradeNo },
-            'hand-over failed again',
-          ),
-        );
+    /**
+     * Hands over what is stored but not handed over and older than the grace (the queue was full,
+     * the process stopped, Temporal was down), a page at a time through the same queue. Answers
+     * how many it handed over (tried); one sweep at a time.
+     */
+    async handOverPending(): Promise<number> {
+      if (sweeping || stopped) return 0;
+      sweeping = true;
+      try {
+        const before = new Date(Date.now() - limits.sweepGraceMs);
+        let after: InboxCursor | undefined;
+        let count = 0;
+        for (;;) {
+          const page = await notHandedOver(db, { before, after, limit: limits.batch });
+          count += await queue.sweep(page);
+          const last = page.at(-1);
+          if (stopped || !last || page.length < limits.batch) return count;
+          after = { receivedAt: last.receivedAt, id: last.id };
+        }
+      } finally {
+        sweeping = false;
       }
-      return pending.length;
     },
 
-    /** Waits for the hand-overs under way. */
+    /** Notifications held in memory for hand-over now. */
+    get queued(): number {
+      return queue.size;
+    },
+
+    /** Waits for the hand-overs under way; what still waits stays RECEIVED for the sweep. */
     async drain(): Promise<void> {
-      await Promise.all([...inFlight]);
+      stopped = true;
+      await queue.stop();
     },
   };
 }

@@ -126,11 +126,14 @@ describe('lost channel notifications', () => {
       { timeoutMs: 40_000, what: 'the inbox to hand the notification over again' },
     );
     assert.equal(settled.attempts[0].status, 'SUCCEEDED');
-    const [row] = await system.database.db
-      .select()
-      .from(channelNotifications)
-      .where(eq(channelNotifications.dedupeKey, `stopped-${outTradeNo}`));
-    assert.equal(row?.status, 'DELIVERED');
+    const row = await eventually(async () => {
+      const [stored] = await system.database.db
+        .select()
+        .from(channelNotifications)
+        .where(eq(channelNotifications.dedupeKey, `stopped-${outTradeNo}`));
+      return stored?.status === 'DELIVERED' && stored;
+    });
+    assert.equal(row.deliveries, 1);
     await expectMoneyConserved(system, id);
   });
 

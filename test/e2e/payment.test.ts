@@ -81,10 +81,14 @@ describe('a payment through the sandbox channel', () => {
     const trade = (await system.simulator('GET', `/control/payments/${attempt.outTradeNo}`)).body;
     assert.equal(trade.trade_status, 'TRADE_SUCCESS');
     assert.equal(trade.notifications.at(-1).outcome, 'acknowledged');
-    const inbox = await system.database.db
-      .select()
-      .from(channelNotifications)
-      .where(eq(channelNotifications.outTradeNo, attempt.outTradeNo));
+    // Marked once its hand-over is recorded, which may come just after the workflow's save.
+    const inbox = await eventually(async () => {
+      const rows = await system.database.db
+        .select()
+        .from(channelNotifications)
+        .where(eq(channelNotifications.outTradeNo, attempt.outTradeNo));
+      return rows.every((row) => row.status === 'DELIVERED') && rows;
+    });
     assert.equal(inbox.length, 1);
     assert.equal(inbox[0]!.status, 'DELIVERED');
     assert.equal(inbox[0]!.payOrderId, id);

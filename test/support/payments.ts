@@ -123,12 +123,23 @@ export function sandboxSuccess(success: {
   tradeNo: string;
   amount: number;
 }): string {
+  return sandboxNotification({ ...success, tradeStatus: 'TRADE_SUCCESS' });
+}
+
+/** The sandbox channel's notification of a channel order in any status, as the channel sends it. */
+export function sandboxNotification(notification: {
+  notifyId: string;
+  outTradeNo: string;
+  tradeNo: string;
+  amount: number;
+  tradeStatus: 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_CLOSED';
+}): string {
   return JSON.stringify({
-    notify_id: success.notifyId,
-    out_trade_no: success.outTradeNo,
-    trade_no: success.tradeNo,
-    trade_status: 'TRADE_SUCCESS',
-    total_amount: success.amount,
+    notify_id: notification.notifyId,
+    out_trade_no: notification.outTradeNo,
+    trade_no: notification.tradeNo,
+    trade_status: notification.tradeStatus,
+    total_amount: notification.amount,
     currency: 'CNY',
   });
 }

@@ -6,6 +6,8 @@ import {
   applyChannelFact,
   closeOrder,
   decidePay,
+  factChangesNothing,
+  laterStatuses,
   learnsNothing,
   newPayOrderState,
   openAttempt,
@@ -620,6 +622,39 @@ describe('applyChannelFact properties (random fact sequences)', () => {
       );
     });
 
+    it(`(a3) a fact the books can tell changes nothing is ignored, so the inbox acknowledges it without a signal [${label}]`, () => {
+      fc.assert(
+        fc.property(scenarioArb(withCloses), (scenario) => {
+          for (const { before, command, after } of run(scenario)) {
+            if (command.kind !== 'fact') continue;
+            const target = before.attempts.find((a) => a.outTradeNo === command.fact.outTradeNo);
+            if (target && factChangesNothing(target.status, command.fact)) {
+              assert.equal(after, before);
+            }
+          }
+        }),
+        { numRuns },
+      );
+    });
+
+    it(`(a4) a channel order only moves to a later status, so books that trail the workflow never hold one it may return to [${label}]`, () => {
+      fc.assert(
+        fc.property(scenarioArb(withCloses), (scenario) => {
+          for (const { before, after } of run(scenario)) {
+            before.attempts.forEach((prev, i) => {
+              const next = after.attempts[i]!;
+              if (next.status === prev.status) return;
+              assert.ok(
+                laterStatuses[prev.status].includes(next.status),
+                `${prev.status} -> ${next.status}`,
+              );
+            });
+          }
+        }),
+        { numRuns },
+      );
+    });
+
     it(`(b) the order ends SUCCEEDED iff a right-amount success hit an attempt while it was not CLOSED; the first such attempt is the paid one [${label}]`, () => {
       fc.assert(
         fc.property(scenarioArb(withCloses), (scenario) => {
@@ -800,5 +835,39 @@ describe('a success that does not say how much was paid', () => {
     assert.equal(outcome.kind, 'amountMismatch');
     assert.equal(state.status, 'PAYING');
     assert.equal(state.needsAttention, true);
+  });
+});
+
+describe('what the books can tell a notification changes nothing', () => {
+  const fact = (status: ChannelFact['status'], amount = AMOUNT): ChannelFact => ({
+    outTradeNo: 'otn_1',
+    status,
+    amount,
+    source: 'notify',
+  });
+
+  it('a "waiting for the payer" for a channel order open at the channel changes nothing', () => {
+    assert.equal(factChangesNothing('PENDING', fact('PENDING')), true);
+    assert.equal(factChangesNothing('CLOSED', fact('PENDING')), true);
+  });
+
+  it('the same news may still open a channel order whose opening the books have not seen end', () => {
+    assert.equal(factChangesNothing('OPENING', fact('PENDING')), false);
+    assert.equal(factChangesNothing('UNKNOWN', fact('PENDING')), false);
+  });
+
+  it('a success changes nothing only for a paid channel order, whatever amount it reports', () => {
+    for (const status of ['OPENING', 'UNKNOWN', 'PENDING', 'CLOSED', 'FAILED'] as const) {
+      assert.equal(factChangesNothing(status, fact('SUCCEEDED')), false, status);
+    }
+    assert.equal(factChangesNothing('SUCCEEDED', fact('SUCCEEDED', 1)), true);
+    assert.equal(factChangesNothing('AMOUNT_MISMATCH', fact('SUCCEEDED')), true);
+  });
+
+  it('a close changes nothing for a closed or paid channel order, but closes an open or refused one', () => {
+    assert.equal(factChangesNothing('CLOSED', fact('CLOSED')), true);
+    assert.equal(factChangesNothing('SUCCEEDED', fact('CLOSED')), true);
+    assert.equal(factChangesNothing('PENDING', fact('CLOSED')), false);
+    assert.equal(factChangesNothing('FAILED', fact('CLOSED')), false);
   });
 });

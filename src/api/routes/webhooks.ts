@@ -1,4 +1,4 @@
-// Channel webhooks: verify the signature first, store, hand to the workflow, answer the channel.
+// Channel webhooks: verify the signature first, store, answer; the inbox hands over after.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ChannelRegistry } from '../../channels/registry';

@@ -1,0 +1,172 @@
+// The webhook path under load: acknowledgements while the notifications' payments saturate the
+// worker and Temporal, and an ingest rate sweep that checks afterwards that none was lost.
+import os from 'node:os';
+import type { Db } from '../src/db/client';
+import type { PaymentDriver } from './e2e';
+import { cpuSeconds, type Child } from './stack';
+import { wallNow } from './stats';
+import {
+  measureAcks,
+  notifyIds,
+  openOrders,
+  sandboxNotification,
+  untilHandedOver,
+  type AckResult,
+  type HandOverResult,
+  type OpenTrade,
+  type SandboxKeys,
+} from './webhooks';
+
+export interface Load {
+  /** Share of one core each process used while the notifications were sent. */
+  apiCores: number;
+  workerCores: number;
+  /** The machine's 1-minute load average at the end of the load. */
+  loadAverage: number;
+}
+
+export interface IngestContext {
+  driver: PaymentDriver;
+  db: Db;
+  api: Child;
+  workers: Child[];
+  sandbox: SandboxKeys;
+  handOverTimeoutSeconds: number;
+  log: (line: string) => void;
+}
+
+/** Runs `load` and answers what it answers with the API's and workers' CPU meanwhile. */
+async function withLoad<T>(ctx: IngestContext, load: () => Promise<T>): Promise<[T, Load]> {
+  const cpu = () => ({
+    api: cpuSeconds(ctx.api.pid),
+    workers: ctx.workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0),
+  });
+  const before = cpu();
+  const started = wallNow();
+  const result = await load();
+  const seconds = (wallNow() - started) / 1000;
+  const after = cpu();
+  const share = (used: number) => Math.round((used / seconds) * 100) / 100;
+  return [
+    result,
+    {
+      apiCores: share(after.api - before.api),
+      workerCores: share(after.workers - before.workers),
+      loadAverage: os.loadavg()[0]!,
+    },
+  ];
+}
+
+export interface AckUnderLoad {
+  paycenter: AckResult;
+  bare: AckResult;
+  p99Ratio: number;
+  load: Load;
+  /** Every notification stored, handed over (none lost). */
+  handOver: HandOverResult;
+  /** Then until every notified order was SUCCEEDED: how long the worker took to pay them all. */
+  settled: HandOverResult;
+  openSeconds: number;
+}
+
+/**
+ * Webhook acks at `perSecond`: TRADE_SUCCESS notifications, each for a distinct open order, so
+ * every one is handed over and pays its order while the API acknowledges the next; then the same
+ * load on an empty Fastify route (`bare`), which answers without looking at them.
+ */
+export async function ackUnderLoad(
+  ctx: IngestContext,
+  options: { perSecond: number; seconds: number; startBareRoute: () => Promise<Child> },
+): Promise<AckUnderLoad> {
+  const warm = { perSecond: options.perSecond, seconds: 1 };
+  const load = { perSecond: options.perSecond, seconds: options.seconds };
+  const needed = Math.round(options.perSecond * (warm.seconds + load.seconds));
+  ctx.log(`opening ${needed} orders, one for each success notification`);
+  const opening = wallNow();
+  const trades = await openOrders(ctx.driver, needed, { concurrency: 16, log: ctx.log });
+  const openSeconds = Math.round((wallNow() - opening) / 100) / 10;
+  const warmTrades = trades.slice(0, warm.perSecond);
+  const measured = trades.slice(warm.perSecond);
+  const success = (prefix: string, of: OpenTrade[]) => (i: number) =>
+    sandboxNotification(`${prefix}${i}`, of[i % of.length]!, 'TRADE_SUCCESS');
+
+  ctx.log(`webhook acks: ${load.perSecond}/s for ${load.seconds}s, successes of open orders`);
+  const target = { name: 'paycenter /webhooks/sandbox', url: ctx.api.url! };
+  await measureAcks(target, ctx.sandbox, warm, success(notifyIds('warm'), warmTrades));
+  const prefix = notifyIds('acks');
+  const [paycenter, usage] = await withLoad(ctx, () =>
+    measureAcks(target, ctx.sandbox, load, success(prefix, measured)),
+  );
+  const timeoutMs = ctx.handOverTimeoutSeconds * 1000;
+  const handOver = await untilHandedOver(ctx.db, prefix, {
+    timeoutMs,
+    payOrderIds: measured.map((t) => t.payOrderId),
+  });
+  ctx.log(`handed over in ${handOver.secondsToHandOver}s; waiting for the orders to be paid`);
+  const settled = await untilHandedOver(ctx.db, prefix, {
+    timeoutMs: Math.max(timeoutMs, 600_000),
+    payOrderIds: measured.map((t) => t.payOrderId),
+    waitForOrders: true,
+  });
+
+  ctx.log('the same load on a bare Fastify route');
+  const bareRoute = await options.startBareRoute();
+  const bareTarget = { name: 'bare Fastify route', url: bareRoute.url! };
+  await measureAcks(bareTarget, ctx.sandbox, warm, success(notifyIds('bare'), warmTrades));
+  const bare = await measureAcks(bareTarget, ctx.sandbox, load, success('bare', measured));
+  await bareRoute.stop();
+  const ratio = Math.round((paycenter.ackMs.p99 / bare.ackMs.p99) * 100) / 100;
+  return { paycenter, bare, p99Ratio: ratio, load: usage, handOver, settled, openSeconds };
+}
+
+export interface IngestStep {
+  ack: AckResult;
+  load: Load;
+  orders: number;
+  handOver: HandOverResult;
+  /** p99 ≤ 50 ms, no failures, every notification handed over and every order paid. */
+  meetsTarget: boolean;
+}
+
+/**
+ * The ingest sweep: at each rate, for `seconds`, TRADE_SUCCESS notifications (each with its own
+ * notification ID) about `orders` fresh open orders in turn, so each order is paid by its first
+ * and the rest repeat the success, as a channel's duplicates do: handed over while the books lag
+ * behind the workflow, then acknowledged from the books. Afterwards every notification must have
+ * left RECEIVED and every order must be SUCCEEDED (else counted as lost).
+ */
+export async function ingestSweep(
+  ctx: IngestContext,
+  options: { rates: number[]; seconds: number; orders: number },
+): Promise<IngestStep[]> {
+  const steps: IngestStep[] = [];
+  for (const perSecond of options.rates) {
+    const trades = await openOrders(ctx.driver, options.orders, { concurrency: 16, log: ctx.log });
+    ctx.log(`ingest: ${perSecond}/s for ${options.seconds}s over ${trades.length} orders`);
+    const prefix = notifyIds(`ingest${perSecond}`);
+    const target = { name: 'paycenter /webhooks/sandbox', url: ctx.api.url! };
+    const [ack, load] = await withLoad(ctx, () =>
+      measureAcks(target, ctx.sandbox, { perSecond, seconds: options.seconds }, (i) =>
+        sandboxNotification(`${prefix}${i}`, trades[i % trades.length]!, 'TRADE_SUCCESS'),
+      ),
+    );
+    const handOver = await untilHandedOver(ctx.db, prefix, {
+      timeoutMs: ctx.handOverTimeoutSeconds * 1000,
+      payOrderIds: trades.map((t) => t.payOrderId),
+      waitForOrders: true,
+    });
+    steps.push({
+      ack,
+      load,
+      orders: trades.length,
+      handOver,
+      meetsTarget:
+        ack.ackMs.p99 <= 50 &&
+        ack.failed === 0 &&
+        handOver.notHandedOver === 0 &&
+        handOver.ordersNotSucceeded === 0 &&
+        handOver.stored === ack.sent,
+    });
+  }
+  return steps;
+}

@@ -1,0 +1,145 @@
+// A bounded queue of hand-overs that run after their answer: at most `concurrency` under way, their
+// outcomes recorded up to `batch` at a time, and never more than `limit` held in memory. What it
+// refuses stays where it came from (the books) for a sweep to bring back. Each round of work waits
+// for the event loop's next turn, so the requests being answered always come first.
+
+export interface HandOverQueueOptions<T, R> {
+  /** Items held at most: waiting, under way, or waiting for their outcome to be recorded. */
+  limit: number;
+  /** Hand-overs under way at most. */
+  concurrency: number;
+  /** Outcomes recorded by one `record` at most. */
+  batch: number;
+  key: (item: T) => string;
+  handOver(item: T): Promise<R>;
+  record(done: { item: T; outcome: R }[]): Promise<void>;
+  /** A hand-over or its record failed: the item stays in the books for the sweep. */
+  failed(items: T[], err: unknown): void;
+}
+
+interface Entry<T> {
+  item: T;
+  /** Told when the item leaves the queue, handed over or not. */
+  settled?: () => void;
+}
+
+export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
+  const { limit, concurrency, batch, key } = options;
+  /** In arrival order: a Map iterates in insertion order. */
+  const waiting = new Map<string, Entry<T>>();
+  const held = new Set<string>();
+  const finished: { entry: Entry<T>; outcome: R }[] = [];
+  let underWay = 0;
+  let recording = false;
+  let stopping = false;
+  let turnScheduled = false;
+  let idle: (() => void)[] = [];
+
+  function release(entry: Entry<T>) {
+    held.delete(key(entry.item));
+    entry.settled?.();
+  }
+
+  function nextTurn() {
+    if (turnScheduled) return;
+    turnScheduled = true;
+    setImmediate(() => {
+      turnScheduled = false;
+      startHandOvers();
+      recordFinished();
+      if (underWay === 0 && !recording) {
+        for (const resolve of idle) resolve();
+        idle = [];
+      }
+    });
+  }
+
+  function startHandOvers() {
+    while (!stopping && underWay < concurrency && waiting.size > 0) {
+      const [id, entry] = waiting.entries().next().value as [string, Entry<T>];
+      waiting.delete(id);
+      underWay += 1;
+      void options
+        .handOver(entry.item)
+        .then(
+          (outcome) => void finished.push({ entry, outcome }),
+          (err: unknown) => {
+            options.failed([entry.item], err);
+            release(entry);
+          },
+        )
+        .finally(() => {
+          underWay -= 1;
+          nextTurn();
+        });
+    }
+  }
+
+  // One record at a time: outcomes that finish meanwhile wait and go in the next one together.
+  function recordFinished() {
+    if (recording || finished.length === 0) return;
+    recording = true;
+    const done = finished.splice(0, batch);
+    void options
+      .record(done.map(({ entry, outcome }) => ({ item: entry.item, outcome })))
+      .catch((err: unknown) =>
+        options.failed(
+          done.map((d) => d.entry.item),
+          err,
+        ),
+      )
+      .finally(() => {
+        for (const { entry } of done) release(entry);
+        recording = false;
+        nextTurn();
+      });
+  }
+
+  function add(entry: Entry<T>) {
+    const id = key(entry.item);
+    held.add(id);
+    waiting.set(id, entry);
+    nextTurn();
+  }
+
+  return {
+    /** Takes an item unless the queue is full or holds it already: answers whether it did. */
+    offer(item: T): boolean {
+      if (stopping || held.size >= limit || held.has(key(item))) return false;
+      add({ item });
+      return true;
+    },
+
+    /**
+     * Hands over what a sweep found, beyond `limit` (a sweep brings a page at a time) and behind
+     * what is waiting; resolves once each has left the queue. Items held already are skipped.
+     */
+    async sweep(items: T[]): Promise<number> {
+      const fresh = items.filter((item) => !held.has(key(item)));
+      if (stopping) return 0;
+      await Promise.all(
+        fresh.map((item) => new Promise<void>((settled) => add({ item, settled }))),
+      );
+      return fresh.length;
+    },
+
+    /** Items held now (waiting, under way, or being recorded). */
+    get size() {
+      return held.size;
+    },
+
+    /**
+     * Stops taking and starting hand-overs and waits for those under way and their record. What
+     * is still waiting stays in the books for the next sweep, of this process or another.
+     */
+    async stop(): Promise<void> {
+      stopping = true;
+      for (const entry of waiting.values()) release(entry);
+      waiting.clear();
+      await new Promise<void>((resolve) => {
+        idle.push(resolve);
+        nextTurn();
+      });
+    },
+  };
+}

@@ -1,0 +1,191 @@
+// The channel notification inbox: what is acknowledged from the books without troubling the
+// workflow, repeats and stale statuses arriving together, and notifications the hand-over queue
+// had no room for, which the sweep hands over later: none is lost.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { channelNotifications } from '../../src/db/schema';
+import { notify } from '../../src/workflows/contracts/payment';
+import { expectMoneyConserved } from '../support/money';
+import {
+  payerPays,
+  payingOrder,
+  postSandboxNotification,
+  reached,
+  sandboxNotification,
+  unique,
+} from '../support/payments';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+/** Only notifications settle orders here: the first query comes after ten minutes. */
+const onlyNotifications = { QUERY_SCHEDULE_SECONDS: '600' };
+
+let system: TestSystem;
+/** A hand-over queue with no room at all: every notification waits in the books for the sweep. */
+let sweepOnly: TestSystem;
+
+before(async () => {
+  [system, sweepOnly] = await Promise.all([
+    startTestSystem({ env: onlyNotifications }),
+    startTestSystem({
+      env: {
+        ...onlyNotifications,
+        INBOX_QUEUE_LIMIT: '0',
+        INBOX_SWEEP_SECONDS: '1',
+        INBOX_SWEEP_GRACE_SECONDS: '3',
+      },
+    }),
+  ]);
+});
+after(async () => {
+  await system?.stop();
+  await sweepOnly?.stop();
+});
+
+const AMOUNT = 3_300;
+const tea = () => ({ prefix: 'inbox', amount: AMOUNT, subject: 'Oolong tea' });
+
+/** How many `notify` signals the pay order's workflow has received. */
+async function notifySignals(on: TestSystem, payOrderId: string): Promise<number> {
+  const { events } = await on.temporal.workflow.getHandle(payOrderId).fetchHistory();
+  return (events ?? []).filter(
+    (e) => e.workflowExecutionSignaledEventAttributes?.signalName === notify.name,
+  ).length;
+}
+
+/** The inbox row of one notification (by its notification ID). */
+async function stored(on: TestSystem, notifyId: string) {
+  const [row] = await on.database.db
+    .select()
+    .from(channelNotifications)
+    .where(
+      and(
+        eq(channelNotifications.channel, 'sandbox'),
+        eq(channelNotifications.dedupeKey, notifyId),
+      ),
+    );
+  return row;
+}
+
+/** The channel notifies one of its orders (signed as the sandbox signs): 200 `success`. */
+async function channelNotifies(
+  on: TestSystem,
+  notification: Parameters<typeof sandboxNotification>[0],
+): Promise<void> {
+  const answer = await postSandboxNotification(on, sandboxNotification(notification));
+  assert.equal(answer.status, 200);
+  assert.equal(await answer.text(), 'success');
+}
+
+describe('the notification inbox', () => {
+  it('acknowledges a notification that cannot change the order from the books, without a signal', async () => {
+    const { id, outTradeNo } = await payingOrder(system, tea());
+    const waiting = unique('waiting');
+    await channelNotifies(system, {
+      notifyId: waiting,
+      outTradeNo,
+      tradeNo: '',
+      amount: AMOUNT,
+      tradeStatus: 'WAIT_BUYER_PAY',
+    });
+    assert.equal((await stored(system, waiting))?.status, 'NOTHING_NEW');
+    assert.equal((await system.payOrder(id)).status, 'PAYING');
+
+    // The payer pays; the channel's own notification is handed over and pays the order.
+    await payerPays(system, outTradeNo);
+    await reached(system, id, 'SUCCEEDED');
+    const [delivered] = await eventually(async () => {
+      const rows = await system.inbox('sandbox', outTradeNo);
+      const handed = rows.filter((r) => r.status === 'DELIVERED');
+      return handed.length > 0 && handed;
+    });
+    assert.match(delivered!.rawBody, /TRADE_SUCCESS/);
+
+    // Stale statuses after the success: acknowledged from the books as well.
+    const { trade_no: tradeNo } = await system.trade(outTradeNo);
+    const stale = unique('stale');
+    await channelNotifies(system, {
+      notifyId: stale,
+      outTradeNo,
+      tradeNo,
+      amount: AMOUNT,
+      tradeStatus: 'WAIT_BUYER_PAY',
+    });
+    assert.equal((await stored(system, stale))?.status, 'ALREADY_PAID');
+    assert.equal(await notifySignals(system, id), 1, 'the workflow heard only the success');
+    await expectMoneyConserved(system, id);
+  });
+
+  it('pays the order once when its success, repeats of it and a stale status arrive together', async () => {
+    const { id, outTradeNo } = await payingOrder(system, tea());
+    // The payer pays, but the channel's notifications are this test's to send.
+    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
+      dropNotifications: true,
+    });
+    await payerPays(system, outTradeNo);
+    const { trade_no: tradeNo } = await system.trade(outTradeNo);
+    const success = unique('success');
+    const ids = [success, success, unique('resent'), unique('resent'), unique('waiting')];
+    await Promise.all(
+      ids.map((notifyId, i) =>
+        channelNotifies(system, {
+          notifyId,
+          outTradeNo,
+          tradeNo,
+          amount: AMOUNT,
+          tradeStatus: i === ids.length - 1 ? 'WAIT_BUYER_PAY' : 'TRADE_SUCCESS',
+        }),
+      ),
+    );
+
+    const paid = await reached(system, id, 'SUCCEEDED');
+    assert.deepEqual(
+      paid.attempts.map((a: { status: string }) => a.status),
+      ['SUCCEEDED'],
+    );
+    assert.deepEqual(paid.refunds, []);
+    assert.equal(paid.needsAttention, false);
+    const rows = await eventually(async () => {
+      const all = await system.inbox('sandbox', outTradeNo);
+      return all.every((r) => r.status !== 'RECEIVED') && all;
+    });
+    assert.equal(rows.length, 4, 'the repeat of the same notification is stored once');
+    for (const row of rows) {
+      assert.ok(['DELIVERED', 'ALREADY_PAID', 'NOTHING_NEW'].includes(row.status), row.status);
+    }
+    await expectMoneyConserved(system, id);
+  });
+});
+
+describe('the notification inbox when its hand-over queue is full', () => {
+  it('acknowledges and stores each notification, and the sweep hands every one over later', async () => {
+    const orders = await Promise.all([1, 2, 3].map(() => payingOrder(sweepOnly, tea())));
+    await Promise.all(orders.map(({ outTradeNo }) => payerPays(sweepOnly, outTradeNo)));
+
+    // Acknowledged (the simulator stops notifying) and stored, not handed over yet.
+    for (const { id, outTradeNo } of orders) {
+      const [row] = await eventually(async () => {
+        const rows = await sweepOnly.inbox('sandbox', outTradeNo);
+        return rows.length > 0 && rows;
+      });
+      assert.equal(row!.status, 'RECEIVED');
+      assert.equal((await sweepOnly.payOrder(id)).status, 'PAYING');
+    }
+
+    for (const { id, outTradeNo } of orders) {
+      await reached(sweepOnly, id, 'SUCCEEDED');
+      const [row] = await eventually(async () => {
+        const rows = await sweepOnly.inbox('sandbox', outTradeNo);
+        return rows[0]?.status === 'DELIVERED' && rows;
+      });
+      assert.equal(row!.deliveries, 1);
+      const trade = await sweepOnly.trade(outTradeNo);
+      assert.deepEqual(
+        trade.notifications.map((n: { outcome: string }) => n.outcome),
+        ['acknowledged'],
+        'the channel was answered at once, not made to retry',
+      );
+      await expectMoneyConserved(sweepOnly, id);
+    }
+  });
+});
