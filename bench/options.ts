@@ -32,7 +32,12 @@ export interface BenchOptions {
   sample: number;
   logLevel: string;
   label: string;
-  /** Which measurements to run: e2e, ceiling, webhooks, ingest, open (all by default). */
+  /**
+   * Statement sizes (lines) of the reconciliation measurement, each run for every format; the
+   * cost ratio is of the largest to the smallest (`--reconcile-lines 100000,1000000`).
+   */
+  reconcileLines: number[];
+  /** Which measurements to run: e2e, ceiling, webhooks, ingest, open, reconcile (all by default). */
   phases: Phase[];
   temporalInMemory: boolean;
   /**
@@ -47,7 +52,7 @@ export interface BenchOptions {
   temporalPragmas: string[];
 }
 
-export const phases = ['e2e', 'ceiling', 'webhooks', 'ingest', 'open'] as const;
+export const phases = ['e2e', 'ceiling', 'webhooks', 'ingest', 'open', 'reconcile'] as const;
 export type Phase = (typeof phases)[number];
 
 const full: BenchOptions = {
@@ -68,6 +73,7 @@ const full: BenchOptions = {
   openConcurrency: 32,
   firstQuerySeconds: 30,
   sample: 200,
+  reconcileLines: [100_000, 1_000_000],
   logLevel: 'info',
   label: '',
   phases: [...phases],
@@ -85,6 +91,7 @@ const quick: Partial<BenchOptions> = {
   open: 500,
   firstQuerySeconds: 15,
   sample: 50,
+  reconcileLines: [10_000, 100_000],
 };
 
 export function parseOptions(args: string[]): BenchOptions {
@@ -112,6 +119,7 @@ export function parseOptions(args: string[]): BenchOptions {
       label: { type: 'string' },
       phases: { type: 'string' },
       'ingest-rates': { type: 'string' },
+      'reconcile-lines': { type: 'string' },
       'temporal-in-memory': { type: 'boolean' },
       cluster: { type: 'boolean' },
       'temporal-pragmas': { type: 'string' },
@@ -127,6 +135,13 @@ export function parseOptions(args: string[]): BenchOptions {
     const n = Number(text);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number`);
     (options as unknown as Record<string, number>)[camel(flag)] = n;
+  }
+  if (values['reconcile-lines']) {
+    const sizes = values['reconcile-lines'].split(',').map((n) => Number(n.trim()));
+    if (sizes.some((n) => !Number.isInteger(n) || n < 100)) {
+      throw new Error('--reconcile-lines must be whole numbers of at least 100, comma-separated');
+    }
+    options.reconcileLines = sizes;
   }
   if (values['log-level']) options.logLevel = values['log-level'];
   if (values.label) options.label = values.label;

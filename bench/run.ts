@@ -13,6 +13,7 @@ import { runPayments, type PaymentDriver } from './e2e';
 import { closeIdleSockets } from './http';
 import { startMerchantReceiver, type MerchantReceiver } from './merchantReceiver';
 import { runOpenPayments } from './openPayments';
+import { runReconcileAtScale, type ReconcileResult } from './reconcile';
 import { parseOptions, type Phase } from './options';
 import { format, table, writeResult, type Row } from './report';
 import { startStack, type Stack } from './stack';
@@ -135,6 +136,16 @@ async function main() {
       await bareWorker.stop();
     }
 
+    // Before the open payments, whose timers would keep the worker and Temporal busy meanwhile.
+    let reconcile;
+    if (has('reconcile')) {
+      log(`reconciliation at scale: statements of ${options.reconcileLines.join(' and ')} lines`);
+      reconcile = await runReconcileAtScale(stack, client, sandbox.url!, {
+        sizes: options.reconcileLines,
+        log,
+      });
+    }
+
     let open;
     if (has('open')) {
       log(`open payments: ${options.open}, then wait for their first queries`);
@@ -220,6 +231,7 @@ async function main() {
         ? { atFixedRate: timeAtRate, atSaturation: timeAtSaturation }
         : undefined,
       merchantDeliveries: receiver.deliveries,
+      reconcile,
     };
     const file = writeResult(root, result);
     printReport(result);
@@ -347,6 +359,7 @@ function printReport(r: any) {
       ]),
     );
   }
+  if (r.reconcile) printReconcile(r.reconcile);
   for (const [name, t] of Object.entries<any>(r.whereTimeGoes ?? {})) {
     const rows = t.parts.map((p: any): Row => [
       p.label,
@@ -356,6 +369,40 @@ function printReport(r: any) {
       table(`4. where time goes, ${name}: ${t.sampled} payments, mean ${t.meanTotalMs} ms`, rows),
     );
   }
+}
+
+function printReconcile(r: ReconcileResult) {
+  const rows = r.runs.map((run): Row => {
+    const correct =
+      run.missedCount === 0 && run.inventedCount === 0
+        ? 'all found, none invented'
+        : `${run.missedCount} missed, ${run.inventedCount} invented`;
+    const planted = Object.values(run.planted).reduce((a, b) => a + (b ?? 0), 0);
+    const peak = `${format.mib(run.workerPeakRss)}${run.peakResetBeforeRun ? '' : ' (since start)'}`;
+    const matched =
+      run.matchedPayments === run.expectedMatchedPayments &&
+      run.matchedRefunds === run.expectedMatchedRefunds
+        ? ''
+        : `; matched ${run.matchedPayments}/${run.expectedMatchedPayments} payments, ${run.matchedRefunds}/${run.expectedMatchedRefunds} refunds`;
+    const parts = Object.entries(run.secondsBy)
+      .filter(([, s]) => s >= 0.5)
+      .sort((a, b) => b[1] - a[1])
+      .map(([label, s]) => `${label.replace(/^activity: /, '')} ${s}`)
+      .join(', ');
+    return [
+      `${run.channel} ${run.lines} lines`,
+      `${run.seconds} s, worker peak ${peak}, ${planted} planted: ${correct}${matched}\n    (${parts})`,
+    ];
+  });
+  for (const [channel, cost] of Object.entries(r.costRatio)) {
+    rows.push([
+      `${channel} cost ratio`,
+      `${cost}× for ${r.sizeRatio}× the lines (linear ≈ ${r.sizeRatio})`,
+    ]);
+  }
+  console.log(
+    table('5. reconciliation at scale (target: 1,000,000 lines ≤ 120 s, ≤ 1024 MiB)', rows),
+  );
 }
 
 main().catch((err) => {

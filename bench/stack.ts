@@ -81,32 +81,15 @@ export async function startStack(options: {
     cleanups.length = 0;
   };
   try {
-    const serverUrl =
-      process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
     const databaseName = `paycenter_bench_${randomBytes(4).toString('hex')}`;
-    const dbUrl = new URL(serverUrl);
-    dbUrl.pathname = `/${databaseName}`;
-    await ensureDatabaseExists(dbUrl.toString());
-    cleanups.push(async () => {
-      const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`drop database if exists "${databaseName}" with (force)`);
-      await admin.end();
-    });
-    const database = await openPostgres(dbUrl.toString(), 4);
-    cleanups.push(() => database.close());
-    await database.migrate();
     const apiKey = generateSecret('pk_bench');
     const secretKey = randomBytes(32);
-    await ensureMerchant(
-      database.db,
-      { id: demoMerchantId, name: 'Bench merchant' },
-      apiKey,
-      createSecretBox(secretKey),
-    );
+    const { url: dbUrl, database, drop } = await throwawayDatabase(databaseName, apiKey, secretKey);
+    cleanups.push(drop);
     loadOrCreateChannelKeys(dir);
 
     const temporal = options.cluster
-      ? await startClusterTemporal(serverUrl, `bench_${randomBytes(4).toString('hex')}`)
+      ? await startClusterTemporal(databaseServerUrl(), `bench_${randomBytes(4).toString('hex')}`)
       : await startDevServer(dir, options);
     cleanups.push(() => temporal.stop());
 
@@ -117,7 +100,7 @@ export async function startStack(options: {
       PAYCENTER_MODE: 'test',
       LOG_LEVEL: options.logLevel,
       DATA_DIR: dir,
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: dbUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_TASK_QUEUE: taskQueue,
       API_PORT: String(apiPort),
@@ -191,11 +174,58 @@ export async function startStack(options: {
       env,
       start,
       temporalDiskBytes: () => temporal.diskBytes(),
-      databaseBytes: () => databasesSize(serverUrl, [databaseName]),
+      databaseBytes: () => databasesSize(databaseServerUrl(), [databaseName]),
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
+    throw err;
+  }
+}
+
+/** The PostgreSQL server the bench makes its databases on. */
+function databaseServerUrl(): string {
+  return process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+/**
+ * A database of its own, migrated, with the bench merchant (its key `apiKey`, its secrets sealed
+ * with `secretKey`); `drop` closes and drops it.
+ */
+export async function throwawayDatabase(name: string, apiKey: string, secretKey: Buffer) {
+  const serverUrl = databaseServerUrl();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  await ensureDatabaseExists(url.toString());
+  const dropDatabase = async () => {
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    await admin.end();
+  };
+  try {
+    const database = await openPostgres(url.toString(), 4);
+    try {
+      await database.migrate();
+      await ensureMerchant(
+        database.db,
+        { id: demoMerchantId, name: 'Bench merchant' },
+        apiKey,
+        createSecretBox(secretKey),
+      );
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+    return {
+      url: url.toString(),
+      database,
+      drop: async () => {
+        await database.close();
+        await dropDatabase();
+      },
+    };
+  } catch (err) {
+    await dropDatabase();
     throw err;
   }
 }

@@ -6,7 +6,7 @@ import type { Journey } from './e2e';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-interface Interval {
+export interface Interval {
   label: string;
   from: number;
   to: number;
@@ -25,7 +25,7 @@ const ms = (e: HistoryEvent) =>
   Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
 
 /** The intervals a history records: queue waits, workflow code, activity executions. */
-function historyIntervals(events: HistoryEvent[]): Interval[] {
+export function historyIntervals(events: HistoryEvent[]): Interval[] {
   const at = new Map<number, { time: number; name?: string }>();
   const out: Interval[] = [];
   for (const e of events) {

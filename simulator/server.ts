@@ -6,11 +6,13 @@ import Fastify, {
   type FastifyInstance,
   type FastifyPluginAsync,
 } from 'fastify';
+import { Readable } from 'node:stream';
 import { escapeHtml, sendPage } from '../src/html';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GatewayError, TradeEngine, type NotificationFace } from './engine';
 import type { Journal } from './journal';
+import { StatementFiles } from './statementFiles';
 
 const faultsSchema = z
   .object({
@@ -44,11 +46,17 @@ const outsideRefundSchema = z
   .partial({ refundNo: true })
   .strict();
 
+/** What a face's routes serve from: the trades, and statement files handed over whole. */
+export interface FaceContext {
+  gateway: TradeEngine;
+  statementFiles: StatementFiles;
+}
+
 /** One channel's protocol in the simulator: its gateway API and its notifications. */
 export interface ChannelFace extends NotificationFace {
   channel: string;
   /** Registered in a scope of its own, so it can parse bodies its own way. */
-  routes: FastifyPluginAsync<{ gateway: TradeEngine }>;
+  routes: FastifyPluginAsync<FaceContext>;
 }
 
 export interface SimulatorOptions {
@@ -75,7 +83,11 @@ export function buildSimulator(options: SimulatorOptions): {
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.addHook('onClose', async () => gateway.stop());
+  const statementFiles = new StatementFiles();
+  app.addHook('onClose', async () => {
+    gateway.stop();
+    await statementFiles.clear();
+  });
 
   // The gateway verifies signatures over the exact bytes, so keep JSON bodies as text.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) =>
@@ -112,7 +124,7 @@ export function buildSimulator(options: SimulatorOptions): {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  for (const face of options.faces) app.register(face.routes, { gateway });
+  for (const face of options.faces) app.register(face.routes, { gateway, statementFiles });
 
   // The payer opens the pay page (scans the QR code).
   app.get<{ Params: { outTradeNo: string } }>('/pay/:outTradeNo', async (req, reply) => {
@@ -189,6 +201,38 @@ export function buildSimulator(options: SimulatorOptions): {
     '/control/payments/:outTradeNo/faults',
     async (req) => gateway.clearTradeFaults(req.params.outTradeNo),
   );
+  // A statement file as the channel serves it (CSV, zip ...), streamed to disk: from now on the
+  // channel's statement of that day. Any size: the body is never parsed nor held.
+  app.register(async (scope) => {
+    scope.addContentTypeParser('application/octet-stream', (_req, payload, done) =>
+      done(null, payload),
+    );
+    scope.put<{ Params: { channel: string; day: string } }>(
+      '/control/statements/:channel/:day',
+      async (req, reply) => {
+        const { channel, day } = req.params;
+        if (!options.faces.some((face) => face.channel === channel)) {
+          throw new GatewayError('INVALID_REQUEST', 400, `the simulator has no channel ${channel}`);
+        }
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+          throw new GatewayError('INVALID_REQUEST', 400, `day ${day} is not yyyy-MM-dd`);
+        }
+        if (!(req.body instanceof Readable)) {
+          throw new GatewayError(
+            'INVALID_REQUEST',
+            400,
+            'send the file as application/octet-stream',
+          );
+        }
+        const bytes = await statementFiles.store(channel, day, req.body);
+        return reply.status(201).send({ channel, day, bytes });
+      },
+    );
+  });
+  app.delete('/control/statements', async () => {
+    await statementFiles.clear();
+    return {};
+  });
   app.get('/control/faults', async () => gateway.currentFaults());
   app.post('/control/faults', async (req) => {
     gateway.setFaults(controlBody(faultsSchema, req.body));

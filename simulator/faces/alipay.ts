@@ -1,6 +1,7 @@
 // The Alipay face of the simulator: Alipay's OpenAPI gateway (/alipay/gateway.do, RSA2 both ways),
 // its page-pay entry for the payer's browser, trade bills as zips, and its notifications.
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { buildTradeBill } from '../../src/channels/alipay/bill';
@@ -21,7 +22,7 @@ import {
 import { formatChinaDateTime, parseChinaDateTime } from '../../src/channels/chinaTime';
 import { escapeHtml, sendPage } from '../../src/html';
 import { GatewayError, type TradeEngine } from '../engine';
-import type { ChannelFace } from '../server';
+import type { ChannelFace, FaceContext } from '../server';
 
 export interface AlipayFaceOptions {
   appId: string;
@@ -391,7 +392,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
     ]);
   }
 
-  const routes: FastifyPluginAsync<{ gateway: TradeEngine }> = async (app, { gateway }) => {
+  const routes: FastifyPluginAsync<FaceContext> = async (app, { gateway, statementFiles }) => {
     // Our own scope: keep form bodies as text, so that repeats can be refused and signed
     // values read exactly.
     app.removeContentTypeParser('application/x-www-form-urlencoded');
@@ -430,6 +431,14 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
       if (!issued || issued.expiresAtMs < Date.now()) {
         return reply.status(404).type('text/plain').send('bill link is unknown or expired');
       }
+      const disposition = `attachment; filename="${pid}_${issued.day.replaceAll('-', '')}.csv.zip"`;
+      const file = statementFiles.file('alipay', issued.day);
+      if (file) {
+        return reply
+          .type('application/zip')
+          .header('content-disposition', disposition)
+          .send(createReadStream(file));
+      }
       const entries = gateway.statement('alipay', issued.day).map((e) => ({
         kind: e.kind,
         tradeNo: e.tradeNo,
@@ -441,13 +450,7 @@ export function alipayFace(options: AlipayFaceOptions): ChannelFace {
         at: e.at,
       }));
       const zip = buildTradeBill(pid, issued.day, entries);
-      return reply
-        .type('application/zip')
-        .header(
-          'content-disposition',
-          `attachment; filename="${pid}_${issued.day.replaceAll('-', '')}.csv.zip"`,
-        )
-        .send(zip);
+      return reply.type('application/zip').header('content-disposition', disposition).send(zip);
     });
   };
 

@@ -1,4 +1,5 @@
 // The `sandbox` channel's face: JSON requests and notifications signed with HMAC-SHA256.
+import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import {
@@ -7,8 +8,8 @@ import {
   signedHeaders,
   verifySignature,
 } from '../../src/channels/sandbox/protocol';
-import { GatewayError, type TradeEngine } from '../engine';
-import type { ChannelFace } from '../server';
+import { GatewayError } from '../engine';
+import type { ChannelFace, FaceContext } from '../server';
 
 const createSchema = z.object({
   out_trade_no: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
@@ -52,7 +53,7 @@ export function sandboxFace(options: SandboxFaceOptions): ChannelFace {
     return schema.parse(JSON.parse(body));
   }
 
-  const routes: FastifyPluginAsync<{ gateway: TradeEngine }> = async (app, { gateway }) => {
+  const routes: FastifyPluginAsync<FaceContext> = async (app, { gateway, statementFiles }) => {
     app.post('/gateway/trade/create', async (req) =>
       gateway.createTrade('sandbox', signedBody(createSchema, req.headers, req.body)),
     );
@@ -71,6 +72,8 @@ export function sandboxFace(options: SandboxFaceOptions): ChannelFace {
     });
     app.post('/gateway/bill/download', async (req, reply) => {
       const { bill_date } = signedBody(billSchema, req.headers, req.body);
+      const file = statementFiles.file('sandbox', bill_date);
+      if (file) return reply.type('text/csv; charset=utf-8').send(createReadStream(file));
       const rows = gateway
         .statement('sandbox', bill_date)
         .map((e) =>

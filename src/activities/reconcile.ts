@@ -1,7 +1,8 @@
 // Reconciliation's side effects: fetching and storing a channel's statement, matching it with our
 // books, recording the differences, handing missed payments to their workflows, and the report.
 // The books are read and written by src/db/books/reconciliation.ts; the rules are src/domain's.
-import { ApplicationFailure } from '@temporalio/common';
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import { businessDayBounds, businessDayOf } from '../domain/businessDay';
@@ -10,8 +11,12 @@ import * as books from '../db/books/reconciliation';
 import type { RecordedDifference } from '../db/books/reconciliation';
 import {
   classTotals,
-  matchStatement,
+  compareLine,
   missedPaymentResolution,
+  missingAtChannel,
+  noneMatched,
+  refundMissingAtChannel,
+  type Difference,
   type DifferenceKind,
   type Matched,
   type ReconciliationReport,
@@ -29,6 +34,11 @@ import {
 import type { WorkerMetrics } from '../metrics';
 import type { Corrections } from '../services/corrections';
 import { strayPaymentWorkflowId } from '../workflows/contracts/strayPayment';
+
+/** The size of the pieces the statement file is stored in. */
+const statementChunkBytes = 1 << 20;
+/** Statement lines matched per query: the books' answer for them is what the activity holds. */
+const comparePage = 5000;
 
 export interface ReconcileRef {
   channel: string;
@@ -151,41 +161,102 @@ export function createReconcileActivities(deps: {
   }
 
   return {
-    /** Fetches the day's statement and stores it (an unchanged one is stored once); starts the run. */
+    /**
+     * Downloads the day's statement into the books as it arrives (its lines, and its file as
+     * served; an unchanged one is kept once) and starts the run. Heartbeats the lines stored.
+     */
     async fetchStatement({ channel, day }: ReconcileRef) {
       const adapter = deps.channels.get(channel);
       if (!adapter) {
         throw ApplicationFailure.nonRetryable(`no channel ${channel}`, 'UNSUPPORTED_CHANNEL');
       }
-      const statement = await adapter.fetchStatement(day);
-      const { raw, lines } = statement;
-      const statementId = await books.storeStatement(db, { channel, day, raw, lines });
-      await books.startReconciliation(db, channel, day, statementId);
-      return { statementId, lines: lines.length };
+      const activity = Context.current();
+      const statementId = await books.beginStatement(db, channel, day);
+      const sha256 = createHash('sha256');
+      let file: Buffer[] = [];
+      let fileBytes = 0;
+      let chunks = 0;
+      const storeFile = async () => {
+        if (fileBytes === 0) return;
+        await books.storeStatementChunk(db, statementId, chunks++, Buffer.concat(file));
+        file = [];
+        fileBytes = 0;
+      };
+      let lines = 0;
+      try {
+        const batches = adapter.fetchStatement(day, async (raw) => {
+          sha256.update(raw);
+          file.push(raw);
+          fileBytes += raw.length;
+          if (fileBytes >= statementChunkBytes) await storeFile();
+          activity.heartbeat({ lines });
+        });
+        for await (const batch of batches) {
+          await books.storeStatementLines(db, statementId, lines + 1, batch);
+          lines += batch.length;
+          activity.heartbeat({ lines });
+        }
+        await storeFile();
+      } catch (err) {
+        await books.discardStatement(db, statementId);
+        throw err;
+      }
+      const stored = await books.completeStatement(db, statementId, sha256.digest('hex'));
+      await books.startReconciliation(db, channel, day, stored);
+      return { statementId: stored, lines };
     },
 
-    /** Matches the stored statement with the books and records every difference with its evidence. */
+    /**
+     * Matches the stored statement with the books, a page of lines at a time, and records every
+     * difference with its evidence as it is found; then what the books hold as done that day and
+     * the statement does not name. Heartbeats the lines matched.
+     */
     async compareStatement({
       channel,
       day,
       statementId,
     }: ReconcileRef & { statementId: string }): Promise<Comparison> {
-      const lines = await books.statementLines(db, statementId);
+      const activity = Context.current();
       const latestDay = await books.latestStatementDay(db, channel);
       const horizon = holdHorizon(latestDay ?? day, businessDayOf(new Date()));
       const clock = { horizon, holdDays: deps.holdDays };
       // First the holds of every day: this day's statement may be the one that books them.
       const holdsSettled = await settleHolds(channel, clock);
-      const { matched, differences } = matchStatement(
-        lines,
-        await books.booksForStatement(db, channel, day, businessDayBounds(day), lines),
-      );
-      const rows = await books.recordDifferences(
+      const matched = noneMatched();
+      const rows: RecordedDifference[] = [];
+      const record = async (differences: Difference[]) => {
+        rows.push(
+          ...(await books.recordDifferences(db, channel, day, holdShifts(day, differences, clock))),
+        );
+      };
+      let after = 0;
+      for (;;) {
+        const page = await books.statementLinesWithBooks(
+          db,
+          channel,
+          statementId,
+          after,
+          comparePage,
+        );
+        if (page.length === 0) break;
+        await record(
+          page.flatMap(({ line, books: held }) => compareLine(line, held, matched) ?? []),
+        );
+        after = page[page.length - 1]!.n;
+        activity.heartbeat({ lines: after });
+      }
+      const statementLines = after;
+      const unnamed = await books.unnamedSuccesses(
         db,
         channel,
         day,
-        holdShifts(day, differences, clock),
+        statementId,
+        businessDayBounds(day),
       );
+      await record([
+        ...unnamed.payments.map(missingAtChannel),
+        ...unnamed.refunds.map(refundMissingAtChannel),
+      ]);
       for (const row of rows) {
         const { kind, resolution } = row;
         deps.metrics.reconciliationDifferences.inc({ channel, kind, resolution });
@@ -209,7 +280,7 @@ export function createReconcileActivities(deps: {
         [...holdsSettled, ...rows].filter((row) => row.resolution === 'OPS' && row.payOrderId),
       );
       return {
-        statementLines: lines.length,
+        statementLines,
         matched,
         missedPayments,
         forOperators,

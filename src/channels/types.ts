@@ -33,13 +33,8 @@ export interface ChannelOrderCreated {
 /** One line of a channel's daily statement (reconciliation's own type). */
 export type StatementLine = StatementEntry;
 
-export interface ChannelStatement {
-  /** The statement's day, yyyy-MM-dd in the channel's time zone. */
-  day: string;
-  /** The statement exactly as the channel served it (CSV, zip, gzip ...), for the record. */
-  raw: Buffer;
-  lines: StatementLine[];
-}
+/** Shown every byte of a statement file as served, in order, before it is parsed. */
+export type StatementRecorder = (raw: Buffer) => Promise<void>;
 
 export type CloseAnswer = { kind: 'closed' } | { kind: 'alreadyPaid'; fact: ChannelFact };
 
@@ -102,8 +97,13 @@ export interface ChannelAdapter {
   closeOrder(outTradeNo: string, context?: CloseContext): Promise<CloseAnswer>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundStatus>;
   queryRefund(outTradeNo: string, refundNo: string): Promise<ChannelRefundStatus>;
-  /** The channel's statement of one day: every payment and refund it booked. */
-  fetchStatement(day: string): Promise<ChannelStatement>;
+  /**
+   * The channel's statement of one day (yyyy-MM-dd in its time zone): every payment and refund it
+   * booked, in batches of lines parsed as the download arrives, so that no statement is held
+   * whole (src/channels/statements.ts). `record` is shown the file's bytes first. Iterate once;
+   * the iteration throws when the file cannot be had or read (ChannelUnavailableError).
+   */
+  fetchStatement(day: string, record: StatementRecorder): AsyncIterable<StatementLine[]>;
   /**
    * Fetches what verifying this notification needs and the adapter does not hold yet (WeChat Pay:
    * a rotated platform certificate), within the channel's own refresh limits; never throws.

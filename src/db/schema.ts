@@ -10,6 +10,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -255,6 +256,11 @@ export const idempotencyKeys = pgTable(
 );
 
 /** A channel's statement of one day as it was fetched: the raw file and its parsed lines. */
+/**
+ * A channel's statement of one day as fetched. Its lines and its file are rows of their own
+ * (below), written as the download streams in; `sha256` is set once the whole file is in, so a
+ * statement without one is a download under way (or one that died, removed by the next fetch).
+ */
 export const channelStatements = pgTable(
   'channel_statements',
   {
@@ -263,14 +269,50 @@ export const channelStatements = pgTable(
     /** yyyy-MM-dd in the channel's time zone. */
     day: text('day').notNull(),
     /** SHA-256 (hex) of the raw file: a statement fetched again unchanged is stored once. */
-    sha256: text('sha256').notNull(),
-    /** The file exactly as the channel served it, base64. */
-    rawBase64: text('raw_base64').notNull(),
-    /** The parsed lines (StatementLine[]). */
-    lines: jsonb('lines').notNull(),
+    sha256: text('sha256'),
     fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('channel_statements_day_sha_uq').on(t.channel, t.day, t.sha256)],
+);
+
+/** One line of a stored statement (a StatementEntry), in the file's order. */
+export const channelStatementLines = pgTable(
+  'channel_statement_lines',
+  {
+    statementId: text('statement_id')
+      .notNull()
+      .references(() => channelStatements.id, { onDelete: 'cascade' }),
+    /** 1 for the first line. */
+    n: integer('n').notNull(),
+    /** PAYMENT or REFUND. */
+    kind: text('kind').notNull(),
+    outTradeNo: text('out_trade_no').notNull(),
+    channelTradeNo: text('channel_trade_no').notNull(),
+    amount: money('amount').notNull(),
+    currency: text('currency').notNull(),
+    refundNo: text('refund_no'),
+    /** ISO 8601 instant, as parsed. */
+    at: text('at').notNull(),
+    /** What the line books: the refund no of a refund line that has one, else the out_trade_no. */
+    reference: text('reference').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.statementId, t.n] }),
+    index('channel_statement_lines_reference_idx').on(t.reference, t.statementId),
+  ],
+);
+
+/** The statement file exactly as the channel served it, base64, in pieces of about 1 MiB. */
+export const channelStatementChunks = pgTable(
+  'channel_statement_chunks',
+  {
+    statementId: text('statement_id')
+      .notNull()
+      .references(() => channelStatements.id, { onDelete: 'cascade' }),
+    n: integer('n').notNull(),
+    rawBase64: text('raw_base64').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.statementId, t.n] })],
 );
 
 /** One reconciliation of one channel's day; a rerun replaces its report. */

@@ -36,16 +36,12 @@ export interface BookRefund {
   status: 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
 }
 
-export interface Books {
-  /** Our attempts named by the statement's lines (payments and refunds), by out_trade_no. */
-  payments: ReadonlyMap<string, BookPayment>;
-  /** Our refunds named by the statement's refund lines, by refund no. */
-  refunds: ReadonlyMap<string, BookRefund>;
-  /** What we recorded as succeeding that day, whether or not the statement names it. */
-  paidThatDay: readonly BookPayment[];
-  refundedThatDay: readonly BookRefund[];
-  /** References (out_trade_no, refund no) the channel booked on another day's stored statement. */
-  bookedOnOtherDays: ReadonlySet<string>;
+/** What our books hold about one statement line: the channel order it names, and our refund. */
+export interface LineBooks {
+  /** Our channel order with the line's out_trade_no (a refund line's too). */
+  payment?: BookPayment;
+  /** Our refund with a refund line's refund no. */
+  refund?: BookRefund;
 }
 
 export const differenceKinds = [
@@ -103,69 +99,64 @@ export interface Matched {
   amounts: Record<string, number>;
 }
 
-/** Matches one day's statement with the books: every line and every booked success is accounted for. */
-export function matchStatement(
-  lines: readonly StatementEntry[],
-  books: Books,
-): { matched: Matched; differences: Difference[] } {
-  const matched: Matched = { payments: 0, refunds: 0, amounts: {} };
-  const differences: Difference[] = [];
-  const named = new Set<string>();
-  const match = (kind: 'payments' | 'refunds', line: StatementEntry) => {
-    matched[kind] += 1;
-    matched.amounts[line.currency] = (matched.amounts[line.currency] ?? 0) + line.amount;
+/** Matched lines so far: a statement is matched line by line, in batches (see compareLine). */
+export function noneMatched(): Matched {
+  return { payments: 0, refunds: 0, amounts: {} };
+}
+
+/**
+ * One statement line against what the books hold about it: its difference, or null when it
+ * matches (then counted in `matched`). Which booked successes a statement fails to name is the
+ * books' question (src/db/books/reconciliation.ts, `unnamedSuccesses`); each of those is a
+ * difference by `missingAtChannel` or `refundMissingAtChannel`.
+ */
+export function compareLine(
+  line: StatementEntry,
+  books: LineBooks,
+  matched: Matched,
+): Difference | null {
+  const difference =
+    line.kind === 'PAYMENT'
+      ? comparePayment(line, books.payment)
+      : compareRefund(line, line.refundNo ?? '', books.refund, books.payment);
+  if (difference) return difference;
+  matched[line.kind === 'PAYMENT' ? 'payments' : 'refunds'] += 1;
+  matched.amounts[line.currency] = (matched.amounts[line.currency] ?? 0) + line.amount;
+  return null;
+}
+
+/** A payment we hold as succeeded that day which the statement does not name (短款). */
+export function missingAtChannel(book: BookPayment): Difference {
+  return {
+    kind: 'MISSING_AT_CHANNEL',
+    reference: book.outTradeNo,
+    payOrderId: book.payOrderId,
+    attemptId: book.attemptId,
+    currency: book.currency,
+    bookAmount: book.amount,
+    book,
+    resolution: 'OPS',
+    urgent: true,
+    action:
+      'we hold this channel order as paid but the channel did not book it: check with the ' +
+      'channel before the merchant ships or refunds',
   };
+}
 
-  for (const line of lines) {
-    if (line.kind === 'PAYMENT') {
-      named.add(line.outTradeNo);
-      const book = books.payments.get(line.outTradeNo);
-      const difference = comparePayment(line, book);
-      if (difference) differences.push(difference);
-      else match('payments', line);
-    } else {
-      const refundNo = line.refundNo ?? '';
-      named.add(refundNo);
-      const book = books.refunds.get(refundNo);
-      const difference = compareRefund(line, refundNo, book, books.payments.get(line.outTradeNo));
-      if (difference) differences.push(difference);
-      else match('refunds', line);
-    }
-  }
-
-  for (const book of books.paidThatDay) {
-    if (named.has(book.outTradeNo) || books.bookedOnOtherDays.has(book.outTradeNo)) continue;
-    differences.push({
-      kind: 'MISSING_AT_CHANNEL',
-      reference: book.outTradeNo,
-      payOrderId: book.payOrderId,
-      attemptId: book.attemptId,
-      currency: book.currency,
-      bookAmount: book.amount,
-      book,
-      resolution: 'OPS',
-      urgent: true,
-      action:
-        'we hold this channel order as paid but the channel did not book it: check with the ' +
-        'channel before the merchant ships or refunds',
-    });
-  }
-  for (const book of books.refundedThatDay) {
-    if (named.has(book.refundId) || books.bookedOnOtherDays.has(book.refundId)) continue;
-    differences.push({
-      kind: 'REFUND_MISSING_AT_CHANNEL',
-      reference: book.refundId,
-      payOrderId: book.payOrderId,
-      refundId: book.refundId,
-      currency: book.currency,
-      bookAmount: book.amount,
-      book,
-      resolution: 'OPS',
-      urgent: true,
-      action: 'we hold this refund as done but the channel did not book it: check with the channel',
-    });
-  }
-  return { matched, differences };
+/** A refund we hold as succeeded that day which the statement does not name. */
+export function refundMissingAtChannel(book: BookRefund): Difference {
+  return {
+    kind: 'REFUND_MISSING_AT_CHANNEL',
+    reference: book.refundId,
+    payOrderId: book.payOrderId,
+    refundId: book.refundId,
+    currency: book.currency,
+    bookAmount: book.amount,
+    book,
+    resolution: 'OPS',
+    urgent: true,
+    action: 'we hold this refund as done but the channel did not book it: check with the channel',
+  };
 }
 
 function comparePayment(line: StatementEntry, book: BookPayment | undefined): Difference | null {

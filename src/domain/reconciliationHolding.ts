@@ -72,8 +72,9 @@ export function decideHold(
 }
 
 /**
- * One day's differences with those that may be a shift held while their hold runs. matchStatement
- * has already left out what a stored statement of another day books, so none is cleared here.
+ * One day's differences with those that may be a shift held while their hold runs. The books'
+ * `unnamedSuccesses` has already left out what a stored statement of another day books, so none
+ * is cleared here.
  */
 export function holdShifts(
   day: string,

@@ -16,13 +16,21 @@ import type {
 } from './contracts/dailyReconciliation';
 import { reconcileDayWorkflowId, type ReconcileInput } from './contracts/reconcileDay';
 
-// Statements can be large and channels slow to serve them: retry, but give up within the hour.
+// Statements can be large and channels slow to serve them: retry, but give up within hours. A
+// statement of a million lines takes minutes to download and to match: those two activities
+// heartbeat, so a dead worker's attempt is retried after the heartbeat timeout, not the hour.
 const statements = proxyActivities<ReconcileActivities>({
-  startToCloseTimeout: '5m',
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '2m',
   retry: { initialInterval: '10s', backoffCoefficient: 2, maximumAttempts: 6 },
 });
 const books = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+const matching = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '2m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
@@ -35,7 +43,10 @@ export async function reconcileDay(input: ReconcileInput): Promise<Reconciliatio
     await books.failReconciliation({ ...input, reason });
     throw ApplicationFailure.nonRetryable(reason, 'STATEMENT_UNAVAILABLE');
   }
-  const comparison = await books.compareStatement({ ...input, statementId: statement.statementId });
+  const comparison = await matching.compareStatement({
+    ...input,
+    statementId: statement.statementId,
+  });
   for (const missed of comparison.missedPayments) {
     // One activity per correction, so the history shows each one by its channel order.
     await books.settleMissedPayment.executeWithOptions(

@@ -12,6 +12,7 @@ import { activityResults } from '../support/history';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
 import { createPayOrder, openChannelOrder, reached } from '../support/payments';
+import { readStatement } from '../support/statements';
 
 let system: TestSystem;
 before(async () => {
@@ -241,7 +242,7 @@ describe("alipay through the simulator's face", () => {
       system.config,
       channelCredentials(system.config, testChannelKeys()),
     ).get('alipay')!;
-    const statement = await alipay.fetchStatement(businessDayOf(new Date()));
+    const statement = await readStatement(alipay, businessDayOf(new Date()));
     assert.equal(statement.raw.subarray(0, 2).toString('latin1'), 'PK', 'the bill is a zip');
     const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
     assert.deepEqual(

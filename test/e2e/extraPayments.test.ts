@@ -12,6 +12,7 @@ import { refunds } from '../../src/db/schema';
 import { expectMoneyConserved } from '../support/money';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 import { createPayOrder, openChannelOrder } from '../support/payments';
+import { readStatement } from '../support/statements';
 
 let system: TestSystem;
 before(async () => {
@@ -97,7 +98,7 @@ describe('payments the order does not need', () => {
     await eventually(async () => (await system.payOrder(id)).refunds[0]?.status === 'SUCCEEDED');
 
     const sandbox = createChannels(system.config).get('sandbox')!;
-    const statement = await sandbox.fetchStatement(businessDayOf(new Date()));
+    const statement = await readStatement(sandbox, businessDayOf(new Date()));
     const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
     assert.deepEqual(
       mine.map((l) => [l.kind, l.amount, l.currency]),

@@ -15,6 +15,7 @@ import { wechatpayFace } from '../../simulator/faces/wechatpay';
 import { expectMoneyConserved, expectNothingCollected } from '../support/money';
 import { eventually, startTestSystem, testChannelKeys, type TestSystem } from '../support/system';
 import { createPayOrder, payingOrder } from '../support/payments';
+import { readStatement } from '../support/statements';
 
 let system: TestSystem;
 before(async () => {
@@ -197,7 +198,7 @@ describe('wechatpay end to end', () => {
       system.config,
       channelCredentials(system.config, testChannelKeys()),
     );
-    const statement = await channels.get('wechatpay')!.fetchStatement(businessDayOf(new Date()));
+    const statement = await readStatement(channels.get('wechatpay')!, businessDayOf(new Date()));
     const mine = statement.lines.filter((l) => l.outTradeNo === outTradeNo);
     assert.deepEqual(
       mine.map((l) => [l.kind, l.amount, l.currency, l.refundNo]),

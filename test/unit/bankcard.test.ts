@@ -30,6 +30,7 @@ import { DomainError } from '../../src/domain/errors';
 import { bankcardFace } from '../../simulator/faces/bankcard';
 import { buildSimulator } from '../../simulator/server';
 import { freePort } from '../support/ports';
+import { readStatement } from '../support/statements';
 
 const MER_ID = '777290058110048';
 const keys = generateChannelKeys();
@@ -375,8 +376,7 @@ describe('refund and statement', () => {
     const day = formatAcpTime(new Date())
       .slice(0, 8)
       .replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3');
-    const statement = await adapter.fetchStatement(day);
-    assert.equal(statement.day, day);
+    const statement = await readStatement(adapter, day);
     assert.ok(statement.raw.length > 0);
     const payment = statement.lines.find(
       (l) => l.kind === 'PAYMENT' && l.outTradeNo === outTradeNo,

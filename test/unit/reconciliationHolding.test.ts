@@ -2,7 +2,12 @@
 // another day's statement, or released to the operators once its hold is over.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matchStatement, type BookPayment, type Books } from '../../src/domain/reconciliation';
+import {
+  compareLine,
+  missingAtChannel,
+  noneMatched,
+  type BookPayment,
+} from '../../src/domain/reconciliation';
 import {
   addDays,
   dayBoundaryKinds,
@@ -34,18 +39,11 @@ const booking: LaterBooking = {
   },
 };
 /** Our books on the day: the payment booked at 23:59:59, which the day's statement lacks. */
-const books: Books = {
-  payments: new Map(),
-  refunds: new Map(),
-  paidThatDay: [paidBeforeMidnight],
-  refundedThatDay: [],
-  bookedOnOtherDays: new Set(),
-};
+const unbooked = missingAtChannel(paidBeforeMidnight);
 
 describe('defect 9: the holding pool of reconciliation', () => {
   it("defect 9: a payment we booked at 23:59:59 that the day's statement lacks is held, not MISSING_AT_CHANNEL for operators", () => {
-    const { differences } = matchStatement([], books);
-    const held = holdShifts('2026-11-24', differences, {
+    const held = holdShifts('2026-11-24', [unbooked], {
       horizon: holdHorizon('2026-11-24', '2026-11-25'),
       holdDays: 3,
     });
@@ -61,7 +59,8 @@ describe('defect 9: the holding pool of reconciliation', () => {
       'REFUND_MISSING_AT_CHANNEL',
     ]);
     // A line the books do not know is no shift: it goes to operators at once.
-    const { differences } = matchStatement([{ ...booking.line, outTradeNo: 'OUTSIDE' }], books);
+    const outside = compareLine({ ...booking.line, outTradeNo: 'OUTSIDE' }, {}, noneMatched());
+    const differences = [outside!, unbooked];
     const decided = holdShifts('2026-11-24', differences, { horizon: '2026-11-24', holdDays: 3 });
     assert.deepEqual(decided.map((d) => [d.kind, d.resolution]).sort(), [
       ['MISSING_AT_CHANNEL', 'HELD'],

@@ -35,6 +35,7 @@ import type { TradeEngine } from '../../simulator/engine';
 import { wechatpayFace } from '../../simulator/faces/wechatpay';
 import { buildSimulator } from '../../simulator/server';
 import { freePort } from '../support/ports';
+import { readStatement } from '../support/statements';
 import { testChannelKeys } from '../support/system';
 
 const keys = testChannelKeys().wechatpay;
@@ -414,7 +415,7 @@ describe("wechatpay: the adapter against the simulator's face over HTTP", () => 
     assert.deepEqual(await adapter.closeOrder('WXUNIT000002'), { kind: 'closed' });
     assert.equal((await adapter.queryOrder('WXUNIT000002')).status, 'CLOSED');
 
-    const statement = await adapter.fetchStatement(businessDayOf(new Date()));
+    const statement = await readStatement(adapter, businessDayOf(new Date()));
     const mine = statement.lines.filter((l) => l.outTradeNo === 'WXUNIT000001');
     assert.deepEqual(
       mine.map((l) => [l.kind, l.amount, l.currency, l.refundNo]),
@@ -445,7 +446,7 @@ describe("wechatpay: the adapter against the simulator's face over HTTP", () => 
     assert.deepEqual(parseTradeBill(csv.toString('utf8')), statement.lines);
 
     // A day without any trade has no bill.
-    assert.deepEqual((await adapter.fetchStatement('2020-01-01')).lines, []);
+    assert.deepEqual((await readStatement(adapter, '2020-01-01')).lines, []);
   });
 
   it('every request we sent verifies with the plugin, and every answer we got too', async () => {

@@ -1,5 +1,11 @@
 // paycenter's adapter for Alipay (OpenAPI v2 gateway, RSA2). Requests are signed, sent and their
 // answers verified by the official alipay-sdk; notifications are verified by it too.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { AlipaySdk, type AlipaySdkCommonResult } from 'alipay-sdk';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors';
@@ -7,6 +13,7 @@ import { notificationFields } from '../notificationFields';
 import type { ChannelFact } from '../../domain/payOrder';
 import { formatChinaDateTime } from '../chinaTime';
 import type { AlipayCredentials } from '../credentials';
+import { inBatches, startDownload, textLines } from '../statements';
 import {
   ChannelRejectedError,
   ChannelUnavailableError,
@@ -17,7 +24,8 @@ import {
   type IncomingNotification,
   type VerifiedNotification,
 } from '../types';
-import { parseTradeBill } from './bill';
+import { isBillDetail, tradeBillLines } from './bill';
+import { zipEntryData } from './zip';
 import {
   alipayCodes,
   alipayMethods,
@@ -289,23 +297,38 @@ export function createAlipayAdapter(
       return status === 'REFUND_SUCCESS' ? 'SUCCEEDED' : 'FAILED';
     },
 
-    async fetchStatement(day) {
+    async *fetchStatement(day, record) {
       const method = alipayMethods.billUrl;
       const answer = await call(method, { bill_type: 'trade', bill_date: day });
       if (!answer.ok) rejected(method, answer);
       const url = parsed(billUrlAnswer, method, answer.data).bill_download_url;
-      let raw: Buffer;
+      const unavailable = (err: unknown) =>
+        new ChannelUnavailableError(`alipay bill ${day}: ${(err as Error).message}`);
+      // A zip is read from its end (the central directory): it goes to disk first, never whole
+      // into memory, and its detail CSV is then inflated, decoded and parsed as it is read.
+      const folder = await mkdtemp(path.join(os.tmpdir(), 'alipay-bill-'));
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs) });
-        raw = Buffer.from(await response.arrayBuffer());
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      } catch (err) {
-        throw new ChannelUnavailableError(`alipay bill ${day}: ${(err as Error).message}`);
-      }
-      try {
-        return { day, raw, lines: parseTradeBill(raw) };
-      } catch (err) {
-        throw new ChannelUnavailableError(`alipay bill ${day}: ${(err as Error).message}`);
+        const file = path.join(folder, 'bill.zip');
+        try {
+          const download = await startDownload(
+            (signal) => fetch(url, { signal }),
+            options.timeoutMs,
+          );
+          if (!download.response.ok) {
+            await download.response.body?.cancel();
+            throw new Error(`HTTP ${download.response.status}`);
+          }
+          await pipeline(Readable.from(download.bytes(record)), createWriteStream(file));
+        } catch (err) {
+          throw unavailable(err);
+        }
+        try {
+          yield* inBatches(tradeBillLines(textLines(zipEntryData(file, isBillDetail), 'gbk')));
+        } catch (err) {
+          throw unavailable(err);
+        }
+      } finally {
+        await rm(folder, { recursive: true, force: true });
       }
     },
 

@@ -1,6 +1,10 @@
 // A minimal zip writer and reader (deflate or store, no zip64, no encryption): enough for Alipay's
 // bill downloads, a zip of CSV files whose names are GBK-encoded (no UTF-8 flag), as Alipay serves.
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+// A large bill is read from a file, one entry streamed and inflated as it is read.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable, pipeline } from 'node:stream';
+import { createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decodeGbk, encodeGbk } from './gbk';
 
 export interface ZipEntry {
@@ -18,9 +22,10 @@ const crcTable = (() => {
   return table;
 })();
 
-export function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = crcTable[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+/** CRC-32 of `data`, or of what came before (whose CRC is `previous`) followed by `data`. */
+export function crc32(data: Uint8Array, previous = 0): number {
+  let crc = (previous ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -33,29 +38,39 @@ function dosDateTime(date: Date): { time: number; date: number } {
   };
 }
 
-export function writeZip(entries: ZipEntry[], at = new Date()): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  const { time, date } = dosDateTime(at);
-  for (const entry of entries) {
-    const name = encodeGbk(entry.name);
-    const compressed = deflateRawSync(entry.data);
-    const crc = crc32(entry.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt16LE(0, 6); // flags: names are not UTF-8 (GBK, as Alipay's)
-    local.writeUInt16LE(8, 8); // deflate
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    locals.push(local, name, compressed);
+/** What the headers say of one deflated file. */
+interface Deflated {
+  name: Buffer;
+  crc: number;
+  compressedSize: number;
+  size: number;
+  /** Where its local header starts. */
+  offset: number;
+}
 
+function localHeader(file: Deflated, { time, date }: { time: number; date: number }): Buffer {
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4); // version needed
+  local.writeUInt16LE(0, 6); // flags: names are not UTF-8 (GBK, as Alipay's)
+  local.writeUInt16LE(8, 8); // deflate
+  local.writeUInt16LE(time, 10);
+  local.writeUInt16LE(date, 12);
+  local.writeUInt32LE(file.crc, 14);
+  local.writeUInt32LE(file.compressedSize, 18);
+  local.writeUInt32LE(file.size, 22);
+  local.writeUInt16LE(file.name.length, 26);
+  local.writeUInt16LE(0, 28);
+  return Buffer.concat([local, file.name]);
+}
+
+/** The central directory of these files, with its end record, to follow them at `offset`. */
+function centralDirectory(
+  files: Deflated[],
+  { time, date }: { time: number; date: number },
+  offset: number,
+): Buffer {
+  const centrals = files.map((file) => {
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4); // made by
@@ -64,61 +79,198 @@ export function writeZip(entries: ZipEntry[], at = new Date()): Buffer {
     central.writeUInt16LE(8, 10);
     central.writeUInt16LE(time, 12);
     central.writeUInt16LE(date, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, name);
-    offset += local.length + name.length + compressed.length;
-  }
+    central.writeUInt32LE(file.crc, 16);
+    central.writeUInt32LE(file.compressedSize, 20);
+    central.writeUInt32LE(file.size, 24);
+    central.writeUInt16LE(file.name.length, 28);
+    central.writeUInt32LE(file.offset, 42);
+    return Buffer.concat([central, file.name]);
+  });
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
+  return Buffer.concat([directory, end]);
+}
+
+export function writeZip(entries: ZipEntry[], at = new Date()): Buffer {
+  const stamp = dosDateTime(at);
+  const parts: Buffer[] = [];
+  const files: Deflated[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const compressed = deflateRawSync(entry.data);
+    const file = {
+      name: encodeGbk(entry.name),
+      crc: crc32(entry.data),
+      compressedSize: compressed.length,
+      size: entry.data.length,
+      offset,
+    };
+    const local = localHeader(file, stamp);
+    parts.push(local, compressed);
+    files.push(file);
+    offset += local.length + compressed.length;
+  }
+  return Buffer.concat([...parts, centralDirectory(files, stamp, offset)]);
+}
+
+/**
+ * The same zip written to a file as each entry's data is produced, deflated on the way: for a
+ * bill of any size. An entry's data is read only once the entries before it are written.
+ */
+export async function writeZipFile(
+  path: string,
+  entries: { name: string; data: () => AsyncIterable<Buffer> | Iterable<Buffer> }[],
+  at = new Date(),
+): Promise<void> {
+  const stamp = dosDateTime(at);
+  const out = await open(path, 'w');
+  try {
+    const files: Deflated[] = [];
+    let offset = 0;
+    for (const entry of entries) {
+      const file = { name: encodeGbk(entry.name), crc: 0, compressedSize: 0, size: 0, offset };
+      // The header's sizes and CRC are known at the end: written again once they are.
+      offset += (await out.write(localHeader(file, stamp), 0, undefined, offset)).bytesWritten;
+      const data = entry.data();
+      async function* counted() {
+        for await (const chunk of data) {
+          file.crc = crc32(chunk, file.crc);
+          file.size += chunk.length;
+          yield chunk;
+        }
+      }
+      const deflated = pipeline(Readable.from(counted()), createDeflateRaw(), () => {});
+      for await (const chunk of deflated) {
+        const written = (await out.write(chunk as Buffer, 0, undefined, offset)).bytesWritten;
+        offset += written;
+        file.compressedSize += written;
+      }
+      await out.write(localHeader(file, stamp), 0, undefined, file.offset);
+      files.push(file);
+    }
+    await out.write(centralDirectory(files, stamp, offset), 0, undefined, offset);
+  } finally {
+    await out.close();
+  }
+}
+
+/** A file of the zip as its central directory describes it. */
+interface DirectoryEntry {
+  name: string;
+  method: number;
+  crc: number;
+  compressedSize: number;
+  localOffset: number;
+}
+
+/** Where the zip's central directory is, from the zip's last bytes (`tail`, ending the file). */
+function directoryOf(tail: Buffer): { count: number; size: number; offset: number } {
+  for (let i = tail.length - 22; i >= Math.max(0, tail.length - 22 - 0xffff); i--) {
+    if (tail.readUInt32LE(i) === 0x06054b50) {
+      return {
+        count: tail.readUInt16LE(i + 10),
+        size: tail.readUInt32LE(i + 12),
+        offset: tail.readUInt32LE(i + 16),
+      };
+    }
+  }
+  throw new Error('not a zip file (no end of central directory)');
+}
+
+function directoryEntries(directory: Buffer, count: number): DirectoryEntry[] {
+  const entries: DirectoryEntry[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (directory.readUInt32LE(at) !== 0x02014b50) throw new Error('corrupt zip central directory');
+    const flags = directory.readUInt16LE(at + 8);
+    const nameLength = directory.readUInt16LE(at + 28);
+    const rawName = directory.subarray(at + 46, at + 46 + nameLength);
+    entries.push({
+      name: flags & 0x800 ? rawName.toString('utf8') : decodeGbk(rawName),
+      method: directory.readUInt16LE(at + 10),
+      crc: directory.readUInt32LE(at + 16),
+      compressedSize: directory.readUInt32LE(at + 20),
+      localOffset: directory.readUInt32LE(at + 42),
+    });
+    at += 46 + nameLength + directory.readUInt16LE(at + 30) + directory.readUInt16LE(at + 32);
+  }
+  return entries;
+}
+
+/** Where an entry's data starts, from the first 30 bytes of its local header. */
+function dataStart(entry: DirectoryEntry, localHeader: Buffer): number {
+  if (localHeader.readUInt32LE(0) !== 0x04034b50) throw new Error('corrupt zip local header');
+  return entry.localOffset + 30 + localHeader.readUInt16LE(26) + localHeader.readUInt16LE(28);
+}
+
+function checkMethod(entry: DirectoryEntry) {
+  if (entry.method !== 0 && entry.method !== 8) {
+    throw new Error(`zip entry ${entry.name}: unsupported compression method ${entry.method}`);
+  }
 }
 
 /** Reads every file of a zip; throws on anything it does not understand or a CRC mismatch. */
 export function readZip(zip: Buffer): ZipEntry[] {
-  let end = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
-    if (zip.readUInt32LE(i) === 0x06054b50) {
-      end = i;
-      break;
-    }
-  }
-  if (end < 0) throw new Error('not a zip file (no end of central directory)');
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('corrupt zip central directory');
-    const flags = zip.readUInt16LE(at + 8);
-    const method = zip.readUInt16LE(at + 10);
-    const crc = zip.readUInt32LE(at + 16);
-    const compressedSize = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const localOffset = zip.readUInt32LE(at + 42);
-    const rawName = zip.subarray(at + 46, at + 46 + nameLength);
-    const name = flags & 0x800 ? rawName.toString('utf8') : decodeGbk(rawName);
-    at += 46 + nameLength + extraLength + commentLength;
+  const { count, offset } = directoryOf(zip);
+  return directoryEntries(zip.subarray(offset), count).map((entry) => {
+    checkMethod(entry);
+    const start = dataStart(entry, zip.subarray(entry.localOffset, entry.localOffset + 30));
+    const stored = zip.subarray(start, start + entry.compressedSize);
+    const data = entry.method === 0 ? Buffer.from(stored) : inflateRawSync(stored);
+    if (crc32(data) !== entry.crc) throw new Error(`zip entry ${entry.name}: CRC mismatch`);
+    return { name: entry.name, data };
+  });
+}
 
-    if (zip.readUInt32LE(localOffset) !== 0x04034b50) throw new Error('corrupt zip local header');
-    const start =
-      localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
-    const stored = zip.subarray(start, start + compressedSize);
-    let data: Buffer;
-    if (method === 0) data = Buffer.from(stored);
-    else if (method === 8) data = inflateRawSync(stored);
-    else throw new Error(`zip entry ${name}: unsupported compression method ${method}`);
-    if (crc32(data) !== crc) throw new Error(`zip entry ${name}: CRC mismatch`);
-    entries.push({ name, data });
+/**
+ * The data of the zip file's first entry that `pick` chooses, inflated as it is read from disk and
+ * checked against its CRC at the end; throws when there is none or on anything it cannot read.
+ */
+export async function* zipEntryData(
+  file: string,
+  pick: (name: string) => boolean,
+): AsyncIterable<Buffer> {
+  const handle = await open(file);
+  let entry: DirectoryEntry | undefined;
+  let start: number;
+  try {
+    const size = (await handle.stat()).size;
+    const read = async (position: number, length: number) => {
+      const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)));
+      await handle.read(buffer, 0, buffer.length, position);
+      return buffer;
+    };
+    const tailLength = Math.min(size, 22 + 0xffff);
+    const directory = directoryOf(await read(size - tailLength, tailLength));
+    entry = directoryEntries(await read(directory.offset, directory.size), directory.count).find(
+      (e) => pick(e.name),
+    );
+    if (!entry) throw new Error('no such entry in the zip');
+    checkMethod(entry);
+    start = dataStart(entry, await read(entry.localOffset, 30));
+  } finally {
+    await handle.close();
   }
-  return entries;
+  if (entry.compressedSize === 0) {
+    if (entry.crc !== 0) throw new Error(`zip entry ${entry.name}: CRC mismatch`);
+    return;
+  }
+  const stored = createReadStream(file, { start, end: start + entry.compressedSize - 1 });
+  const data = entry.method === 0 ? stored : stored.pipe(createInflateRaw());
+  stored.on('error', (err) => data.destroy(err));
+  let crc = 0;
+  try {
+    for await (const chunk of data) {
+      crc = crc32(chunk as Buffer, crc);
+      yield chunk as Buffer;
+    }
+  } finally {
+    stored.destroy();
+  }
+  if (crc !== entry.crc) throw new Error(`zip entry ${entry.name}: CRC mismatch`);
 }

@@ -14,6 +14,7 @@ import {
   type ChannelRefundStatus,
   type StatementLine,
 } from '../types';
+import { inBatches } from '../statements';
 import {
   acpEncoding,
   acpVersion,
@@ -339,7 +340,8 @@ export function createBankcardAdapter(
       return toRefundStatus(answer.origRespCode!);
     },
 
-    async fetchStatement(day) {
+    // The file comes inside the answer (fileContent), so it is whole in memory by the protocol.
+    async *fetchStatement(day, record) {
       const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
       if (!match) throw new RangeError(`"${day}" is not yyyy-MM-dd`);
       const answer = await call(bankcardPaths.file, {
@@ -347,7 +349,7 @@ export function createBankcardAdapter(
         settleDate: `${match[2]}${match[3]}`,
         fileType: '00',
       });
-      if (answer.respCode === '98') return { day, raw: Buffer.alloc(0), lines: [] }; // no file: no trades
+      if (answer.respCode === '98') return; // no file: no trades
       if (answer.respCode !== '00') {
         throw new ChannelUnavailableError(`bankcard statement ${day}: ${answer.respCode}`);
       }
@@ -385,7 +387,8 @@ export function createBankcardAdapter(
           throw new ChannelUnavailableError(`bankcard statement ${day}: txnType ${r.txnType}`);
         }
       }
-      return { day, raw, lines };
+      await record(raw);
+      yield* inBatches(lines);
     },
 
     verifyNotification({ rawBody }) {

@@ -10,7 +10,9 @@ import {
   type ChannelAdapter,
   type ChannelOrderRequest,
   type ChannelRefundStatus,
+  type StatementLine,
 } from '../types';
+import { inBatches, startDownload, textLines, type Download } from '../statements';
 import {
   sandboxBillColumns,
   sandboxHeaders,
@@ -69,6 +71,34 @@ export function toRefundStatus(status: SandboxRefundStatus): ChannelRefundStatus
   }
 }
 
+/** The sandbox bill's rows as statement lines, after its header (checked first). */
+async function* billLines(
+  rows: AsyncIterable<string>,
+  unavailable: (why: string) => Error,
+): AsyncIterable<StatementLine> {
+  let header: string | undefined;
+  for await (const row of rows) {
+    if (row.trim() === '') continue;
+    if (header === undefined) {
+      header = row;
+      if (header !== sandboxBillColumns.join(','))
+        throw unavailable(`unexpected columns ${header}`);
+      continue;
+    }
+    const [kind, outTradeNo, channelTradeNo, amount, currency, refundNo, at] = row.split(',');
+    yield {
+      kind: kind === 'REFUND' ? 'REFUND' : 'PAYMENT',
+      outTradeNo: outTradeNo!,
+      channelTradeNo: channelTradeNo!,
+      amount: Number(amount),
+      currency: currency!,
+      ...(refundNo ? { refundNo } : {}),
+      at: at!,
+    };
+  }
+  if (header === undefined) throw unavailable('no header line');
+}
+
 export interface SandboxAdapterOptions {
   baseUrl: string;
   appId: string;
@@ -79,7 +109,7 @@ export interface SandboxAdapterOptions {
 export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAdapter {
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  async function post(path: string, payload: object) {
+  async function post(path: string, payload: object, signal = AbortSignal.timeout(timeoutMs)) {
     const body = JSON.stringify(payload);
     let response: Response;
     try {
@@ -90,7 +120,7 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
           ...signedHeaders(options.appId, options.secret, body, Date.now()),
         },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       });
     } catch (err) {
       throw new ChannelUnavailableError(`sandbox ${path}: ${(err as Error).message}`);
@@ -200,29 +230,28 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
       return toRefundStatus(refundSchema.parse(answer.json).refund_status);
     },
 
-    async fetchStatement(day) {
-      const response = await post('/gateway/bill/download', { bill_date: day });
-      const raw = Buffer.from(await response.arrayBuffer());
-      if (!response.ok) {
-        throw new ChannelUnavailableError(`sandbox bill ${day}: HTTP ${response.status}`);
+    async *fetchStatement(day, record) {
+      const path = '/gateway/bill/download';
+      const unavailable = (why: string) =>
+        new ChannelUnavailableError(`sandbox bill ${day}: ${why}`);
+      let download: Download;
+      try {
+        download = await startDownload(
+          (signal) => post(path, { bill_date: day }, signal),
+          timeoutMs,
+        );
+      } catch (err) {
+        throw err instanceof ChannelUnavailableError ? err : unavailable((err as Error).message);
       }
-      const [header, ...rows] = raw.toString('utf8').trim().split('\n');
-      if (header !== sandboxBillColumns.join(',')) {
-        throw new ChannelUnavailableError(`sandbox bill ${day}: unexpected columns ${header}`);
+      if (!download.response.ok) {
+        await download.response.body?.cancel();
+        throw unavailable(`HTTP ${download.response.status}`);
       }
-      const lines = rows.map((row) => {
-        const [kind, outTradeNo, channelTradeNo, amount, currency, refundNo, at] = row.split(',');
-        return {
-          kind: kind === 'REFUND' ? ('REFUND' as const) : ('PAYMENT' as const),
-          outTradeNo: outTradeNo!,
-          channelTradeNo: channelTradeNo!,
-          amount: Number(amount),
-          currency: currency!,
-          ...(refundNo ? { refundNo } : {}),
-          at: at!,
-        };
-      });
-      return { day, raw, lines };
+      try {
+        yield* inBatches(billLines(textLines(download.bytes(record)), unavailable));
+      } catch (err) {
+        throw err instanceof ChannelUnavailableError ? err : unavailable((err as Error).message);
+      }
     },
 
     verifyNotification({ headers, rawBody }) {

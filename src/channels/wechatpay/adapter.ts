@@ -16,6 +16,7 @@ import {
   type ChannelRefundStatus,
   type StatementLine,
 } from '../types';
+import { inBatches } from '../statements';
 import { PlatformCertificates, publicKeyOfPem } from './certificates';
 import {
   authorization,
@@ -471,7 +472,8 @@ export function createWechatpayAdapter(
       return toRefundStatus(parse(refundSchema, answer.json, 'refund query').status);
     },
 
-    async fetchStatement(day) {
+    // The bill is checked whole (its SHA-1, its summary rows) before any line is handed on.
+    async *fetchStatement(day, record) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`"${day}" is not yyyy-MM-dd`);
       const answer = await call(
         'GET',
@@ -479,7 +481,7 @@ export function createWechatpayAdapter(
       );
       if (!answer.ok) {
         // "No bill": nothing was paid or refunded that day.
-        if (answer.code === 'NO_STATEMENT_EXIST') return { day, raw: Buffer.alloc(0), lines: [] };
+        if (answer.code === 'NO_STATEMENT_EXIST') return;
         if (answer.code === 'STATEMENT_CREATING') {
           throw new ChannelUnavailableError(`wechatpay bill ${day}: still being made`);
         }
@@ -492,6 +494,7 @@ export function createWechatpayAdapter(
       if (!response.ok) {
         throw new ChannelUnavailableError(`wechatpay bill ${day}: HTTP ${response.status}`);
       }
+      await record(raw);
       let csv: Buffer;
       try {
         csv = gunzipSync(raw);
@@ -502,11 +505,13 @@ export function createWechatpayAdapter(
       if (sha1 !== bill.hash_value.toLowerCase()) {
         throw new ChannelUnavailableError(`wechatpay bill ${day}: SHA1 does not match hash_value`);
       }
+      let lines: StatementLine[];
       try {
-        return { day, raw, lines: parseTradeBill(csv.toString('utf8')) };
+        lines = parseTradeBill(csv.toString('utf8'));
       } catch (err) {
         throw new ChannelUnavailableError(`wechatpay bill ${day}: ${errText(err)}`);
       }
+      yield* inBatches(lines);
     },
 
     // A notification signed by a certificate we do not hold yet (WeChat Pay rotated it): download

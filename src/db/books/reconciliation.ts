@@ -1,11 +1,26 @@
 // Reconciliation's books: the channels' stored statements, our payments and refunds they are
 // matched against, the differences found and their resolutions, and each run's record.
-import { createHash } from 'node:crypto';
-import { and, eq, gte, inArray, lt, max, ne, sql } from 'drizzle-orm';
-import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import {
+  and,
+  asc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNull,
+  lt,
+  lte,
+  max,
+  ne,
+  sql,
+  type AnyColumn,
+} from 'drizzle-orm';
+import { alias, type PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db } from '../client';
 import {
   channelAttempts,
+  channelStatementChunks,
+  channelStatementLines,
   channelStatements,
   differencesOfDay,
   payOrders,
@@ -18,8 +33,8 @@ import { paidStatuses } from '../../domain/payOrder';
 import type {
   BookPayment,
   BookRefund,
-  Books,
   Difference,
+  LineBooks,
   MissedPaymentAfterCorrection,
   ReconciliationReport,
   Resolution,
@@ -47,24 +62,86 @@ async function sliced<T>(keys: string[], lookup: (slice: string[]) => Promise<T[
   return found;
 }
 
-/** Stores a channel's statement of a day (an unchanged one once) and answers its ID. */
-export async function storeStatement(
-  db: Db,
-  statement: { channel: string; day: string; raw: Buffer; lines: StatementEntry[] },
-): Promise<string> {
-  const { channel, day } = statement;
-  const sha256 = createHash('sha256').update(statement.raw).digest('hex');
+/**
+ * A statement of the channel's day begins to download: answers its ID. What an earlier download
+ * of the day left unfinished (its worker died) goes first.
+ */
+export async function beginStatement(db: Db, channel: string, day: string): Promise<string> {
   await db
-    .insert(channelStatements)
-    .values({
-      id: newId('stm', Date.now(), Math.random),
-      channel,
-      day,
-      sha256,
-      rawBase64: statement.raw.toString('base64'),
-      lines: statement.lines,
-    })
-    .onConflictDoNothing();
+    .delete(channelStatements)
+    .where(
+      and(
+        eq(channelStatements.channel, channel),
+        eq(channelStatements.day, day),
+        isNull(channelStatements.sha256),
+      ),
+    );
+  const id = newId('stm', Date.now(), Math.random);
+  await db.insert(channelStatements).values({ id, channel, day });
+  return id;
+}
+
+/** Stores lines of a statement being downloaded; `first` is the line number of lines[0]. */
+export async function storeStatementLines(
+  db: Db,
+  statementId: string,
+  first: number,
+  lines: readonly StatementEntry[],
+): Promise<void> {
+  if (lines.length === 0) return;
+  // One parameter for the whole batch: a multi-row VALUES would need seven per line.
+  const rows = JSON.stringify(
+    lines.map((line, i) => ({
+      n: first + i,
+      kind: line.kind,
+      out_trade_no: line.outTradeNo,
+      channel_trade_no: line.channelTradeNo,
+      amount: line.amount,
+      currency: line.currency,
+      refund_no: line.refundNo ?? null,
+      at: line.at,
+      reference: line.refundNo ?? line.outTradeNo,
+    })),
+  );
+  await db.execute(sql`
+    insert into ${channelStatementLines}
+      (statement_id, n, kind, out_trade_no, channel_trade_no, amount, currency, refund_no, at, reference)
+    select ${statementId}, n, kind, out_trade_no, channel_trade_no, amount, currency, refund_no, at, reference
+    from jsonb_to_recordset(${rows}::jsonb) as x(n integer, kind text, out_trade_no text,
+      channel_trade_no text, amount bigint, currency text, refund_no text, at text, reference text)`);
+}
+
+/** A download that failed: what it stored goes. */
+export async function discardStatement(db: Db, statementId: string): Promise<void> {
+  await db.delete(channelStatements).where(eq(channelStatements.id, statementId));
+}
+
+/** Stores the n-th piece of a statement's file as served. */
+export async function storeStatementChunk(
+  db: Db,
+  statementId: string,
+  n: number,
+  raw: Buffer,
+): Promise<void> {
+  await db
+    .insert(channelStatementChunks)
+    .values({ statementId, n, rawBase64: raw.toString('base64') });
+}
+
+/**
+ * The whole file is in: the statement is complete. One fetched before unchanged (same SHA-256)
+ * is kept instead, and this copy goes. Answers the statement's ID.
+ */
+export async function completeStatement(
+  db: Db,
+  statementId: string,
+  sha256: string,
+): Promise<string> {
+  const [statement] = await db
+    .select({ channel: channelStatements.channel, day: channelStatements.day })
+    .from(channelStatements)
+    .where(eq(channelStatements.id, statementId));
+  const { channel, day } = statement!;
   const [stored] = await db
     .select({ id: channelStatements.id })
     .from(channelStatements)
@@ -75,7 +152,12 @@ export async function storeStatement(
         eq(channelStatements.sha256, sha256),
       ),
     );
-  return stored!.id;
+  if (stored) {
+    await db.delete(channelStatements).where(eq(channelStatements.id, statementId));
+    return stored.id;
+  }
+  await db.update(channelStatements).set({ sha256 }).where(eq(channelStatements.id, statementId));
+  return statementId;
 }
 
 /** A run of the day starts (again) on this statement. */
@@ -100,14 +182,6 @@ export async function startReconciliation(
     });
 }
 
-export async function statementLines(db: Db, statementId: string): Promise<StatementEntry[]> {
-  const [statement] = await db
-    .select({ lines: channelStatements.lines })
-    .from(channelStatements)
-    .where(eq(channelStatements.id, statementId));
-  return statement!.lines as StatementEntry[];
-}
-
 /** The latest day of the channel's stored statements, if any. */
 export async function latestStatementDay(db: Db, channel: string): Promise<string | undefined> {
   const [latest] = await db
@@ -117,14 +191,46 @@ export async function latestStatementDay(db: Db, channel: string): Promise<strin
   return latest?.day ?? undefined;
 }
 
+const lineColumns = {
+  kind: channelStatementLines.kind,
+  outTradeNo: channelStatementLines.outTradeNo,
+  channelTradeNo: channelStatementLines.channelTradeNo,
+  amount: channelStatementLines.amount,
+  currency: channelStatementLines.currency,
+  refundNo: channelStatementLines.refundNo,
+  at: channelStatementLines.at,
+};
+
+/** A stored line as the adapter parsed it. */
+function statementEntry(row: {
+  kind: string;
+  outTradeNo: string;
+  channelTradeNo: string;
+  amount: number;
+  currency: string;
+  refundNo: string | null;
+  at: string;
+}): StatementEntry {
+  return {
+    kind: row.kind as StatementEntry['kind'],
+    outTradeNo: row.outTradeNo,
+    channelTradeNo: row.channelTradeNo,
+    amount: row.amount,
+    currency: row.currency,
+    ...(row.refundNo !== null ? { refundNo: row.refundNo } : {}),
+    at: row.at,
+  };
+}
+
+// What the payer paid: another amount than asked is booked as paid (and refunded).
+const paidAmount = (attempts: typeof channelAttempts) =>
+  sql<number>`coalesce(${attempts.paidAmount}, ${attempts.amount})`.mapWith(Number);
+
 const paymentColumns = {
   payOrderId: channelAttempts.payOrderId,
   attemptId: channelAttempts.id,
   outTradeNo: channelAttempts.outTradeNo,
-  // What the payer paid: another amount than asked is booked as paid (and refunded).
-  amount: sql<number>`coalesce(${channelAttempts.paidAmount}, ${channelAttempts.amount})`.mapWith(
-    Number,
-  ),
+  amount: paidAmount(channelAttempts),
   currency: channelAttempts.currency,
   status: channelAttempts.status,
 };
@@ -137,32 +243,97 @@ const refundColumns = {
   status: refunds.status,
 };
 
-/** The channel's orders of ours with these out_trade_nos. */
-async function paymentsNamed(db: Db, channel: string, outTradeNos: string[]) {
-  const payments = await sliced(outTradeNos, (slice) =>
-    db
-      .select(paymentColumns)
-      .from(channelAttempts)
-      .where(and(eq(channelAttempts.channel, channel), inArray(channelAttempts.outTradeNo, slice))),
-  );
-  return payments as BookPayment[];
+/** The channel order a refund was taken from, joined apart from the line's own channel order. */
+const refundedAttempts = alias(channelAttempts, 'refunded_attempts');
+
+/**
+ * Lines of a stored statement after line `after`, at most `limit`, in order, each with what the
+ * books hold about it: the channel order of ours it names and, for a refund line, our refund.
+ */
+export async function statementLinesWithBooks(
+  db: Db,
+  channel: string,
+  statementId: string,
+  after: number,
+  limit: number,
+): Promise<{ n: number; line: StatementEntry; books: LineBooks }[]> {
+  const lines = channelStatementLines;
+  const rows = await db
+    .select({
+      n: lines.n,
+      ...lineColumns,
+      payment: {
+        payOrderId: channelAttempts.payOrderId,
+        attemptId: channelAttempts.id,
+        amount: paidAmount(channelAttempts),
+        currency: channelAttempts.currency,
+        status: channelAttempts.status,
+      },
+      refund: {
+        payOrderId: refunds.payOrderId,
+        refundId: refunds.id,
+        outTradeNo: refundedAttempts.outTradeNo,
+        amount: refunds.amount,
+        currency: refunds.currency,
+        status: refunds.status,
+      },
+    })
+    .from(lines)
+    .leftJoin(
+      channelAttempts,
+      and(eq(channelAttempts.channel, channel), eq(channelAttempts.outTradeNo, lines.outTradeNo)),
+    )
+    .leftJoin(refunds, and(eq(lines.kind, 'REFUND'), eq(refunds.id, lines.refundNo)))
+    .leftJoin(
+      refundedAttempts,
+      and(eq(refundedAttempts.id, refunds.attemptId), eq(refundedAttempts.channel, channel)),
+    )
+    // Lines are numbered without gaps: the page is a range, so the joins see its lines alone
+    // whatever the planner believes of a table just written (with only `n > after` and a limit,
+    // it joined every line after the page each time: quadratic in the statement).
+    .where(and(eq(lines.statementId, statementId), gt(lines.n, after), lte(lines.n, after + limit)))
+    .orderBy(asc(lines.n));
+  return rows.map((row) => {
+    const line = statementEntry(row);
+    const { payment, refund } = row;
+    return {
+      n: row.n,
+      line,
+      books: {
+        ...(payment?.attemptId
+          ? { payment: { ...payment, outTradeNo: line.outTradeNo } as BookPayment }
+          : {}),
+        // A refund of ours at another channel is no refund of this one's.
+        ...(refund?.refundId && refund.outTradeNo ? { refund: refund as BookRefund } : {}),
+      },
+    };
+  });
 }
 
-/** Our refunds at the channel with these refund nos. */
-async function refundsNamed(db: Db, channel: string, refundNos: string[]) {
-  const named = await sliced(refundNos, (slice) =>
-    db
-      .select(refundColumns)
-      .from(refunds)
-      .innerJoin(channelAttempts, eq(refunds.attemptId, channelAttempts.id))
-      .where(and(eq(channelAttempts.channel, channel), inArray(refunds.id, slice))),
-  );
-  return named as BookRefund[];
-}
-
-/** The channel's orders of ours paid within the period. */
-async function paidWithin(db: Db, channel: string, { from, to }: Period) {
-  const paid = await db
+/**
+ * What the books hold as paid or refunded within the day (our `period`) that the statement does
+ * not name and no other day's stored statement books: the candidates for MISSING_AT_CHANNEL and
+ * REFUND_MISSING_AT_CHANNEL. This is where "named by the statement" is decided, in SQL, so that
+ * a statement of a million lines is never held in memory to decide it.
+ */
+export async function unnamedSuccesses(
+  db: Db,
+  channel: string,
+  day: string,
+  statementId: string,
+  { from, to }: Period,
+): Promise<{ payments: BookPayment[]; refunds: BookRefund[] }> {
+  const lines = channelStatementLines;
+  const namedHere = (reference: AnyColumn, kind: 'PAYMENT' | 'REFUND') =>
+    sql`not exists (select 1 from ${lines} where ${lines.statementId} = ${statementId}
+      and ${lines.reference} = ${reference} and ${lines.kind} = ${kind})`;
+  // Each other day by the statement its latest run reconciled.
+  const bookedOnOtherDay = (reference: AnyColumn) =>
+    sql`not exists (select 1 from ${lines} join ${reconciliations}
+      on ${reconciliations.statementId} = ${lines.statementId}
+      where ${reconciliations.channel} = ${channel} and ${reconciliations.day} <> ${day}
+      and ${lines.reference} = ${reference})`;
+  const payments = await db
     .select(paymentColumns)
     .from(channelAttempts)
     .where(
@@ -171,13 +342,10 @@ async function paidWithin(db: Db, channel: string, { from, to }: Period) {
         inArray(channelAttempts.status, [...paidStatuses]),
         gte(channelAttempts.paidAt, from),
         lt(channelAttempts.paidAt, to),
+        namedHere(channelAttempts.outTradeNo, 'PAYMENT'),
+        bookedOnOtherDay(channelAttempts.outTradeNo),
       ),
     );
-  return paid as BookPayment[];
-}
-
-/** Our refunds at the channel that succeeded within the period. */
-async function refundedWithin(db: Db, channel: string, { from, to }: Period) {
   // A refund's last change is when it became final (nothing changes a final refund).
   const refunded = await db
     .select(refundColumns)
@@ -189,45 +357,11 @@ async function refundedWithin(db: Db, channel: string, { from, to }: Period) {
         eq(refunds.status, 'SUCCEEDED'),
         gte(refunds.updatedAt, from),
         lt(refunds.updatedAt, to),
+        namedHere(refunds.id, 'REFUND'),
+        bookedOnOtherDay(refunds.id),
       ),
     );
-  return refunded as BookRefund[];
-}
-
-/**
- * The books a statement of `day` (our `period`) is matched against: what its lines name, what we
- * recorded as paid or refunded that day, and which of the latter other days' statements book.
- */
-export async function booksForStatement(
-  db: Db,
-  channel: string,
-  day: string,
-  period: Period,
-  lines: StatementEntry[],
-): Promise<Books> {
-  const outTradeNos = [...new Set(lines.map((l) => l.outTradeNo))];
-  const refundNos = lines.flatMap((l) => (l.kind === 'REFUND' && l.refundNo ? [l.refundNo] : []));
-  const payments = await paymentsNamed(db, channel, outTradeNos);
-  const namedRefunds = await refundsNamed(db, channel, refundNos);
-  const paidThatDay = await paidWithin(db, channel, period);
-  const refundedThatDay = await refundedWithin(db, channel, period);
-  const named = new Set([
-    ...lines.filter((l) => l.kind === 'PAYMENT').map((l) => l.outTradeNo),
-    ...refundNos,
-  ]);
-  const unnamed = [
-    ...paidThatDay.map((p) => p.outTradeNo),
-    ...refundedThatDay.map((r) => r.refundId),
-  ].filter((reference) => !named.has(reference));
-  return {
-    payments: new Map(payments.map((p) => [p.outTradeNo, p])),
-    refunds: new Map(namedRefunds.map((r) => [r.refundId, r])),
-    paidThatDay,
-    refundedThatDay,
-    bookedOnOtherDays: new Set(
-      (await bookingsOf(db, channel, unnamed)).filter((b) => b.day !== day).map((b) => b.reference),
-    ),
-  };
+  return { payments: payments as BookPayment[], refunds: refunded as BookRefund[] };
 }
 
 /**
@@ -240,23 +374,27 @@ export async function bookingsOf(
   channel: string,
   references: string[],
 ): Promise<(LaterBooking & { reference: string })[]> {
-  const reference = sql<string>`coalesce(line->>'refundNo', line->>'outTradeNo')`;
-  return sliced(references, (slice) =>
+  const lines = channelStatementLines;
+  const rows = await sliced(references, (slice) =>
     db
       .select({
-        reference,
-        // Named in sql: drizzle neither checks nor qualifies columns of a raw FROM.
-        day: sql<string>`${channelStatements}.day`,
-        statementId: sql<string>`${channelStatements}.id`,
-        line: sql`line`.mapWith(channelStatements.lines),
+        reference: lines.reference,
+        day: channelStatements.day,
+        statementId: channelStatements.id,
+        ...lineColumns,
       })
-      .from(
-        sql`${channelStatements} join ${reconciliations} on ${reconciliations.statementId} = ${channelStatements.id}
-          cross join lateral jsonb_array_elements(${channelStatements.lines}) as line`,
-      )
-      .where(and(eq(channelStatements.channel, channel), inArray(reference, slice)))
-      .orderBy(sql`${channelStatements.day}`),
-  ) as Promise<(LaterBooking & { reference: string })[]>;
+      .from(lines)
+      .innerJoin(channelStatements, eq(channelStatements.id, lines.statementId))
+      .innerJoin(reconciliations, eq(reconciliations.statementId, channelStatements.id))
+      .where(and(eq(channelStatements.channel, channel), inArray(lines.reference, slice)))
+      .orderBy(asc(channelStatements.day), asc(lines.n)),
+  );
+  return rows.map((row) => ({
+    reference: row.reference,
+    day: row.day,
+    statementId: row.statementId,
+    line: statementEntry(row),
+  }));
 }
 
 /** The channel's held differences, whatever their day. */
@@ -309,18 +447,21 @@ export async function releaseHeld(db: Db, held: RecordedDifference, heldUntil: s
   });
 }
 
-/** Records a run's differences; one found again keeps its row and what was decided about it. */
+/** Records a batch of a run's differences; one found again keeps its row and what was decided. */
 export async function recordDifferences(
   db: Db,
   channel: string,
   day: string,
   differences: Difference[],
 ): Promise<RecordedDifference[]> {
-  const rows: RecordedDifference[] = [];
-  for (const d of differences) {
-    const [row] = await db
-      .insert(reconciliationDifferences)
-      .values({
+  // One statement per batch, and a row may be named once in it: a repeated line's last finding
+  // stands, as it would after one upsert per line.
+  const byKey = new Map(differences.map((d) => [`${d.kind} ${d.reference}`, d]));
+  if (byKey.size === 0) return [];
+  return db
+    .insert(reconciliationDifferences)
+    .values(
+      [...byKey.values()].map((d) => ({
         id: newId('dif', Date.now(), Math.random),
         channel,
         day,
@@ -336,30 +477,28 @@ export async function recordDifferences(
         resolution: d.resolution,
         action: d.action,
         urgent: d.urgent,
-      })
-      .onConflictDoUpdate({
-        target: [
-          reconciliationDifferences.channel,
-          reconciliationDifferences.day,
-          reconciliationDifferences.kind,
-          reconciliationDifferences.reference,
-        ],
-        set: {
-          evidence: sql`excluded.evidence`,
-          channelAmount: sql`excluded.channel_amount`,
-          bookAmount: sql`excluded.book_amount`,
-          // An operator's decision stands; a difference that was settled and came back is new.
-          resolution: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
-            then ${reconciliationDifferences.resolution} else excluded.resolution end`,
-          resolvedAt: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
-            then ${reconciliationDifferences.resolvedAt} else null end`,
-          updatedAt: sql`now()`,
-        },
-      })
-      .returning();
-    rows.push(row!);
-  }
-  return rows;
+      })),
+    )
+    .onConflictDoUpdate({
+      target: [
+        reconciliationDifferences.channel,
+        reconciliationDifferences.day,
+        reconciliationDifferences.kind,
+        reconciliationDifferences.reference,
+      ],
+      set: {
+        evidence: sql`excluded.evidence`,
+        channelAmount: sql`excluded.channel_amount`,
+        bookAmount: sql`excluded.book_amount`,
+        // An operator's decision stands; a difference that was settled and came back is new.
+        resolution: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
+          then ${reconciliationDifferences.resolution} else excluded.resolution end`,
+        resolvedAt: sql`case when ${reconciliationDifferences.resolution} = 'RESOLVED'
+          then ${reconciliationDifferences.resolvedAt} else null end`,
+        updatedAt: sql`now()`,
+      },
+    })
+    .returning();
 }
 
 /** The day's differences not settled yet: corrections under way, held, or for the operators. */
