@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config';
 import { runCeiling } from './ceiling';
 import { cpuMsPer, cpuSnapshot } from './cpu';
+import { deltaRows, newestCommittedLike } from './delta';
 import { runPayments, type PaymentDriver } from './e2e';
 import { closeIdleSockets } from './http';
 import { startMerchantReceiver, type MerchantReceiver } from './merchantReceiver';
@@ -235,6 +236,13 @@ async function main() {
     };
     const file = writeResult(root, result);
     printReport(result);
+    const previous = newestCommittedLike(root, result);
+    if (previous) {
+      const rows = deltaRows(previous.result, result);
+      if (rows.length > 0) console.log(table(`beside ${previous.file} (same parameters)`, rows));
+    } else {
+      console.log('\nno committed result with the same parameters to compare with');
+    }
     console.log(`\nwritten to ${path.relative(root, file)}`);
   } finally {
     await connection?.close().catch(() => {});
