@@ -48,41 +48,39 @@ interface Deflated {
   offset: number;
 }
 
-function localHeader(file: Deflated, { time, date }: { time: number; date: number }): Buffer {
+type Stamp = { time: number; date: number };
+
+/**
+ * The fields a file's local header and its central directory entry share, in the same order
+ * (version needed to extract through the name's length), written into `header` from `at`.
+ */
+function writeEntryFields(header: Buffer, at: number, file: Deflated, { time, date }: Stamp) {
+  header.writeUInt16LE(20, at); // version needed
+  header.writeUInt16LE(0, at + 2); // flags: names are not UTF-8 (GBK, as Alipay's)
+  header.writeUInt16LE(8, at + 4); // deflate
+  header.writeUInt16LE(time, at + 6);
+  header.writeUInt16LE(date, at + 8);
+  header.writeUInt32LE(file.crc, at + 10);
+  header.writeUInt32LE(file.compressedSize, at + 14);
+  header.writeUInt32LE(file.size, at + 18);
+  header.writeUInt16LE(file.name.length, at + 22);
+}
+
+function localHeader(file: Deflated, stamp: Stamp): Buffer {
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4); // version needed
-  local.writeUInt16LE(0, 6); // flags: names are not UTF-8 (GBK, as Alipay's)
-  local.writeUInt16LE(8, 8); // deflate
-  local.writeUInt16LE(time, 10);
-  local.writeUInt16LE(date, 12);
-  local.writeUInt32LE(file.crc, 14);
-  local.writeUInt32LE(file.compressedSize, 18);
-  local.writeUInt32LE(file.size, 22);
-  local.writeUInt16LE(file.name.length, 26);
+  writeEntryFields(local, 4, file, stamp);
   local.writeUInt16LE(0, 28);
   return Buffer.concat([local, file.name]);
 }
 
 /** The central directory of these files, with its end record, to follow them at `offset`. */
-function centralDirectory(
-  files: Deflated[],
-  { time, date }: { time: number; date: number },
-  offset: number,
-): Buffer {
+function centralDirectory(files: Deflated[], stamp: Stamp, offset: number): Buffer {
   const centrals = files.map((file) => {
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4); // made by
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0, 8);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt16LE(time, 12);
-    central.writeUInt16LE(date, 14);
-    central.writeUInt32LE(file.crc, 16);
-    central.writeUInt32LE(file.compressedSize, 20);
-    central.writeUInt32LE(file.size, 24);
-    central.writeUInt16LE(file.name.length, 28);
+    writeEntryFields(central, 6, file, stamp);
     central.writeUInt32LE(file.offset, 42);
     return Buffer.concat([central, file.name]);
   });
