@@ -1,8 +1,7 @@
 // Running an Update on a pay order's workflow until a run has taken it: the Update is sent again
 // while the workflow hands over to a new run (continue-as-new), and when Temporal hands it back
-// unprocessed (the worker completed the workflow task it arrived in without reaching it, which a
-// worker holding its task open for a local activity can do under load). Neither was applied, so
-// sending it again cannot apply it twice.
+// unprocessed (the worker completed the workflow task it arrived in without reaching it). Neither
+// was applied, so sending it again cannot apply it twice.
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { handOver } from '../workflows/contracts/payment';

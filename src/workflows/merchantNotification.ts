@@ -53,9 +53,8 @@ export async function startMerchantNotification(
 
 /**
  * Records one new event and makes its first delivery try from the calling workflow, in one
- * activity: most
- * merchants answer the first time, and then no other workflow is needed. A failed try hands the
- * rest of the schedule to a merchantNotification child, which outlives the caller.
+ * activity: most merchants answer the first time, and then no other workflow is needed. A failed
+ * try hands the rest of the schedule to a merchantNotification child, which outlives the caller.
  */
 export async function tellMerchant(
   type: MerchantEventType,
