@@ -292,6 +292,11 @@ export const configSchema = z.object({
   QUERY_ATTENTION_AFTER_FAILURES: z.coerce.number().int().positive().default(10),
   /** How often a flagged order is still queried. */
   QUERY_RARE_SECONDS: seconds(3600),
+  /**
+   * Each query waits up to this share of its delay longer, spread by order, so that a burst of
+   * orders created together does not query the channel in a burst (0: no spread).
+   */
+  QUERY_SPREAD_RATIO: z.coerce.number().min(0).max(1).default(0.2),
 
   /** The time zone of the daily reconciliation's schedule and of "yesterday". */
   RECONCILE_TIME_ZONE: z

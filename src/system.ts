@@ -152,6 +152,7 @@ export function querySchedule(config: Config): QuerySchedule {
     delaysSeconds: config.QUERY_SCHEDULE_SECONDS,
     attentionAfterFailures: config.QUERY_ATTENTION_AFTER_FAILURES,
     rareSeconds: config.QUERY_RARE_SECONDS,
+    spreadRatio: config.QUERY_SPREAD_RATIO,
   };
 }
 

@@ -11,11 +11,7 @@ import {
   defaultMerchantNotifyRetrySeconds,
   type MerchantEventData,
 } from '../domain/merchantEvents';
-import {
-  defaultQuerySchedule,
-  nextQueryDelaySeconds,
-  type QuerySchedule,
-} from '../domain/querySchedule';
+import { defaultQuerySchedule, nextQueryWaitMs, type QuerySchedule } from '../domain/querySchedule';
 import type { MerchantRefundInput, RefundRecord, RefundStatus } from './contracts/merchantRefund';
 import type { StrayPaymentInput, StrayPaymentOutcome } from './contracts/strayPayment';
 import { startMerchantNotification } from './merchantNotification';
@@ -135,7 +131,7 @@ async function followRefund(
   let status: RefundStatus = 'PROCESSING';
   let failuresInARow = 0;
   for (let checks = 0; status === 'PROCESSING'; checks++) {
-    await sleep(nextQueryDelaySeconds(schedule, checks, failuresInARow) * 1000);
+    await sleep(nextQueryWaitMs(schedule, ref.refundNo, checks, failuresInARow));
     try {
       status = await calls.queryChannelRefund(ref);
       // Not at the channel (the request was lost): ask again, it is idempotent.

@@ -23,7 +23,7 @@ import { newId, outTradeNoFor } from '../../domain/ids';
 import {
   defaultSyncPayWaitSeconds,
   needsAttentionAfter,
-  nextQueryDelaySeconds,
+  nextQueryWaitMs,
   syncQueryDelaysSeconds,
   type QuerySchedule,
 } from '../../domain/querySchedule';
@@ -276,8 +276,8 @@ export async function closeEveryOpenChannelOrder(run: ChannelOrderRun, done: () 
     if (needsAttentionAfter(run.schedule, failures) && !run.state.needsAttention) {
       await run.serialized(() => run.flagIfUnreachable(failures, { at: 'close' }));
     }
-    const delay = nextQueryDelaySeconds(run.schedule, failures - 1, failures);
-    await condition(() => run.facts.length > 0 || !openAttempt(run.state), delay * 1000);
+    const wait = nextQueryWaitMs(run.schedule, run.state.id, failures - 1, failures);
+    await condition(() => run.facts.length > 0 || !openAttempt(run.state), wait);
   }
 }
 

@@ -15,7 +15,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { closeOrder, isSettled, openAttempt } from '../../domain/payOrder';
-import { needsAttentionAfter, nextQueryDelaySeconds } from '../../domain/querySchedule';
+import {
+  needsAttentionAfter,
+  nextQueryDelaySeconds,
+  nextQueryWaitMs,
+} from '../../domain/querySchedule';
 import type { PaymentInput, PayOrderView } from '../contracts/payment';
 import { closeEveryOpenChannelOrder, closeOpenAttempts, queryOpenAttempt } from './channelOrders';
 import type { PayOrderRun } from './run';
@@ -68,7 +72,7 @@ export function* untilSettledOrExpired(run: PayOrderRun): Phase {
     const open = openAttempt(run.state);
     const untilQuery =
       queryFallback && open
-        ? nextQueryDelaySeconds(run.schedule, run.queriesDone, run.failuresInARow) * 1000
+        ? nextQueryWaitMs(run.schedule, open.id, run.queriesDone, run.failuresInARow)
         : Infinity;
     const woken = yield* awaited(
       condition(
