@@ -8,6 +8,8 @@ import type { Row } from './report';
 /** The figures worth comparing run to run: label, path in the result, and which way is better. */
 const headline: [string, string, 'higher' | 'lower'][] = [
   ['e2e payments/s at saturation', 'e2e.saturation.perSecond', 'higher'],
+  // Only runs with the same --baseline ref have the same parameters, so this compares like with like.
+  ['speed-up at saturation over --baseline', 'speedupAtSaturation', 'higher'],
   [
     'create → SUCCEEDED p99 at the fixed rate (ms)',
     'e2e.fixedRate.createToSucceededMs.p99',

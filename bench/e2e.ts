@@ -1,8 +1,10 @@
 // End-to-end payments through the HTTP API, as a merchant and a payer drive them: create, pay
 // with the sandbox, the payer pays, the channel notifies, SUCCEEDED, the merchant is notified.
+import os from 'node:os';
 import { inArray } from 'drizzle-orm';
 import type { Db } from '../src/db/client';
 import { payOrders } from '../src/db/schema';
+import { cpuMsPer, cpuSnapshot } from './cpu';
 import { json } from './http';
 import type { MerchantReceiver } from './merchantReceiver';
 import { closedLoop, latency, openLoop, wallNow, type Latency } from './stats';
@@ -160,6 +162,46 @@ export async function runPayments(
       createToNotifiedMs: latency(journeys.map((j) => j.merchantNotified - j.createSent)),
     },
   };
+}
+
+export interface E2eLoad {
+  warmup: number;
+  rate: number;
+  rateSeconds: number;
+  payments: number;
+  concurrency: number;
+}
+
+/**
+ * The e2e phase: a warm-up, payments at a fixed open-loop rate, then at saturation (closed loop)
+ * with the CPU each part of the system spent per payment meanwhile, and the machine's 1-minute load
+ * average as it ended.
+ */
+export async function measureE2e(
+  driver: PaymentDriver,
+  db: Db,
+  load: E2eLoad,
+  log: (line: string) => void,
+) {
+  log(`warm-up: ${load.warmup} payments`);
+  await runPayments(driver, db, { mode: 'saturation', count: load.warmup, concurrency: 8 });
+  log(`e2e at a fixed rate: ${load.rate}/s for ${load.rateSeconds}s`);
+  const fixed = await runPayments(driver, db, {
+    mode: 'fixed-rate',
+    count: load.rate * load.rateSeconds,
+    perSecond: load.rate,
+  });
+  log(`e2e at saturation: ${load.payments} payments, ${load.concurrency} at a time`);
+  const cpuBefore = cpuSnapshot();
+  const saturated = await runPayments(driver, db, {
+    mode: 'saturation',
+    count: load.payments,
+    concurrency: load.concurrency,
+  });
+  const cpuAtSaturation = cpuMsPer(cpuBefore, cpuSnapshot(), saturated.result.completed);
+  // How busy the machine was: on a shared one, other load shows here before it shows in the figures.
+  const loadAverageAtEnd = os.loadavg()[0]!;
+  return { fixed, saturated, cpuAtSaturation, loadAverageAtEnd };
 }
 
 /** SUCCEEDED is when the workflow's savePayOrder transaction wrote it: paid_at (its now()). */

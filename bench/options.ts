@@ -50,6 +50,13 @@ export interface BenchOptions {
    * journal, `--temporal-pragmas default`) the dev server, not paycenter, is what gets measured.
    */
   temporalPragmas: string[];
+  /**
+   * `--baseline <git-ref>`: the e2e phase also measured, first and on a stack of its own, on the
+   * code at that commit (bench/baseline.ts), and this tree's speed-up over it. `28be224` is main
+   * just before issue 17's performance work; the target is ≥ 2× at saturation. Unset: no baseline
+   * (and no key in the result's parameters, so earlier results still compare).
+   */
+  baseline?: string;
 }
 
 export const phases = ['e2e', 'ceiling', 'webhooks', 'ingest', 'open', 'reconcile'] as const;
@@ -123,6 +130,7 @@ export function parseOptions(args: string[]): BenchOptions {
       'temporal-in-memory': { type: 'boolean' },
       cluster: { type: 'boolean' },
       'temporal-pragmas': { type: 'string' },
+      baseline: { type: 'string' },
       ...Object.fromEntries(numbers.map((n) => [n, { type: 'string' as const }])),
     },
     strict: true,
@@ -165,6 +173,12 @@ export function parseOptions(args: string[]): BenchOptions {
     const unknown = chosen.filter((p) => !(phases as readonly string[]).includes(p));
     if (unknown.length > 0) throw new Error(`--phases: unknown ${unknown.join(', ')}`);
     options.phases = chosen as Phase[];
+  }
+  if (values.baseline !== undefined) {
+    if (!options.phases.includes('e2e')) {
+      throw new Error('--baseline compares the e2e phase: --phases must include e2e');
+    }
+    options.baseline = values.baseline;
   }
   return options;
 }

@@ -7,17 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config';
+import { measureBaseline, type BaselineResult } from './baseline';
 import { runCeiling } from './ceiling';
-import { cpuMsPer, cpuSnapshot } from './cpu';
 import { deltaRows, newestCommittedLike } from './delta';
-import { runPayments, type PaymentDriver } from './e2e';
+import { measureE2e, type LoadResult, type PaymentDriver } from './e2e';
 import { closeIdleSockets } from './http';
 import { startMerchantReceiver, type MerchantReceiver } from './merchantReceiver';
 import { runOpenPayments } from './openPayments';
 import { runReconcileAtScale, type ReconcileResult } from './reconcile';
 import { parseOptions, type Phase } from './options';
 import { format, table, writeResult, type Row } from './report';
-import { startStack, type Stack } from './stack';
+import { startPaycenter, startStack, type Stack } from './stack';
+import type { Latency } from './stats';
 import { whereTimeGoes } from './timeShare';
 import { ackUnderLoad, ingestSweep, type IngestContext } from './ingest';
 import { freePort } from '../test/support/ports';
@@ -55,23 +56,30 @@ async function main() {
     const shape = options.cluster
       ? 'the Temporal server on PostgreSQL, PostgreSQL database, sandbox, 2 workers and 2 APIs'
       : 'Temporal dev server, PostgreSQL database, sandbox, worker and API';
-    log(`starting ${shape} (${JSON.stringify(options)})`);
-    stack = await startStack({
+    const stackOptions = {
       logLevel: options.logLevel,
       querySchedule: `${options.firstQuerySeconds},600`,
       tuningEnv: tuning,
       temporalInMemory: options.temporalInMemory,
       temporalPragmas: options.temporalPragmas,
       cluster: options.cluster,
-    });
-    const sandbox = await stack.start('sandbox');
+    };
     const processes = options.cluster ? 2 : 1;
-    const workers = [];
-    for (let i = 0; i < processes; i++) workers.push(await stack.start('worker'));
-    const apis = [await stack.start('api')];
-    while (apis.length < processes) {
-      apis.push(await stack.start('api', { API_PORT: String(await freePort()) }));
+    // First, on a stack of its own that is gone before this tree's starts; then this tree's phases
+    // run as they do without --baseline (README, "--baseline", on the order).
+    let baseline: BaselineResult | undefined;
+    if (options.baseline) {
+      baseline = await measureBaseline(root, options.baseline, stackOptions, {
+        load: options,
+        processes,
+        runId,
+        log,
+      });
+      closeIdleSockets();
     }
+    log(`starting ${shape} (${JSON.stringify(options)})`);
+    stack = await startStack(stackOptions);
+    const { sandbox, workers, apis } = await startPaycenter(stack, processes);
     const api = apis[0]!;
     receiver = await startMerchantReceiver();
     connection = await Connection.connect({ address: stack.temporalAddress });
@@ -91,24 +99,14 @@ async function main() {
       return items.filter((_, i) => i % step === 0).slice(0, 100);
     };
 
-    let fixed, saturated, timeAtRate, timeAtSaturation, cpuAtSaturation;
+    let fixed, saturated, timeAtRate, timeAtSaturation, cpuAtSaturation, loadAverageAtEnd;
     if (has('e2e')) {
-      log(`warm-up: ${options.warmup} payments`);
-      await runPayments(driver, db, { mode: 'saturation', count: options.warmup, concurrency: 8 });
-      log(`e2e at a fixed rate: ${options.rate}/s for ${options.rateSeconds}s`);
-      fixed = await runPayments(driver, db, {
-        mode: 'fixed-rate',
-        count: options.rate * options.rateSeconds,
-        perSecond: options.rate,
-      });
-      log(`e2e at saturation: ${options.payments} payments, ${options.concurrency} at a time`);
-      const cpuBefore = cpuSnapshot();
-      saturated = await runPayments(driver, db, {
-        mode: 'saturation',
-        count: options.payments,
-        concurrency: options.concurrency,
-      });
-      cpuAtSaturation = cpuMsPer(cpuBefore, cpuSnapshot(), saturated.result.completed);
+      ({ fixed, saturated, cpuAtSaturation, loadAverageAtEnd } = await measureE2e(
+        driver,
+        db,
+        options,
+        log,
+      ));
       log('where time goes: reading workflow histories');
       timeAtRate = await whereTimeGoes(client, pick(fixed.journeys));
       timeAtSaturation = await whereTimeGoes(client, pick(saturated.journeys));
@@ -215,7 +213,9 @@ async function main() {
       },
       parameters: { ...options, querySchedule: stack.env.QUERY_SCHEDULE_SECONDS, tuning },
       e2e:
-        fixed && saturated ? { fixedRate: fixed.result, saturation: saturated.result } : undefined,
+        fixed && saturated
+          ? { fixedRate: fixed.result, saturation: saturated.result, loadAverageAtEnd }
+          : undefined,
       ceiling,
       throughputRatio:
         saturated && ceiling ? ratio(saturated.result.perSecond, ceiling.perSecond) : undefined,
@@ -225,6 +225,11 @@ async function main() {
           ? ratio(saturated.result.perSecond, minimalCeiling.perSecond)
           : undefined,
       cpuMsPerPaymentAtSaturation: cpuAtSaturation,
+      baseline,
+      speedupAtSaturation:
+        saturated && baseline
+          ? ratio(saturated.result.perSecond, baseline.e2e.saturation.perSecond)
+          : undefined,
       webhooks,
       ingest,
       openPayments: open,
@@ -294,6 +299,7 @@ function printReport(r: any) {
       ]),
     );
   }
+  if (r.baseline) printBaseline(r);
   if (r.ceiling) {
     const c = r.ceiling;
     const share =
@@ -377,6 +383,46 @@ function printReport(r: any) {
       table(`4. where time goes, ${name}: ${t.sampled} payments, mean ${t.meanTotalMs} ms`, rows),
     );
   }
+}
+
+/** The old shape's e2e figures beside this tree's, measured in the same run: old → now. */
+function printBaseline(r: any) {
+  const b: BaselineResult = r.baseline;
+  const now = r.e2e;
+  const runs = (old: LoadResult, head: LoadResult) =>
+    `${old.perSecond} → ${head.perSecond} (${old.failed} → ${head.failed} failed)`;
+  const lat = (old: Latency, head: Latency) =>
+    (['p50', 'p95', 'p99'] as const).map((p) => `${p} ${old[p]} → ${head[p]}`).join(' / ') + ' ms';
+  const speedup = r.speedupAtSaturation;
+  const named = b.commit.startsWith(b.ref) ? b.ref : `${b.ref} (${b.commit.slice(0, 7)})`;
+  const cpu = (part: string, old?: number, head?: number): Row => [
+    `CPU per payment at saturation, ${part}`,
+    `${old ?? '-'} → ${head ?? '-'} ms`,
+  ];
+  const oldCpu = b.cpuMsPerPaymentAtSaturation;
+  const headCpu = r.cpuMsPerPaymentAtSaturation;
+  const parts = [...new Set([...Object.keys(headCpu.byPart), ...Object.keys(oldCpu.byPart)])];
+  console.log(
+    table(`1b. same run, old shape ${named} (run first) → this tree`, [
+      ['speed-up at saturation', `${speedup}× (target ≥ 2×: ${speedup >= 2 ? 'met' : 'not met'})`],
+      ['payments/s at saturation', runs(b.e2e.saturation, now.saturation)],
+      [
+        'load average (1 min) as the e2e phase ended',
+        `${b.e2e.loadAverageAtEnd.toFixed(1)} → ${now.loadAverageAtEnd.toFixed(1)}`,
+      ],
+      [`payments/s at ${now.fixedRate.offeredPerSecond}/s`, runs(b.e2e.fixedRate, now.fixedRate)],
+      [
+        'create → SUCCEEDED at the fixed rate',
+        lat(b.e2e.fixedRate.createToSucceededMs, now.fixedRate.createToSucceededMs),
+      ],
+      [
+        'create → merchant notified at the fixed rate',
+        lat(b.e2e.fixedRate.createToNotifiedMs, now.fixedRate.createToNotifiedMs),
+      ],
+      cpu('all', oldCpu.total, headCpu.total),
+      ...parts.map((part) => cpu(part, oldCpu.byPart[part], headCpu.byPart[part])),
+    ]),
+  );
 }
 
 function printReconcile(r: ReconcileResult) {

@@ -71,7 +71,14 @@ export async function startStack(options: {
   temporalInMemory: boolean;
   temporalPragmas: string[];
   cluster: boolean;
+  /**
+   * The checkout whose bench/serve.ts the children run and whose migrations make the database:
+   * this one by default, an older commit's for `--baseline` (bench/baseline.ts). The Temporal
+   * server is this tree's in both, so a comparison is of paycenter's code, not of the engine.
+   */
+  root?: string;
 }): Promise<Stack> {
+  const tree = options.root ?? root;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'paycenter-bench-'));
   const cleanups: (() => Promise<void>)[] = [
     () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
@@ -84,7 +91,11 @@ export async function startStack(options: {
     const databaseName = `paycenter_bench_${randomBytes(4).toString('hex')}`;
     const apiKey = generateSecret('pk_bench');
     const secretKey = randomBytes(32);
-    const { url: dbUrl, database, drop } = await throwawayDatabase(databaseName, apiKey, secretKey);
+    const {
+      url: dbUrl,
+      database,
+      drop,
+    } = await throwawayDatabase(databaseName, apiKey, secretKey, path.join(tree, 'drizzle'));
     cleanups.push(drop);
     loadOrCreateChannelKeys(dir);
 
@@ -120,9 +131,9 @@ export async function startStack(options: {
       const log = createWriteStream(path.join(dir, `${role}.log`), { flags: 'a' });
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', path.join(root, 'bench/serve.ts'), role],
+        ['--import', 'tsx', path.join(tree, 'bench/serve.ts'), role],
         {
-          cwd: root,
+          cwd: tree,
           env: childEnv,
           stdio: ['ignore', 'pipe', 'pipe'],
         },
@@ -183,16 +194,37 @@ export async function startStack(options: {
   }
 }
 
+/**
+ * Paycenter's processes on a stack: the sandbox, then `processes` workers and as many APIs, the
+ * first on the stack's API port and the others on free ports.
+ */
+export async function startPaycenter(stack: Stack, processes: number) {
+  const sandbox = await stack.start('sandbox');
+  const workers: Child[] = [];
+  for (let i = 0; i < processes; i++) workers.push(await stack.start('worker'));
+  const apis = [await stack.start('api')];
+  while (apis.length < processes) {
+    apis.push(await stack.start('api', { API_PORT: String(await freePort()) }));
+  }
+  return { sandbox, workers, apis };
+}
+
 /** The PostgreSQL server the bench makes its databases on. */
 function databaseServerUrl(): string {
   return process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
 
 /**
- * A database of its own, migrated, with the bench merchant (its key `apiKey`, its secrets sealed
- * with `secretKey`); `drop` closes and drops it.
+ * A database of its own, migrated (this tree's migrations unless `migrationsFolder` names
+ * another's), with the bench merchant (its key `apiKey`, its secrets sealed with `secretKey`);
+ * `drop` closes and drops it.
  */
-export async function throwawayDatabase(name: string, apiKey: string, secretKey: Buffer) {
+export async function throwawayDatabase(
+  name: string,
+  apiKey: string,
+  secretKey: Buffer,
+  migrationsFolder?: string,
+) {
   const serverUrl = databaseServerUrl();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
@@ -205,7 +237,7 @@ export async function throwawayDatabase(name: string, apiKey: string, secretKey:
   try {
     const database = await openPostgres(url.toString(), 4);
     try {
-      await database.migrate();
+      await database.migrate(migrationsFolder);
       await ensureMerchant(
         database.db,
         { id: demoMerchantId, name: 'Bench merchant' },

@@ -17,7 +17,11 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   /** Where it lives, without credentials, for logs. */
   location: string;
-  migrate(): Promise<void>;
+  /**
+   * Applies this tree's migrations, or those in `folder`: another checkout's, when the bench
+   * measures an older commit on a database of its own (bench/baseline.ts).
+   */
+  migrate(folder?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,7 +35,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
     db,
     kind: 'postgres',
     location: `postgres://${u.host}${u.pathname}`,
-    migrate: () => migratePostgres(db, { migrationsFolder }),
+    migrate: (folder = migrationsFolder) => migratePostgres(db, { migrationsFolder: folder }),
     close: () => sql.end({ timeout: 5 }),
   };
 }
@@ -44,7 +48,7 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     db,
     kind: 'pglite',
     location: dataDir ? `pglite:${dataDir}` : 'pglite:memory',
-    migrate: () => migratePglite(db, { migrationsFolder }),
+    migrate: (folder = migrationsFolder) => migratePglite(db, { migrationsFolder: folder }),
     close: () => client.close(),
   };
 }
