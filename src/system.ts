@@ -15,6 +15,7 @@ import { ConfigError, type Config } from './config';
 import { connectTemporal } from './temporalConnection';
 import { createMerchantNotificationActivities } from './activities/merchantNotifications';
 import { createChannelCallActivities } from './activities/channelCalls';
+import { createChannelOrderOpeningActivities } from './activities/channelOrderOpening';
 import { createPayOrderRecordActivities } from './activities/payOrderRecords';
 import { createStrayPaymentActivities } from './activities/strayPayments';
 import { createReconcileActivities } from './activities/reconcile';
@@ -242,14 +243,21 @@ export async function startWorker(
   const client = await connectClient(config, deps.temporalAddress, tracing);
   const workflowStarter = workflowStarterDeps(config, deps.db, client.client, deps.log);
   const corrections = createCorrections(workflowStarter);
+  const channelCalls = createChannelCallActivities({
+    db: deps.db.db,
+    channels: deps.channels,
+    metrics,
+  });
+  const payOrderRecords = createPayOrderRecordActivities({ db: deps.db.db, corrections, metrics });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: {
-      ...createChannelCallActivities({ db: deps.db.db, channels: deps.channels, metrics }),
-      ...createPayOrderRecordActivities({ db: deps.db.db, corrections, metrics }),
+      ...channelCalls,
+      ...payOrderRecords,
+      ...createChannelOrderOpeningActivities({ ...channelCalls, ...payOrderRecords }),
       ...createStrayPaymentActivities({ db: deps.db.db }),
       ...createReconcileActivities({
         db: deps.db.db,

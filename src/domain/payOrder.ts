@@ -339,6 +339,21 @@ export function withOpenedAttempt(state: PayOrderState, attempt: Attempt): PayOr
   return { ...state, status: state.status === 'CREATED' ? 'PAYING' : state.status, attempts };
 }
 
+/** What the channel answered when it created a channel order (its adapter's ChannelOrderCreated). */
+export interface ChannelOrderOpened {
+  payUrl?: string;
+  payParams?: Record<string, string>;
+  channelTradeNo?: string;
+}
+
+/** The channel created the channel order: it waits for the payer, with what they pay with. */
+export function openedAttempt(attempt: Attempt, created: ChannelOrderOpened): Attempt {
+  const opened: Attempt = { ...attempt, status: 'PENDING', payUrl: created.payUrl };
+  if (created.channelTradeNo) opened.channelTradeNo = created.channelTradeNo;
+  if (created.payParams) opened.payParams = created.payParams;
+  return opened;
+}
+
 /** Closes the order at expiry or on the merchant's request; a paid order stays paid. */
 export function closeOrder(state: PayOrderState): PayOrderState {
   if (isSettled(state)) return state;

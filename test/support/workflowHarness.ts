@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createChannelOrderOpeningActivities } from '../../src/activities/channelOrderOpening';
 import type { PaymentActivities } from '../../src/activities/payment';
 import { ChannelUnavailableError } from '../../src/channels/types';
 import type { PayOrderState } from '../../src/domain/payOrder';
@@ -49,6 +50,18 @@ export class FakeChannel {
   activities(): Omit<
     PaymentActivities,
     'classifyStrayPayment' | 'markAttemptPaid' | 'flagPayOrder'
+  > {
+    const activities = this.channelActivities();
+    return { ...activities, ...createChannelOrderOpeningActivities(activities) };
+  }
+
+  /** The channel's and the books' activities, of which the opening activity is made. */
+  protected channelActivities(): Omit<
+    PaymentActivities,
+    | 'classifyStrayPayment'
+    | 'markAttemptPaid'
+    | 'flagPayOrder'
+    | keyof ReturnType<typeof createChannelOrderOpeningActivities>
   > {
     return {
       openChannelOrder: async ({ order }) => {

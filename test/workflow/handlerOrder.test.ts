@@ -37,8 +37,8 @@ class HeldBooks extends FakeChannel {
     this.held = undefined;
   }
 
-  override activities() {
-    const activities = super.activities();
+  protected override channelActivities() {
+    const activities = super.channelActivities();
     const savePayOrder: PaymentActivities['savePayOrder'] = async (change) => {
       const held = this.held;
       if (held && !held.entered) {

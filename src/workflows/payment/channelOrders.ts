@@ -8,11 +8,14 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { ChannelCallActivities } from '../../activities/channelCalls';
+import type { ChannelOrderOpeningActivities } from '../../activities/channelOrderOpening';
+import type { PayOrderChange } from '../../activities/payOrderRecords';
 import type { CloseAnswer } from '../../channels/types';
 import {
   decidePay,
   isOpen,
   openAttempt,
+  openedAttempt,
   withOpenedAttempt,
   type Attempt,
   type ChannelFact,
@@ -46,13 +49,16 @@ export interface ChannelOrderRun {
   failuresInARow: number;
   readonly passingFlag: PassingFlag | undefined;
   save(next: PayOrderState): Promise<void>;
+  changeTo(next: PayOrderState): PayOrderChange | undefined;
+  written(next: PayOrderState, version: number): void;
+  takes(patch: string): boolean;
   applyFact(fact: ChannelFact): Promise<void>;
   applyFacts(): Promise<void>;
   channelAnswered(how: 'learnt' | 'closed'): Promise<void>;
   flagIfUnreachable(failures: number, what: Record<string, unknown>): Promise<void>;
 }
 
-const channel = proxyActivities<ChannelCallActivities>({
+const channel = proxyActivities<ChannelCallActivities & ChannelOrderOpeningActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
@@ -102,29 +108,35 @@ async function openAtChannel(run: ChannelOrderRun, request: PayRequest): Promise
     status: 'OPENING',
     ...(request.payerId ? { payerId: request.payerId } : {}),
   };
-  await run.save(withOpenedAttempt(run.state, attempt));
-  let outcome: ChannelFact | undefined;
   const returnUrl = request.returnUrl ?? input.returnUrl;
+  const open = {
+    payOrderId: run.state.id,
+    attemptId: attempt.id,
+    channel: attempt.channel,
+    order: {
+      outTradeNo: attempt.outTradeNo,
+      amount: run.state.amount,
+      currency: run.state.currency,
+      subject: input.subject,
+      method: attempt.method,
+      expiresAt: input.expiresAt,
+      notifyUrl: `${input.webhookBaseUrl}/${attempt.channel}`,
+      ...(returnUrl ? { returnUrl } : {}),
+      ...(request.payerId ? { payerId: request.payerId } : {}),
+    },
+  };
+  // Runs since `open-between-saves` save on both sides of the call in the call's own activity.
+  const betweenSaves = run.takes('open-between-saves');
+  const opening = withOpenedAttempt(run.state, attempt);
+  const openingChange = betweenSaves ? run.changeTo(opening) : undefined;
+  if (openingChange) run.written(opening, openingChange.version);
+  else await run.save(opening);
+  let outcome: ChannelFact | undefined;
   try {
-    const created = await channel.openChannelOrder({
-      payOrderId: run.state.id,
-      attemptId: attempt.id,
-      channel: attempt.channel,
-      order: {
-        outTradeNo: attempt.outTradeNo,
-        amount: run.state.amount,
-        currency: run.state.currency,
-        subject: input.subject,
-        method: attempt.method,
-        expiresAt: input.expiresAt,
-        notifyUrl: `${input.webhookBaseUrl}/${attempt.channel}`,
-        ...(returnUrl ? { returnUrl } : {}),
-        ...(request.payerId ? { payerId: request.payerId } : {}),
-      },
-    });
-    attempt = { ...attempt, status: 'PENDING', payUrl: created.payUrl };
-    if (created.channelTradeNo) attempt.channelTradeNo = created.channelTradeNo;
-    if (created.payParams) attempt.payParams = created.payParams;
+    const created = openingChange
+      ? await channel.openChannelOrderBetweenSaves({ opening: openingChange, open })
+      : await channel.openChannelOrder(open);
+    attempt = openedAttempt(attempt, created);
     outcome = created.outcome;
   } catch (err) {
     // Refused outright: no channel order exists. Anything else: we cannot know, so UNKNOWN.
@@ -148,7 +160,9 @@ async function openAtChannel(run: ChannelOrderRun, request: PayRequest): Promise
           'STATUS_UNKNOWN',
         );
   }
-  await run.save(withOpenedAttempt(run.state, attempt));
+  const opened = withOpenedAttempt(run.state, attempt);
+  if (openingChange) run.written(opened, openingChange.version + 1);
+  else await run.save(opened);
   return outcome ? answerSynchronously(run, attempt.id, outcome) : attempt;
 }
 

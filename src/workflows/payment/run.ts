@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { PayOrderRecordActivities } from '../../activities/payOrderRecords';
+import type { PayOrderChange, PayOrderRecordActivities } from '../../activities/payOrderRecords';
 import { newId } from '../../domain/ids';
 import {
   defaultMerchantNotifyRetrySeconds,
@@ -53,16 +53,36 @@ const records = proxyActivities<PayOrderRecordActivities>({
 });
 
 /**
- * The patch a run started since it was introduced takes with every change of the payment
- * workflow below at once: each patch costs a new run a history marker and a visibility write, so
- * one stands for all. Runs started before it check each change by its own patch (`takes`).
+ * The shapes of the payment workflow, oldest first: the patch a run started since a shape was
+ * introduced takes with every change of that shape and of the shapes before it at once. Each patch
+ * costs a new run a history marker and a visibility write, so one stands for all. Runs started
+ * before a shape check each of its changes by the change's own patch (`takes`).
  */
-const currentShape = 'payment-shape-2';
+const shapes = [
+  {
+    patch: 'payment-shape-2',
+    changes: [
+      'query-fallback',
+      'continue-as-new',
+      'late-facts-applied',
+      'compensating-refund',
+      'amount-mismatch-refund',
+      'unreachable-flag-clears',
+      'open-past-expiry-flag-passes',
+      'close-without-holding',
+      'merchant-notification',
+      'no-first-save',
+      'upsert-changes-only',
+      'merchant-delivery-first',
+    ],
+  },
+  { patch: 'payment-shape-3', changes: ['open-between-saves'] },
+];
 
 export class PayOrderRun implements ChannelOrderRun {
   private current: PayOrderState;
-  /** This run started with the current shape: every change below applies. */
-  private readonly currentShape: boolean;
+  /** The changes this run started with (its shape's and the shapes' before it). */
+  private readonly startedWith: ReadonlySet<string>;
   private version: number;
   /** Channel facts received and not yet applied. */
   readonly facts: ChannelFact[];
@@ -90,7 +110,10 @@ export class PayOrderRun implements ChannelOrderRun {
   readonly resumed: boolean;
 
   constructor(readonly input: PaymentInput) {
-    this.currentShape = patched(currentShape);
+    // The newest shape this run started with: a new run records only the newest one's marker.
+    const shape = [...shapes].reverse().findIndex((s) => patched(s.patch));
+    const count = shape < 0 ? 0 : shapes.length - shape;
+    this.startedWith = new Set(shapes.slice(0, count).flatMap((s) => s.changes));
     const resumed = input.resume;
     this.resumed = resumed !== undefined;
     this.current =
@@ -112,7 +135,7 @@ export class PayOrderRun implements ChannelOrderRun {
 
   /** Whether this run takes the change of the workflow's code named `patch`. */
   takes(patch: string): boolean {
-    return this.currentShape || patched(patch);
+    return this.startedWith.has(patch) || patched(patch);
   }
 
   /** The pay order as this run knows it; changed only by `save`. */
@@ -125,18 +148,37 @@ export class PayOrderRun implements ChannelOrderRun {
    * the channel orders that changed travel (each row keeps the newest version written to it).
    */
   async save(next: PayOrderState) {
-    const previous = this.current;
-    const changed = next !== this.current;
+    const change = this.changeTo(next);
     this.current = next;
-    if (!changed && this.version > 0) return;
-    this.version += 1;
-    const { attempts, ...order } = this.current;
-    await records.savePayOrder({
-      version: this.version,
-      order,
-      attempts:
-        this.version === 1 ? attempts : attempts.filter((a) => !previous.attempts.includes(a)),
-    });
+    if (!change) return;
+    this.version = change.version;
+    await records.savePayOrder(change);
+    this.showSearchAttributes();
+  }
+
+  /**
+   * What `save(next)` would write: the order's fields and the channel orders that changed, at
+   * the next version; undefined when nothing changed. For an activity that writes it itself
+   * (`written`).
+   */
+  changeTo(next: PayOrderState): PayOrderChange | undefined {
+    if (next === this.current && this.version > 0) return undefined;
+    const { attempts, ...order } = next;
+    const version = this.version + 1;
+    const previous = this.current.attempts;
+    const changed = version === 1 ? attempts : attempts.filter((a) => !previous.includes(a));
+    return { version, order, attempts: changed };
+  }
+
+  /** Takes `next` as the order an activity wrote at `version` (see `changeTo`). */
+  written(next: PayOrderState, version: number) {
+    this.current = next;
+    this.version = version;
+    this.showSearchAttributes();
+  }
+
+  /** Shows the order's status, flag and paying channel as the workflow's search attributes. */
+  private showSearchAttributes() {
     const paidWith = this.current.attempts.find((a) => a.id === this.current.paidAttemptId);
     const shown: SearchAttributeUpdatePair[] = [
       { key: searchAttributes.payStatus, value: this.current.status },
