@@ -14,6 +14,7 @@ import { startTemporalDevServer } from '../src/dev/temporal';
 import { startClusterTemporal } from '../test/support/clusterTemporal';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../src/services/merchants';
 import { createSecretBox } from '../src/services/secretBox';
+import { withWorkerHeap } from '../src/system';
 import { freePort } from '../test/support/ports';
 
 const root = path.resolve(__dirname, '..');
@@ -127,7 +128,9 @@ export async function startStack(options: {
     };
 
     const start = async (role: Role, extra: Record<string, string> = {}): Promise<Child> => {
-      const childEnv = { ...process.env, ...env, ...extra };
+      const merged = { ...process.env, ...env, ...extra };
+      // The bench's worker runs as deployed: with the worker's heap ceiling (src/system.ts).
+      const childEnv = role === 'worker' ? withWorkerHeap(merged) : merged;
       const log = createWriteStream(path.join(dir, `${role}.log`), { flags: 'a' });
       const child = spawn(
         process.execPath,

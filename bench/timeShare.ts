@@ -16,9 +16,11 @@ const activityLabels: Record<string, string> = {
   savePayOrder: 'activity: DB write',
   recordMerchantEvent: 'activity: DB write',
   openChannelOrder: 'activity: channel call',
+  openChannelOrderBetweenSaves: 'activity: channel call between DB writes',
   queryChannelOrder: 'activity: channel call',
   closeChannelOrder: 'activity: channel call',
   deliverMerchantEvent: 'activity: merchant delivery (HTTP + DB)',
+  recordAndDeliverMerchantEvent: 'activity: merchant delivery (HTTP + DB)',
 };
 
 const ms = (e: HistoryEvent) =>

@@ -189,6 +189,22 @@ export function notifySecretBox(config: Config): SecretBox {
   return createSecretBox(config.PAYCENTER_SECRET_KEY);
 }
 
+/**
+ * The worker process's V8 heap ceiling (MiB). The SDK sizes its workflow cache from the heap
+ * (about 600 workflows a GiB above 200 MiB: 332 here) unless WORKER_MAX_CACHED_WORKFLOWS says
+ * otherwise, and a ceiling makes V8 collect instead of growing: a worker with 10,000 open
+ * payments stays under 1 GiB RSS, the payments not cached replayed from their short histories
+ * when their timers fire (`npm run bench`, phase open). Without it Node takes a quarter of the
+ * machine's memory and the cache thousands of workflows. docker-compose.yml sets the same.
+ */
+export const workerHeapMiB = 768;
+
+/** A worker process's environment: `env` with the heap ceiling added to its NODE_OPTIONS. */
+export function withWorkerHeap(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const options = [env.NODE_OPTIONS, `--max-old-space-size=${workerHeapMiB}`];
+  return { ...env, NODE_OPTIONS: options.filter(Boolean).join(' ') };
+}
+
 /** Worker capacity settings that are configured; the others keep the SDK's defaults. */
 export function workerTuning(config: Config) {
   const tuning = {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config';
 import { ensureDatabaseExists, isPortOpen, openPostgres } from '../db/client';
 import { spawnGroup, type GroupedProcess } from '../dev/processGroup';
+import { withWorkerHeap } from '../system';
 import {
   portsAround,
   setUpTemporalDatabases,
@@ -87,7 +88,7 @@ export async function clusterCommand(configured: Config, log: Logger): Promise<v
         part(
           `worker-${i + 1}`,
           'worker',
-          servingAt(env, apiPorts[i]!, url),
+          withWorkerHeap(servingAt(env, apiPorts[i]!, url)),
           printed('paycenter (worker, '),
         ),
       ),

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { Histogram } from 'prom-client';
 import { parse } from 'yaml';
 import { createApiMetrics, createWorkerMetrics } from '../../src/metrics';
+import { workerHeapMiB } from '../../src/system';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { dashboardJson, dashboardPath, datasourceUid } from '../../scripts/grafanaDashboard';
 
@@ -71,6 +72,16 @@ describe('docker-compose.yml', () => {
       assert.ok(
         svc.healthcheck?.test && svc.healthcheck.disable !== true,
         `${name} has a health check`,
+      );
+    }
+  });
+
+  it('issue 17: runs every worker with the heap ceiling its workflow cache is sized to', () => {
+    for (const name of workers) {
+      assert.equal(
+        service(name).environment?.NODE_OPTIONS,
+        `--max-old-space-size=${workerHeapMiB}`,
+        `${name}'s heap ceiling is workerHeapMiB (src/system.ts)`,
       );
     }
   });
