@@ -174,18 +174,24 @@ export async function runMerchantNotifications(
     });
     const lastStart = wallNow();
 
-    const deadline = lastStart + options.waitSeconds * 1000;
+    // However long the backlog takes, as long as events keep ending: the wait gives up only after
+    // no event ended for `waitSeconds` beyond the schedule's longest delay.
+    const patienceMs = (options.waitSeconds + Math.max(0, ...retrySeconds)) * 1000;
     let outcomes = await bookOutcomes(sql, startedAt.size);
+    let ended = outcomes.delivered + outcomes.failed;
+    let lastEnded = wallNow();
     let lastLog = wallNow();
-    while (outcomes.delivered + outcomes.failed < startedAt.size && wallNow() < deadline) {
+    while (ended < startedAt.size && wallNow() - lastEnded < patienceMs) {
       if (wallNow() - lastLog > 10_000) {
         log(
-          `notify: ${outcomes.delivered} delivered, ${outcomes.failed} FAILED, ${outcomes.pending} pending`,
+          `notify: ${outcomes.delivered} delivered, ${outcomes.failed} FAILED, ${outcomes.pending} retrying, ${outcomes.notRecorded} not yet recorded`,
         );
         lastLog = wallNow();
       }
       await sleep(1000);
       outcomes = await bookOutcomes(sql, startedAt.size);
+      if (outcomes.delivered + outcomes.failed > ended) lastEnded = wallNow();
+      ended = outcomes.delivered + outcomes.failed;
     }
     // Each workflow completes just after its last record; visibility follows a little later.
     let unfinishedWorkflows = (await client.workflow.count(running)).count;
