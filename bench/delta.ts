@@ -21,6 +21,9 @@ const headline: [string, string, 'higher' | 'lower'][] = [
   ['worker peak RSS with open payments (bytes)', 'openPayments.workerPeakRss', 'lower'],
   ['first query lateness p99 (ms)', 'openPayments.queryLatenessMs.p99', 'lower'],
   ['Temporal bytes per open payment', 'openPayments.temporalBytesPerPayment', 'lower'],
+  ['merchant deliveries/s, half the tries failing', 'notify.deliveriesPerSecond', 'higher'],
+  ['merchant notification start → delivered p99 (ms)', 'notify.startToDeliveredMs.p99', 'lower'],
+  ['merchant retry lateness p99 (ms)', 'notify.retryLatenessMs.p99', 'lower'],
 ];
 
 type Result = { at?: string; parameters?: Record<string, unknown> } & Record<string, unknown>;

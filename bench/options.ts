@@ -37,7 +37,21 @@ export interface BenchOptions {
    * cost ratio is of the largest to the smallest (`--reconcile-lines 100000,1000000`).
    */
   reconcileLines: number[];
-  /** Which measurements to run: e2e, ceiling, webhooks, ingest, open, reconcile (all by default). */
+  /** Merchant notification events of the notify phase, each to an endpoint failing half the tries. */
+  notifyEvents: number;
+  /** The notify phase's retry schedule (seconds after each failed try), short for a bench. */
+  notifyRetrySeconds: number[];
+  /** How many of the notify phase's workflow starts are in flight at a time. */
+  notifyConcurrency: number;
+  /**
+   * How long the notify phase waits with no event ending (beyond the schedule's longest delay)
+   * before it stops waiting and reports the rest as not finished.
+   */
+  notifyWaitSeconds: number;
+  /**
+   * Which measurements to run: e2e, ceiling, webhooks, ingest, open, reconcile, notify (all by
+   * default).
+   */
   phases: Phase[];
   temporalInMemory: boolean;
   /**
@@ -59,7 +73,15 @@ export interface BenchOptions {
   baseline?: string;
 }
 
-export const phases = ['e2e', 'ceiling', 'webhooks', 'ingest', 'open', 'reconcile'] as const;
+export const phases = [
+  'e2e',
+  'ceiling',
+  'webhooks',
+  'ingest',
+  'open',
+  'reconcile',
+  'notify',
+] as const;
 export type Phase = (typeof phases)[number];
 
 const full: BenchOptions = {
@@ -81,6 +103,10 @@ const full: BenchOptions = {
   firstQuerySeconds: 30,
   sample: 200,
   reconcileLines: [100_000, 1_000_000],
+  notifyEvents: 10_000,
+  notifyRetrySeconds: [1, 2, 4, 8, 16],
+  notifyConcurrency: 32,
+  notifyWaitSeconds: 120,
   logLevel: 'info',
   label: '',
   phases: [...phases],
@@ -99,6 +125,7 @@ const quick: Partial<BenchOptions> = {
   firstQuerySeconds: 15,
   sample: 50,
   reconcileLines: [10_000, 100_000],
+  notifyEvents: 1_000,
 };
 
 export function parseOptions(args: string[]): BenchOptions {
@@ -117,6 +144,9 @@ export function parseOptions(args: string[]): BenchOptions {
     'open-concurrency',
     'first-query-seconds',
     'sample',
+    'notify-events',
+    'notify-concurrency',
+    'notify-wait-seconds',
   ] as const;
   const { values } = parseArgs({
     args,
@@ -127,6 +157,7 @@ export function parseOptions(args: string[]): BenchOptions {
       phases: { type: 'string' },
       'ingest-rates': { type: 'string' },
       'reconcile-lines': { type: 'string' },
+      'notify-retry-seconds': { type: 'string' },
       'temporal-in-memory': { type: 'boolean' },
       cluster: { type: 'boolean' },
       'temporal-pragmas': { type: 'string' },
@@ -150,6 +181,13 @@ export function parseOptions(args: string[]): BenchOptions {
       throw new Error('--reconcile-lines must be whole numbers of at least 100, comma-separated');
     }
     options.reconcileLines = sizes;
+  }
+  if (values['notify-retry-seconds']) {
+    const delays = values['notify-retry-seconds'].split(',').map((s) => Number(s.trim()));
+    if (delays.some((s) => !Number.isFinite(s) || s < 0)) {
+      throw new Error('--notify-retry-seconds must be seconds (0 or more), comma-separated');
+    }
+    options.notifyRetrySeconds = delays;
   }
   if (values['log-level']) options.logLevel = values['log-level'];
   if (values.label) options.label = values.label;

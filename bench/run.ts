@@ -12,6 +12,7 @@ import { runCeiling } from './ceiling';
 import { deltaRows, newestCommittedLike } from './delta';
 import { measureE2e, type LoadResult, type PaymentDriver } from './e2e';
 import { closeIdleSockets } from './http';
+import { runMerchantNotifications, type NotifyResult } from './merchantNotifications';
 import { startMerchantReceiver, type MerchantReceiver } from './merchantReceiver';
 import { runOpenPayments } from './openPayments';
 import { runReconcileAtScale, type ReconcileResult } from './reconcile';
@@ -145,6 +146,22 @@ async function main() {
       });
     }
 
+    // Also before the open payments, whose timers would make its retries late; its own workflows
+    // all end within the phase.
+    let notify;
+    if (has('notify')) {
+      log(
+        `merchant notifications at scale: ${options.notifyEvents} events, half the tries answered 500`,
+      );
+      notify = await runMerchantNotifications(stack, client, {
+        events: options.notifyEvents,
+        retrySeconds: options.notifyRetrySeconds,
+        concurrency: options.notifyConcurrency,
+        waitSeconds: options.notifyWaitSeconds,
+        log,
+      });
+    }
+
     let open;
     if (has('open')) {
       log(`open payments: ${options.open}, then wait for their first queries`);
@@ -238,6 +255,7 @@ async function main() {
         : undefined,
       merchantDeliveries: receiver.deliveries,
       reconcile,
+      notify,
     };
     const file = writeResult(root, result);
     printReport(result);
@@ -374,6 +392,7 @@ function printReport(r: any) {
     );
   }
   if (r.reconcile) printReconcile(r.reconcile);
+  if (r.notify) printNotify(r.notify);
   for (const [name, t] of Object.entries<any>(r.whereTimeGoes ?? {})) {
     const rows = t.parts.map((p: any): Row => [
       p.label,
@@ -456,6 +475,52 @@ function printReconcile(r: ReconcileResult) {
   }
   console.log(
     table('5. reconciliation at scale (target: 1,000,000 lines ≤ 120 s, ≤ 1024 MiB)', rows),
+  );
+}
+
+function printNotify(n: NotifyResult) {
+  const { lat } = format;
+  const { outcomes } = n;
+  const failedStarts = n.startFailures > 0 ? `, ${n.startFailures} starts failed` : '';
+  const expected =
+    outcomes.failed === n.expectedFailed && n.unexpectedTries === 0
+      ? "as the endpoint's rule makes them"
+      : `the endpoint's rule makes ${n.expectedFailed} FAILED; ${n.unexpectedTries} events took other tries`;
+  const byTry = Object.entries(n.retryLatenessByTryMs)
+    .map(([after, l]) => `${after} p99 ${l.p99}`)
+    .join(', ');
+  console.log(
+    table(
+      `6. merchant notifications at scale: ${n.events} events, the endpoint answers 500 to half the tries, retries after ${n.retrySeconds.join(', ')} s`,
+      [
+        [
+          'deliveries/s',
+          `${n.deliveriesPerSecond} (${n.triesPerSecond} tries/s, ${n.seconds} s from the first start to the last outcome)`,
+        ],
+        [
+          'started',
+          `${n.events - n.startFailures} in ${n.startSeconds} s (${n.startsPerSecond}/s, ${n.concurrency} at a time)${failedStarts}`,
+        ],
+        [
+          'events',
+          `${outcomes.delivered} delivered, ${outcomes.failed} FAILED, ${outcomes.pending + outcomes.notRecorded} not finished (${expected})`,
+        ],
+        [
+          'tries',
+          `${n.tries} at the merchant, ${n.triesInBooks} in the books, ${n.unfinishedWorkflows} workflows unfinished`,
+        ],
+        ['start → first try', lat(n.startToFirstTryMs)],
+        ['start → delivered', lat(n.startToDeliveredMs)],
+        ['retry lateness', `${lat(n.retryLatenessMs)}, max ${n.retryLatenessMs.max} ms`],
+        ['retry lateness by try', byTry || 'n/a'],
+        [
+          'CPU per event (ms)',
+          `${Object.entries(n.cpuMsPerEvent.byPart)
+            .map(([part, ms]) => `${part} ${ms}`)
+            .join(', ')}; all ${n.cpuMsPerEvent.total}`,
+        ],
+      ],
+    ),
   );
 }
 
