@@ -1,5 +1,7 @@
 // Brings up a Temporal dev server for `npm start` and the tests, from the CLI that
 // scripts/temporal-cli.sh provides, or (on a machine with internet and no Go) the SDK's download.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributes } from '../workflows/contracts/payment';
 
@@ -23,6 +25,27 @@ export interface DevServerOptions {
  */
 export const walPragmas = ['journal_mode=wal', 'synchronous=normal'];
 
+/** The dynamic config paycenter's Temporal servers run with (docker-compose, `npm run cluster`). */
+const dynamicConfigFile = path.resolve(
+  __dirname,
+  '../../deploy/temporal/dynamicconfig/paycenter.yaml',
+);
+
+/** The same settings as the dev server's flags: every key's value without constraints. */
+export async function dynamicConfigFlags(file = dynamicConfigFile): Promise<string[]> {
+  // A development dependency, like the dev server: never loaded by a production command.
+  const { parse } = await import('yaml');
+  const settings = parse(readFileSync(file, 'utf8')) as Record<
+    string,
+    { value: unknown; constraints?: Record<string, unknown> }[]
+  >;
+  return Object.entries(settings).flatMap(([key, values]) => {
+    const unconstrained = values.find((v) => Object.keys(v.constraints ?? {}).length === 0);
+    if (!unconstrained) throw new Error(`${file}: ${key} has no value for every namespace`);
+    return ['--dynamic-config-value', `${key}=${JSON.stringify(unconstrained.value)}`];
+  });
+}
+
 export interface DevServer {
   address: string;
   stop(): Promise<void>;
@@ -44,8 +67,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       ...(options.logLevel ? { log: { format: 'pretty', level: options.logLevel } } : {}),
       searchAttributes: Object.values(searchAttributes),
       extraArgs: [
-        '--dynamic-config-value',
-        'frontend.enableExecuteMultiOperation=true',
+        ...(await dynamicConfigFlags()),
         ...(options.sqlitePragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
       ],
     },

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { Histogram } from 'prom-client';
 import { parse } from 'yaml';
 import { createApiMetrics, createWorkerMetrics } from '../../src/metrics';
+import { dynamicConfigFlags } from '../../src/dev/temporal';
 import { workerHeapMiB } from '../../src/system';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { dashboardJson, dashboardPath, datasourceUid } from '../../scripts/grafanaDashboard';
@@ -145,6 +146,27 @@ describe('docker-compose.yml', () => {
     const inContainer = String(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH);
     assert.ok(inContainer.startsWith(`${mount[1]}/`));
     assert.ok(existsSync(path.join(root, 'deploy/temporal', inContainer.slice(mount[1]!.length))));
+    assert.equal(inContainer.slice(mount[1]!.length), `/${sharedDynamicConfig}`);
+  });
+});
+
+/** The one dynamic config of paycenter's Temporal servers, under deploy/temporal. */
+const sharedDynamicConfig = 'dynamicconfig/paycenter.yaml';
+
+describe('deploy/temporal dynamic config', () => {
+  it("issue 17: npm run cluster's server reads the file docker-compose's does", () => {
+    const filepath = /dynamicConfigClient:\s*\n\s*filepath:\s*"([^"]+)"/.exec(
+      read('deploy/temporal/paycenter.yaml'),
+    )?.[1];
+    assert.equal(filepath, `deploy/temporal/${sharedDynamicConfig}`);
+  });
+
+  it('issue 17: the dev server gets the same settings as flags, eager activities among them', async () => {
+    const flags = await dynamicConfigFlags();
+    assert.ok(flags.includes('system.enableActivityEagerExecution=true'), flags.join(' '));
+    assert.ok(flags.includes('frontend.enableExecuteMultiOperation=true'), flags.join(' '));
+    const file = readYaml(`deploy/temporal/${sharedDynamicConfig}`) as Record<string, unknown>;
+    assert.equal(flags.length, Object.keys(file).length * 2);
   });
 });
 
