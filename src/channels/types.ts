@@ -1,5 +1,5 @@
 // The common interface every channel adapter offers; the core sees only these types.
-import type { ChannelFact } from '../domain/payOrder';
+import type { ChannelFact, ChannelOrderOpened } from '../domain/payOrder';
 import type { StatementEntry } from '../domain/reconciliation';
 import type { Currency } from '../domain/money';
 
@@ -17,12 +17,8 @@ export interface ChannelOrderRequest {
   payerId?: string;
 }
 
-export interface ChannelOrderCreated {
-  /** Where the payer pays (page URL, QR code content); absent for channels that charge directly. */
-  payUrl?: string;
-  /** What the payer's client needs to pay in-app (WeChat Pay JSAPI's signed parameters). */
-  payParams?: Record<string, string>;
-  channelTradeNo?: string;
+/** A created channel order: what the payer pays with (domain's ChannelOrderOpened), and more. */
+export interface ChannelOrderCreated extends ChannelOrderOpened {
   /**
    * Synchronous channels (bank-card quick pay) may answer the payment's outcome with the order:
    * SUCCEEDED, FAILED as CLOSED, or PENDING when it was only accepted or is unknown.

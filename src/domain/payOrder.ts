@@ -339,9 +339,11 @@ export function withOpenedAttempt(state: PayOrderState, attempt: Attempt): PayOr
   return { ...state, status: state.status === 'CREATED' ? 'PAYING' : state.status, attempts };
 }
 
-/** What the channel answered when it created a channel order (its adapter's ChannelOrderCreated). */
+/** What a channel order the channel created is paid with (adapters answer a ChannelOrderCreated). */
 export interface ChannelOrderOpened {
+  /** Where the payer pays (page URL, QR code content); absent for channels that charge directly. */
   payUrl?: string;
+  /** What the payer's client needs to pay in-app (WeChat Pay JSAPI's signed parameters). */
   payParams?: Record<string, string>;
   channelTradeNo?: string;
 }
