@@ -44,7 +44,8 @@ async function startBareRoute(port: number): Promise<Stoppable> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.post('/webhooks/:channel', async (_req, reply) => reply.type('text/plain').send('success'));
-  await app.listen({ host: '127.0.0.1', port });
+  // The API's own backlog, so both are measured behind the same accept queue.
+  await app.listen({ host: '127.0.0.1', port, backlog: loadConfig().API_LISTEN_BACKLOG });
   return { stop: () => app.close() };
 }
 

@@ -46,6 +46,13 @@ export const configSchema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(3000),
+  /**
+   * Connections the kernel holds for the API before it accepts them (capped by the kernel's
+   * net.core.somaxconn). Node's 511 overflows when a burst of channel notifications opens
+   * connections while the event loop is busy; each dropped connection waits 1 s, then 3 s, for the
+   * client to try again.
+   */
+  API_LISTEN_BACKLOG: z.coerce.number().int().positive().max(65_535).default(4096),
   /** Where merchants, payers and channels reach the API (cashier URL, channel notify_url). */
   PUBLIC_API_URL: optionalText.pipe(z.url().optional()),
   /** Where channels post notifications, when they reach the API by another address than payers. */
@@ -87,6 +94,13 @@ export const configSchema = z.object({
    * rest wait in the inbox (stored, acknowledged) for the sweep. 0: every one waits for it.
    */
   INBOX_QUEUE_LIMIT: z.coerce.number().int().nonnegative().default(10_000),
+  /**
+   * Statements storing channel notifications under way at once, per API process; notifications
+   * arriving meanwhile wait and are stored together by the next one (group commit).
+   */
+  INBOX_STORE_CONCURRENCY: z.coerce.number().int().positive().max(100).default(4),
+  /** Channel notifications stored by one statement at most. */
+  INBOX_STORE_BATCH: z.coerce.number().int().positive().max(1000).default(100),
   /** Notification hand-overs (signals) under way at once, per API process. */
   INBOX_HANDOVER_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
   /** Hand-overs marked in the inbox by one statement at most (also the sweep's page). */

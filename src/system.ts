@@ -414,6 +414,8 @@ export async function startApi(
     log,
     corrections,
     limits: {
+      storeConcurrency: config.INBOX_STORE_CONCURRENCY,
+      storeBatch: config.INBOX_STORE_BATCH,
       queueLimit: config.INBOX_QUEUE_LIMIT,
       concurrency: config.INBOX_HANDOVER_CONCURRENCY,
       batch: config.INBOX_HANDOVER_BATCH,
@@ -490,7 +492,11 @@ export async function startApi(
       timeZone: config.RECONCILE_TIME_ZONE,
     }),
   });
-  await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  await app.listen({
+    host: config.API_HOST,
+    port: config.API_PORT,
+    backlog: config.API_LISTEN_BACKLOG,
+  });
   return {
     url: config.publicApiUrl,
     async stop() {

@@ -1,6 +1,7 @@
-// The channel notification inbox: a verified notification is stored before it is acknowledged,
-// and handed to its pay order's workflow after the answer from a bounded queue, so the channel's
-// wait never includes Temporal's nor the worker's. One the books show changes nothing is
+// The channel notification inbox: a verified notification is stored before it is acknowledged
+// (those arriving together share a statement and its commit, `groupCommit`), and handed to its pay
+// order's workflow after the answer from a bounded queue, so the channel's wait never includes
+// Temporal's nor the worker's. One the books show changes nothing is
 // acknowledged without a hand-over; one the queue had no room for, or whose hand-over failed, is
 // handed over by the sweep.
 import type { Logger } from 'pino';
@@ -8,13 +9,16 @@ import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from 
 import {
   markHandedOver,
   notHandedOver,
-  storeNotification,
+  storeNotifications,
   type InboxCursor,
   type InboxEntry,
+  type IncomingRow,
+  type StoredNotification,
 } from '../db/books/notificationInbox';
 import { newId } from '../domain/ids';
 import type { Db } from '../db/client';
 import type { Corrections, NewsHandling } from './corrections';
+import { createGroupCommit } from './groupCommit';
 import { createHandOverQueue } from './handOverQueue';
 
 export type InboxVerdict = 'accepted' | 'retry';
@@ -23,6 +27,10 @@ export type InboxVerdict = 'accepted' | 'retry';
 const commonHeaders = ['content-type', 'user-agent', 'x-request-id'];
 
 export interface InboxLimits {
+  /** Statements storing notifications under way at once; more arrivals wait and go together. */
+  storeConcurrency: number;
+  /** Notifications stored by one statement at most. */
+  storeBatch: number;
   /** Notifications held in memory for hand-over at most; the rest wait in the books. */
   queueLimit: number;
   /** Signals under way at once. */
@@ -40,6 +48,11 @@ export function createNotificationInbox(deps: {
   limits: InboxLimits;
 }) {
   const { db, log, corrections, limits } = deps;
+  const store = createGroupCommit<IncomingRow, StoredNotification>({
+    concurrency: limits.storeConcurrency,
+    batch: limits.storeBatch,
+    write: (rows) => storeNotifications(db, rows),
+  });
   const queue = createHandOverQueue<InboxEntry, NewsHandling>({
     limit: limits.queueLimit,
     concurrency: limits.concurrency,
@@ -79,7 +92,7 @@ export function createNotificationInbox(deps: {
       const headers = Object.fromEntries(
         Object.entries(incoming.headers).filter(([name]) => kept.has(name.toLowerCase())),
       );
-      const stored = await storeNotification(db, {
+      const stored = await store.write({
         id: newId('ntf', Date.now(), Math.random),
         channel,
         dedupeKey,

@@ -1,10 +1,12 @@
 // The channel notification inbox: what is acknowledged from the books without troubling the
-// workflow, repeats and stale statuses arriving together, and notifications the hand-over queue
-// had no room for, which the sweep hands over later: none is lost.
+// workflow, repeats and stale statuses arriving together (and stored by one statement), and
+// notifications the hand-over queue had no room for, which the sweep hands over later: none is lost.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
+import { storeNotifications, type IncomingRow } from '../../src/db/books/notificationInbox';
 import { channelNotifications } from '../../src/db/schema';
+import type { ChannelFact } from '../../src/domain/payOrder';
 import { notify } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved } from '../support/money';
 import {
@@ -19,6 +21,8 @@ import { eventually, startTestSystem, type TestSystem } from '../support/system'
 
 /** Only notifications settle orders here: the first query comes after ten minutes. */
 const onlyNotifications = { QUERY_SCHEDULE_SECONDS: '600' };
+/** One statement storing notifications at a time: those arriving together share the next one. */
+const storedTogether = { INBOX_STORE_CONCURRENCY: '1' };
 
 let system: TestSystem;
 /** A hand-over queue with no room at all: every notification waits in the books for the sweep. */
@@ -26,7 +30,7 @@ let sweepOnly: TestSystem;
 
 before(async () => {
   [system, sweepOnly] = await Promise.all([
-    startTestSystem({ env: onlyNotifications }),
+    startTestSystem({ env: { ...onlyNotifications, ...storedTogether } }),
     startTestSystem({
       env: {
         ...onlyNotifications,
@@ -154,6 +158,42 @@ describe('the notification inbox', () => {
       assert.ok(['DELIVERED', 'ALREADY_PAID', 'NOTHING_NEW'].includes(row.status), row.status);
     }
     await expectMoneyConserved(system, id);
+  });
+});
+
+describe('notifications stored by one statement', () => {
+  it('answers each as stored, in order, a repeat within the statement sharing its row', async () => {
+    const { id, outTradeNo } = await payingOrder(system, tea());
+    const row = (dedupeKey: string, fact: Omit<ChannelFact, 'source'>): IncomingRow => ({
+      id: unique('ntf'),
+      channel: 'sandbox',
+      dedupeKey,
+      headers: {},
+      rawBody: JSON.stringify(fact),
+      fact: { ...fact, source: 'notify' },
+    });
+    const success = row(unique('success'), { outTradeNo, status: 'SUCCEEDED', amount: AMOUNT });
+    const waiting = row(unique('waiting'), { outTradeNo, status: 'PENDING' });
+    const stranger = row(unique('stranger'), { outTradeNo: unique('T'), status: 'SUCCEEDED' });
+    const repeat = { ...success, id: unique('ntf') };
+
+    const stored = await storeNotifications(system.database.db, [
+      success,
+      waiting,
+      stranger,
+      repeat,
+    ]);
+
+    assert.deepEqual(
+      stored.map((s) => s.status),
+      ['RECEIVED', 'NOTHING_NEW', 'UNMATCHED', 'RECEIVED'],
+    );
+    assert.equal(stored[0]!.payOrderId, id);
+    assert.ok(stored[0]!.attemptId, 'the channel order of ours is named');
+    assert.equal(stored[2]!.payOrderId, undefined);
+    assert.equal(stored[3]!.id, stored[0]!.id, 'the repeat is the same row');
+    const rows = await system.inbox('sandbox', outTradeNo);
+    assert.equal(rows.length, 2, 'the success once, the waiting status once');
   });
 });
 

@@ -1,7 +1,7 @@
 // The books of the channel notification inbox: a notification stored in one statement on the
 // webhook's answer path, the hand-overs marked many at a time, and what is left to hand over.
 import { and, asc, eq, gt, inArray, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { AnyPgColumn, PgInsertValue } from 'drizzle-orm/pg-core';
 import type { Db } from '../client';
 import { channelAttempts, channelNotifications } from '../schema';
 import { paidStatuses, statusesUnchangedBy, type ChannelFact } from '../../domain/payOrder';
@@ -34,43 +34,31 @@ export interface IncomingRow {
   fact: ChannelFact;
 }
 
+/** A notification as stored, with its channel order's IDs when the channel order is ours. */
+export interface StoredNotification {
+  id: string;
+  status: InboxStatus;
+  payOrderId?: string;
+  attemptId?: string;
+}
+
 /**
- * Stores a verified notification with what the books say of its channel order, in one round trip:
- * the channel order is looked up inside the insert. A repeat finds its row (one that was unmatched
- * and is ours now takes the status it gets now). Answers the row as stored, with the channel
- * order's IDs when it is ours.
+ * Stores verified notifications with what the books say of their channel orders, in one
+ * statement: each channel order is looked up inside the insert. A repeat finds its row (one that
+ * was unmatched and is ours now takes the status it gets now); repeats within `rows` share one
+ * row. Answers each row as stored, in the order of `rows`.
  */
-export async function storeNotification(
+export async function storeNotifications(
   db: Db,
-  row: IncomingRow,
-): Promise<{ id: string; status: InboxStatus; payOrderId?: string; attemptId?: string }> {
-  const { fact } = row;
-  const ofAttempt = (expression: SQL | AnyPgColumn) =>
-    sql`(select ${expression} from ${channelAttempts}
-      where ${channelAttempts.channel} = ${row.channel}
-        and ${channelAttempts.outTradeNo} = ${fact.outTradeNo})`;
-  const unchanged = statusesUnchangedBy(fact);
-  const verdicts = unchanged.map(
-    (status) =>
-      sql`when ${status} then ${paidStatuses.includes(status) ? 'ALREADY_PAID' : 'NOTHING_NEW'}`,
-  );
-  const fromBooks =
-    verdicts.length === 0
-      ? sql`'RECEIVED'`
-      : sql`case ${channelAttempts.status} ${sql.join(verdicts, sql` `)} else 'RECEIVED' end`;
-  const [stored] = await db
+  rows: IncomingRow[],
+): Promise<StoredNotification[]> {
+  const keyOf = (channel: string, dedupeKey: string) => `${channel}\u0000${dedupeKey}`;
+  const distinct = [
+    ...new Map(rows.map((row) => [keyOf(row.channel, row.dedupeKey), row])).values(),
+  ];
+  const stored = await db
     .insert(channelNotifications)
-    .values({
-      id: row.id,
-      channel: row.channel,
-      dedupeKey: row.dedupeKey,
-      outTradeNo: fact.outTradeNo,
-      payOrderId: ofAttempt(channelAttempts.payOrderId),
-      headers: row.headers,
-      rawBody: row.rawBody,
-      fact,
-      status: sql`coalesce(${ofAttempt(fromBooks)}, 'UNMATCHED')`,
-    })
+    .values(distinct.map(toInsert))
     .onConflictDoUpdate({
       target: [channelNotifications.channel, channelNotifications.dedupeKey],
       set: {
@@ -82,15 +70,53 @@ export async function storeNotification(
     })
     .returning({
       id: channelNotifications.id,
+      channel: channelNotifications.channel,
+      dedupeKey: channelNotifications.dedupeKey,
       status: channelNotifications.status,
       payOrderId: channelNotifications.payOrderId,
-      attemptId: sql<string | null>`${ofAttempt(channelAttempts.id)}`,
+      // Spelled out: inside RETURNING, drizzle leaves columns unqualified, and both tables have
+      // `channel` and `out_trade_no`.
+      attemptId: sql<string | null>`(select a.id from channel_attempts a
+        where a.channel = channel_notifications.channel
+          and a.out_trade_no = channel_notifications.out_trade_no)`,
     });
+  const byKey = new Map(stored.map((s) => [keyOf(s.channel, s.dedupeKey), s]));
+  return rows.map((row) => {
+    const s = byKey.get(keyOf(row.channel, row.dedupeKey))!;
+    return {
+      id: s.id,
+      status: s.status as InboxStatus,
+      ...(s.payOrderId ? { payOrderId: s.payOrderId } : {}),
+      ...(s.attemptId ? { attemptId: s.attemptId } : {}),
+    };
+  });
+}
+
+/** One notification's values, its channel order's IDs and status looked up by the insert. */
+function toInsert(row: IncomingRow): PgInsertValue<typeof channelNotifications> {
+  const { fact } = row;
+  const ofAttempt = (expression: SQL | AnyPgColumn) =>
+    sql`(select ${expression} from ${channelAttempts}
+      where ${channelAttempts.channel} = ${row.channel}
+        and ${channelAttempts.outTradeNo} = ${fact.outTradeNo})`;
+  const verdicts = statusesUnchangedBy(fact).map(
+    (status) =>
+      sql`when ${status} then ${paidStatuses.includes(status) ? 'ALREADY_PAID' : 'NOTHING_NEW'}`,
+  );
+  const fromBooks =
+    verdicts.length === 0
+      ? sql`'RECEIVED'`
+      : sql`case ${channelAttempts.status} ${sql.join(verdicts, sql` `)} else 'RECEIVED' end`;
   return {
-    id: stored!.id,
-    status: stored!.status as InboxStatus,
-    ...(stored!.payOrderId ? { payOrderId: stored!.payOrderId } : {}),
-    ...(stored!.attemptId ? { attemptId: stored!.attemptId } : {}),
+    id: row.id,
+    channel: row.channel,
+    dedupeKey: row.dedupeKey,
+    outTradeNo: fact.outTradeNo,
+    payOrderId: ofAttempt(channelAttempts.payOrderId),
+    headers: row.headers,
+    rawBody: row.rawBody,
+    fact,
+    status: sql`coalesce(${ofAttempt(fromBooks)}, 'UNMATCHED')`,
   };
 }
 
