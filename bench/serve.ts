@@ -39,13 +39,17 @@ async function startBareWorker(config: Config, address: string): Promise<Stoppab
 }
 
 /** An empty webhook: what Fastify alone costs to receive a notification and answer it. */
-async function startBareRoute(port: number): Promise<Stoppable> {
+async function startBareRoute(config: Config): Promise<Stoppable> {
   const app = Fastify();
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.post('/webhooks/:channel', async (_req, reply) => reply.type('text/plain').send('success'));
   // The API's own backlog, so both are measured behind the same accept queue.
-  await app.listen({ host: '127.0.0.1', port, backlog: loadConfig().API_LISTEN_BACKLOG });
+  await app.listen({
+    host: '127.0.0.1',
+    port: config.API_PORT,
+    backlog: config.API_LISTEN_BACKLOG,
+  });
   return { stop: () => app.close() };
 }
 
@@ -54,7 +58,7 @@ async function start(role: Role): Promise<Stoppable> {
   const log = createLogger(config.LOG_LEVEL);
   const temporalAddress = process.env.TEMPORAL_ADDRESS ?? '';
   if (role === 'bare-worker') return startBareWorker(config, temporalAddress);
-  if (role === 'bare-route') return startBareRoute(config.API_PORT);
+  if (role === 'bare-route') return startBareRoute(config);
   // Made once by the bench before any child starts, so all three share the same key pairs.
   const { keys } = loadOrCreateChannelKeys(config.DATA_DIR);
   if (role === 'sandbox') return startSimulator(config, log, keys);

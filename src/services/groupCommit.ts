@@ -54,5 +54,3 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>) {
     },
   };
 }
-
-export type GroupCommit<T, R> = ReturnType<typeof createGroupCommit<T, R>>;

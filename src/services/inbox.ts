@@ -1,9 +1,8 @@
 // The channel notification inbox: a verified notification is stored before it is acknowledged
 // (those arriving together share a statement and its commit, `groupCommit`), and handed to its pay
 // order's workflow after the answer from a bounded queue, so the channel's wait never includes
-// Temporal's nor the worker's. One the books show changes nothing is
-// acknowledged without a hand-over; one the queue had no room for, or whose hand-over failed, is
-// handed over by the sweep.
+// Temporal's nor the worker's. One the books show changes nothing is acknowledged without a
+// hand-over; one the queue had no room for, or whose hand-over failed, is handed over by the sweep.
 import type { Logger } from 'pino';
 import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from '../channels/types';
 import {
