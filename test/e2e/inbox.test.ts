@@ -197,6 +197,59 @@ describe('notifications stored by one statement', () => {
   });
 });
 
+describe('notifications stored by two statements at once', () => {
+  it('stores the same repeats in either order without a deadlock', async () => {
+    // A channel repeating notifications to two API processes: each one's statement holds the same
+    // keys, in the order they happened to arrive there.
+    const keys = Array.from({ length: 200 }, () => unique('repeat'));
+    const arrival = (order: string[]): IncomingRow[] =>
+      order.map((dedupeKey) => {
+        const fact = { outTradeNo: dedupeKey, status: 'SUCCEEDED' as const, amount: AMOUNT };
+        return {
+          id: unique('ntf'),
+          channel: 'sandbox',
+          dedupeKey,
+          headers: {},
+          rawBody: JSON.stringify(fact),
+          fact: { ...fact, source: 'notify' as const },
+        };
+      });
+    const { db } = system.database;
+    await storeNotifications(db, arrival(keys));
+
+    // Both statements meet on one row held a moment, so both are under way at once: each has
+    // locked the rows it reached before that one.
+    const middle = keys[keys.length / 2]!;
+    const both = await db.transaction(async (tx) => {
+      await tx
+        .select({ id: channelNotifications.id })
+        .from(channelNotifications)
+        .where(
+          and(
+            eq(channelNotifications.channel, 'sandbox'),
+            eq(channelNotifications.dedupeKey, middle),
+          ),
+        )
+        .for('update');
+      const statements = Promise.allSettled([
+        storeNotifications(db, arrival(keys)),
+        storeNotifications(db, arrival([...keys].reverse())),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Wrapped: returned bare, the transaction would wait for them, and they for its lock.
+      return { statements };
+    });
+
+    // A failed statement answers PostgreSQL's own error ("deadlock detected"), not drizzle's query.
+    const answers = (await both.statements).map((s) =>
+      s.status === 'fulfilled'
+        ? s.value.every((a) => a.status === 'UNMATCHED')
+        : String((s.reason as { cause?: unknown }).cause ?? s.reason),
+    );
+    assert.deepEqual(answers, [true, true]);
+  });
+});
+
 describe('the notification inbox when its hand-over queue is full', () => {
   it('acknowledges and stores each notification, and the sweep hands every one over later', async () => {
     const orders = await Promise.all([1, 2, 3].map(() => payingOrder(sweepOnly, tea())));

@@ -53,9 +53,13 @@ export async function storeNotifications(
   rows: IncomingRow[],
 ): Promise<StoredNotification[]> {
   const keyOf = (channel: string, dedupeKey: string) => `${channel}\u0000${dedupeKey}`;
+  // One row per key, in key order: two statements that share keys (a channel's repeats reaching
+  // two API processes) then take their row locks in the same order instead of deadlocking.
   const distinct = [
-    ...new Map(rows.map((row) => [keyOf(row.channel, row.dedupeKey), row])).values(),
-  ];
+    ...new Map(rows.map((row) => [keyOf(row.channel, row.dedupeKey), row])).entries(),
+  ]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, row]) => row);
   const stored = await db
     .insert(channelNotifications)
     .values(distinct.map(toInsert))
