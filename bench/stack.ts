@@ -15,7 +15,7 @@ import { startClusterTemporal } from '../test/support/clusterTemporal';
 import { demoMerchantId, ensureMerchant, generateSecret } from '../src/services/merchants';
 import { createSecretBox } from '../src/services/secretBox';
 import { withWorkerHeap } from '../src/system';
-import { freePort } from '../test/support/ports';
+import { freePort, onFreePort } from '../test/support/ports';
 
 const root = path.resolve(__dirname, '..');
 
@@ -272,14 +272,16 @@ async function startDevServer(
 ) {
   const temporalCli = temporalCliPath();
   const temporalFile = path.join(dir, 'temporal.sqlite');
-  const temporal = await startTemporalDevServer({
-    cliPath: temporalCli,
-    port: await freePort(),
-    namespace: 'default',
-    logLevel: 'error',
-    sqlitePragmas: options.temporalPragmas,
-    ...(options.temporalInMemory ? {} : { dbFilename: temporalFile }),
-  });
+  const temporal = await onFreePort((port) =>
+    startTemporalDevServer({
+      cliPath: temporalCli,
+      port,
+      namespace: 'default',
+      logLevel: 'error',
+      sqlitePragmas: options.temporalPragmas,
+      ...(options.temporalInMemory ? {} : { dbFilename: temporalFile }),
+    }),
+  );
   return {
     address: temporal.address,
     version: temporalCli

@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { ensureDatabaseExists, openPostgres } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
 import { startClusterTemporal } from './support/clusterTemporal';
-import { freePort } from './support/ports';
+import { onFreePort } from './support/ports';
 
 const root = path.resolve(__dirname, '..');
 
@@ -40,11 +40,13 @@ async function main() {
   // Temporal first: a Temporal that does not start leaves no database behind.
   const temporal = clusterMode
     ? await startClusterTemporal(serverUrl, `${process.pid}_${Date.now()}`)
-    : await startTemporalDevServer({
-        cliPath: process.env.TEMPORAL_CLI || undefined,
-        port: await freePort(),
-        namespace: 'default',
-      });
+    : await onFreePort((port) =>
+        startTemporalDevServer({
+          cliPath: process.env.TEMPORAL_CLI || undefined,
+          port,
+          namespace: 'default',
+        }),
+      );
   await ensureDatabaseExists(dbUrl.toString());
   const database = await openPostgres(dbUrl.toString(), 1);
   await database.migrate();

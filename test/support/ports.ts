@@ -11,3 +11,19 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * `start` on a free port, and again on a new one if it fails: another process can take a port
+ * between `freePort` answering it and the start binding it (a Temporal dev server also binds
+ * ports of its own choosing beside it).
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      console.warn(`start on a free port failed (${String(err)}); trying another port`);
+    }
+  }
+}
