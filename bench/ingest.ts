@@ -87,6 +87,9 @@ export async function ackUnderLoad(
   const openSeconds = Math.round((wallNow() - opening) / 100) / 10;
   const warmTrades = trades.slice(0, warm.perSecond);
   const measured = trades.slice(warm.perSecond);
+  if (measured.length === 0) {
+    throw new Error(`webhook acks: ${trades.length} of ${needed} orders opened, none to measure`);
+  }
   const success = (prefix: string, of: OpenTrade[]) => (i: number) =>
     sandboxNotification(`${prefix}${i}`, of[i % of.length]!, 'TRADE_SUCCESS');
 

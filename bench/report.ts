@@ -17,11 +17,14 @@ export function table(title: string, rows: Row[]): string {
 
 export const format = { mib, kib, lat };
 
-/** Writes the result as `<folder>/<time>.json` (folder relative to root); answers its path. */
-export function writeResult(root: string, result: unknown, folder = 'bench/results'): string {
+/** Where this run's result goes: `<folder>/<start time>.json` (folder relative to root). */
+export function resultFile(root: string, folder = 'bench/results'): string {
   const dir = path.join(root, folder);
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  return path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+}
+
+/** Writes (or rewrites: each phase's figures are saved as it ends) the result to `file`. */
+export function writeResult(file: string, result: unknown): void {
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-  return file;
 }

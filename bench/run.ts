@@ -17,7 +17,7 @@ import { startMerchantReceiver, type MerchantReceiver } from './merchantReceiver
 import { runOpenPayments } from './openPayments';
 import { runReconcileAtScale, type ReconcileResult } from './reconcile';
 import { parseOptions, type Phase } from './options';
-import { format, table, writeResult, type Row } from './report';
+import { format, resultFile, table, writeResult, type Row } from './report';
 import { startPaycenter, startStack, type Stack } from './stack';
 import type { Latency } from './stats';
 import { whereTimeGoes } from './timeShare';
@@ -45,6 +45,9 @@ function log(line: string) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 }
 
+/** The run's JSON, filled in as each phase ends (bench/results, README "Benchmark"). */
+type BenchResult = Record<string, unknown> & { partial?: boolean; failed?: string };
+
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   const tuning = tuningFromEnv();
@@ -53,6 +56,45 @@ async function main() {
   let stack: Stack | undefined;
   let receiver: MerchantReceiver | undefined;
   let connection: Connection | undefined;
+
+  // Saved after every phase, so a run that fails late keeps what it measured; `partial` until the
+  // last phase has ended, and `failed` names the error of a run that did not get there.
+  const file = resultFile(root);
+  const result: BenchResult = {
+    label: options.label,
+    at: new Date().toISOString(),
+    partial: true,
+    parameters: { ...options, tuning },
+  };
+  const save = (figures: Record<string, unknown>) => {
+    Object.assign(result, figures);
+    writeResult(file, result);
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stopEverything = () =>
+    (stopping ??= (async () => {
+      await connection?.close().catch(() => {});
+      await receiver?.stop().catch(() => {});
+      closeIdleSockets();
+      log('stopping everything');
+      await stack?.stop();
+    })());
+  // An error thrown outside the phases' promise chain (a timer's callback, a stream's event) or a
+  // signal would end the process without the `finally` below: the Temporal dev server would be
+  // left running. Such an error ends the run the same way as one thrown in a phase.
+  const abandon = (reason: unknown) => {
+    console.error(reason);
+    save({ failed: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) });
+    log(`failed; what was measured is in ${path.relative(root, file)}`);
+    void stopEverything().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', abandon);
+  process.on('unhandledRejection', abandon);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => abandon(new Error(`stopped by ${signal}`)));
+  }
+
   try {
     const shape = options.cluster
       ? 'the Temporal server on PostgreSQL, PostgreSQL database, sandbox, 2 workers and 2 APIs'
@@ -77,9 +119,26 @@ async function main() {
         log,
       });
       closeIdleSockets();
+      save({ baseline });
     }
     log(`starting ${shape} (${JSON.stringify(options)})`);
     stack = await startStack(stackOptions);
+    save({
+      machine: {
+        cores: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      },
+      versions: {
+        node: process.version,
+        temporalSdk: packageVersion('@temporalio/worker'),
+        temporal: stack.temporalVersion,
+        fastify: packageVersion('fastify'),
+        postgresJs: packageVersion('postgres'),
+        drizzle: packageVersion('drizzle-orm'),
+      },
+      parameters: { ...options, querySchedule: stack.env.QUERY_SCHEDULE_SECONDS, tuning },
+    });
     const { sandbox, workers, apis } = await startPaycenter(stack, processes);
     const api = apis[0]!;
     receiver = await startMerchantReceiver();
@@ -99,27 +158,36 @@ async function main() {
       const step = Math.max(1, Math.floor(items.length / Math.min(options.sample, 100)));
       return items.filter((_, i) => i % step === 0).slice(0, 100);
     };
+    const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
-    let fixed, saturated, timeAtRate, timeAtSaturation, cpuAtSaturation, loadAverageAtEnd;
+    let saturated: Awaited<ReturnType<typeof measureE2e>>['saturated'] | undefined;
     if (has('e2e')) {
-      ({ fixed, saturated, cpuAtSaturation, loadAverageAtEnd } = await measureE2e(
-        driver,
-        db,
-        options,
-        log,
-      ));
+      const e2e = await measureE2e(driver, db, options, log);
+      saturated = e2e.saturated;
       log('where time goes: reading workflow histories');
-      timeAtRate = await whereTimeGoes(client, pick(fixed.journeys));
-      timeAtSaturation = await whereTimeGoes(client, pick(saturated.journeys));
+      save({
+        e2e: {
+          fixedRate: e2e.fixed.result,
+          saturation: saturated.result,
+          loadAverageAtEnd: e2e.loadAverageAtEnd,
+        },
+        cpuMsPerPaymentAtSaturation: e2e.cpuAtSaturation,
+        speedupAtSaturation: baseline
+          ? ratio(saturated.result.perSecond, baseline.e2e.saturation.perSecond)
+          : undefined,
+        whereTimeGoes: {
+          atFixedRate: await whereTimeGoes(client, pick(e2e.fixed.journeys)),
+          atSaturation: await whereTimeGoes(client, pick(saturated.journeys)),
+        },
+      });
     }
 
-    let ceiling, minimalCeiling;
     if (has('ceiling')) {
       log(`ceiling: bare workflow, ${options.payments} runs, ${options.concurrency} at a time`);
       const bareQueue = 'bare-bench';
       const bareWorker = await stack.start('bare-worker', { TEMPORAL_TASK_QUEUE: bareQueue });
       await runCeiling(client, bareQueue, `${runId}w`, { count: options.warmup, concurrency: 8 });
-      ceiling = await runCeiling(client, bareQueue, runId, {
+      const ceiling = await runCeiling(client, bareQueue, runId, {
         count: options.payments,
         concurrency: options.concurrency,
       });
@@ -132,53 +200,52 @@ async function main() {
         { ...load, count: options.warmup },
         'minimal',
       );
-      minimalCeiling = await runCeiling(client, bareQueue, runId, load, 'minimal');
+      const minimalCeiling = await runCeiling(client, bareQueue, runId, load, 'minimal');
       await bareWorker.stop();
+      save({
+        ceiling,
+        throughputRatio: saturated
+          ? ratio(saturated.result.perSecond, ceiling.perSecond)
+          : undefined,
+        minimalCeiling,
+        minimalCeilingRatio: saturated
+          ? ratio(saturated.result.perSecond, minimalCeiling.perSecond)
+          : undefined,
+      });
     }
 
     // Before the open payments, whose timers would keep the worker and Temporal busy meanwhile.
-    let reconcile;
     if (has('reconcile')) {
       log(`reconciliation at scale: statements of ${options.reconcileLines.join(' and ')} lines`);
-      reconcile = await runReconcileAtScale(stack, client, sandbox.url!, {
-        sizes: options.reconcileLines,
-        log,
+      save({
+        reconcile: await runReconcileAtScale(stack, client, sandbox.url!, {
+          sizes: options.reconcileLines,
+          log,
+        }),
       });
     }
 
     // Also before the open payments, whose timers would make its retries late; its own workflows
     // all end within the phase.
-    let notify;
     if (has('notify')) {
       log(
         `merchant notifications at scale: ${options.notifyEvents} events, half the tries answered 500`,
       );
-      notify = await runMerchantNotifications(stack, client, {
-        events: options.notifyEvents,
-        retrySeconds: options.notifyRetrySeconds,
-        concurrency: options.notifyConcurrency,
-        waitSeconds: options.notifyWaitSeconds,
-        log,
+      save({
+        notify: await runMerchantNotifications(stack, client, {
+          events: options.notifyEvents,
+          retrySeconds: options.notifyRetrySeconds,
+          concurrency: options.notifyConcurrency,
+          waitSeconds: options.notifyWaitSeconds,
+          log,
+        }),
       });
     }
 
-    let open;
-    if (has('open')) {
-      log(`open payments: ${options.open}, then wait for their first queries`);
-      open = await runOpenPayments(
-        stack,
-        driver,
-        client,
-        workers.map((w) => w.pid),
-        {
-          count: options.open,
-          concurrency: options.openConcurrency,
-          firstQuerySeconds: options.firstQuerySeconds,
-          sample: options.sample,
-        },
-      );
-    }
-
+    // The webhook phases before the open payments too: their acks are measured while the worker
+    // and Temporal pay the notifications' own orders, not while thousands of query timers fire
+    // (a load of its own, which the open phase measures). The orders they pay then wait out their
+    // late window (a timer hours away), so the open phase's "worker RSS before" includes them.
     const ingestContext: IngestContext = {
       driver,
       db,
@@ -188,76 +255,51 @@ async function main() {
       handOverTimeoutSeconds: options.handOverTimeoutSeconds,
       log,
     };
-    // After the open payments, whose measure of the worker's memory the thousands of orders these
-    // phases pay (each then in its late window) would change.
     const children: Stack = stack;
-    let webhooks;
     if (has('webhooks')) {
-      webhooks = await ackUnderLoad(ingestContext, {
+      const webhooks = await ackUnderLoad(ingestContext, {
         perSecond: options.webhookRate,
         seconds: options.webhookSeconds,
         startBareRoute: async () =>
           children.start('bare-route', { API_PORT: String(await freePort()) }),
       });
+      save({ webhooks });
     }
 
-    let ingest;
     if (has('ingest')) {
-      ingest = await ingestSweep(ingestContext, {
-        rates: options.ingestRates,
-        seconds: options.ingestSeconds,
-        orders: options.ingestOrders,
+      save({
+        ingest: await ingestSweep(ingestContext, {
+          rates: options.ingestRates,
+          seconds: options.ingestSeconds,
+          orders: options.ingestOrders,
+        }),
       });
     }
 
-    const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-    const result = {
-      label: options.label,
-      at: new Date().toISOString(),
-      machine: {
-        cores: os.cpus().length,
-        cpu: os.cpus()[0]?.model,
-        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-        loadAverageAtEnd: os.loadavg(),
-      },
-      versions: {
-        node: process.version,
-        temporalSdk: packageVersion('@temporalio/worker'),
-        temporal: stack.temporalVersion,
-        fastify: packageVersion('fastify'),
-        postgresJs: packageVersion('postgres'),
-        drizzle: packageVersion('drizzle-orm'),
-      },
-      parameters: { ...options, querySchedule: stack.env.QUERY_SCHEDULE_SECONDS, tuning },
-      e2e:
-        fixed && saturated
-          ? { fixedRate: fixed.result, saturation: saturated.result, loadAverageAtEnd }
-          : undefined,
-      ceiling,
-      throughputRatio:
-        saturated && ceiling ? ratio(saturated.result.perSecond, ceiling.perSecond) : undefined,
-      minimalCeiling,
-      minimalCeilingRatio:
-        saturated && minimalCeiling
-          ? ratio(saturated.result.perSecond, minimalCeiling.perSecond)
-          : undefined,
-      cpuMsPerPaymentAtSaturation: cpuAtSaturation,
-      baseline,
-      speedupAtSaturation:
-        saturated && baseline
-          ? ratio(saturated.result.perSecond, baseline.e2e.saturation.perSecond)
-          : undefined,
-      webhooks,
-      ingest,
-      openPayments: open,
-      whereTimeGoes: timeAtRate
-        ? { atFixedRate: timeAtRate, atSaturation: timeAtSaturation }
-        : undefined,
+    if (has('open')) {
+      log(`open payments: ${options.open}, then wait for their first queries`);
+      save({
+        openPayments: await runOpenPayments(
+          stack,
+          driver,
+          client,
+          workers.map((w) => w.pid),
+          {
+            count: options.open,
+            concurrency: options.openConcurrency,
+            firstQuerySeconds: options.firstQuerySeconds,
+            sample: options.sample,
+          },
+        ),
+      });
+    }
+
+    const machine = result.machine as Record<string, unknown>;
+    save({
+      machine: { ...machine, loadAverageAtEnd: os.loadavg() },
       merchantDeliveries: receiver.deliveries,
-      reconcile,
-      notify,
-    };
-    const file = writeResult(root, result);
+      partial: undefined,
+    });
     printReport(result);
     const previous = newestCommittedLike(root, result);
     if (previous) {
@@ -267,12 +309,12 @@ async function main() {
       console.log('\nno committed result with the same parameters to compare with');
     }
     console.log(`\nwritten to ${path.relative(root, file)}`);
+  } catch (err) {
+    save({ failed: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    log(`failed; what was measured is in ${path.relative(root, file)}`);
+    throw err;
   } finally {
-    await connection?.close().catch(() => {});
-    await receiver?.stop().catch(() => {});
-    closeIdleSockets();
-    log('stopping everything');
-    await stack?.stop();
+    await stopEverything();
   }
 }
 

@@ -2,7 +2,7 @@
 // as chaos/results/<time>.json.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { table, writeResult, type Row } from '../bench/report';
+import { resultFile, table, writeResult, type Row } from '../bench/report';
 import { latency } from '../bench/stats';
 import type { AuditResult, Violation } from './audit';
 import { faultsByKind, type FaultRecord } from './faults';
@@ -95,7 +95,8 @@ export function report(summary: RunSummary): { text: string; file: string } {
     })),
     versions: versions(summary.temporalCli),
   };
-  const file = writeResult(root, result, 'chaos/results');
+  const file = resultFile(root, 'chaos/results');
+  writeResult(file, result);
   const rows: Row[] = [
     ['seed', `${summary.seed} (${summary.mode})`],
     ['duration', `${summary.durationSeconds.toFixed(0)} s`],
