@@ -23,6 +23,11 @@ export interface Load {
   workerCores: number;
   /** The machine's 1-minute load average at the end of the load. */
   loadAverage: number;
+  /**
+   * CPU the API spent per notification sent (ms): with `apiCores`, the rate the API could answer
+   * if it had those cores to itself, and what it got of them while the others were busy.
+   */
+  apiCpuMsPerNotification: number;
 }
 
 export interface IngestContext {
@@ -36,7 +41,10 @@ export interface IngestContext {
 }
 
 /** Runs `load` and answers what it answers with the API's and workers' CPU meanwhile. */
-async function withLoad<T>(ctx: IngestContext, load: () => Promise<T>): Promise<[T, Load]> {
+async function withLoad<T extends { sent: number }>(
+  ctx: IngestContext,
+  load: () => Promise<T>,
+): Promise<[T, Load]> {
   const cpu = () => ({
     api: cpuSeconds(ctx.api.pid),
     workers: ctx.workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0),
@@ -53,6 +61,8 @@ async function withLoad<T>(ctx: IngestContext, load: () => Promise<T>): Promise<
       apiCores: share(after.api - before.api),
       workerCores: share(after.workers - before.workers),
       loadAverage: os.loadavg()[0]!,
+      apiCpuMsPerNotification:
+        result.sent === 0 ? 0 : Math.round(((after.api - before.api) / result.sent) * 1e5) / 100,
     },
   ];
 }

@@ -319,7 +319,7 @@ async function main() {
 }
 
 const loadOf = (l: any) =>
-  `API ${l.apiCores} cores, worker ${l.workerCores} cores, load average ${l.loadAverage.toFixed(1)}`;
+  `API ${l.apiCores} cores (${l.apiCpuMsPerNotification ?? '-'} ms CPU a notification), worker ${l.workerCores} cores, load average ${l.loadAverage.toFixed(1)}`;
 
 const handedOver = (h: any) =>
   `${h.stored} stored, ${h.notHandedOver} not handed over after ${h.secondsToHandOver}s` +
