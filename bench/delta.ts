@@ -58,10 +58,13 @@ export function newestCommittedLike(
     return undefined; // not a git checkout
   }
   const shape = shapeOf(current);
-  return tracked
-    .map((file) => ({ file, result: JSON.parse(readFileSync(path.join(root, file), 'utf8')) }))
-    .filter((r: { result: Result }) => shapeOf(r.result) === shape)
-    .sort((a, b) => String(b.result.at).localeCompare(String(a.result.at)))[0];
+  return (
+    tracked
+      .map((file) => ({ file, result: JSON.parse(readFileSync(path.join(root, file), 'utf8')) }))
+      // A run that did not end has only some phases' figures: nothing to compare a whole run with.
+      .filter((r: { result: Result }) => !r.result.partial && shapeOf(r.result) === shape)
+      .sort((a, b) => String(b.result.at).localeCompare(String(a.result.at)))[0]
+  );
 }
 
 /** One row per headline figure both runs have: then → now, and whether that is better. */

@@ -18,7 +18,7 @@ import { runOpenPayments } from './openPayments';
 import { runReconcileAtScale, type ReconcileResult } from './reconcile';
 import { parseOptions, type Phase } from './options';
 import { format, resultFile, table, writeResult, type Row } from './report';
-import { startPaycenter, startStack, type Stack } from './stack';
+import { startPaycenter, startStack, stopRunningStacks, type Stack } from './stack';
 import type { Latency } from './stats';
 import { whereTimeGoes } from './timeShare';
 import { ackUnderLoad, ingestSweep, type IngestContext } from './ingest';
@@ -78,21 +78,29 @@ async function main() {
       await receiver?.stop().catch(() => {});
       closeIdleSockets();
       log('stopping everything');
-      await stack?.stop();
+      await stopRunningStacks();
     })());
   // An error thrown outside the phases' promise chain (a timer's callback, a stream's event) or a
   // signal would end the process without the `finally` below: the Temporal dev server would be
   // left running. Such an error ends the run the same way as one thrown in a phase.
+  // The first error is the run's: what fails after it (a phase on a stack being stopped) is not.
+  const fail = (reason: unknown) => {
+    result.failed ??= reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+    writeResult(file, result);
+    log(`failed; what was measured is in ${path.relative(root, file)}`);
+  };
+  let abandoned = false;
   const abandon = (reason: unknown) => {
     console.error(reason);
-    save({ failed: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) });
-    log(`failed; what was measured is in ${path.relative(root, file)}`);
+    if (abandoned) return; // a second Ctrl-C, or errors of the stopping stack: already on its way
+    abandoned = true;
+    fail(reason);
     void stopEverything().finally(() => process.exit(1));
   };
   process.on('uncaughtException', abandon);
   process.on('unhandledRejection', abandon);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => abandon(new Error(`stopped by ${signal}`)));
+    process.on(signal, () => abandon(new Error(`stopped by ${signal}`)));
   }
 
   try {
@@ -164,7 +172,6 @@ async function main() {
     if (has('e2e')) {
       const e2e = await measureE2e(driver, db, options, log);
       saturated = e2e.saturated;
-      log('where time goes: reading workflow histories');
       save({
         e2e: {
           fixedRate: e2e.fixed.result,
@@ -175,6 +182,9 @@ async function main() {
         speedupAtSaturation: baseline
           ? ratio(saturated.result.perSecond, baseline.e2e.saturation.perSecond)
           : undefined,
+      });
+      log('where time goes: reading workflow histories');
+      save({
         whereTimeGoes: {
           atFixedRate: await whereTimeGoes(client, pick(e2e.fixed.journeys)),
           atSaturation: await whereTimeGoes(client, pick(saturated.journeys)),
@@ -310,8 +320,7 @@ async function main() {
     }
     console.log(`\nwritten to ${path.relative(root, file)}`);
   } catch (err) {
-    save({ failed: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-    log(`failed; what was measured is in ${path.relative(root, file)}`);
+    fail(err);
     throw err;
   } finally {
     await stopEverything();

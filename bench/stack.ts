@@ -52,6 +52,14 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
+/** Every stack started and not stopped yet (a `--baseline` run's too), by its stop. */
+const runningStacks = new Set<() => Promise<void>>();
+
+/** Stops every stack still running: a run that fails or is interrupted leaves none behind. */
+export async function stopRunningStacks(): Promise<void> {
+  for (const stop of [...runningStacks]) await stop();
+}
+
 export function temporalCliPath(): string | undefined {
   if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
   try {
@@ -84,10 +92,15 @@ export async function startStack(options: {
   const cleanups: (() => Promise<void>)[] = [
     () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
   ];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
-    cleanups.length = 0;
-  };
+  // Once, whoever asks first (the run's own `finally`, or its handler of a fatal error).
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
+      cleanups.length = 0;
+      runningStacks.delete(stopAll);
+    })());
+  runningStacks.add(stopAll);
   try {
     const databaseName = `paycenter_bench_${randomBytes(4).toString('hex')}`;
     const apiKey = generateSecret('pk_bench');
@@ -271,17 +284,19 @@ async function startDevServer(
   options: { temporalInMemory: boolean; temporalPragmas: string[] },
 ) {
   const temporalCli = temporalCliPath();
-  const temporalFile = path.join(dir, 'temporal.sqlite');
-  const temporal = await onFreePort((port) =>
-    startTemporalDevServer({
+  // A file for each try: a start that timed out may have left its server holding the last one.
+  let temporalFile = '';
+  const temporal = await onFreePort((port) => {
+    temporalFile = path.join(dir, `temporal-${port}.sqlite`);
+    return startTemporalDevServer({
       cliPath: temporalCli,
       port,
       namespace: 'default',
       logLevel: 'error',
       sqlitePragmas: options.temporalPragmas,
       ...(options.temporalInMemory ? {} : { dbFilename: temporalFile }),
-    }),
-  );
+    });
+  });
   return {
     address: temporal.address,
     version: temporalCli

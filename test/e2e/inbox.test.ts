@@ -3,7 +3,7 @@
 // notifications the hand-over queue had no room for, which the sweep hands over later: none is lost.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { storeNotifications, type IncomingRow } from '../../src/db/books/notificationInbox';
 import { channelNotifications } from '../../src/db/schema';
 import type { ChannelFact } from '../../src/domain/payOrder';
@@ -217,8 +217,8 @@ describe('notifications stored by two statements at once', () => {
     const { db } = system.database;
     await storeNotifications(db, arrival(keys));
 
-    // Both statements meet on one row held a moment, so both are under way at once: each has
-    // locked the rows it reached before that one.
+    // Both statements meet on one row held until both wait for a lock, so both are under way at
+    // once: each has locked the rows it reached before then.
     const middle = keys[keys.length / 2]!;
     const both = await db.transaction(async (tx) => {
       await tx
@@ -235,7 +235,19 @@ describe('notifications stored by two statements at once', () => {
         storeNotifications(db, arrival(keys)),
         storeNotifications(db, arrival([...keys].reverse())),
       ]);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await eventually(
+        async () => {
+          // PostgreSQL (this system's database): the driver answers the rows.
+          const [waiting] = (await db.execute(sql`select count(*)::int as n
+            from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'
+              and query like 'insert into "channel_notifications"%'`)) as unknown as {
+            n: number;
+          }[];
+          return waiting!.n >= 2;
+        },
+        { timeoutMs: 10_000, intervalMs: 20, what: 'both statements to wait for a lock' },
+      );
       // Wrapped: returned bare, the transaction would wait for them, and they for its lock.
       return { statements };
     });
