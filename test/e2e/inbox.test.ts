@@ -238,12 +238,11 @@ describe('notifications stored by two statements at once', () => {
       await eventually(
         async () => {
           // PostgreSQL (this system's database): the driver answers the rows.
-          const [waiting] = (await db.execute(sql`select count(*)::int as n
+          const rows: unknown = await db.execute(sql`select count(*)::int as n
             from pg_stat_activity
             where datname = current_database() and wait_event_type = 'Lock'
-              and query like 'insert into "channel_notifications"%'`)) as unknown as {
-            n: number;
-          }[];
+              and query like 'insert into "channel_notifications"%'`);
+          const [waiting] = rows as { n: number }[];
           return waiting!.n >= 2;
         },
         { timeoutMs: 10_000, intervalMs: 20, what: 'both statements to wait for a lock' },
