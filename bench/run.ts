@@ -80,15 +80,15 @@ async function main() {
       log('stopping everything');
       await stopRunningStacks();
     })());
-  // An error thrown outside the phases' promise chain (a timer's callback, a stream's event) or a
-  // signal would end the process without the `finally` below: the Temporal dev server would be
-  // left running. Such an error ends the run the same way as one thrown in a phase.
   // The first error is the run's: what fails after it (a phase on a stack being stopped) is not.
   const fail = (reason: unknown) => {
     result.failed ??= reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
     writeResult(file, result);
     log(`failed; what was measured is in ${path.relative(root, file)}`);
   };
+  // An error thrown outside the phases' promise chain (a timer's callback, a stream's event) or a
+  // signal would end the process without the `finally` below: the Temporal dev server would be
+  // left running. Such an error ends the run the same way as one thrown in a phase.
   let abandoned = false;
   const abandon = (reason: unknown) => {
     console.error(reason);
@@ -168,26 +168,27 @@ async function main() {
     };
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
-    let saturated: Awaited<ReturnType<typeof measureE2e>>['saturated'] | undefined;
+    /** Payments/s of the e2e phase at saturation, which the ceilings are a share of. */
+    let saturatedPerSecond: number | undefined;
     if (has('e2e')) {
       const e2e = await measureE2e(driver, db, options, log);
-      saturated = e2e.saturated;
+      saturatedPerSecond = e2e.saturated.result.perSecond;
       save({
         e2e: {
           fixedRate: e2e.fixed.result,
-          saturation: saturated.result,
+          saturation: e2e.saturated.result,
           loadAverageAtEnd: e2e.loadAverageAtEnd,
         },
         cpuMsPerPaymentAtSaturation: e2e.cpuAtSaturation,
         speedupAtSaturation: baseline
-          ? ratio(saturated.result.perSecond, baseline.e2e.saturation.perSecond)
+          ? ratio(saturatedPerSecond, baseline.e2e.saturation.perSecond)
           : undefined,
       });
       log('where time goes: reading workflow histories');
       save({
         whereTimeGoes: {
           atFixedRate: await whereTimeGoes(client, pick(e2e.fixed.journeys)),
-          atSaturation: await whereTimeGoes(client, pick(saturated.journeys)),
+          atSaturation: await whereTimeGoes(client, pick(e2e.saturated.journeys)),
         },
       });
     }
@@ -214,13 +215,15 @@ async function main() {
       await bareWorker.stop();
       save({
         ceiling,
-        throughputRatio: saturated
-          ? ratio(saturated.result.perSecond, ceiling.perSecond)
-          : undefined,
+        throughputRatio:
+          saturatedPerSecond !== undefined
+            ? ratio(saturatedPerSecond, ceiling.perSecond)
+            : undefined,
         minimalCeiling,
-        minimalCeilingRatio: saturated
-          ? ratio(saturated.result.perSecond, minimalCeiling.perSecond)
-          : undefined,
+        minimalCeilingRatio:
+          saturatedPerSecond !== undefined
+            ? ratio(saturatedPerSecond, minimalCeiling.perSecond)
+            : undefined,
       });
     }
 

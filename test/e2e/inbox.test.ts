@@ -161,17 +161,19 @@ describe('the notification inbox', () => {
   });
 });
 
+/** A verified sandbox notification as the inbox stores it, under a notification ID of its own. */
+const row = (dedupeKey: string, fact: Omit<ChannelFact, 'source'>): IncomingRow => ({
+  id: unique('ntf'),
+  channel: 'sandbox',
+  dedupeKey,
+  headers: {},
+  rawBody: JSON.stringify(fact),
+  fact: { ...fact, source: 'notify' },
+});
+
 describe('notifications stored by one statement', () => {
   it('answers each as stored, in order, a repeat within the statement sharing its row', async () => {
     const { id, outTradeNo } = await payingOrder(system, tea());
-    const row = (dedupeKey: string, fact: Omit<ChannelFact, 'source'>): IncomingRow => ({
-      id: unique('ntf'),
-      channel: 'sandbox',
-      dedupeKey,
-      headers: {},
-      rawBody: JSON.stringify(fact),
-      fact: { ...fact, source: 'notify' },
-    });
     const success = row(unique('success'), { outTradeNo, status: 'SUCCEEDED', amount: AMOUNT });
     const waiting = row(unique('waiting'), { outTradeNo, status: 'PENDING' });
     const stranger = row(unique('stranger'), { outTradeNo: unique('T'), status: 'SUCCEEDED' });
@@ -203,17 +205,7 @@ describe('notifications stored by two statements at once', () => {
     // keys, in the order they happened to arrive there.
     const keys = Array.from({ length: 200 }, () => unique('repeat'));
     const arrival = (order: string[]): IncomingRow[] =>
-      order.map((dedupeKey) => {
-        const fact = { outTradeNo: dedupeKey, status: 'SUCCEEDED' as const, amount: AMOUNT };
-        return {
-          id: unique('ntf'),
-          channel: 'sandbox',
-          dedupeKey,
-          headers: {},
-          rawBody: JSON.stringify(fact),
-          fact: { ...fact, source: 'notify' as const },
-        };
-      });
+      order.map((key) => row(key, { outTradeNo: key, status: 'SUCCEEDED', amount: AMOUNT }));
     const { db } = system.database;
     await storeNotifications(db, arrival(keys));
 

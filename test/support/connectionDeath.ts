@@ -2,6 +2,7 @@
 // process survives: a transaction's connection dies mid-query (its backend is terminated), the
 // transaction fails, and the same pool answers queries again. Prints what happened.
 import postgres from 'postgres';
+import { untilPoolAnswers } from './poolAnswers';
 
 async function main(url: string) {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
@@ -19,19 +20,7 @@ async function main(url: string) {
     (err: Error & { code?: string }) => err.code ?? String(err),
   );
   console.log(`transaction: ${failure}`);
-  // The pool may pass the dead connection's error on once more; then it must answer again, and
-  // answer each query with its own result.
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const answer = await Promise.race([
-      sql`select ${attempt}::int as attempt`.then(
-        ([row]) => `answered ${row!.attempt}`,
-        (err: { code?: string }) => `failed ${err.code}`,
-      ),
-      new Promise<string>((resolve) => setTimeout(() => resolve('no answer in 5 s'), 5_000)),
-    ]);
-    console.log(`query ${attempt}: ${answer}`);
-    if (!answer.startsWith('failed')) break;
-  }
+  await untilPoolAnswers(sql, 5);
   await Promise.all([sql.end({ timeout: 1 }), killer.end({ timeout: 1 })]);
 }
 

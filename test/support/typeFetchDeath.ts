@@ -5,6 +5,7 @@
 // the connection. Prints what happened.
 import net from 'node:net';
 import postgres from 'postgres';
+import { untilPoolAnswers } from './poolAnswers';
 
 /** Relays to PostgreSQL, and drops the first connection that asks for the type catalogue. */
 async function proxyDroppingFirstTypeRead(target: URL) {
@@ -39,21 +40,8 @@ async function main(url: string) {
   const viaProxy = new URL(direct);
   viaProxy.host = `127.0.0.1:${proxy.port}`;
   const sql = postgres(viaProxy.toString(), { max: 1, onnotice: () => {} });
-  // The query that opened the dropped connection may fail with it; then the pool must answer.
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const answer = await Promise.race([
-      sql`select ${attempt}::int as attempt`.then(
-        ([row]) => `answered ${row!.attempt}`,
-        (err: { code?: string }) => `failed ${err.code}`,
-      ),
-      new Promise<string>((resolve) => {
-        // unref: an answered query does not keep the process waiting for it
-        setTimeout(() => resolve('no answer in 10 s'), 10_000).unref();
-      }),
-    ]);
-    console.log(`query ${attempt}: ${answer}`);
-    if (!answer.startsWith('failed')) break;
-  }
+  // The query that opened the dropped connection may fail with it.
+  await untilPoolAnswers(sql, 10);
   // Room for a rejection nobody handles to surface (it would end the process with an error).
   await new Promise((resolve) => setTimeout(resolve, 500));
   await sql.end({ timeout: 1 });
