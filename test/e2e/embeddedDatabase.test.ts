@@ -35,4 +35,11 @@ it('takes a payment from create to SUCCEEDED on embedded PGlite', async () => {
     return answer.body.status === 'SUCCEEDED' && answer.body;
   });
   assert.equal(view.attempts[0].status, 'SUCCEEDED');
+  // The channel's notification went through the inbox's own statement on PGlite too.
+  const stored = await eventually(async () => {
+    const [row] = await system.inbox('sandbox', attempt.outTradeNo);
+    return row?.status !== 'RECEIVED' && row;
+  });
+  assert.equal(stored.payOrderId, created.body.id);
+  assert.ok(['DELIVERED', 'ALREADY_PAID'].includes(stored.status), stored.status);
 });

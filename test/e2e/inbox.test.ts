@@ -233,7 +233,7 @@ describe('notifications stored by two statements at once', () => {
           const rows: unknown = await db.execute(sql`select count(*)::int as n
             from pg_stat_activity
             where datname = current_database() and wait_event_type = 'Lock'
-              and query like 'insert into "channel_notifications"%'`);
+              and query like '%insert into channel_notifications%'`);
           const [waiting] = rows as { n: number }[];
           return waiting!.n >= 2;
         },

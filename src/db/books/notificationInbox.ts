@@ -1,7 +1,6 @@
 // The books of the channel notification inbox: a notification stored in one statement on the
 // webhook's answer path, the hand-overs marked many at a time, and what is left to hand over.
-import { and, asc, eq, gt, inArray, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn, PgInsertValue } from 'drizzle-orm/pg-core';
+import { and, asc, eq, gt, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { channelAttempts, channelNotifications } from '../schema';
 import { paidStatuses, statusesUnchangedBy, type ChannelFact } from '../../domain/payOrder';
@@ -44,9 +43,10 @@ export interface StoredNotification {
 
 /**
  * Stores verified notifications with what the books say of their channel orders, in one
- * statement: each channel order is looked up inside the insert. A repeat finds its row (one that
- * was unmatched and is ours now takes the status it gets now); repeats within `rows` share one
- * row. Answers each row as stored, in the order of `rows`.
+ * statement of fixed text (the rows travel as one JSON parameter, so the server plans it once per
+ * connection and nothing is built per row): each channel order is joined inside the insert. A
+ * repeat finds its row (one that was unmatched and is ours now takes the status it gets now);
+ * repeats within `rows` share one row. Answers each row as stored, in the order of `rows`.
  */
 export async function storeNotifications(
   db: Db,
@@ -59,69 +59,72 @@ export async function storeNotifications(
     ...new Map(rows.map((row) => [keyOf(row.channel, row.dedupeKey), row])).entries(),
   ]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, row]) => row);
-  const stored = await db
-    .insert(channelNotifications)
-    .values(distinct.map(toInsert))
-    .onConflictDoUpdate({
-      target: [channelNotifications.channel, channelNotifications.dedupeKey],
-      set: {
-        status: sql`case when ${channelNotifications.status} = 'UNMATCHED'
-          then excluded.status else ${channelNotifications.status} end`,
-        payOrderId: sql`coalesce(${channelNotifications.payOrderId}, excluded.pay_order_id)`,
-        fact: sql`coalesce(${channelNotifications.fact}, excluded.fact)`,
-      },
-    })
-    .returning({
-      id: channelNotifications.id,
-      channel: channelNotifications.channel,
-      dedupeKey: channelNotifications.dedupeKey,
-      status: channelNotifications.status,
-      payOrderId: channelNotifications.payOrderId,
-      // Spelled out: inside RETURNING, drizzle leaves columns unqualified, and both tables have
-      // `channel` and `out_trade_no`.
-      attemptId: sql<string | null>`(select a.id from channel_attempts a
-        where a.channel = channel_notifications.channel
-          and a.out_trade_no = channel_notifications.out_trade_no)`,
-    });
-  const byKey = new Map(stored.map((s) => [keyOf(s.channel, s.dedupeKey), s]));
+    .map(([, row], n) => toInsert(row, n));
+  const result = await db.execute(sql`
+    insert into channel_notifications as n
+      (id, channel, dedupe_key, out_trade_no, pay_order_id, headers, raw_body, fact, status)
+    select r.id, r.channel, r.dedupe_key, r.out_trade_no, a.pay_order_id, r.headers, r.raw_body,
+      r.fact,
+      case when a.id is null then 'UNMATCHED'
+        when a.status = any (r.already_paid) then 'ALREADY_PAID'
+        when a.status = any (r.nothing_new) then 'NOTHING_NEW'
+        else 'RECEIVED' end
+    from jsonb_to_recordset(${JSON.stringify(distinct)}::jsonb)
+      as r(n integer, id text, channel text, dedupe_key text, out_trade_no text, headers jsonb,
+        raw_body text, fact jsonb, already_paid text[], nothing_new text[])
+    left join channel_attempts a
+      on a.channel = r.channel and a.out_trade_no = r.out_trade_no
+    order by r.n
+    on conflict (channel, dedupe_key) do update set
+      status = case when n.status = 'UNMATCHED' then excluded.status else n.status end,
+      pay_order_id = coalesce(n.pay_order_id, excluded.pay_order_id),
+      fact = coalesce(n.fact, excluded.fact)
+    returning n.id, n.channel, n.dedupe_key, n.status, n.pay_order_id,
+      (select a.id from channel_attempts a
+        where a.channel = n.channel and a.out_trade_no = n.out_trade_no) as attempt_id`);
+  const stored = rowsOf<{
+    id: string;
+    channel: string;
+    dedupe_key: string;
+    status: InboxStatus;
+    pay_order_id: string | null;
+    attempt_id: string | null;
+  }>(result);
+  const byKey = new Map(stored.map((s) => [keyOf(s.channel, s.dedupe_key), s]));
   return rows.map((row) => {
     const s = byKey.get(keyOf(row.channel, row.dedupeKey))!;
     return {
       id: s.id,
-      status: s.status as InboxStatus,
-      ...(s.payOrderId ? { payOrderId: s.payOrderId } : {}),
-      ...(s.attemptId ? { attemptId: s.attemptId } : {}),
+      status: s.status,
+      ...(s.pay_order_id ? { payOrderId: s.pay_order_id } : {}),
+      ...(s.attempt_id ? { attemptId: s.attempt_id } : {}),
     };
   });
 }
 
-/** One notification's values, its channel order's IDs and status looked up by the insert. */
-function toInsert(row: IncomingRow): PgInsertValue<typeof channelNotifications> {
-  const { fact } = row;
-  const ofAttempt = (expression: SQL | AnyPgColumn) =>
-    sql`(select ${expression} from ${channelAttempts}
-      where ${channelAttempts.channel} = ${row.channel}
-        and ${channelAttempts.outTradeNo} = ${fact.outTradeNo})`;
-  const verdicts = statusesUnchangedBy(fact).map(
-    (status) =>
-      sql`when ${status} then ${paidStatuses.includes(status) ? 'ALREADY_PAID' : 'NOTHING_NEW'}`,
-  );
-  const fromBooks =
-    verdicts.length === 0
-      ? sql`'RECEIVED'`
-      : sql`case ${channelAttempts.status} ${sql.join(verdicts, sql` `)} else 'RECEIVED' end`;
+/**
+ * The `n`-th notification as the insert reads it: with the statuses of its channel order in which
+ * it changes nothing, split into those where the order is paid already and the rest.
+ */
+function toInsert(row: IncomingRow, n: number) {
+  const unchangedBy = statusesUnchangedBy(row.fact);
   return {
+    n,
     id: row.id,
     channel: row.channel,
-    dedupeKey: row.dedupeKey,
-    outTradeNo: fact.outTradeNo,
-    payOrderId: ofAttempt(channelAttempts.payOrderId),
+    dedupe_key: row.dedupeKey,
+    out_trade_no: row.fact.outTradeNo,
     headers: row.headers,
-    rawBody: row.rawBody,
-    fact,
-    status: sql`coalesce(${ofAttempt(fromBooks)}, 'UNMATCHED')`,
+    raw_body: row.rawBody,
+    fact: row.fact,
+    already_paid: unchangedBy.filter((status) => paidStatuses.includes(status)),
+    nothing_new: unchangedBy.filter((status) => !paidStatuses.includes(status)),
   };
+}
+
+/** The rows of a raw statement, whichever driver ran it (postgres.js answers an array). */
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** Marks handed-over notifications, many in one statement. */
