@@ -1,7 +1,9 @@
 // A bounded queue of hand-overs that run after their answer: at most `concurrency` under way, their
 // outcomes recorded up to `batch` at a time, and never more than `limit` held in memory. What it
 // refuses stays where it came from (the books) for a sweep to bring back. Each round of work waits
-// for the event loop's next turn, so the requests being answered always come first.
+// for the event loop's next turn, so the requests being answered always come first. An item the
+// same as one waiting or under way (`sameAs`: a channel repeating a notification) rides on that
+// one's hand-over and shares its outcome, so a storm of repeats costs one hand-over, not one each.
 
 export interface HandOverQueueOptions<T, R> {
   /** Items held at most: waiting, under way, or waiting for their outcome to be recorded. */
@@ -11,6 +13,8 @@ export interface HandOverQueueOptions<T, R> {
   /** Outcomes recorded by one `record` at most. */
   batch: number;
   key: (item: T) => string;
+  /** Items with the same answer here are handed over once for all (none: each on its own). */
+  sameAs?: (item: T) => string;
   handOver(item: T): Promise<R>;
   record(done: { item: T; outcome: R }[]): Promise<void>;
   /** A hand-over or its record failed: the item stays in the books for the sweep. */
@@ -21,12 +25,16 @@ interface Entry<T> {
   item: T;
   /** Told when the item leaves the queue, handed over or not. */
   settled?: () => void;
+  /** Items the same as this one that arrived while it waited or was under way. */
+  riders?: Entry<T>[];
 }
 
 export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
-  const { limit, concurrency, batch, key } = options;
+  const { limit, concurrency, batch, key, sameAs } = options;
   /** In arrival order: a Map iterates in insertion order. */
   const waiting = new Map<string, Entry<T>>();
+  /** By `sameAs`: the entry waiting or under way that later same items ride on. */
+  const carriers = new Map<string, Entry<T>>();
   const held = new Set<string>();
   const finished: { entry: Entry<T>; outcome: R }[] = [];
   let underWay = 0;
@@ -62,10 +70,16 @@ export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
       void options
         .handOver(entry.item)
         .then(
-          (outcome) => void finished.push({ entry, outcome }),
+          (outcome) => {
+            for (const one of unload(entry)) finished.push({ entry: one, outcome });
+          },
           (err: unknown) => {
-            options.failed([entry.item], err);
-            release(entry);
+            const all = unload(entry);
+            options.failed(
+              all.map((one) => one.item),
+              err,
+            );
+            all.forEach(release);
           },
         )
         .finally(() => {
@@ -95,9 +109,21 @@ export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
       });
   }
 
+  /** The entry and its riders, no longer carrying: a later same item gets a hand-over of its own. */
+  function unload(entry: Entry<T>): Entry<T>[] {
+    if (sameAs && carriers.get(sameAs(entry.item)) === entry) carriers.delete(sameAs(entry.item));
+    return [entry, ...(entry.riders ?? [])];
+  }
+
   function add(entry: Entry<T>) {
     const id = key(entry.item);
     held.add(id);
+    const carrier = sameAs && carriers.get(sameAs(entry.item));
+    if (carrier) {
+      (carrier.riders ??= []).push(entry);
+      return;
+    }
+    if (sameAs) carriers.set(sameAs(entry.item), entry);
     waiting.set(id, entry);
     nextTurn();
   }
@@ -134,7 +160,7 @@ export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
      */
     async stop(): Promise<void> {
       stopping = true;
-      for (const entry of waiting.values()) release(entry);
+      for (const entry of waiting.values()) unload(entry).forEach(release);
       waiting.clear();
       await new Promise<void>((resolve) => {
         idle.push(resolve);

@@ -2,7 +2,8 @@
 // (those arriving together share a statement and its commit, `groupCommit`), and handed to its pay
 // order's workflow after the answer from a bounded queue, so the channel's wait never includes
 // Temporal's nor the worker's. One the books show changes nothing is acknowledged without a
-// hand-over; one the queue had no room for, or whose hand-over failed, is handed over by the sweep.
+// hand-over; repeats of one waiting or under way share its signal; one the queue had no room for,
+// or whose hand-over failed, is handed over by the sweep.
 import type { Logger } from 'pino';
 import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from '../channels/types';
 import {
@@ -57,6 +58,17 @@ export function createNotificationInbox(deps: {
     concurrency: limits.concurrency,
     batch: limits.batch,
     key: (entry) => entry.id,
+    // A channel's repeats of one notification: one signal tells the workflow for all of them.
+    sameAs: ({ channel, fact }) =>
+      [
+        channel,
+        fact.outTradeNo,
+        fact.status,
+        fact.amount,
+        fact.channelTradeNo,
+        fact.declineCode,
+        fact.source,
+      ].join('\u0000'),
     // The workflow's own, or after it ended a success goes to a stray-payment refund.
     handOver: (entry) =>
       corrections.reportChannelFact({ ...entry, outTradeNo: entry.fact.outTradeNo }),

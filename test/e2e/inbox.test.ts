@@ -81,6 +81,17 @@ async function channelNotifies(
   assert.equal(await answer.text(), 'success');
 }
 
+/** An order the payer paid at the channel, whose notifications are the test's to send. */
+async function paidUnheard() {
+  const { id, outTradeNo } = await payingOrder(system, tea());
+  await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
+    dropNotifications: true,
+  });
+  await payerPays(system, outTradeNo);
+  const { trade_no: tradeNo } = await system.trade(outTradeNo);
+  return { id, outTradeNo, tradeNo: tradeNo as string };
+}
+
 describe('the notification inbox', () => {
   it('acknowledges a notification that cannot change the order from the books, without a signal', async () => {
     const { id, outTradeNo } = await payingOrder(system, tea());
@@ -121,13 +132,7 @@ describe('the notification inbox', () => {
   });
 
   it('pays the order once when its success, repeats of it and a stale status arrive together', async () => {
-    const { id, outTradeNo } = await payingOrder(system, tea());
-    // The payer pays, but the channel's notifications are this test's to send.
-    await system.simulator('POST', `/control/payments/${outTradeNo}/faults`, {
-      dropNotifications: true,
-    });
-    await payerPays(system, outTradeNo);
-    const { trade_no: tradeNo } = await system.trade(outTradeNo);
+    const { id, outTradeNo, tradeNo } = await paidUnheard();
     const success = unique('success');
     const ids = [success, success, unique('resent'), unique('resent'), unique('waiting')];
     await Promise.all(
@@ -157,6 +162,35 @@ describe('the notification inbox', () => {
     for (const row of rows) {
       assert.ok(['DELIVERED', 'ALREADY_PAID', 'NOTHING_NEW'].includes(row.status), row.status);
     }
+    await expectMoneyConserved(system, id);
+  });
+
+  it('hands a storm of repeats of one success to the workflow with fewer signals than repeats', async () => {
+    const { id, outTradeNo, tradeNo } = await paidUnheard();
+    // The channel resends its success, each time under a new notification ID, all at once.
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        channelNotifies(system, {
+          notifyId: unique('resent'),
+          outTradeNo,
+          tradeNo,
+          amount: AMOUNT,
+          tradeStatus: 'TRADE_SUCCESS',
+        }),
+      ),
+    );
+
+    await reached(system, id, 'SUCCEEDED');
+    const rows = await eventually(async () => {
+      const all = await system.inbox('sandbox', outTradeNo);
+      return all.every((r) => r.status !== 'RECEIVED') && all;
+    });
+    assert.equal(rows.length, 20);
+    const delivered = rows.filter((r) => r.status === 'DELIVERED').length;
+    assert.equal(delivered + rows.filter((r) => r.status === 'ALREADY_PAID').length, 20);
+    assert.ok(delivered >= 2, `stored before the books knew of the payment: ${delivered}`);
+    // Those waiting for or riding on a signal of the same success went with it.
+    assert.ok((await notifySignals(system, id)) < delivered);
     await expectMoneyConserved(system, id);
   });
 });

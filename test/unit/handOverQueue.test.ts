@@ -12,7 +12,12 @@ interface Pending {
   fail(err: Error): void;
 }
 
-function queueUnderTest(options: { limit: number; concurrency: number; batch: number }) {
+function queueUnderTest(options: {
+  limit: number;
+  concurrency: number;
+  batch: number;
+  sameAs?: (item: string) => string;
+}) {
   const underWay: Pending[] = [];
   const recorded: string[][] = [];
   const failed: string[] = [];
@@ -144,5 +149,79 @@ describe('the hand-over queue', () => {
       'b was never started',
     );
     assert.equal(t.queue.offer('c'), false, 'a stopped queue takes nothing');
+  });
+});
+
+describe('the hand-over queue with repeats', () => {
+  // Items 'a1', 'a2', ... are the same as each other: the letter is what `sameAs` answers.
+  const sameAs = (item: string) => item[0]!;
+
+  it('hands over a repeat of one waiting or under way with it, and records both with its outcome', async () => {
+    const t = queueUnderTest({ limit: 10, concurrency: 1, batch: 10, sameAs });
+    t.queue.offer('a1');
+    t.queue.offer('b1');
+    await t.settle();
+    t.queue.offer('a2'); // a1 under way
+    t.queue.offer('b2'); // b1 waiting
+    assert.equal(t.queue.size, 4, 'riders are held, within the limit');
+    t.underWay[0]!.finish('SIGNALLED');
+    await t.settle();
+    t.underWay[1]!.finish('AFTER_COMPLETION');
+    await t.settle(10);
+    assert.deepEqual(
+      t.underWay.map((p) => p.item),
+      ['a1', 'b1'],
+      'one hand-over each',
+    );
+    assert.deepEqual(t.recorded.flat(), [
+      'a1:SIGNALLED',
+      'a2:SIGNALLED',
+      'b1:AFTER_COMPLETION',
+      'b2:AFTER_COMPLETION',
+    ]);
+    assert.equal(t.queue.size, 0);
+  });
+
+  it('gives a repeat arriving after the hand-over ended one of its own', async () => {
+    const t = queueUnderTest({ limit: 10, concurrency: 2, batch: 10, sameAs });
+    t.queue.offer('a1');
+    await t.settle();
+    t.underWay[0]!.finish();
+    await t.settle();
+    t.queue.offer('a2');
+    await t.settle();
+    assert.deepEqual(
+      t.underWay.map((p) => p.item),
+      ['a1', 'a2'],
+    );
+  });
+
+  it('lets the riders of a failed hand-over go with it, for the sweep', async () => {
+    const t = queueUnderTest({ limit: 10, concurrency: 1, batch: 10, sameAs });
+    t.queue.offer('a1');
+    await t.settle();
+    t.queue.offer('a2');
+    t.underWay[0]!.fail(new Error('Temporal is down'));
+    await t.settle();
+    assert.deepEqual(t.failed, ['a1', 'a2']);
+    assert.deepEqual(t.recorded, []);
+    assert.equal(t.queue.size, 0);
+    assert.equal(t.queue.offer('a3'), true);
+    await t.settle();
+    assert.equal(t.underWay.at(-1)!.item, 'a3', 'a fresh hand-over, not a ride on the failed one');
+  });
+
+  it('leaves the riders of a waiting item in the books when it stops', async () => {
+    const t = queueUnderTest({ limit: 10, concurrency: 1, batch: 10, sameAs });
+    t.queue.offer('a1');
+    t.queue.offer('b1');
+    await t.settle();
+    t.queue.offer('b2');
+    t.queue.offer('a2');
+    void t.queue.stop();
+    t.underWay[0]!.finish();
+    await t.settle(10);
+    assert.deepEqual(t.recorded.flat(), ['a1:SIGNALLED', 'a2:SIGNALLED']);
+    assert.equal(t.queue.size, 0, 'b1 and b2 are left to the sweep');
   });
 });
