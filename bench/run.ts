@@ -331,7 +331,10 @@ async function main() {
 }
 
 const loadOf = (l: any) =>
-  `API ${l.apiCores} cores (${l.apiCpuMsPerNotification ?? '-'} ms CPU a notification), worker ${l.workerCores} cores, load average ${l.loadAverage.toFixed(1)}`;
+  `API ${l.apiCores} cores (${l.apiCpuMsPerNotification ?? '-'} ms CPU a notification), worker ${l.workerCores} cores, load average ${l.loadAverage.toFixed(1)}` +
+  (l.postgresCommitMs
+    ? `; PostgreSQL one-row commit p50 ${l.postgresCommitMs.p50} / p99 ${l.postgresCommitMs.p99} ms`
+    : '');
 
 const handedOver = (h: any) =>
   `${h.stored} stored, ${h.notHandedOver} not handed over after ${h.secondsToHandOver}s` +
