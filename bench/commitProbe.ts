@@ -15,7 +15,7 @@ export async function withCommitProbe<T>(
     (n bigserial primary key, at timestamptz not null default now())`);
   const samples: number[] = [];
   let running = true;
-  let failure: unknown;
+  let failure: Error | undefined;
   const probing = (async () => {
     while (running) {
       const started = performance.now();
@@ -24,7 +24,9 @@ export async function withCommitProbe<T>(
       samples.push(took);
       await sleep(Math.max(0, everyMs - took));
     }
-  })().catch((err: unknown) => (failure = err));
+  })().catch((err: unknown) => {
+    failure = err instanceof Error ? err : new Error(`commit probe: ${JSON.stringify(err)}`);
+  });
   try {
     const result = await during();
     running = false;
