@@ -262,6 +262,7 @@ async function main() {
     const ingestContext: IngestContext = {
       driver,
       db,
+      databaseUrl: stack.env.DATABASE_URL!,
       api,
       workers,
       sandbox: { appId: sandboxConfig.SANDBOX_APP_ID, secret: sandboxConfig.SANDBOX_SECRET },
@@ -333,7 +334,10 @@ async function main() {
 const loadOf = (l: any) =>
   `API ${l.apiCores} cores (${l.apiCpuMsPerNotification ?? '-'} ms CPU a notification), worker ${l.workerCores} cores, load average ${l.loadAverage.toFixed(1)}` +
   (l.postgresCommitMs
-    ? `; PostgreSQL one-row commit p50 ${l.postgresCommitMs.p50} / p99 ${l.postgresCommitMs.p99} ms`
+    ? `; PostgreSQL one-row commit p50 ${l.postgresCommitMs.p50} / p99 ${l.postgresCommitMs.p99} / max ${l.postgresCommitMs.max} ms` +
+      (l.postgresCommitMs.failed
+        ? ` (${l.postgresCommitMs.failed} failed: ${l.postgresCommitMs.firstError})`
+        : '')
     : '');
 
 const handedOver = (h: any) =>
@@ -445,6 +449,13 @@ function printReport(r: any) {
           'query timer lateness',
           `${lat(o.queryLatenessMs)}, ${o.sampledOrders} orders (target p99 ≤ 2000 ms)`,
         ],
+        ...(o.queryLatenessParts
+          ? ([
+              ['  of it: the timer firing', lat(o.queryLatenessParts.timerFiringMs)],
+              ['  the workflow task', lat(o.queryLatenessParts.workflowTaskMs)],
+              ['  the activity dispatch', lat(o.queryLatenessParts.activityDispatchMs)],
+            ] as Row[])
+          : []),
       ]),
     );
   }
