@@ -6,6 +6,7 @@
 // or whose hand-over failed, is handed over by the sweep.
 import type { Logger } from 'pino';
 import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from '../channels/types';
+import type { ChannelFact } from '../domain/payOrder';
 import {
   markHandedOver,
   notHandedOver,
@@ -59,16 +60,7 @@ export function createNotificationInbox(deps: {
     batch: limits.batch,
     key: (entry) => entry.id,
     // A channel's repeats of one notification: one signal tells the workflow for all of them.
-    sameAs: ({ channel, fact }) =>
-      [
-        channel,
-        fact.outTradeNo,
-        fact.status,
-        fact.amount,
-        fact.channelTradeNo,
-        fact.declineCode,
-        fact.source,
-      ].join('\u0000'),
+    sameAs: ({ channel, fact }) => JSON.stringify([channel, everyFieldOf(fact)]),
     // The workflow's own, or after it ended a success goes to a stray-payment refund.
     handOver: (entry) =>
       corrections.reportChannelFact({ ...entry, outTradeNo: entry.fact.outTradeNo }),
@@ -166,3 +158,18 @@ export function createNotificationInbox(deps: {
 }
 
 export type NotificationInbox = ReturnType<typeof createNotificationInbox>;
+
+/**
+ * Every field of a fact, in a fixed order (absent ones null), so that two facts are the same
+ * exactly when their JSON is; a field added to ChannelFact must be added here.
+ */
+function everyFieldOf(fact: ChannelFact): { [K in keyof Required<ChannelFact>]: unknown } {
+  return {
+    outTradeNo: fact.outTradeNo,
+    status: fact.status,
+    amount: fact.amount ?? null,
+    channelTradeNo: fact.channelTradeNo ?? null,
+    declineCode: fact.declineCode ?? null,
+    source: fact.source,
+  };
+}
