@@ -19,6 +19,12 @@ export interface OpenResult {
   postgresBytesPerPayment: number;
   /** Sampled histories: query activity start minus its timer's due time. */
   queryLatenessMs: Latency;
+  /** Its parts: the timer firing late, the workflow task scheduling the query, its dispatch. */
+  queryLatenessParts: {
+    timerFiringMs: Latency;
+    workflowTaskMs: Latency;
+    activityDispatchMs: Latency;
+  };
   sampledOrders: number;
 }
 
@@ -79,7 +85,12 @@ export async function runOpenPayments(
       workerPeakRss: Math.max(peak, workersRss(workerPids)),
       temporalBytesPerPayment: Math.round((after.temporal - before.temporal) / ids.length),
       postgresBytesPerPayment: Math.round((after.postgres - before.postgres) / ids.length),
-      queryLatenessMs: latency(lateness),
+      queryLatenessMs: latency(lateness.total),
+      queryLatenessParts: {
+        timerFiringMs: latency(lateness.timerFiring),
+        workflowTaskMs: latency(lateness.workflowTask),
+        activityDispatchMs: latency(lateness.activityDispatch),
+      },
       sampledOrders: sampled.length,
     };
   } finally {

@@ -160,14 +160,31 @@ export async function whereTimeGoes(client: Client, journeys: Journey[]): Promis
   return { sampled, meanTotalMs: Math.round((total / sampled) * 10) / 10, parts };
 }
 
-/** How late each query of an open channel order started: activity start minus the timer's due time. */
-export async function queryLateness(client: Client, payOrderIds: string[]): Promise<number[]> {
-  const lateness: number[] = [];
+/** How late each query of an open channel order started, and where the delay arose. */
+export interface QueryLateness {
+  /** Activity start minus the timer's due time. */
+  total: number[];
+  /** The parts of it: the server firing the timer (fired minus due), */
+  timerFiring: number[];
+  /** the workflow task that schedules the query (scheduled minus fired), */
+  workflowTask: number[];
+  /** and the activity waiting for a worker's slot (started minus scheduled). */
+  activityDispatch: number[];
+}
+
+/** Reads the query lateness of each open channel order's first query from its history. */
+export async function queryLateness(client: Client, payOrderIds: string[]): Promise<QueryLateness> {
+  const found: QueryLateness = {
+    total: [],
+    timerFiring: [],
+    workflowTask: [],
+    activityDispatch: [],
+  };
   for (const id of payOrderIds) {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     const timers = new Map<string, number>(); // timer ID → due time
-    let lastFiredDue: number | undefined;
-    const queryScheduled = new Set<number>();
+    let fired: { due: number; at: number } | undefined;
+    const queryScheduled = new Map<number, number>(); // event ID → scheduled at
     for (const e of events) {
       const timer = e.timerStartedEventAttributes;
       if (timer) {
@@ -175,20 +192,25 @@ export async function queryLateness(client: Client, payOrderIds: string[]): Prom
         const dueMs = ms(e) + Number(timeout?.seconds ?? 0) * 1000 + (timeout?.nanos ?? 0) / 1e6;
         timers.set(timer.timerId ?? '', dueMs);
       } else if (e.timerFiredEventAttributes) {
-        lastFiredDue = timers.get(e.timerFiredEventAttributes.timerId ?? '');
+        const due = timers.get(e.timerFiredEventAttributes.timerId ?? '');
+        fired = due === undefined ? undefined : { due, at: ms(e) };
       } else if (
         e.activityTaskScheduledEventAttributes?.activityType?.name === 'queryChannelOrder' &&
-        lastFiredDue !== undefined
+        fired !== undefined
       ) {
-        queryScheduled.add(Number(e.eventId));
+        queryScheduled.set(Number(e.eventId), ms(e));
       } else if (e.activityTaskStartedEventAttributes) {
         const scheduledId = Number(e.activityTaskStartedEventAttributes.scheduledEventId);
-        if (queryScheduled.has(scheduledId) && lastFiredDue !== undefined) {
-          lateness.push(ms(e) - lastFiredDue);
-          lastFiredDue = undefined;
+        const scheduledAt = queryScheduled.get(scheduledId);
+        if (scheduledAt !== undefined && fired !== undefined) {
+          found.total.push(ms(e) - fired.due);
+          found.timerFiring.push(fired.at - fired.due);
+          found.workflowTask.push(scheduledAt - fired.at);
+          found.activityDispatch.push(ms(e) - scheduledAt);
+          fired = undefined;
         }
       }
     }
   }
-  return lateness;
+  return found;
 }
