@@ -67,8 +67,8 @@ export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
       const [id, entry] = waiting.entries().next().value as [string, Entry<T>];
       waiting.delete(id);
       underWay += 1;
-      void options
-        .handOver(entry.item)
+      // Called inside a promise, so a hand-over that throws at once fails like one that rejects.
+      void new Promise<R>((resolve) => resolve(options.handOver(entry.item)))
         .then(
           (outcome) => {
             for (const one of unload(entry)) finished.push({ entry: one, outcome });

@@ -115,6 +115,26 @@ describe('the hand-over queue', () => {
     assert.equal(t.queue.size, 0);
   });
 
+  it('lets a hand-over that throws at once go, told, like one that fails later', async () => {
+    const failed: string[] = [];
+    const queue = createHandOverQueue<string, string>({
+      limit: 10,
+      concurrency: 1,
+      batch: 10,
+      key: (item) => item,
+      handOver: () => {
+        throw new Error('no connection');
+      },
+      record: async () => {},
+      failed: (items) => failed.push(...items),
+    });
+    queue.offer('a');
+    queue.offer('b');
+    for (let i = 0; i < 5; i++) await nextTurn();
+    assert.deepEqual(failed, ['a', 'b'], 'the second still gets its turn');
+    assert.equal(queue.size, 0, 'nothing held for ever');
+  });
+
   it('hands over what a sweep brings beyond its limit, and answers once each has left', async () => {
     const t = queueUnderTest({ limit: 0, concurrency: 1, batch: 10 });
     assert.equal(t.queue.offer('a'), false);
