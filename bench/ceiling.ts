@@ -2,7 +2,7 @@
 // DB: the bare workflow of paycenter's shape before issue 17 (start, pay update, notify signal,
 // wait for the notification child), and the minimal one (start, one Update calling one activity,
 // one signal, complete).
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowOptions } from '@temporalio/client';
 import { searchAttributes } from '../src/workflows/contracts/payment';
 import { bareEventId, bareNotify, barePay, minimalNotify, minimalPay } from './workflows';
 import { closedLoop, latency, sleep, wallNow, type Latency } from './stats';
@@ -19,14 +19,11 @@ export interface CeilingResult {
 
 let sequence = 0;
 
-async function bareOnce(client: Client, taskQueue: string, runId: string): Promise<number> {
-  const id = `bare-${runId}-${++sequence}`;
-  const started = wallNow();
-  // The same start options as a pay order's workflow: search attributes and a static summary.
-  const handle = await client.workflow.start('barePayment', {
+/** The start options of a pay order's workflow: its ID rule, search attributes and summary. */
+export function startedAsPayOrder(id: string, taskQueue: string): WorkflowOptions {
+  return {
     workflowId: id,
     taskQueue,
-    args: [72 * 3600],
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     workflowIdConflictPolicy: 'FAIL',
     typedSearchAttributes: [
@@ -36,6 +33,15 @@ async function bareOnce(client: Client, taskQueue: string, runId: string): Promi
       { key: searchAttributes.needsAttention, value: false },
     ],
     staticSummary: `${id}: 12.34 CNY`,
+  };
+}
+
+async function bareOnce(client: Client, taskQueue: string, runId: string): Promise<number> {
+  const id = `bare-${runId}-${++sequence}`;
+  const started = wallNow();
+  const handle = await client.workflow.start('barePayment', {
+    ...startedAsPayOrder(id, taskQueue),
+    args: [72 * 3600],
   });
   await handle.executeUpdate(barePay);
   await handle.signal(bareNotify);

@@ -2,6 +2,7 @@
 // workflow waits with its expiry and query timers pending; what that costs and how late the
 // queries run while they are open.
 import type { Client } from '@temporalio/client';
+import { startedAsPayOrder } from './ceiling';
 import { payOnce, type PaymentDriver } from './e2e';
 import { closedLoop, latency, sleep, wallNow, type Latency } from './stats';
 import { processMemory, type Stack } from './stack';
@@ -16,6 +17,11 @@ export interface OpenResult {
   workerRssAfter: number;
   workerPeakRss: number;
   temporalBytesPerPayment: number;
+  /**
+   * The engine's floor beside it: Temporal disk per open workflow that does nothing but wait on
+   * its expiry timer, started as a pay order's is (bench/workflows `openFloor`), as many.
+   */
+  temporalBytesPerOpenFloor: number;
   postgresBytesPerPayment: number;
   /** Sampled histories: query activity start minus its timer's due time. */
   queryLatenessMs: Latency;
@@ -23,6 +29,8 @@ export interface OpenResult {
   queryLatenessParts: {
     timerFiringMs: Latency;
     workflowTaskMs: Latency;
+    workflowTaskWaitMs: Latency;
+    workflowTaskRunMs: Latency;
     activityDispatchMs: Latency;
   };
   sampledOrders: number;
@@ -75,6 +83,10 @@ export async function runOpenPayments(
     const step = Math.max(1, Math.floor(ids.length / options.sample));
     const sampled = ids.filter((_, i) => i % step === 0).slice(0, options.sample);
     const lateness = await queryLateness(client, sampled);
+    // After the open payments, so that SQLite's write-ahead log has grown to its size already
+    // (its first 4 MiB would count against whichever came first); their next queries are due
+    // 600 s after the first.
+    const floorBytes = await openFloorBytes(stack, client, ids.length, options.concurrency);
     return {
       open: ids.length,
       failed,
@@ -84,16 +96,53 @@ export async function runOpenPayments(
       workerRssAfter: after.rss,
       workerPeakRss: Math.max(peak, workersRss(workerPids)),
       temporalBytesPerPayment: Math.round((after.temporal - before.temporal) / ids.length),
+      temporalBytesPerOpenFloor: floorBytes,
       postgresBytesPerPayment: Math.round((after.postgres - before.postgres) / ids.length),
       queryLatenessMs: latency(lateness.total),
       queryLatenessParts: {
         timerFiringMs: latency(lateness.timerFiring),
         workflowTaskMs: latency(lateness.workflowTask),
+        workflowTaskWaitMs: latency(lateness.workflowTaskWait),
+        workflowTaskRunMs: latency(lateness.workflowTaskRun),
         activityDispatchMs: latency(lateness.activityDispatch),
       },
       sampledOrders: sampled.length,
     };
   } finally {
     clearInterval(watch);
+  }
+}
+
+/**
+ * Temporal disk per open workflow at the engine's floor: `count` `openFloor` workflows started
+ * on a worker of their own, measured once every one has started its timer (the file's growth,
+ * as for the open payments).
+ */
+async function openFloorBytes(
+  stack: Stack,
+  client: Client,
+  count: number,
+  concurrency: number,
+): Promise<number> {
+  const taskQueue = 'open-floor-bench';
+  const worker = await stack.start('bare-worker', { TEMPORAL_TASK_QUEUE: taskQueue });
+  try {
+    const before = await stack.temporalDiskBytes();
+    const runId = Date.now().toString(36);
+    const ids = Array.from({ length: count }, (_, i) => `open-floor-${runId}-${i}`);
+    await closedLoop(count, concurrency, async (i) => {
+      await client.workflow.start('openFloor', {
+        ...startedAsPayOrder(ids[i]!, taskQueue),
+        args: [24 * 3600],
+      });
+    });
+    // Started, its first workflow task completed with the timer: 5 events.
+    await closedLoop(count, concurrency, async (i) => {
+      const handle = client.workflow.getHandle(ids[i]!);
+      while ((await handle.describe()).historyLength < 5) await sleep(200);
+    });
+    return Math.round(((await stack.temporalDiskBytes()) - before) / count);
+  } finally {
+    await worker.stop();
   }
 }

@@ -444,6 +444,14 @@ function printReport(r: any) {
           `${mib(o.workerRssBefore)} / ${mib(o.workerRssAfter)} / ${mib(o.workerPeakRss)} (target < 1024 MiB)`,
         ],
         ['Temporal disk per open payment', kib(o.temporalBytesPerPayment)],
+        ...(o.temporalBytesPerOpenFloor
+          ? ([
+              [
+                '  the engine floor: an open workflow waiting on one timer',
+                kib(o.temporalBytesPerOpenFloor),
+              ],
+            ] as Row[])
+          : []),
         ['PostgreSQL disk per open payment', kib(o.postgresBytesPerPayment)],
         [
           'query timer lateness',
@@ -453,6 +461,12 @@ function printReport(r: any) {
           ? ([
               ['  of it: the timer firing', lat(o.queryLatenessParts.timerFiringMs)],
               ['  the workflow task', lat(o.queryLatenessParts.workflowTaskMs)],
+              ...(o.queryLatenessParts.workflowTaskWaitMs
+                ? ([
+                    ['    waiting for a worker', lat(o.queryLatenessParts.workflowTaskWaitMs)],
+                    ['    in the worker', lat(o.queryLatenessParts.workflowTaskRunMs)],
+                  ] as Row[])
+                : []),
               ['  the activity dispatch', lat(o.queryLatenessParts.activityDispatchMs)],
             ] as Row[])
           : []),

@@ -168,6 +168,10 @@ export interface QueryLateness {
   timerFiring: number[];
   /** the workflow task that schedules the query (scheduled minus fired), */
   workflowTask: number[];
+  /** of which waiting for a worker to take it (task started minus fired or scheduled, later), */
+  workflowTaskWait: number[];
+  /** and the worker running it (query scheduled minus task started), */
+  workflowTaskRun: number[];
   /** and the activity waiting for a worker's slot (started minus scheduled). */
   activityDispatch: number[];
 }
@@ -178,13 +182,21 @@ export async function queryLateness(client: Client, payOrderIds: string[]): Prom
     total: [],
     timerFiring: [],
     workflowTask: [],
+    workflowTaskWait: [],
+    workflowTaskRun: [],
     activityDispatch: [],
   };
   for (const id of payOrderIds) {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     const timers = new Map<string, number>(); // timer ID → due time
     let fired: { due: number; at: number } | undefined;
-    const queryScheduled = new Map<number, number>(); // event ID → scheduled at
+    // The newest workflow task's times: the one that schedules the query is the last before it.
+    let taskScheduledAt = 0;
+    let taskStartedAt = 0;
+    const queryScheduled = new Map<
+      number,
+      { at: number; taskReady: number; taskStarted: number }
+    >();
     for (const e of events) {
       const timer = e.timerStartedEventAttributes;
       if (timer) {
@@ -194,19 +206,32 @@ export async function queryLateness(client: Client, payOrderIds: string[]): Prom
       } else if (e.timerFiredEventAttributes) {
         const due = timers.get(e.timerFiredEventAttributes.timerId ?? '');
         fired = due === undefined ? undefined : { due, at: ms(e) };
+      } else if (e.workflowTaskScheduledEventAttributes) {
+        taskScheduledAt = ms(e);
+      } else if (e.workflowTaskStartedEventAttributes) {
+        taskStartedAt = ms(e);
       } else if (
         e.activityTaskScheduledEventAttributes?.activityType?.name === 'queryChannelOrder' &&
         fired !== undefined
       ) {
-        queryScheduled.set(Number(e.eventId), ms(e));
+        queryScheduled.set(Number(e.eventId), {
+          at: ms(e),
+          // A task already waiting when the timer fired carries it: it was ready from the firing.
+          taskReady: Math.max(taskScheduledAt, fired.at),
+          taskStarted: taskStartedAt,
+        });
       } else if (e.activityTaskStartedEventAttributes) {
         const scheduledId = Number(e.activityTaskStartedEventAttributes.scheduledEventId);
-        const scheduledAt = queryScheduled.get(scheduledId);
-        if (scheduledAt !== undefined && fired !== undefined) {
+        const scheduled = queryScheduled.get(scheduledId);
+        if (scheduled !== undefined && fired !== undefined) {
           found.total.push(ms(e) - fired.due);
           found.timerFiring.push(fired.at - fired.due);
-          found.workflowTask.push(scheduledAt - fired.at);
-          found.activityDispatch.push(ms(e) - scheduledAt);
+          found.workflowTask.push(scheduled.at - fired.at);
+          found.workflowTaskWait.push(Math.max(0, scheduled.taskStarted - scheduled.taskReady));
+          found.workflowTaskRun.push(
+            scheduled.at - Math.max(scheduled.taskStarted, scheduled.taskReady),
+          );
+          found.activityDispatch.push(ms(e) - scheduled.at);
           fired = undefined;
         }
       }

@@ -1,5 +1,6 @@
 // The engine's ceiling: a workflow shaped like one paid payment (the same activities, update,
-// signal, search attribute upserts and merchant-notification child) whose activities do nothing.
+// signal, search attribute upserts and merchant-notification child) whose activities do nothing;
+// the minimal payment; and the least an open payment can cost on the engine's disk.
 import {
   condition,
   defineSignal,
@@ -80,4 +81,12 @@ export async function minimalPayment(): Promise<void> {
     paid = true;
   });
   await condition(() => paid);
+}
+
+/**
+ * The least an open payment keeps on the engine: a workflow started as a pay order's is (its
+ * search attributes and summary), waiting on its expiry timer. Nothing else happens in it.
+ */
+export async function openFloor(expirySeconds: number): Promise<void> {
+  await sleep(expirySeconds * 1000);
 }
