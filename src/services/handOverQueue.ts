@@ -27,6 +27,8 @@ interface Entry<T> {
   settled?: () => void;
   /** Items the same as this one that arrived while it waited or was under way. */
   riders?: Entry<T>[];
+  /** Its `sameAs` answer, worked out once when it arrives. */
+  same?: string;
 }
 
 export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
@@ -111,19 +113,20 @@ export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
 
   /** The entry and its riders, no longer carrying: a later same item gets a hand-over of its own. */
   function unload(entry: Entry<T>): Entry<T>[] {
-    if (sameAs && carriers.get(sameAs(entry.item)) === entry) carriers.delete(sameAs(entry.item));
+    if (entry.same !== undefined && carriers.get(entry.same) === entry) carriers.delete(entry.same);
     return [entry, ...(entry.riders ?? [])];
   }
 
   function add(entry: Entry<T>) {
     const id = key(entry.item);
     held.add(id);
-    const carrier = sameAs && carriers.get(sameAs(entry.item));
+    entry.same = sameAs?.(entry.item);
+    const carrier = entry.same === undefined ? undefined : carriers.get(entry.same);
     if (carrier) {
       (carrier.riders ??= []).push(entry);
       return;
     }
-    if (sameAs) carriers.set(sameAs(entry.item), entry);
+    if (entry.same !== undefined) carriers.set(entry.same, entry);
     waiting.set(id, entry);
     nextTurn();
   }
