@@ -19,7 +19,10 @@ export interface CeilingResult {
 
 let sequence = 0;
 
-/** The start options of a pay order's workflow: its ID rule, search attributes and summary. */
+/**
+ * The start options of a pay order's workflow: its ID rule, search attributes and summary (not its
+ * input or details).
+ */
 export function startedAsPayOrder(id: string, taskQueue: string): WorkflowOptions {
   return {
     workflowId: id,

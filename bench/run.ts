@@ -464,7 +464,10 @@ function printReport(r: any) {
               ...(o.queryLatenessParts.workflowTaskWaitMs
                 ? ([
                     ['    waiting for a worker', lat(o.queryLatenessParts.workflowTaskWaitMs)],
-                    ['    in the worker', lat(o.queryLatenessParts.workflowTaskRunMs)],
+                    [
+                      '    from its start to its completion',
+                      lat(o.queryLatenessParts.workflowTaskRunMs),
+                    ],
                   ] as Row[])
                 : []),
               ['  the activity dispatch', lat(o.queryLatenessParts.activityDispatchMs)],

@@ -168,9 +168,12 @@ export interface QueryLateness {
   timerFiring: number[];
   /** the workflow task that schedules the query (scheduled minus fired), */
   workflowTask: number[];
-  /** of which waiting for a worker to take it (task started minus fired or scheduled, later), */
+  /**
+   * of which until a worker took the task that scheduled it (that task's start minus fired: also
+   * any earlier task of the run, failed, timed out or busy when the timer fired),
+   */
   workflowTaskWait: number[];
-  /** and the worker running it (query scheduled minus task started), */
+  /** and that task from its start to its completion, the query scheduled (the rest). */
   workflowTaskRun: number[];
   /** and the activity waiting for a worker's slot (started minus scheduled). */
   activityDispatch: number[];
@@ -190,13 +193,9 @@ export async function queryLateness(client: Client, payOrderIds: string[]): Prom
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     const timers = new Map<string, number>(); // timer ID → due time
     let fired: { due: number; at: number } | undefined;
-    // The newest workflow task's times: the one that schedules the query is the last before it.
-    let taskScheduledAt = 0;
+    // The newest workflow task's start: the one that schedules the query is the last before it.
     let taskStartedAt = 0;
-    const queryScheduled = new Map<
-      number,
-      { at: number; taskReady: number; taskStarted: number }
-    >();
+    const queryScheduled = new Map<number, { at: number; taskStarted: number }>();
     for (const e of events) {
       const timer = e.timerStartedEventAttributes;
       if (timer) {
@@ -206,31 +205,24 @@ export async function queryLateness(client: Client, payOrderIds: string[]): Prom
       } else if (e.timerFiredEventAttributes) {
         const due = timers.get(e.timerFiredEventAttributes.timerId ?? '');
         fired = due === undefined ? undefined : { due, at: ms(e) };
-      } else if (e.workflowTaskScheduledEventAttributes) {
-        taskScheduledAt = ms(e);
       } else if (e.workflowTaskStartedEventAttributes) {
         taskStartedAt = ms(e);
       } else if (
         e.activityTaskScheduledEventAttributes?.activityType?.name === 'queryChannelOrder' &&
         fired !== undefined
       ) {
-        queryScheduled.set(Number(e.eventId), {
-          at: ms(e),
-          // A task already waiting when the timer fired carries it: it was ready from the firing.
-          taskReady: Math.max(taskScheduledAt, fired.at),
-          taskStarted: taskStartedAt,
-        });
+        queryScheduled.set(Number(e.eventId), { at: ms(e), taskStarted: taskStartedAt });
       } else if (e.activityTaskStartedEventAttributes) {
         const scheduledId = Number(e.activityTaskStartedEventAttributes.scheduledEventId);
         const scheduled = queryScheduled.get(scheduledId);
         if (scheduled !== undefined && fired !== undefined) {
           found.total.push(ms(e) - fired.due);
           found.timerFiring.push(fired.at - fired.due);
-          found.workflowTask.push(scheduled.at - fired.at);
-          found.workflowTaskWait.push(Math.max(0, scheduled.taskStarted - scheduled.taskReady));
-          found.workflowTaskRun.push(
-            scheduled.at - Math.max(scheduled.taskStarted, scheduled.taskReady),
-          );
+          const task = scheduled.at - fired.at;
+          const wait = Math.min(task, Math.max(0, scheduled.taskStarted - fired.at));
+          found.workflowTask.push(task);
+          found.workflowTaskWait.push(wait);
+          found.workflowTaskRun.push(task - wait);
           found.activityDispatch.push(ms(e) - scheduled.at);
           fired = undefined;
         }
