@@ -3,7 +3,7 @@
 // (its spans leave through the worker's `exporter` sink, its activities, children and
 // continue-as-new carry the context on); one started without a trace context, and every history
 // recorded before tracing existed, runs exactly as if this module were not there.
-import {
+import type {
   OpenTelemetryInboundInterceptor,
   OpenTelemetryInternalsInterceptor,
   OpenTelemetryOutboundInterceptor,
@@ -24,17 +24,30 @@ interface Traced {
   internals: OpenTelemetryInternalsInterceptor;
 }
 
+/**
+ * The SDK's OpenTelemetry interceptors, their modules loaded here and not imported above: each
+ * workflow execution evaluates the modules it imports afresh (the worker's reused V8 context keeps
+ * a module cache per workflow), and OpenTelemetry's took a tenth of the workflow thread's time
+ * when every workflow loaded them, traced or not.
+ */
+function tracedInterceptors(): Traced {
+  const otel =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@temporalio/interceptors-opentelemetry/lib/workflow') as typeof import('@temporalio/interceptors-opentelemetry/lib/workflow');
+  return {
+    inbound: new otel.OpenTelemetryInboundInterceptor(),
+    outbound: new otel.OpenTelemetryOutboundInterceptor(),
+    internals: new otel.OpenTelemetryInternalsInterceptor(),
+  };
+}
+
 /** Called once per workflow execution: its interceptors, traced from the start or never. */
 export const interceptors = (): WorkflowInterceptors => {
   let traced: Traced | undefined;
   const inbound: WorkflowInboundCallsInterceptor = {
     execute(input, next) {
       if (!(traceHeader in input.headers)) return next(input);
-      traced = {
-        inbound: new OpenTelemetryInboundInterceptor(),
-        outbound: new OpenTelemetryOutboundInterceptor(),
-        internals: new OpenTelemetryInternalsInterceptor(),
-      };
+      traced = tracedInterceptors();
       return traced.inbound.execute(input, next);
     },
     handleSignal: (input, next) =>
