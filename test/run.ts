@@ -11,6 +11,7 @@ import { ensureDatabaseExists, openPostgres } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
 import { startClusterTemporal } from './support/clusterTemporal';
 import { onFreePort } from './support/ports';
+import { testRunnerArgs } from './support/testRunner';
 
 const root = path.resolve(__dirname, '..');
 
@@ -57,13 +58,7 @@ async function main() {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      '--test',
-      '--test-reporter=spec',
-      '--test-concurrency=2',
-      // A file's process ends when its tests do, whatever handles it left open.
-      '--test-force-exit',
+      ...testRunnerArgs,
       // A test stuck on a lost answer fails with its name instead of holding the run up.
       `--test-timeout=${Number(process.env.TEST_TIMEOUT_SECONDS ?? 240) * 1000}`,
       ...files,
