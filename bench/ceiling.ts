@@ -1,10 +1,19 @@
 // The engine's ceilings for one payment, driven straight through the Temporal client, no API, no
 // DB: the bare workflow of paycenter's shape before issue 17 (start, pay update, notify signal,
-// wait for the notification child), and the minimal one (start, one Update calling one activity,
-// one signal, complete).
+// wait for the notification child), the bare workflow of its shape now (start, pay update, notify
+// signal, wait for the first merchant delivery try), and the minimal one (start, one Update
+// calling one activity, one signal, complete).
 import { WorkflowNotFoundError, type Client, type WorkflowOptions } from '@temporalio/client';
 import { searchAttributes } from '../src/workflows/contracts/payment';
-import { bareEventId, bareNotify, barePay, minimalNotify, minimalPay } from './workflows';
+import {
+  bareEventId,
+  bareNotify,
+  barePay,
+  currentNotify,
+  currentPay,
+  minimalNotify,
+  minimalPay,
+} from './workflows';
 import { closedLoop, latency, sleep, wallNow, type Latency } from './stats';
 
 export interface CeilingResult {
@@ -74,7 +83,26 @@ async function minimalOnce(client: Client, taskQueue: string, runId: string): Pr
   return wallNow() - started;
 }
 
-export type CeilingShape = 'same-shape' | 'minimal';
+async function currentShapeOnce(client: Client, taskQueue: string, runId: string) {
+  const started = wallNow();
+  const handle = await client.workflow.start('currentShapePayment', {
+    ...startedAsPayOrder(`current-${runId}-${++sequence}`, taskQueue),
+    // Expiry and first query timers long enough that the Update and the signal come first.
+    args: [900, 30],
+  });
+  await handle.executeUpdate(currentPay);
+  await handle.signal(currentNotify);
+  await handle.result();
+  return wallNow() - started;
+}
+
+const ceilingRuns = {
+  'same-shape': bareOnce,
+  'current-shape': currentShapeOnce,
+  minimal: minimalOnce,
+};
+
+export type CeilingShape = keyof typeof ceilingRuns;
 
 export async function runCeiling(
   client: Client,
@@ -83,7 +111,7 @@ export async function runCeiling(
   load: { count: number; concurrency: number },
   shape: CeilingShape = 'same-shape',
 ): Promise<CeilingResult> {
-  const once = shape === 'minimal' ? minimalOnce : bareOnce;
+  const once = ceilingRuns[shape];
   const samples: number[] = [];
   const errors: string[] = [];
   let failed = 0;

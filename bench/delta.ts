@@ -17,6 +17,11 @@ const headline: [string, string, 'higher' | 'lower'][] = [
   ],
   ['CPU per payment at saturation (ms)', 'cpuMsPerPaymentAtSaturation.total', 'lower'],
   ['share of the minimal ceiling', 'minimalCeilingRatio', 'higher'],
+  [
+    "paycenter's shape with no-op activities, share of the minimal ceiling",
+    'currentShapeOfMinimal',
+    'higher',
+  ],
   ['webhook ack p99 (ms)', 'webhooks.paycenter.ackMs.p99', 'lower'],
   ['worker peak RSS with open payments (bytes)', 'openPayments.workerPeakRss', 'lower'],
   ['first query lateness p99 (ms)', 'openPayments.queryLatenessMs.p99', 'lower'],

@@ -6,6 +6,8 @@ export const bareActivities = {
   openChannelOrder: nothing,
   recordMerchantEvent: nothing,
   deliverMerchantEvent: nothing,
+  openChannelOrderBetweenSaves: nothing,
+  recordAndDeliverMerchantEvent: nothing,
 };
 
 export type BareActivities = typeof bareActivities;

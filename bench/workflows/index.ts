@@ -1,11 +1,13 @@
-// The engine's ceiling: a workflow shaped like one paid payment (the same activities, update,
-// signal, search attribute upserts and merchant-notification child) whose activities do nothing;
-// the minimal payment; and the least an open payment can cost on the engine's disk.
+// The engine's ceilings: workflows shaped like one paid payment whose activities do nothing, as
+// paycenter's was before issue 17 (the same activities, update, signal, search attribute upserts
+// and merchant-notification child) and as it is now; the minimal payment; and the least an open
+// payment can cost on the engine's disk.
 import {
   condition,
   defineSignal,
   defineUpdate,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -89,4 +91,44 @@ export async function minimalPayment(): Promise<void> {
  */
 export async function openFloor(expirySeconds: number): Promise<void> {
   await sleep(expirySeconds * 1000);
+}
+
+export const currentPay = defineUpdate<{ attemptId: string }, []>('currentPay');
+export const currentNotify = defineSignal('currentNotify');
+
+/**
+ * Paycenter's payment as issue 17 left it, its activities doing nothing: the commands and workflow
+ * tasks one paid payment costs the engine (ARCHITECTURE "The payment workflow in code"). Started
+ * with the pay order's search attributes; the shape's patch marker and the expiry timer; the pay
+ * Update opens a channel order between two saves in one activity; the first query's timer waits
+ * for the notify signal; then the paid order's save, and the first merchant delivery try while
+ * the late window's timer runs. It completes once that try is done, where the payment would wait
+ * out its late window, so that the driver can wait for its result.
+ */
+export async function currentShapePayment(expirySeconds: number, firstQuerySeconds: number) {
+  patched('payment-shape-3');
+  let opening = false;
+  let opened = false;
+  let paid = false;
+  setHandler(currentPay, async () => {
+    opening = true;
+    upsertSearchAttributes([{ key: searchAttributes.payStatus, value: 'PAYING' }]);
+    await acts.openChannelOrderBetweenSaves();
+    opened = true;
+    return { attemptId: 'att' };
+  });
+  setHandler(currentNotify, () => {
+    paid = true;
+  });
+  await condition(() => opening, expirySeconds * 1000);
+  await condition(() => opened);
+  await condition(() => paid, firstQuerySeconds * 1000);
+  await acts.savePayOrder();
+  upsertSearchAttributes([
+    { key: searchAttributes.payStatus, value: 'SUCCEEDED' },
+    { key: searchAttributes.payChannel, value: 'sandbox' },
+  ]);
+  let told = false;
+  void acts.recordAndDeliverMerchantEvent().then(() => (told = true));
+  await condition(() => told, 72 * 3600 * 1000);
 }
