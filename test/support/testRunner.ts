@@ -7,8 +7,8 @@ export const testRunnerArgs = [
   '--import',
   'tsx',
   // A file's process exits once its report has reached the runner (see the module).
-  '--import',
-  path.join(__dirname, 'reportBeforeExit.ts'),
+  '--require',
+  path.join(__dirname, 'reportBeforeExit.cjs'),
   '--test',
   '--test-reporter=spec',
   '--test-concurrency=2',

@@ -1,6 +1,6 @@
 // The test run's own count: with --test-force-exit and two files at a time, as test/run.ts runs
 // them, node's runner lost the end of some files' reports (the last tests of a file missing from
-// the count, a run of 741 tests where 753 ran). test/support/reportBeforeExit.ts makes a file's
+// the count, a run of 741 tests where 753 ran). test/support/reportBeforeExit.cjs makes a file's
 // process exit only once its report has left; without it the run below, with the same arguments,
 // counts fewer tests than ran on nearly every try.
 import assert from 'node:assert/strict';
