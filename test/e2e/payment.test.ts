@@ -207,6 +207,56 @@ describe('a payment through the sandbox channel', () => {
     assert.equal(row!.status, 'PAYING');
   });
 
+  it('refuses a signed notification whose text is not well-formed Unicode, storing nothing', async () => {
+    const created = await system.api('POST', '/v1/pay-orders', newOrder());
+    const id = created.body.id;
+    const { attempt } = (
+      await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' })
+    ).body;
+    const success = {
+      notify_id: `lone-${id}`,
+      out_trade_no: attempt.outTradeNo,
+      trade_no: 'SBXLONE',
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: 12_345,
+      currency: 'CNY',
+    };
+    // A lone UTF-16 surrogate, which JSON.stringify writes as its escape (\ud800): signed, yet
+    // no text PostgreSQL can keep.
+    for (const [field, lone] of [
+      ['dedupeKey', { notify_id: 'lone-\ud800' }],
+      ['fact.channelTradeNo', { trade_no: 'SBX\udc00' }],
+    ] as const) {
+      const body = JSON.stringify({ ...success, ...lone });
+      const answer = await fetch(`${system.apiUrl}/webhooks/sandbox`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...signedHeaders(
+            system.config.SANDBOX_APP_ID,
+            system.config.SANDBOX_SECRET,
+            body,
+            Date.now(),
+          ),
+        },
+        body,
+      });
+      assert.equal(answer.status, 400, field);
+      const problem = (await answer.json()) as { code: string; errors: { field: string }[] };
+      assert.equal(problem.code, 'VALIDATION_FAILED');
+      assert.deepEqual(
+        problem.errors.map((e) => e.field),
+        [field],
+      );
+    }
+    const stored = await system.database.db
+      .select()
+      .from(channelNotifications)
+      .where(eq(channelNotifications.outTradeNo, attempt.outTradeNo));
+    assert.deepEqual(stored, []);
+    assert.equal((await statusOf(id)).status, 'PAYING');
+  });
+
   it('refuses requests without a valid merchant key and bad bodies with named fields', async () => {
     const noKey = await system.api(
       'GET',
