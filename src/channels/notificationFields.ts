@@ -13,25 +13,37 @@ export function notificationFields<T>(channel: string, schema: z.ZodType<T>, inp
   );
 }
 
-/** A UTF-16 surrogate without its pair: text no database or JSON document can keep. */
+/** A UTF-16 surrogate without its pair. */
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Why a string cannot be stored as text or JSON in PostgreSQL, if it cannot. */
+function unstorable(text: string): string | undefined {
+  if (loneSurrogate.test(text)) return 'not well-formed Unicode (a lone surrogate)';
+  if (text.includes('\u0000')) return 'holds a NUL character';
+  return undefined;
+}
+
 /**
- * A verified notification whose text is not well-formed Unicode (a JSON escape of a lone
- * surrogate, say) is a 400 naming the fields, whatever the channel: nothing of it can be stored.
+ * A verified notification whose text cannot be stored (a JSON escape of a lone surrogate or of
+ * NUL, say) is a 400 naming the fields, whatever the channel, before anything of it is stored.
  */
-export function refuseIllFormedText(channel: string, verified: VerifiedNotification) {
-  const illFormed = Object.entries({ dedupeKey: verified.dedupeKey, ...factFields(verified) })
-    .filter(([, value]) => typeof value === 'string' && loneSurrogate.test(value))
-    .map(([field]) => ({ field, message: 'not well-formed Unicode (a lone surrogate)' }));
-  if (illFormed.length === 0) return;
+export function refuseUnstorableText(channel: string, verified: VerifiedNotification) {
+  const refused = stringsOf(verified)
+    .map(([field, text]) => ({ field, message: unstorable(text) }))
+    .filter((problem): problem is { field: string; message: string } => !!problem.message);
+  if (refused.length === 0) return;
   throw new DomainError(
     'VALIDATION_FAILED',
-    `${channel} notification holds text that is not well-formed Unicode`,
-    illFormed,
+    `${channel} notification holds text that cannot be stored`,
+    refused,
   );
 }
 
-function factFields({ fact }: VerifiedNotification): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(fact).map(([key, value]) => [`fact.${key}`, value]));
+/** Every string in `value` with its dotted path (`fact.outTradeNo`). */
+function stringsOf(value: unknown, at = ''): [string, string][] {
+  if (typeof value === 'string') return [[at, value]];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    stringsOf(inner, at ? `${at}.${key}` : key),
+  );
 }

@@ -207,7 +207,7 @@ describe('a payment through the sandbox channel', () => {
     assert.equal(row!.status, 'PAYING');
   });
 
-  it('refuses a signed notification whose text is not well-formed Unicode, storing nothing', async () => {
+  it('refuses a signed notification whose text cannot be stored, storing nothing', async () => {
     const created = await system.api('POST', '/v1/pay-orders', newOrder());
     const id = created.body.id;
     const { attempt } = (
@@ -221,11 +221,12 @@ describe('a payment through the sandbox channel', () => {
       total_amount: 12_345,
       currency: 'CNY',
     };
-    // A lone UTF-16 surrogate, which JSON.stringify writes as its escape (\ud800): signed, yet
-    // no text PostgreSQL can keep.
+    // A lone UTF-16 surrogate or a NUL, which JSON.stringify writes as escapes (\ud800, \u0000):
+    // signed, yet no text PostgreSQL's JSON can keep.
     for (const [field, lone] of [
       ['dedupeKey', { notify_id: 'lone-\ud800' }],
       ['fact.channelTradeNo', { trade_no: 'SBX\udc00' }],
+      ['fact.channelTradeNo', { trade_no: 'SBX\u0000' }],
     ] as const) {
       const body = JSON.stringify({ ...success, ...lone });
       const answer = await fetch(`${system.apiUrl}/webhooks/sandbox`, {

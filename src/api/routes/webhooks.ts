@@ -1,7 +1,7 @@
 // Channel webhooks: verify the signature first, store, answer; the inbox hands over after.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { refuseIllFormedText } from '../../channels/notificationFields';
+import { refuseUnstorableText } from '../../channels/notificationFields';
 import type { ChannelRegistry } from '../../channels/registry';
 import { DomainError } from '../../domain/errors';
 import type { ApiMetrics } from '../../metrics';
@@ -60,7 +60,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{
       let verified;
       try {
         verified = channel.verifyNotification(incoming);
-        refuseIllFormedText(channel.name, verified);
+        refuseUnstorableText(channel.name, verified);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         req.log.warn(
