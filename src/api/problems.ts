@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifySchemaCompiler
 import type { FastifySerializerCompiler } from 'fastify/types/schema';
 import { z } from 'zod';
 import { DomainError, type ErrorCode, type FieldProblem } from '../domain/errors';
+import { unstorableText } from '../domain/storableText';
 import { outageOf, retryAfterSeconds } from './outages';
 import { requestIdHeader } from './requestLogs';
 
@@ -217,6 +218,17 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, where: strin
   );
 }
 
+/** Text the database cannot keep is refused before the schema, naming the fields. */
+function refuseUnstorableInput(input: unknown, where: string) {
+  const fields = unstorableText(input, where);
+  if (fields.length === 0) return;
+  throw new DomainError(
+    'VALIDATION_FAILED',
+    `invalid ${where}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
+    fields,
+  );
+}
+
 /** How a problem's fields name the part of the request they are in. */
 const requestParts: Record<string, string> = {
   body: 'body',
@@ -234,6 +246,7 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, ht
   if (!where) return () => ({});
   return (input) => {
     try {
+      refuseUnstorableInput(input, where);
       return { value: parseInput(schema, input, where) };
     } catch (err) {
       return { error: err as Error };

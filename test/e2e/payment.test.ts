@@ -258,6 +258,26 @@ describe('a payment through the sandbox channel', () => {
     assert.equal((await statusOf(id)).status, 'PAYING');
   });
 
+  it('refuses a create whose text cannot be stored, naming the fields, and keeps nothing of it', async () => {
+    const order = newOrder();
+    // A NUL and a lone UTF-16 surrogate: found by the fuzz as a 500 from PostgreSQL.
+    const refused = await system.api('POST', '/v1/pay-orders', {
+      ...order,
+      subject: 'sandbox\u0000',
+      notifyUrl: 'http://127.0.0.1:9/\ud800',
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.code, 'VALIDATION_FAILED');
+    assert.deepEqual(refused.body.errors.map((e: { field: string }) => e.field).sort(), [
+      'body.notifyUrl',
+      'body.subject',
+    ]);
+    // The same order number is still free: the refused create stored nothing.
+    const created = await system.api('POST', '/v1/pay-orders', order);
+    assert.equal(created.status, 201);
+    assert.equal(created.body.subject, order.subject);
+  });
+
   it('refuses requests without a valid merchant key and bad bodies with named fields', async () => {
     const noKey = await system.api(
       'GET',
