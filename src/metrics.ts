@@ -78,7 +78,7 @@ export function createApiMetrics(options: {
     }),
     notificationsRejected: new Counter({
       name: `${prefix}notifications_rejected_total`,
-      help: 'Channel notifications refused: forged (verification failed), unmatched (no channel order of ours), unknown_channel',
+      help: 'Channel notifications refused: forged (verification failed), malformed (signed but unreadable or unstorable), unmatched (no channel order of ours), unknown_channel',
       labelNames: ['channel', 'reason'] as const,
       registers,
     }),

@@ -121,7 +121,7 @@ describe('metrics', () => {
     assert.equal((await fetch(workerMetricsUrl.replace('/metrics', '/'))).status, 404);
   });
 
-  it('issue 16: forged and unmatched notifications are counted as refused', async () => {
+  it('issue 16: forged, malformed and unmatched notifications are counted as refused', async () => {
     const { SANDBOX_APP_ID, SANDBOX_SECRET } = system.config;
     const post = (body: string, secret: string) =>
       fetch(`${system.apiUrl}/webhooks/sandbox`, {
@@ -148,6 +148,14 @@ describe('metrics', () => {
       async () => assert.equal((await post(success(), 'not-the-sandbox-secret!')).status, 401),
     );
     assert.equal(forged, 1);
+    const malformed = await growthOf(
+      apiMetrics,
+      'paycenter_notifications_rejected_total',
+      { channel: 'sandbox', reason: 'malformed' },
+      1,
+      async () => assert.equal((await post('not json', SANDBOX_SECRET)).status, 400),
+    );
+    assert.equal(malformed, 1);
     const unmatched = await growthOf(
       apiMetrics,
       'paycenter_notifications_rejected_total',

@@ -67,7 +67,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<{
           { channel: channel.name, code: err.code, ip: req.ip },
           'channel notification rejected before touching any state',
         );
-        metrics.notificationsRejected.inc({ channel: channel.name, reason: 'forged' });
+        // A signature that fails is a forgery; a signed notification we cannot read is malformed.
+        const reason = err.code === 'INVALID_SIGNATURE' ? 'forged' : 'malformed';
+        metrics.notificationsRejected.inc({ channel: channel.name, reason });
         throw err;
       }
       const verdict = await inbox.receive(channel, incoming, verified);
