@@ -8,6 +8,7 @@ import { signedHeaders } from '../../src/channels/sandbox/protocol';
 import { channelNotifications, payOrders } from '../../src/db/schema';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved } from '../support/money';
+import { payingOrder, postSandboxNotification, sandboxSuccess } from '../support/payments';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -208,40 +209,20 @@ describe('a payment through the sandbox channel', () => {
   });
 
   it('refuses a signed notification whose text cannot be stored, storing nothing', async () => {
-    const created = await system.api('POST', '/v1/pay-orders', newOrder());
-    const id = created.body.id;
-    const { attempt } = (
-      await system.api('POST', `/v1/pay-orders/${id}/pay`, { channel: 'sandbox' })
-    ).body;
-    const success = {
-      notify_id: `lone-${id}`,
-      out_trade_no: attempt.outTradeNo,
-      trade_no: 'SBXLONE',
-      trade_status: 'TRADE_SUCCESS',
-      total_amount: 12_345,
-      currency: 'CNY',
-    };
+    const { id, outTradeNo } = await payingOrder(system, {
+      prefix: 'unstorable',
+      amount: 12_345,
+      subject: 'Two coffees',
+    });
+    const success = { notifyId: `lone-${id}`, outTradeNo, tradeNo: 'SBXLONE', amount: 12_345 };
     // A lone UTF-16 surrogate or a NUL, which JSON.stringify writes as escapes (\ud800, \u0000):
     // signed, yet no text PostgreSQL's JSON can keep.
     for (const [field, lone] of [
-      ['dedupeKey', { notify_id: 'lone-\ud800' }],
-      ['fact.channelTradeNo', { trade_no: 'SBX\udc00' }],
-      ['fact.channelTradeNo', { trade_no: 'SBX\u0000' }],
+      ['dedupeKey', { notifyId: 'lone-\ud800' }],
+      ['fact.channelTradeNo', { tradeNo: 'SBX\udc00' }],
+      ['fact.channelTradeNo', { tradeNo: 'SBX\u0000' }],
     ] as const) {
-      const body = JSON.stringify({ ...success, ...lone });
-      const answer = await fetch(`${system.apiUrl}/webhooks/sandbox`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...signedHeaders(
-            system.config.SANDBOX_APP_ID,
-            system.config.SANDBOX_SECRET,
-            body,
-            Date.now(),
-          ),
-        },
-        body,
-      });
+      const answer = await postSandboxNotification(system, sandboxSuccess({ ...success, ...lone }));
       assert.equal(answer.status, 400, field);
       const problem = (await answer.json()) as { code: string; errors: { field: string }[] };
       assert.equal(problem.code, 'VALIDATION_FAILED');
@@ -253,7 +234,7 @@ describe('a payment through the sandbox channel', () => {
     const stored = await system.database.db
       .select()
       .from(channelNotifications)
-      .where(eq(channelNotifications.outTradeNo, attempt.outTradeNo));
+      .where(eq(channelNotifications.outTradeNo, outTradeNo));
     assert.deepEqual(stored, []);
     assert.equal((await statusOf(id)).status, 'PAYING');
   });
