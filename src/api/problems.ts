@@ -6,7 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifySchemaCompiler
 import type { FastifySerializerCompiler } from 'fastify/types/schema';
 import { z } from 'zod';
 import { DomainError, type ErrorCode, type FieldProblem } from '../domain/errors';
-import { unstorableText } from '../domain/storableText';
+import { refuseUnstorableText } from '../domain/storableText';
 import { outageOf, retryAfterSeconds } from './outages';
 import { requestIdHeader } from './requestLogs';
 
@@ -211,23 +211,12 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, where: strin
         ? `unknown field(s): ${issue.keys.join(', ')}`
         : issue.message,
   }));
-  throw new DomainError(
-    'VALIDATION_FAILED',
-    `invalid ${where}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
-    fields,
-  );
+  throw new DomainError('VALIDATION_FAILED', invalidPart(where, fields), fields);
 }
 
-/** Text the database cannot keep is refused before the schema, naming the fields. */
-function refuseUnstorableInput(input: unknown, where: string) {
-  const fields = unstorableText(input, where);
-  if (fields.length === 0) return;
-  throw new DomainError(
-    'VALIDATION_FAILED',
-    `invalid ${where}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
-    fields,
-  );
-}
+/** The message of a 400 for a request part, naming each field at fault. */
+const invalidPart = (where: string, fields: FieldProblem[]) =>
+  `invalid ${where}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`;
 
 /** How a problem's fields name the part of the request they are in. */
 const requestParts: Record<string, string> = {
@@ -246,7 +235,8 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, ht
   if (!where) return () => ({});
   return (input) => {
     try {
-      refuseUnstorableInput(input, where);
+      // Text the database cannot keep is refused before the schema, naming the fields.
+      refuseUnstorableText(input, where, (fields) => invalidPart(where, fields));
       return { value: parseInput(schema, input, where) };
     } catch (err) {
       return { error: err as Error };

@@ -1,9 +1,9 @@
 // Channel webhooks: verify the signature first, store, answer; the inbox hands over after.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { refuseUnstorableText } from '../../channels/notificationFields';
 import type { ChannelRegistry } from '../../channels/registry';
 import { DomainError } from '../../domain/errors';
+import { refuseUnstorableText } from '../../domain/storableText';
 import type { ApiMetrics } from '../../metrics';
 import type { NotificationInbox } from '../../services/inbox';
 import { problemResponses, sendProblem } from '../problems';
@@ -60,7 +60,12 @@ export const webhookRoutes: FastifyPluginAsyncZod<{
       let verified;
       try {
         verified = channel.verifyNotification(incoming);
-        refuseUnstorableText(channel.name, verified);
+        // Signed, but holding text that cannot be stored: refused before the inbox stores it.
+        refuseUnstorableText(
+          verified,
+          '',
+          () => `${channel.name} notification holds text that cannot be stored`,
+        );
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         req.log.warn(
