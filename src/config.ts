@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { liveCredentialProblems, productionGatewayProblems } from './channels/modeRules';
 import { allowListHost } from './domain/addresses';
+import { currencies, type Currency } from './domain/money';
 import { modes } from './domain/modes';
 import { defaultMoneyLookbackSeconds } from './domain/safetyNet';
 import { parseSecretKey } from './services/secretBox';
@@ -239,6 +240,25 @@ export const configSchema = z.object({
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SANDBOX_APP_ID: z.string().default('paycenter-demo'),
   SANDBOX_SECRET: z.string().min(16).default('sandbox-demo-secret-change-me'),
+  /**
+   * The currencies the sandbox channel takes (comma-separated ISO 4217 codes); default every one
+   * paycenter supports. `CNY` makes a test deployment refuse what the live channels would.
+   */
+  SANDBOX_CURRENCIES: z
+    .string()
+    .default(currencies.join(','))
+    .transform((text, ctx) => {
+      const codes = text.split(',').map((code) => code.trim());
+      const unknown = codes.filter((code) => !(currencies as string[]).includes(code));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma-separated list of: ${currencies.join(', ')} (not ${unknown.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      return codes as Currency[];
+    }),
   /** The simulated channels' notification retry schedule, in seconds. */
   SIMULATOR_NOTIFY_RETRY_SECONDS: secondsList(
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',

@@ -34,6 +34,7 @@ import { createReconciliationService } from './services/reconciliations';
 import { createPayOrderService } from './services/payOrders';
 import { createPaymentWorkflows } from './services/paymentWorkflows';
 import { createRefundWorkflows } from './services/refundWorkflows';
+import { createMerchantEventService } from './services/merchantEvents';
 import { createRefundService, type RefundWorkflowDeps } from './services/refunds';
 import { createSafetyNetService } from './services/safetyNet';
 import { createSafetyNetActivities } from './activities/safetyNet';
@@ -477,6 +478,12 @@ export async function startApi(
       ...paymentWorkflowSettings(config),
     }),
     refunds: createRefundService(workflowStarter),
+    events: createMerchantEventService({
+      db: deps.db.db,
+      temporal: client,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      log,
+    }),
     inbox,
     safetyNet: createSafetyNetService({
       db: deps.db.db,

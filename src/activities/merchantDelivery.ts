@@ -23,6 +23,8 @@ export type DeliveryError = (typeof deliveryErrors)[number];
 export interface DeliveryOutcome {
   responseStatus: number | null;
   error: DeliveryError | null;
+  /** From the start of the request to its outcome. */
+  durationMs: number;
 }
 
 /** We never need the merchant's answer body; reading a little lets the exchange end cleanly. */
@@ -34,12 +36,14 @@ export async function postToMerchant(
   body: string,
   { policy, timeoutMs }: { policy: AddressPolicy; timeoutMs: number },
 ): Promise<DeliveryOutcome> {
+  const startedAt = performance.now();
+  const durationMs = () => Math.round(performance.now() - startedAt);
   let url: URL;
   try {
     url = new URL(target);
     assertLiteralAllowed(url, policy);
   } catch (err) {
-    return { responseStatus: null, error: errorCategory(err) };
+    return { responseStatus: null, error: errorCategory(err), durationMs: durationMs() };
   }
   return new Promise((resolve) => {
     let status: number | null = null;
@@ -47,7 +51,7 @@ export async function postToMerchant(
     const finish = (error: DeliveryError | null) => {
       if (settled) return;
       settled = true;
-      resolve({ responseStatus: status, error });
+      resolve({ responseStatus: status, error, durationMs: durationMs() });
     };
     const request = (url.protocol === 'https:' ? https : http).request(
       url,

@@ -3,6 +3,7 @@
 import type { Db } from '../db/client';
 import * as books from '../db/books/merchantNotifications';
 import type { MerchantEvent } from '../domain/merchantEvents';
+import type { MerchantRedeliveryInput } from '../workflows/contracts/merchantNotification';
 import {
   merchantEventIdHeader,
   merchantSignatureHeader,
@@ -30,6 +31,34 @@ export function createMerchantNotificationActivities({
   secretBox: SecretBox;
   metrics: WorkerMetrics;
 }) {
+  async function eventToDeliver(eventId: string) {
+    const row = await books.merchantEventToDeliver(db, eventId);
+    if (!row) throw new Error(`no merchant event ${eventId}`);
+    return row;
+  }
+
+  /** POSTs the stored event, signed with the merchant's current secrets. */
+  async function post(
+    eventId: string,
+    row: NonNullable<Awaited<ReturnType<typeof books.merchantEventToDeliver>>>,
+  ) {
+    const body = JSON.stringify(row.payload);
+    const now = new Date();
+    const secrets = signingSecrets(openNotifySecrets(secretBox, row.storedSecrets), now);
+    const outcome = await postToMerchant(
+      row.url,
+      {
+        'content-type': 'application/json',
+        [merchantEventIdHeader]: eventId,
+        [merchantSignatureHeader]: signMerchantNotification(secrets, body, now.getTime()),
+      },
+      body,
+      { policy: addressPolicy, timeoutMs },
+    );
+    metrics.merchantDeliveries.inc({ outcome: outcome.error ?? 'DELIVERED' });
+    return outcome;
+  }
+
   const activities = {
     /** Stores the event unless stored already; answers false when the order has no notify URL. */
     async recordMerchantEvent(event: MerchantEvent): Promise<boolean> {
@@ -38,26 +67,24 @@ export function createMerchantNotificationActivities({
 
     /** One delivery try; answers whether the merchant took it (2xx). Never throws for the merchant's faults. */
     async deliverMerchantEvent({ eventId, attemptNo }: { eventId: string; attemptNo: number }) {
-      const row = await books.merchantEventToDeliver(db, eventId);
-      if (!row) throw new Error(`no merchant event ${eventId}`);
+      const row = await eventToDeliver(eventId);
       if (row.status === 'DELIVERED') return true;
+      const outcome = await post(eventId, row);
+      await books.recordDeliveryTry(db, { eventId, attemptNo, ...outcome });
+      return outcome.error === null;
+    },
 
-      const body = JSON.stringify(row.payload);
-      const now = new Date();
-      const secrets = signingSecrets(openNotifySecrets(secretBox, row.storedSecrets), now);
-      const { responseStatus, error } = await postToMerchant(
-        row.url,
-        {
-          'content-type': 'application/json',
-          [merchantEventIdHeader]: eventId,
-          [merchantSignatureHeader]: signMerchantNotification(secrets, body, now.getTime()),
-        },
-        body,
-        { policy: addressPolicy, timeoutMs },
-      );
-      await books.recordDeliveryTry(db, { eventId, attemptNo, responseStatus, error });
-      metrics.merchantDeliveries.inc({ outcome: error ?? 'DELIVERED' });
-      return error === null;
+    /**
+     * One redelivery asked for after the event's own tries (POST /v1/events/{id}/redeliver): a POST
+     * whatever the event's status, recorded under the redelivery's ID, so a retry of this activity
+     * after the record answers it without a second POST.
+     */
+    async redeliverMerchantEvent({ eventId, redeliveryId }: MerchantRedeliveryInput) {
+      const recorded = await books.recordedRedelivery(db, redeliveryId);
+      if (recorded) return recorded.error === null;
+      const outcome = await post(eventId, await eventToDeliver(eventId));
+      await books.recordRedelivery(db, { id: redeliveryId, eventId, ...outcome });
+      return outcome.error === null;
     },
 
     /**

@@ -1,6 +1,7 @@
 // The channels this deployment speaks, by name.
 import type { Config } from '../config';
 import { DomainError } from '../domain/errors';
+import { currencies, type Currency } from '../domain/money';
 import { createAlipayAdapter } from './alipay/adapter';
 import { createBankcardAdapter } from './bankcard/adapter';
 import type { ChannelCredentials } from './credentials';
@@ -23,6 +24,7 @@ export function createChannels(
         baseUrl: config.simulatorUrl,
         appId: config.SANDBOX_APP_ID,
         secret: config.SANDBOX_SECRET,
+        currencies: config.SANDBOX_CURRENCIES,
         ...timeout,
       }),
     );
@@ -38,6 +40,12 @@ export function createChannels(
   }
   if (credentials.bankcard) adapters.push(createBankcardAdapter(credentials.bankcard, timeout));
   return new Map(adapters.map((adapter) => [adapter.name, adapter]));
+}
+
+/** Every currency some channel of this deployment takes, in paycenter's order of currencies. */
+export function acceptedCurrencies(channels: ChannelRegistry): Currency[] {
+  const taken = new Set([...channels.values()].flatMap((channel) => channel.currencies));
+  return currencies.filter((currency) => taken.has(currency));
 }
 
 export function channelOrThrow(channels: ChannelRegistry, name: string): ChannelAdapter {

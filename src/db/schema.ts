@@ -190,6 +190,8 @@ export const refunds = pgTable(
     uniqueIndex('refunds_merchant_refund_no_uq').on(t.merchantId, t.merchantRefundNo),
     index('refunds_pay_order_idx').on(t.payOrderId),
     index('refunds_updated_idx').on(t.updatedAt),
+    // The merchant's refund list, newest first (GET /v1/refunds).
+    index('refunds_merchant_created_idx').on(t.merchantId, t.createdAt, t.id),
   ],
 );
 
@@ -209,10 +211,18 @@ export const merchantNotifications = pgTable(
     createdAt: createdAt(),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },
-  (t) => [index('merchant_notifications_pay_order_idx').on(t.payOrderId)],
+  (t) => [
+    index('merchant_notifications_pay_order_idx').on(t.payOrderId),
+    // The merchant's event list, newest first (GET /v1/events).
+    index('merchant_notifications_merchant_created_idx').on(t.merchantId, t.createdAt, t.eventId),
+  ],
 );
 
-/** Every POST we made to a merchant's notify URL, with what came back. */
+/**
+ * Every POST we made to a merchant's notify URL, with what came back: the tries of the event's
+ * schedule (`attempt_no`, once each) and the redeliveries asked for later (no `attempt_no`; the
+ * row's ID is the redelivery's, so each is recorded once).
+ */
 export const merchantNotificationDeliveries = pgTable(
   'merchant_notification_deliveries',
   {
@@ -220,9 +230,14 @@ export const merchantNotificationDeliveries = pgTable(
     eventId: text('event_id')
       .notNull()
       .references(() => merchantNotifications.eventId),
-    attemptNo: integer('attempt_no').notNull(),
+    /** The try's number in the event's schedule; null for a redelivery. */
+    attemptNo: integer('attempt_no'),
+    /** SCHEDULE (the event's own tries) or REDELIVERY (asked for by the merchant or an operator). */
+    trigger: text('trigger').notNull().default('SCHEDULE'),
     responseStatus: integer('response_status'),
     error: text('error'),
+    /** From the request's start to the answer's end (or the failure); null for tries before it was kept. */
+    durationMs: integer('duration_ms'),
     attemptedAt: timestamp('attempted_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('merchant_notification_deliveries_attempt_uq').on(t.eventId, t.attemptNo)],

@@ -1,5 +1,10 @@
 // What paycenter tells a merchant, and how persistently it keeps trying.
-export type MerchantEventType = 'pay_order.succeeded' | 'pay_order.closed' | 'pay_order.refunded';
+export const merchantEventTypes = [
+  'pay_order.succeeded',
+  'pay_order.closed',
+  'pay_order.refunded',
+] as const;
+export type MerchantEventType = (typeof merchantEventTypes)[number];
 
 export interface MerchantEventData {
   payOrderId: string;

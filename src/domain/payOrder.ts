@@ -24,7 +24,12 @@ export const attemptStatuses = [
 export type AttemptStatus = (typeof attemptStatuses)[number];
 
 /** Why money the order does not need goes back to the payer. */
-export type ExtraPaymentReason = 'DUPLICATE_PAYMENT' | 'LATE_PAYMENT' | 'AMOUNT_MISMATCH';
+export const extraPaymentReasons = [
+  'DUPLICATE_PAYMENT',
+  'LATE_PAYMENT',
+  'AMOUNT_MISMATCH',
+] as const;
+export type ExtraPaymentReason = (typeof extraPaymentReasons)[number];
 
 export interface Attempt {
   id: string;

@@ -19,9 +19,12 @@ export const merchantNoSchema = z
   .string()
   .regex(/^[A-Za-z0-9_\-.:]{1,64}$/, 'must be 1-64 letters, digits or _-.:');
 
-const payOrderIdPattern = /^po_[0-9A-Z]{26}$/;
+export const payOrderIdPattern = /^po_[0-9A-Z]{26}$/;
 export const payOrderIdSchema = z.string().regex(payOrderIdPattern, 'is not a pay order ID');
-export const refundIdSchema = z.string().regex(/^rf_[0-9A-Z]{26}$/, 'is not a refund ID');
+export const refundIdPattern = /^rf_[0-9A-Z]{26}$/;
+export const refundIdSchema = z.string().regex(refundIdPattern, 'is not a refund ID');
+export const eventIdPattern = /^evt_[0-9A-Z]{26}$/;
+export const eventIdSchema = z.string().regex(eventIdPattern, 'is not an event ID');
 /** Merchant IDs are `mch_` plus letters, digits or _ (the demo merchant is `mch_demo`). */
 export const merchantIdSchema = z
   .string()
@@ -45,7 +48,7 @@ export const channelDaySchema = z
   .object({ channel: channelNameSchema, day: calendarDaySchema })
   .strict();
 
-// ---- The list cursor of GET /v1/pay-orders ----
+// ---- The list cursor of the merchant API's lists (pay orders, refunds, events) ----
 
 /** Where a page ends: the last item's creation time (microseconds, UTC) and ID. */
 export interface ListCursor {
@@ -60,7 +63,8 @@ export function encodeListCursor(cursor: ListCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
 }
 
-export function decodeListCursor(text: string): ListCursor | undefined {
+/** The cursor in `text`, when it is one of a list whose items have IDs of `idPattern`. */
+export function decodeListCursor(text: string, idPattern: RegExp): ListCursor | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -71,7 +75,7 @@ export function decodeListCursor(text: string): ListCursor | undefined {
       typeof value[1] === 'string' &&
       cursorTimestamp.test(value[0]) &&
       !Number.isNaN(Date.parse(value[0])) &&
-      payOrderIdPattern.test(value[1])
+      idPattern.test(value[1])
     ) {
       return { createdAt: value[0], id: value[1] };
     }

@@ -1,22 +1,27 @@
 // Pay orders as merchants see them: create (idempotent by merchant order no), read, pay.
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, type SQL } from 'drizzle-orm';
 import { signCashierToken } from '../domain/cashierTokens';
-import { channelOrThrow, type ChannelRegistry } from '../channels/registry';
+import { acceptedCurrencies, channelOrThrow, type ChannelRegistry } from '../channels/registry';
 import {
   channelAttempts,
-  merchantNotificationDeliveries,
   merchantNotifications,
   merchants,
   payOrders,
   refunds,
 } from '../db/schema';
+import {
+  cursorTime,
+  newestFirst,
+  pageConditions,
+  pageOf,
+  type PageQuery,
+} from '../db/books/listPages';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Currency } from '../domain/money';
 import { decidePay, type AttemptStatus, type PayRequest, type PayStatus } from '../domain/payOrder';
-import { encodeListCursor, type ListCursor } from '../domain/schemas';
 import {
   close,
   nothingToSync,
@@ -27,6 +32,7 @@ import {
 } from '../workflows/contracts/payment';
 import type { ApiMetrics } from '../metrics';
 import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
+import { triesOf } from './merchantEvents';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 import { isCompletedError, refusalOf, updateAcrossRuns } from './workflowUpdates';
 
@@ -56,14 +62,10 @@ export interface NewPayOrder {
 }
 
 /** Which of a merchant's pay orders to list, and where the page starts. */
-export interface PayOrderListQuery {
+export interface PayOrderListQuery extends PageQuery {
   status?: PayStatus | undefined;
   needsAttention?: boolean | undefined;
-  createdFrom?: Date | undefined;
-  createdTo?: Date | undefined;
   merchantOrderNo?: string | undefined;
-  limit: number;
-  cursor?: ListCursor | undefined;
 }
 
 /** A pay order as listings and creation answer it. */
@@ -173,32 +175,34 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
             ),
           )
           .orderBy(asc(merchantNotifications.createdAt), asc(merchantNotifications.eventId));
-        if (events.length === 0) return [];
-        const tries = await tx
-          .select()
-          .from(merchantNotificationDeliveries)
-          .where(
-            inArray(
-              merchantNotificationDeliveries.eventId,
-              events.map((e) => e.eventId),
-            ),
-          )
-          .orderBy(asc(merchantNotificationDeliveries.attemptNo));
+        const tries = await triesOf(
+          tx,
+          events.map((e) => e.eventId),
+        );
         return events.map((e) => ({
           eventId: e.eventId,
           type: e.type,
           status: e.status,
-          attempts: tries
-            .filter((t) => t.eventId === e.eventId)
-            .map((t) => ({
-              attemptNo: t.attemptNo,
-              responseStatus: t.responseStatus,
-              error: t.error,
-              attemptedAt: t.attemptedAt.toISOString(),
-            })),
+          attempts: tries.get(e.eventId) ?? [],
         }));
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  }
+
+  /**
+   * An order no channel of this deployment could take is refused at create, not at pay; a repeat
+   * of an order stored before (when a channel took its currency) answers as every repeat does.
+   */
+  async function refuseUnacceptedCurrency(merchantId: string, request: NewPayOrder) {
+    const { currency } = request;
+    const accepted = acceptedCurrencies(deps.channels);
+    if (accepted.includes(currency)) return;
+    if (await findByMerchantOrderNo(merchantId, request.merchantOrderNo)) return;
+    throw new DomainError(
+      'CURRENCY_NOT_ACCEPTED',
+      `no channel of this deployment takes ${currency}; accepted: ${accepted.join(', ') || 'none'}`,
+      [{ field: 'body.currency', message: `must be one of: ${accepted.join(', ')}` }],
     );
   }
 
@@ -245,6 +249,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
   return {
     /** Answers `created: false` with the stored order when the same request came before. */
     async create(merchantId: string, request: NewPayOrder) {
+      await refuseUnacceptedCurrency(merchantId, request);
       const urlProblems = await merchantUrlProblems(
         { notifyUrl: request.notifyUrl, returnUrl: request.returnUrl },
         deps.addressPolicy,
@@ -296,14 +301,9 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       return { created: !!inserted, payOrder: summary(row) };
     },
 
-    /**
-     * The merchant's orders, newest first, by keyset pagination on (created_at, id): a page
-     * starts strictly after the previous page's last row, so orders created meanwhile (newer
-     * than every cursor) never shift later pages: no duplicates, no gaps.
-     */
+    /** The merchant's orders, newest first, a page at a time (src/db/books/listPages.ts). */
     async list(merchantId: string, query: PayOrderListQuery) {
-      // Microsecond precision: a JS Date (milliseconds) would re-include rows at a page's edge.
-      const createdAtText = sql<string>`to_char(${payOrders.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+      const keys = { createdAt: payOrders.createdAt, id: payOrders.id };
       const conditions: SQL[] = [eq(payOrders.merchantId, merchantId)];
       if (query.status) conditions.push(eq(payOrders.status, query.status));
       if (query.needsAttention !== undefined) {
@@ -312,28 +312,17 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       if (query.merchantOrderNo) {
         conditions.push(eq(payOrders.merchantOrderNo, query.merchantOrderNo));
       }
-      if (query.createdFrom) conditions.push(gte(payOrders.createdAt, query.createdFrom));
-      if (query.createdTo) conditions.push(lt(payOrders.createdAt, query.createdTo));
-      if (query.cursor) {
-        conditions.push(
-          sql`(${payOrders.createdAt}, ${payOrders.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id})`,
-        );
-      }
       const rows = await db
-        .select({ row: payOrders, createdAtText })
+        .select({ row: payOrders, createdAt: cursorTime(keys) })
         .from(payOrders)
-        .where(and(...conditions))
-        .orderBy(desc(payOrders.createdAt), desc(payOrders.id))
+        .where(and(...conditions, ...pageConditions(keys, query)))
+        .orderBy(...newestFirst(keys))
         .limit(query.limit + 1);
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((r) => summary(r.row)),
-        nextCursor:
-          rows.length > query.limit && last
-            ? encodeListCursor({ createdAt: last.createdAtText, id: last.row.id })
-            : null,
-      };
+      const { page, nextCursor } = pageOf(rows, query.limit, (r) => ({
+        createdAt: r.createdAt,
+        id: r.row.id,
+      }));
+      return { items: page.map((r) => summary(r.row)), nextCursor };
     },
 
     /** `merchantId` scopes the lookup; undefined only for the payer's cashier page. */

@@ -1,6 +1,13 @@
 // Refunds as merchants ask for them: create (idempotent by merchant refund no, never above the
 // paid amount), read. Each refund is then carried out by its own `merchantRefund` workflow.
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, ne, sql, type SQL } from 'drizzle-orm';
+import {
+  cursorTime,
+  newestFirst,
+  pageConditions,
+  pageOf,
+  type PageQuery,
+} from '../db/books/listPages';
 import { channelAttempts, payOrders, refunds } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
@@ -11,6 +18,14 @@ import { createRefundWorkflows, type RefundWorkflowDeps } from './refundWorkflow
 export { merchantRefundReason, type RefundWorkflowDeps };
 
 type RefundRow = typeof refunds.$inferSelect;
+
+/** Which of a merchant's refunds to list, and where the page starts. */
+export interface RefundListQuery extends PageQuery {
+  payOrderId?: string | undefined;
+  status?: RefundStatus | undefined;
+  reason?: string | undefined;
+  merchantRefundNo?: string | undefined;
+}
 
 /** A merchant's refund request, as the API has validated it (src/api/schemas/refunds.ts). */
 export interface NewRefund {
@@ -33,6 +48,7 @@ export function createRefundService(deps: RefundWorkflowDeps) {
       /** A merchant refund's own words (stored as `note`), else why paycenter refunded (LATE_PAYMENT, ...). */
       reason: row.reason === merchantRefundReason ? row.note : row.reason,
       status: row.status as RefundStatus,
+      createdAt: row.createdAt.toISOString(),
     };
   }
 
@@ -183,11 +199,30 @@ export function createRefundService(deps: RefundWorkflowDeps) {
       return healedView(row);
     },
 
-    async getByMerchantRefundNo(merchantId: string, merchantRefundNo: string) {
-      const row = await findByMerchantRefundNo(merchantId, merchantRefundNo);
-      if (!row)
-        throw new DomainError('NOT_FOUND', `no refund with merchantRefundNo ${merchantRefundNo}`);
-      return healedView(row);
+    /**
+     * The merchant's refunds, newest first, a page at a time (src/db/books/listPages.ts). A
+     * listing heals nothing: reading one refund does, and the safety net starts what is missing.
+     */
+    async list(merchantId: string, query: RefundListQuery) {
+      const keys = { createdAt: refunds.createdAt, id: refunds.id };
+      const conditions: SQL[] = [eq(refunds.merchantId, merchantId)];
+      if (query.payOrderId) conditions.push(eq(refunds.payOrderId, query.payOrderId));
+      if (query.status) conditions.push(eq(refunds.status, query.status));
+      if (query.reason) conditions.push(eq(refunds.reason, query.reason));
+      if (query.merchantRefundNo) {
+        conditions.push(eq(refunds.merchantRefundNo, query.merchantRefundNo));
+      }
+      const rows = await db
+        .select({ row: refunds, createdAt: cursorTime(keys) })
+        .from(refunds)
+        .where(and(...conditions, ...pageConditions(keys, query)))
+        .orderBy(...newestFirst(keys))
+        .limit(query.limit + 1);
+      const { page, nextCursor } = pageOf(rows, query.limit, (r) => ({
+        createdAt: r.createdAt,
+        id: r.row.id,
+      }));
+      return { items: page.map((r) => view(r.row)), nextCursor };
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   merchantNotificationWorkflowId,
   type MerchantNotificationInput,
   type MerchantNotificationOutcome,
+  type MerchantRedeliveryInput,
 } from './contracts/merchantNotification';
 
 const records = proxyActivities<MerchantNotificationActivities>({
@@ -35,6 +36,13 @@ export async function merchantNotification({
   }
   await records.giveUpMerchantEvent({ eventId: event.id });
   return 'FAILED';
+}
+
+/** One more try of a stored event, after its own schedule (contract: MerchantRedeliveryInput). */
+export async function merchantRedelivery(
+  input: MerchantRedeliveryInput,
+): Promise<'DELIVERED' | 'NOT_DELIVERED'> {
+  return (await records.redeliverMerchantEvent(input)) ? 'DELIVERED' : 'NOT_DELIVERED';
 }
 
 function newMerchantEvent(type: MerchantEventType, data: MerchantEventData): MerchantEvent {
@@ -62,7 +70,10 @@ export async function tellMerchant(
   retrySeconds: number[],
 ): Promise<void> {
   const event = newMerchantEvent(type, data);
-  const firstTry = await records.recordAndDeliverMerchantEvent(event);
+  const firstTry = await records.recordAndDeliverMerchantEvent.executeWithOptions(
+    { summary: `tell the merchant ${type} (${event.id})` },
+    [event],
+  );
   if (firstTry !== 'NOT_DELIVERED') return;
   if (retrySeconds.length === 0) {
     await records.giveUpMerchantEvent({ eventId: event.id });

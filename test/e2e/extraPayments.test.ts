@@ -58,6 +58,15 @@ describe('payments the order does not need', () => {
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.attemptId, refunded.attempts[0].id);
     assert.equal((await expectMoneyConserved(system, id)).netAtChannel, 0);
+
+    // The merchant finds paycenter's own refund in its refund list, by its reason.
+    const listed = await system.api('GET', `/v1/refunds?payOrderId=${id}&reason=LATE_PAYMENT`);
+    assert.deepEqual(
+      listed.body.items.map((r: { id: string; reason: string }) => [r.id, r.reason]),
+      [[rows[0]!.id, 'LATE_PAYMENT']],
+    );
+    const asked = await system.api('GET', `/v1/refunds?payOrderId=${id}&reason=MERCHANT_REQUEST`);
+    assert.deepEqual(asked.body.items, []);
   });
 
   it('refunds the second of two paid channel orders (DUPLICATE_PAYMENT)', async () => {

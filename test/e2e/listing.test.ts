@@ -8,14 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { payOrders } from '../../src/db/schema';
 import { encodeListCursor } from '../../src/domain/schemas';
-import { ensureMerchant, generateSecret } from '../../src/services/merchants';
-import {
-  eventually,
-  startTestSystem,
-  testSecretBox,
-  type Answer,
-  type TestSystem,
-} from '../support/system';
+import { newMerchant as merchantOf, type MerchantCall } from '../support/merchants';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 /** The merchant's notify endpoint: answers 500 to the first try of each event, then 200. */
@@ -40,15 +34,8 @@ after(async () => {
   await new Promise((resolve) => endpoint.close(resolve));
 });
 
-type Call = (method: string, path: string, body?: unknown) => Promise<Answer>;
-
-/** A fresh merchant of its own, so other tests' orders never show in its lists. */
-async function newMerchant(name: string): Promise<Call> {
-  const id = `mch_${name}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
-  const key = generateSecret('pk_test');
-  await ensureMerchant(system.database.db, { id, name }, key, testSecretBox);
-  return (method, path, body) => system.api(method, path, body, { authorization: `Bearer ${key}` });
-}
+type Call = MerchantCall;
+const newMerchant = (name: string) => merchantOf(system, name);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

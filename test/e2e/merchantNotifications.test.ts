@@ -2,15 +2,9 @@
 // schedule until its endpoint answers 2xx, and every try recorded.
 // @cluster: the merchant told of every terminal change, retried until it answers.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { asc, eq } from 'drizzle-orm';
-import {
-  merchantEventIdHeader,
-  merchantSignatureHeader,
-  verifyMerchantNotification,
-} from '../../src/domain/merchantSignature';
+import { verifyMerchantNotification } from '../../src/domain/merchantSignature';
 import {
   merchantNotificationDeliveries,
   merchantNotifications,
@@ -18,49 +12,10 @@ import {
 } from '../../src/db/schema';
 import { demoMerchantId } from '../../src/services/merchants';
 import { openNotifySecrets } from '../../src/services/notifySecrets';
+import { MerchantEndpoint } from '../support/merchantEndpoint';
 import { expectMoneyConserved } from '../support/money';
 import { createPayOrder, payerPays, payingOrder, type OrderRequest } from '../support/payments';
 import { eventually, startTestSystem, testSecretBox, type TestSystem } from '../support/system';
-
-interface Received {
-  path: string;
-  eventId: string;
-  signature: string;
-  body: string;
-}
-
-/** The merchant's endpoint: answers each path from its script of statuses (then 200). */
-class MerchantEndpoint {
-  received: Received[] = [];
-  scripts = new Map<string, number[]>();
-  private server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      this.received.push({
-        path,
-        eventId: String(req.headers[merchantEventIdHeader]),
-        signature: String(req.headers[merchantSignatureHeader]),
-        body,
-      });
-      const status = this.scripts.get(path)?.shift() ?? 200;
-      res.writeHead(status).end();
-    });
-  });
-  url = '';
-
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  stop() {
-    return new Promise((resolve) => this.server.close(resolve));
-  }
-  at(path: string) {
-    return this.received.filter((r) => r.path === path);
-  }
-}
 
 let system: TestSystem;
 const merchant = new MerchantEndpoint();

@@ -66,10 +66,12 @@ describe('merchant refunds', () => {
     const created = await refund(id, AMOUNT, { reason: 'customer changed their mind' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.match(created.body.id, /^rf_[0-9A-Z]{26}$/);
+    assert.ok(!Number.isNaN(Date.parse(created.body.createdAt)));
     assert.deepEqual(
-      { ...created.body, id: undefined, merchantRefundNo: undefined },
+      { ...created.body, id: undefined, merchantRefundNo: undefined, createdAt: undefined },
       {
         id: undefined,
+        createdAt: undefined,
         payOrderId: id,
         merchantRefundNo: undefined,
         amount: AMOUNT,
@@ -233,25 +235,101 @@ describe('merchant refunds', () => {
       undefined,
       asOther,
     );
-    assert.equal(byNo.status, 404);
+    assert.deepEqual(byNo.body, { items: [], nextCursor: null });
+    const ofOrder = await system.api('GET', `/v1/refunds?payOrderId=${id}`, undefined, asOther);
+    assert.deepEqual(ofOrder.body, { items: [], nextCursor: null });
     assert.equal((await storedRefunds(id)).length, 1);
   });
 
-  it('finds a refund by merchantRefundNo', async () => {
+  it('lists refunds newest first, filtered, a page at a time', async () => {
     const { id } = await paidOrder();
-    const created = await refund(id, 1_234);
-    const found = await system.api(
-      'GET',
-      `/v1/refunds?merchantRefundNo=${encodeURIComponent(created.body.merchantRefundNo)}`,
+    const other = await paidOrder();
+    const first = (await refund(id, 1_000)).body;
+    const second = (await refund(id, 2_000, { reason: 'damaged' })).body;
+    const third = (await refund(id, 3_000)).body;
+    const elsewhere = (await refund(other.id, 500)).body;
+    const list = async (query: string) => {
+      const answer = await system.api('GET', `/v1/refunds?${query}`);
+      assert.equal(answer.status, 200, `${query}: ${JSON.stringify(answer.body)}`);
+      return answer.body as { items: { id: string }[]; nextCursor: string | null };
+    };
+    const ids = async (query: string) => (await list(query)).items.map((r) => r.id);
+
+    const all = await list(`payOrderId=${id}`);
+    assert.deepEqual(
+      all.items.map((r) => r.id),
+      [third.id, second.id, first.id],
     );
-    assert.equal(found.status, 200);
-    assert.equal(found.body.id, created.body.id);
-    assert.equal(found.body.amount, 1_234);
-    const missing = await system.api('GET', '/v1/refunds?merchantRefundNo=no-such-refund');
-    assert.equal(missing.status, 404);
-    const noQuery = await system.api('GET', '/v1/refunds');
-    assert.equal(noQuery.status, 400);
-    assert.equal(noQuery.body.code, 'VALIDATION_FAILED');
+    assert.equal(all.nextCursor, null);
+    // The item is the refund as created (its status may have moved on since).
+    assert.deepEqual({ ...all.items[1], status: undefined }, { ...second, status: undefined });
+
+    // Pages of one: each page starts after the last, none repeats, the last says so.
+    const pages: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const page = await list(`payOrderId=${id}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      pages.push(...page.items.map((r) => r.id));
+      cursor = page.nextCursor;
+    }
+    assert.deepEqual(pages, [third.id, second.id, first.id]);
+
+    assert.deepEqual(
+      await ids(`merchantRefundNo=${encodeURIComponent(elsewhere.merchantRefundNo)}`),
+      [elsewhere.id],
+    );
+    assert.deepEqual(await ids('merchantRefundNo=no-such-refund'), []);
+    assert.deepEqual(await ids(`payOrderId=${id}&reason=MERCHANT_REQUEST`), [
+      third.id,
+      second.id,
+      first.id,
+    ]);
+    assert.deepEqual(await ids(`payOrderId=${id}&reason=DUPLICATE_PAYMENT`), []);
+    assert.deepEqual(
+      await ids(`payOrderId=${id}&createdFrom=${encodeURIComponent(second.createdAt)}`),
+      [third.id, second.id],
+    );
+    assert.deepEqual(
+      await ids(`payOrderId=${id}&createdTo=${encodeURIComponent(second.createdAt)}`),
+      [first.id],
+    );
+    await settled(third.id);
+    await settled(first.id);
+    await settled(second.id);
+    assert.deepEqual(await ids(`payOrderId=${id}&status=SUCCEEDED`), [
+      third.id,
+      second.id,
+      first.id,
+    ]);
+    assert.deepEqual(await ids(`payOrderId=${id}&status=PROCESSING`), []);
+  });
+
+  it('answers 400 naming the field for every bad refund list parameter', async () => {
+    const payOrderCursor = (await system.api('GET', '/v1/pay-orders?limit=1')).body
+      .nextCursor as string;
+    assert.ok(payOrderCursor, 'the demo merchant has more than one pay order');
+    const cases: [string, string[]][] = [
+      ['payOrderId=rf_00000000000000000000000000', ['query.payOrderId']],
+      ['status=DONE', ['query.status']],
+      ['reason=damaged', ['query.reason']],
+      ['merchantRefundNo=has%20space', ['query.merchantRefundNo']],
+      ['createdFrom=yesterday', ['query.createdFrom']],
+      ['createdFrom=2026-02-01T00:00:00Z&createdTo=2026-01-01T00:00:00Z', ['query.createdTo']],
+      ['limit=0', ['query.limit']],
+      // A cursor of another list (pay orders) is not one of this list.
+      [`cursor=${payOrderCursor}`, ['query.cursor']],
+      ['limt=5', ['query']],
+    ];
+    for (const [query, fields] of cases) {
+      const answer = await system.api('GET', `/v1/refunds?${query}`);
+      assert.equal(answer.status, 400, `${query}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.code, 'VALIDATION_FAILED');
+      assert.deepEqual(
+        answer.body.errors.map((e: { field: string }) => e.field).sort(),
+        fields,
+        query,
+      );
+    }
   });
 
   it('never refunds more than was paid when 50 refunds arrive at once', async () => {

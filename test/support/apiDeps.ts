@@ -28,6 +28,7 @@ export function unwiredApiDeps(overrides: Partial<ApiDeps> = {}): ApiDeps {
     },
     payOrders: {} as never,
     refunds: {} as never,
+    events: {} as never,
     inbox: {} as never,
     safetyNet: {} as never,
     reconciliations: {} as never,

@@ -144,6 +144,11 @@ describe('loadConfig', () => {
     assert.equal(config.DATABASE_URL, undefined);
     assert.ok(Array.isArray(config.SIMULATOR_NOTIFY_RETRY_SECONDS));
     assert.equal(config.SIMULATOR_NOTIFY_RETRY_SECONDS[0], 15);
+    assert.deepEqual(config.SANDBOX_CURRENCIES, currencies);
+    assert.deepEqual(loadConfig({ SANDBOX_CURRENCIES: 'CNY, USD' }).SANDBOX_CURRENCIES, [
+      'CNY',
+      'USD',
+    ]);
   });
 
   it('coerces numbers from the environment and derives URLs from them', () => {
@@ -186,6 +191,8 @@ describe('loadConfig', () => {
     ['SANDBOX_SECRET', 'short'],
     ['PUBLIC_API_URL', 'not a url'],
     ['SIMULATOR_NOTIFY_RETRY_SECONDS', '15,soon,30'],
+    ['SANDBOX_CURRENCIES', 'CNY,XYZ'],
+    ['SANDBOX_CURRENCIES', 'CNY,,USD'],
   ] as const) {
     it(`rejects ${name}=${JSON.stringify(value)} with a ConfigError naming the variable`, () => {
       assert.throws(

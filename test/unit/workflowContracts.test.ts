@@ -12,6 +12,8 @@ import {
 import {
   merchantNotificationWorkflow,
   merchantNotificationWorkflowId,
+  merchantRedeliveryWorkflow,
+  merchantRedeliveryWorkflowId,
 } from '../../src/workflows/contracts/merchantNotification';
 import {
   merchantRefundWorkflow,
@@ -44,6 +46,7 @@ import {
 const contracts = [
   paymentWorkflow,
   merchantNotificationWorkflow,
+  merchantRedeliveryWorkflow,
   merchantRefundWorkflow,
   strayPaymentWorkflow,
   dailyReconciliationWorkflow,
@@ -69,6 +72,7 @@ describe('workflow contracts', () => {
       [
         'payment',
         'merchantNotification',
+        'merchantRedelivery',
         'merchantRefund',
         'strayPayment',
         'dailyReconciliation',
@@ -79,6 +83,7 @@ describe('workflow contracts', () => {
     assert.equal(paymentWorkflowId('po_1'), 'po_1');
     assert.equal(merchantRefundWorkflowId('rf_1'), 'rf_1');
     assert.equal(merchantNotificationWorkflowId('evt_1'), 'evt_1');
+    assert.equal(merchantRedeliveryWorkflowId('dlv_1'), 'dlv_1');
     assert.equal(strayPaymentWorkflowId('att_1'), 'stray_att_1');
     assert.equal(
       reconcileDayWorkflowId('q', { channel: 'alipay', day: '2024-05-01' }),

@@ -38,7 +38,8 @@ export const merchantRoutes: FastifyPluginAsyncZod<MerchantRoutesOptions> = asyn
         summary: 'Create a pay order',
         description:
           'Idempotent by merchantOrderNo: the same request again answers 200 with the same order; ' +
-          'another amount or currency answers 409 PAY_ORDER_CONFLICT. Amounts are integers in minor units.',
+          'another amount or currency answers 409 PAY_ORDER_CONFLICT. Amounts are integers in minor units. ' +
+          'A currency no channel of this deployment takes answers 422 CURRENCY_NOT_ACCEPTED, naming those it takes.',
         tags,
         body: createPayOrderSchema(options.limits),
         response: {
@@ -46,7 +47,7 @@ export const merchantRoutes: FastifyPluginAsyncZod<MerchantRoutesOptions> = asyn
           200: payOrderSummarySchema.meta({
             description: 'The order this merchantOrderNo already has',
           }),
-          ...problemResponses(400, 409, 413, 415),
+          ...problemResponses(400, 409, 413, 415, 422),
         },
       },
     },

@@ -6,8 +6,9 @@ import { idempotency, type IdempotencyOptions } from '../idempotency';
 import { problemResponses } from '../problems';
 import {
   createRefundSchema,
+  listRefundsQuerySchema,
   refundIdParamSchema,
-  refundLookupSchema,
+  refundListSchema,
   refundViewSchema,
 } from '../schemas/refunds';
 
@@ -72,17 +73,20 @@ export const refundRoutes: FastifyPluginAsyncZod<RefundRoutesOptions> = async (a
     '/refunds',
     {
       schema: {
-        operationId: 'getRefundByMerchantRefundNo',
-        summary: 'Find a refund by its merchantRefundNo',
+        operationId: 'listRefunds',
+        summary: 'List refunds, newest first',
+        description:
+          "Both the merchant's own refunds and those paycenter made by itself (a duplicate or late " +
+          'payment returned). Filters combine with AND; `merchantRefundNo` finds one refund. ' +
+          'Pagination is by cursor: pass `nextCursor` as `cursor` for the next, older page.',
         tags,
-        querystring: refundLookupSchema,
+        querystring: listRefundsQuerySchema,
         response: {
-          200: refundViewSchema.meta({ description: 'The refund' }),
-          ...problemResponses(400, 404),
+          200: refundListSchema.meta({ description: 'One page of refunds' }),
+          ...problemResponses(400),
         },
       },
     },
-    async (req) =>
-      options.refunds.getByMerchantRefundNo(req.merchantId, req.query.merchantRefundNo),
+    async (req) => options.refunds.list(req.merchantId, req.query),
   );
 };

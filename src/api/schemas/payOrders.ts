@@ -4,13 +4,15 @@ import { z } from 'zod';
 import { amountSchema, currencySchema } from '../../domain/money';
 import { attemptStatuses } from '../../domain/payOrder';
 import {
-  decodeListCursor,
   httpUrlSchema,
   merchantNoSchema,
+  payOrderIdPattern,
   payOrderIdSchema,
   payOrderStatusSchema,
   type PayOrderLimits,
 } from '../../domain/schemas';
+import { deliveryTrySchema } from './events';
+import { createdWindowFields, createdWindowInOrder, listSchema, pageFields } from './listing';
 
 export function createPayOrderSchema(limits: PayOrderLimits) {
   return z
@@ -45,10 +47,6 @@ export const payRequestSchema = z
 
 export const idParamSchema = z.object({ id: payOrderIdSchema });
 
-const isoDateTime = z.iso
-  .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-01-31T08:00:00Z' })
-  .transform((text) => new Date(text));
-
 export const listPayOrdersQuerySchema = z
   .object({
     status: payOrderStatusSchema.optional(),
@@ -56,48 +54,14 @@ export const listPayOrdersQuerySchema = z
       .enum(['true', 'false'], { error: 'must be true or false' })
       .transform((text) => text === 'true')
       .optional(),
-    createdFrom: isoDateTime
-      .optional()
-      .meta({ description: 'Only orders created at or after this instant (inclusive).' }),
-    createdTo: isoDateTime
-      .optional()
-      .meta({ description: 'Only orders created before this instant (exclusive).' }),
+    ...createdWindowFields('orders'),
     merchantOrderNo: merchantNoSchema
       .optional()
       .meta({ description: "Exact lookup by the merchant's own order number." }),
-    limit: z.coerce
-      .number({ error: 'must be a whole number from 1 to 100' })
-      .int('must be a whole number from 1 to 100')
-      .min(1, 'must be at least 1')
-      .max(100, 'must be at most 100')
-      .default(20)
-      .meta({ description: 'Page size, 1-100 (default 20).' }),
-    cursor: z
-      .string()
-      .max(512, 'is not a cursor from this API')
-      .transform((text, ctx) => {
-        const cursor = decodeListCursor(text);
-        if (cursor) return cursor;
-        ctx.issues.push({
-          code: 'custom',
-          message: 'is not a cursor from this API (pass nextCursor as it came)',
-          input: text,
-        });
-        return z.NEVER;
-      })
-      .optional()
-      .meta({ description: 'The `nextCursor` of the previous page, as it came.' }),
+    ...pageFields(payOrderIdPattern),
   })
   .strict()
-  .superRefine((query, ctx) => {
-    if (query.createdFrom && query.createdTo && query.createdFrom > query.createdTo) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['createdTo'],
-        message: 'must not be before createdFrom',
-      });
-    }
-  });
+  .superRefine(createdWindowInOrder);
 
 // ---- Answers ----
 
@@ -113,29 +77,13 @@ export const payOrderSummarySchema = z.object({
   cashierUrl: z.string(),
 });
 
-export const payOrderListSchema = z.object({
-  items: z.array(payOrderSummarySchema),
-  nextCursor: z
-    .string()
-    .nullable()
-    .meta({ description: 'Pass as `cursor` for the next (older) page; null on the last page.' }),
-});
+export const payOrderListSchema = listSchema(payOrderSummarySchema);
 
 const merchantNotificationViewSchema = z.object({
   eventId: z.string(),
   type: z.string().meta({ description: 'pay_order.succeeded, pay_order.closed, ...' }),
   status: z.string().meta({ description: 'PENDING, DELIVERED or FAILED' }),
-  attempts: z.array(
-    z.object({
-      attemptNo: z.number().int(),
-      responseStatus: z.number().int().nullable(),
-      error: z.string().nullable().meta({
-        description:
-          'why the try failed: HTTP_3XX, HTTP_4XX, HTTP_5XX, TIMEOUT, CONNECTION_REFUSED, ADDRESS_NOT_ALLOWED, ...',
-      }),
-      attemptedAt: z.iso.datetime(),
-    }),
-  ),
+  attempts: z.array(deliveryTrySchema),
 });
 
 export const payOrderViewSchema = payOrderSummarySchema.extend({

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors';
 import { notificationFields } from '../notificationFields';
-import { currencies } from '../../domain/money';
+import { currencies, type Currency } from '../../domain/money';
 import type { ChannelFact } from '../../domain/payOrder';
 import {
   ChannelRejectedError,
@@ -104,6 +104,8 @@ export interface SandboxAdapterOptions {
   appId: string;
   secret: string;
   timeoutMs?: number;
+  /** What it takes; default every currency paycenter supports. */
+  currencies?: readonly Currency[];
 }
 
 export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAdapter {
@@ -162,7 +164,7 @@ export function createSandboxAdapter(options: SandboxAdapterOptions): ChannelAda
     name: 'sandbox',
     methods: ['page', 'qr'],
     handOffs: { page: 'redirect', qr: 'qr' },
-    currencies,
+    currencies: options.currencies ?? currencies,
 
     async createOrder(order: ChannelOrderRequest) {
       const request: SandboxCreateRequest = {

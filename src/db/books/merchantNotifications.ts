@@ -1,6 +1,6 @@
 // The books of merchant notifications: each event stored once for its pay order's notify URL,
 // every delivery try, and the event's final status.
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import {
   merchantNotificationDeliveries,
@@ -27,6 +27,8 @@ export async function storeMerchantEvent(db: Db, event: MerchantEvent): Promise<
       type: event.type,
       url: order.notifyUrl,
       payload: event,
+      // The event's own time, which its body carries: the merchant's event list sorts by it.
+      createdAt: new Date(event.createdAt),
     })
     .onConflictDoNothing();
   return true;
@@ -47,30 +49,58 @@ export async function merchantEventToDeliver(db: Db, eventId: string) {
   return row;
 }
 
-/** Records one delivery try (once per try number) and, when the merchant took it, the delivery. */
+/** What one POST to the merchant came to. */
+export interface DeliveryTry {
+  eventId: string;
+  responseStatus: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** Records one try of the event's schedule (once per try number) and, when taken, the delivery. */
 export async function recordDeliveryTry(
   db: Db,
-  attempt: {
-    eventId: string;
-    attemptNo: number;
-    responseStatus: number | null;
-    error: string | null;
-  },
+  attempt: DeliveryTry & { attemptNo: number },
 ): Promise<void> {
-  const { eventId } = attempt;
+  const row = { id: newId('dlv', Date.now(), Math.random), trigger: 'SCHEDULE', ...attempt };
+  await recordTry(db, row, ['PENDING']);
+}
+
+/**
+ * Records one redelivery (once per redelivery ID) and, when the merchant took it, the delivery:
+ * also of an event whose schedule had given up (FAILED).
+ */
+export async function recordRedelivery(
+  db: Db,
+  redelivery: DeliveryTry & { id: string },
+): Promise<void> {
+  await recordTry(db, { ...redelivery, trigger: 'REDELIVERY' }, ['PENDING', 'FAILED']);
+}
+
+/** The recorded outcome of a redelivery, if it is recorded. */
+export async function recordedRedelivery(db: Db, id: string) {
+  const [row] = await db
+    .select({ error: merchantNotificationDeliveries.error })
+    .from(merchantNotificationDeliveries)
+    .where(eq(merchantNotificationDeliveries.id, id));
+  return row;
+}
+
+async function recordTry(
+  db: Db,
+  row: typeof merchantNotificationDeliveries.$inferInsert & DeliveryTry,
+  deliverableFrom: string[],
+): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx
-      .insert(merchantNotificationDeliveries)
-      .values({ id: newId('dlv', Date.now(), Math.random), ...attempt })
-      .onConflictDoNothing();
-    if (attempt.error === null) {
+    await tx.insert(merchantNotificationDeliveries).values(row).onConflictDoNothing();
+    if (row.error === null) {
       await tx
         .update(merchantNotifications)
         .set({ status: 'DELIVERED', deliveredAt: sql`now()` })
         .where(
           and(
-            eq(merchantNotifications.eventId, eventId),
-            eq(merchantNotifications.status, 'PENDING'),
+            eq(merchantNotifications.eventId, row.eventId),
+            inArray(merchantNotifications.status, deliverableFrom),
           ),
         );
     }

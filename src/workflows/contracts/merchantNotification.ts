@@ -26,3 +26,23 @@ export const merchantNotificationWorkflow = workflowContract<
 export function merchantNotificationWorkflowId(eventId: string): string {
   return eventId;
 }
+
+/**
+ * One more POST of a stored event, asked for by its merchant or an operator after its own tries:
+ * whatever the event's status, and recorded as a try of its own. Keyed by the redelivery's ID
+ * (`dlv_…`), which is also its try's ID in the books.
+ */
+export interface MerchantRedeliveryInput {
+  eventId: string;
+  redeliveryId: string;
+}
+
+export const merchantRedeliveryWorkflow = workflowContract<
+  MerchantRedeliveryInput,
+  'DELIVERED' | 'NOT_DELIVERED'
+>()('merchantRedelivery');
+
+/** A redelivery runs under its own ID, which its try keeps in the books. */
+export function merchantRedeliveryWorkflowId(redeliveryId: string): string {
+  return redeliveryId;
+}
