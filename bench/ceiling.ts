@@ -43,8 +43,10 @@ export function startedAsPayOrder(id: string, taskQueue: string): WorkflowOption
       { key: searchAttributes.merchantOrderNo, value: id },
       { key: searchAttributes.payStatus, value: 'CREATED' },
       { key: searchAttributes.needsAttention, value: false },
+      { key: searchAttributes.amount, value: 1234 },
+      { key: searchAttributes.expiresAt, value: new Date(Date.now() + 3600_000) },
     ],
-    staticSummary: `${id}: 12.34 CNY`,
+    staticSummary: `Pay 12.34 CNY · mch_bench · ${id}`,
   };
 }
 

@@ -19,6 +19,7 @@ import {
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDatabaseExists, isPortOpen } from '../src/db/client';
+import { cliSearchAttributeType } from '../src/dev/temporal';
 import { searchAttributes } from '../src/workflows/contracts/payment';
 import { freePort } from '../test/support/ports';
 
@@ -351,7 +352,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       'frontend.enableExecuteMultiOperation=true',
       ...Object.values(searchAttributes).flatMap((key) => [
         '--search-attribute',
-        `${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`,
+        `${key.name}=${cliSearchAttributeType[key.type]}`,
       ]),
     ];
     const temporal = processPart(

@@ -32,7 +32,7 @@ export const bareEventId = (payOrderId: string) => `${payOrderId}-evt`;
 
 /** One save: an activity and the search attribute upsert that goes with it. */
 async function save(status: string) {
-  await acts.savePayOrder();
+  await acts.savePayOrder.executeWithOptions({ summary: 'save v3: SUCCEEDED' }, []);
   upsertSearchAttributes([
     { key: searchAttributes.payStatus, value: status },
     { key: searchAttributes.needsAttention, value: false },
@@ -97,8 +97,9 @@ export const currentPay = defineUpdate<{ attemptId: string }, []>('currentPay');
 export const currentNotify = defineSignal('currentNotify');
 
 /**
- * Paycenter's payment as issue 17 left it, its activities doing nothing: the commands and workflow
- * tasks one paid payment costs the engine (ARCHITECTURE "The payment workflow in code"). Started
+ * Paycenter's payment as it is now, its activities doing nothing: the commands (with their
+ * summaries) and workflow tasks one paid payment costs the engine (ARCHITECTURE "The payment
+ * workflow in code"); not the current details the real run sets, which cost its worker only. Started
  * with the pay order's search attributes; the shape's patch marker and the expiry timer; the pay
  * Update opens a channel order between two saves in one activity; the first query's timer waits
  * for the notify signal; then the paid order's save, and the first merchant delivery try while
@@ -106,14 +107,17 @@ export const currentNotify = defineSignal('currentNotify');
  * out its late window, so that the driver can wait for its result.
  */
 export async function currentShapePayment(expirySeconds: number, firstQuerySeconds: number) {
-  patched('payment-shape-3');
+  patched('payment-shape-4');
   let opening = false;
   let opened = false;
   let paid = false;
   setHandler(currentPay, async () => {
     opening = true;
     upsertSearchAttributes([{ key: searchAttributes.payStatus, value: 'PAYING' }]);
-    await acts.openChannelOrderBetweenSaves();
+    await acts.openChannelOrderBetweenSaves.executeWithOptions(
+      { summary: 'open sandbox page T01' },
+      [],
+    );
     opened = true;
     return { attemptId: 'att' };
   });
@@ -129,6 +133,8 @@ export async function currentShapePayment(expirySeconds: number, firstQuerySecon
     { key: searchAttributes.payChannel, value: 'sandbox' },
   ]);
   let told = false;
-  void acts.recordAndDeliverMerchantEvent().then(() => (told = true));
+  void acts.recordAndDeliverMerchantEvent
+    .executeWithOptions({ summary: 'tell the merchant pay_order.succeeded (evt_01)' }, [])
+    .then(() => (told = true));
   await condition(() => told, 72 * 3600 * 1000);
 }

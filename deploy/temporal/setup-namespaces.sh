@@ -8,8 +8,8 @@ set -euo pipefail
 
 retention=${TEMPORAL_RETENTION:-7d}
 # Name:Type, as in src/workflows/contracts/payment.ts (searchAttributes).
-attributes=(MerchantId:Keyword MerchantOrderNo:Keyword PayStatus:Keyword PayChannel:Keyword NeedsAttention:Bool)
-every_attribute="MerchantId = '' AND MerchantOrderNo = '' AND PayStatus = '' AND PayChannel = '' AND NeedsAttention = false"
+attributes=(MerchantId:Keyword MerchantOrderNo:Keyword PayStatus:Keyword PayChannel:Keyword NeedsAttention:Bool Amount:Int ExpiresAt:Datetime AnomalyKinds:KeywordList AttentionReason:Keyword)
+every_attribute="MerchantId = '' AND MerchantOrderNo = '' AND PayStatus = '' AND PayChannel = '' AND NeedsAttention = false AND Amount = 0 AND ExpiresAt = '2000-01-01T00:00:00Z' AND AnomalyKinds = '' AND AttentionReason = ''"
 
 # Retries a command every 2 s for at most 2 minutes.
 eventually() {

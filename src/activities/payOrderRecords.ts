@@ -36,8 +36,19 @@ export function createPayOrderRecordActivities({ db, corrections, metrics }: Pay
     },
 
     /** Puts the pay order on the operators' exception list (through its workflow while it runs). */
-    async flagPayOrder({ payOrderId, reason }: { payOrderId: string; reason?: string }) {
-      await corrections.flagPayOrder(payOrderId, reason ?? 'a refund needs an operator');
+    async flagPayOrder({
+      payOrderId,
+      reason,
+      code,
+    }: {
+      payOrderId: string;
+      reason?: string;
+      /** Absent in the inputs of workflows recorded before it (a refund's flags). */
+      code?: string;
+    }) {
+      await corrections.flagPayOrder(payOrderId, reason ?? 'a refund needs an operator', {
+        code: code ?? 'REFUND_REFUSED',
+      });
     },
 
     /**

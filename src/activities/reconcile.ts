@@ -318,7 +318,9 @@ export function createReconcileActivities(deps: {
 
     /** Puts a pay order with an undecidable difference on the operators' list. */
     async flagForOperator({ payOrderId, reason }: { payOrderId: string; reason: string }) {
-      await deps.corrections.flagPayOrder(payOrderId, reason);
+      await deps.corrections.flagPayOrder(payOrderId, reason, {
+        code: 'RECONCILIATION_DIFFERENCE',
+      });
     },
 
     /** Writes the run's report from its recorded differences and answers it. */

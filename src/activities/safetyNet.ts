@@ -300,11 +300,10 @@ export function createSafetyNetActivities({
       if (correction.kind === 'wait') return { action: 'WAITING', reason: correction.reason };
       reason = correction.reason;
     }
-    await corrections.flagPayOrder(
-      suspect.payOrderId,
-      `safety net ${check}: ${reason}`,
-      suspect.flagPasses,
-    );
+    await corrections.flagPayOrder(suspect.payOrderId, `safety net ${check}: ${reason}`, {
+      code: check,
+      passes: suspect.flagPasses,
+    });
     return { action: 'FLAGGED', reason };
   }
 

@@ -75,6 +75,18 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   return { address: `127.0.0.1:${options.port}`, stop: () => env.teardown() };
 }
 
+/** Each search attribute type paycenter uses, as the Temporal CLI names it (`--search-attribute`). */
+export const cliSearchAttributeType = {
+  KEYWORD: 'Keyword',
+  KEYWORD_LIST: 'KeywordList',
+  BOOL: 'Bool',
+  INT: 'Int',
+  DATETIME: 'Datetime',
+} as const satisfies Record<
+  (typeof searchAttributes)[keyof typeof searchAttributes]['type'],
+  string
+>;
+
 /** Registers the search attributes paycenter needs on a cluster that lacks them. Safe to repeat. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string) {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({
@@ -83,7 +95,8 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const existing = new Set(Object.keys(customAttributes ?? {}));
   const missing = Object.values(searchAttributes).filter((key) => !existing.has(key.name));
   if (missing.length === 0) return;
-  const indexedType = { KEYWORD: 2, BOOL: 5 } as const; // temporal.api.enums.v1.IndexedValueType
+  // temporal.api.enums.v1.IndexedValueType
+  const indexedType = { KEYWORD: 2, INT: 3, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 } as const;
   await connection.operatorService.addSearchAttributes({
     namespace,
     searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedType[key.type]])),

@@ -21,6 +21,15 @@ export interface TemporalServerBinaries {
   schemaDir: string;
 }
 
+/** A value of each search attribute type for a list query that names the attribute. */
+const probeValue = {
+  KEYWORD: "''",
+  KEYWORD_LIST: "''",
+  BOOL: 'false',
+  INT: '0',
+  DATETIME: "'2000-01-01T00:00:00Z'",
+} as const;
+
 /** Runs scripts/temporal-server.sh, which builds the binaries the first time (minutes). */
 export async function temporalServerBinaries(): Promise<TemporalServerBinaries> {
   const script = path.join(root, 'scripts/temporal-server.sh');
@@ -298,7 +307,7 @@ async function prepareNamespace(address: string, namespace: string): Promise<voi
       ensureSearchAttributes(connection, namespace),
     );
     const everyAttribute = Object.values(searchAttributes)
-      .map((key) => `${key.name} = ${key.type === 'BOOL' ? 'false' : "''"}`)
+      .map((key) => `${key.name} = ${probeValue[key.type]}`)
       .join(' AND ');
     await eventually('search attributes to be queryable', 60_000, () =>
       workflowService.countWorkflowExecutions({ namespace, query: everyAttribute }),

@@ -1,19 +1,8 @@
 // Money is an integer count of a currency's minor units; nothing here ever touches a float.
 import { z } from 'zod';
+import { currencies, currencyExponents, type Currency } from './currencies';
 
-/** ISO 4217 currencies paycenter accepts, with the number of minor-unit digits of each. */
-export const currencyExponents = {
-  CNY: 2,
-  HKD: 2,
-  USD: 2,
-  EUR: 2,
-  GBP: 2,
-  JPY: 0,
-  SGD: 2,
-  KWD: 3,
-} as const;
-export type Currency = keyof typeof currencyExponents;
-export const currencies = Object.keys(currencyExponents) as Currency[];
+export { currencies, currencyExponents, formatMinorUnits, type Currency } from './currencies';
 
 export const currencySchema = z.enum(currencies as [Currency, ...Currency[]], {
   error: () => `must be an ISO 4217 code paycenter supports: ${currencies.join(', ')}`,
@@ -25,17 +14,6 @@ export function amountSchema(maxMinorUnits: number) {
     .int('must be an integer number of minor units (no decimals)')
     .positive('must be greater than zero')
     .max(maxMinorUnits, `must not exceed ${maxMinorUnits} minor units`);
-}
-
-/** Renders minor units as a decimal string ("12.34") for humans and for channels that want major units. */
-export function formatMinorUnits(amount: number, currency: Currency): string {
-  const exponent = currencyExponents[currency];
-  const sign = amount < 0 ? '-' : '';
-  const digits = Math.abs(amount)
-    .toString()
-    .padStart(exponent + 1, '0');
-  if (exponent === 0) return sign + digits;
-  return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }
 
 /**

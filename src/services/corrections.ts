@@ -170,19 +170,18 @@ export function createCorrections(deps: CorrectionDeps) {
      */
     /**
      * Flags the pay order through its workflow, or in the books once the workflow is gone.
-     * `passes`: a flag for a channel order open past expiry, which passes once none is open.
+     * `code`: the reason's short name (AttentionReason in the Temporal UI). `passes`: a flag for
+     * a channel order open past expiry, which passes once none is open.
      */
     async flagPayOrder(
       payOrderId: string,
       reason: string,
-      passes?: 'OPEN_PAST_EXPIRY',
+      { code, passes }: { code: string; passes?: 'OPEN_PAST_EXPIRY' | undefined },
     ): Promise<void> {
-      log.warn({ payOrderId, reason }, 'pay order needs an operator');
+      log.warn({ payOrderId, reason, code }, 'pay order needs an operator');
       try {
         const handle = temporal.workflow.getHandle(paymentWorkflowId(payOrderId));
-        await (passes
-          ? handle.signal(attention, reason, passes)
-          : handle.signal(attention, reason));
+        await handle.signal(attention, reason, passes, code);
         return;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -70,9 +70,10 @@ export function createPaymentWorkflows(deps: PaymentWorkflowDeps) {
           { key: searchAttributes.merchantOrderNo, value: row.merchantOrderNo },
           { key: searchAttributes.payStatus, value: 'CREATED' },
           { key: searchAttributes.needsAttention, value: false },
+          { key: searchAttributes.amount, value: row.amount },
+          { key: searchAttributes.expiresAt, value: row.expiresAt },
         ],
-        staticSummary: `${row.merchantOrderNo}: ${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency}`,
-        staticDetails: row.subject,
+        ...paymentMetadata(row),
       });
       if (start === 'ALREADY_STARTED') {
         deps.log.debug({ payOrderId: row.id }, 'payment workflow already started');
@@ -84,3 +85,29 @@ export function createPaymentWorkflows(deps: PaymentWorkflowDeps) {
 }
 
 export type PaymentWorkflows = ReturnType<typeof createPaymentWorkflows>;
+
+/**
+ * What the Temporal UI shows of a payment before anything happens: a one-line summary and the
+ * order in Markdown. The workflow keeps its current details (src/workflows/payment/details.ts).
+ */
+export function paymentMetadata(row: PayOrderRow): {
+  staticSummary: string;
+  staticDetails: string;
+} {
+  const money = `${formatMinorUnits(row.amount, row.currency as Currency)} ${row.currency}`;
+  return {
+    staticSummary: `Pay ${money} · ${row.merchantId} · ${row.merchantOrderNo}`,
+    staticDetails: [
+      `**${money}** for *${markdownText(row.subject)}*`,
+      '',
+      `- merchant \`${row.merchantId}\`, order \`${row.merchantOrderNo}\``,
+      `- pay order \`${row.id}\``,
+      `- expires ${row.expiresAt.toISOString()}`,
+    ].join('\n'),
+  };
+}
+
+/** Text a merchant wrote, with Markdown's own characters escaped. */
+function markdownText(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+}

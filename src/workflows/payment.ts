@@ -72,13 +72,13 @@ function answerMessages(order: PayOrderRun) {
   setHandler(notify, (fact) => {
     facts.push(fact);
   });
-  setHandler(attention, (reason, passes) =>
+  setHandler(attention, (reason, passes, code) =>
     serialized(async () => {
-      log.warn('an operator is asked to look at this pay order', { reason });
+      log.warn('an operator is asked to look at this pay order', { reason, code });
       if (passes === 'OPEN_PAST_EXPIRY' && order.takes('open-past-expiry-flag-passes')) {
         await order.flagUntilClosed();
       } else {
-        await order.flagForOperator();
+        await order.flagForOperator({ code: code ?? 'FLAGGED', reason });
       }
     }),
   );

@@ -5,6 +5,7 @@ import { log, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { ChannelCallActivities, ChannelRefundRef } from '../activities/channelCalls';
 import type { PayOrderRecordActivities } from '../activities/payOrderRecords';
 import type { StrayPaymentActivities } from '../activities/strayPayments';
+import { formatMinorUnits } from '../domain/currencies';
 import { newId } from '../domain/ids';
 import type { ChannelFact } from '../domain/payOrder';
 import {
@@ -49,10 +50,11 @@ export async function refundAtChannel(
   ref: ChannelRefundRef,
   amount: number,
   schedule: QuerySchedule,
+  summary = `refund ${ref.refundNo}`,
 ): Promise<RefundStatus> {
   let status: RefundStatus;
   try {
-    status = await channel.refundChannelOrder({ ...ref, amount });
+    status = await channel.refundChannelOrder.executeWithOptions({ summary }, [{ ...ref, amount }]);
   } catch (err) {
     log.error('channel refused the refund', { refundNo: ref.refundNo, error: String(err) });
     return 'FAILED';
@@ -103,7 +105,9 @@ export async function settleRefund(
   schedule: QuerySchedule,
   end: RefundEnd,
 ): Promise<RefundStatus> {
-  const status = await refundAtChannel(ref, refund.amount, schedule);
+  const money = `${formatMinorUnits(refund.amount, refund.currency)} ${refund.currency}`;
+  const summary = `refund ${refund.reason} ${money} of ${ref.channel} ${ref.outTradeNo}`;
+  const status = await refundAtChannel(ref, refund.amount, schedule, summary);
   end.known?.(status);
   await records.saveRefund({ ...refund, status });
   if (status === 'FAILED') {
@@ -178,6 +182,7 @@ export async function strayPayment(input: StrayPaymentInput): Promise<StrayPayme
     await records.flagPayOrder({
       payOrderId: input.payOrderId,
       reason: `a success for ${input.outTradeNo} the channel does not confirm`,
+      code: 'STRAY_PAYMENT_UNCONFIRMED',
     });
     return 'NOT_PAID';
   }
@@ -254,6 +259,7 @@ function toldOrFlagged(
       records.flagPayOrder({
         payOrderId: refund.payOrderId,
         reason: `the channel refused refund ${refund.id}`,
+        code: 'REFUND_REFUSED',
       }),
     refunded: (news) =>
       startMerchantNotification(

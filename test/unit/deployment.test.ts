@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { Histogram } from 'prom-client';
 import { parse } from 'yaml';
 import { createApiMetrics, createWorkerMetrics } from '../../src/metrics';
-import { dynamicConfigFlags } from '../../src/dev/temporal';
+import { cliSearchAttributeType, dynamicConfigFlags } from '../../src/dev/temporal';
 import { workerHeapMiB } from '../../src/system';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { dashboardJson, dashboardPath, datasourceUid } from '../../scripts/grafanaDashboard';
@@ -205,9 +205,8 @@ describe('deploy/temporal', () => {
     const script = read('deploy/temporal/setup-namespaces.sh');
     const declared = /^attributes=\(([^)]*)\)/m.exec(script)?.[1]?.split(/\s+/).filter(Boolean);
     assert.ok(declared, 'setup-namespaces.sh lists its attributes');
-    const typeNames = { KEYWORD: 'Keyword', BOOL: 'Bool' } as Record<string, string>;
     const expected = Object.values(searchAttributes).map(
-      (key) => `${key.name}:${typeNames[key.type]}`,
+      (key) => `${key.name}:${cliSearchAttributeType[key.type]}`,
     );
     assert.deepEqual([...declared].sort(), expected.sort());
     // The readiness query names every one of them.

@@ -3,11 +3,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type ApplicationFailure } from '@temporalio/common';
 import {
   attention,
+  clearAttention,
   notify,
+  searchAttributes,
   status,
   type PayOrderView,
 } from '../../src/workflows/contracts/payment';
@@ -23,6 +25,36 @@ import {
 } from '../support/workflowHarness';
 
 const recorded: Record<string, string> = {};
+
+/** Two channel orders opened one after the other, and each paid: the second is a duplicate. */
+async function paidTwice(handle: WorkflowHandle) {
+  const first = await payWith(handle, 'page');
+  const second = await payWith(handle, 'qr');
+  for (const { attempt } of [first, second]) {
+    await handle.signal(notify, {
+      outTradeNo: attempt.outTradeNo,
+      status: 'SUCCEEDED',
+      amount: 500,
+      source: 'notify',
+    });
+  }
+  return { first, second };
+}
+
+/** What the Temporal UI shows as the workflow's current details. */
+async function currentDetailsOf(handle: WorkflowHandle): Promise<string> {
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return metadata.currentDetails ?? '';
+}
+
+/** The summaries of the activities the workflow scheduled, as the Temporal UI shows them. */
+async function activitySummaries(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const summary = event.activityTaskScheduledEventAttributes ? event.userMetadata?.summary : null;
+    return summary ? [defaultPayloadConverter.fromPayload<string>(summary)] : [];
+  });
+}
 
 describe('payment workflow', () => {
   it('serializes 50 concurrent pay requests into one channel order', async () => {
@@ -100,6 +132,9 @@ describe('payment workflow', () => {
       const result = await handle.result();
       assert.equal(result.status, 'SUCCEEDED');
       assert.ok(channel.queried.length >= 2);
+      // The success the notifications missed is shown as such to operators.
+      const shown = (await handle.describe()).typedSearchAttributes;
+      assert.deepEqual(shown.get(searchAttributes.anomalyKinds), ['FOUND_BY_QUERY']);
       recorded['settled-by-query'] = historyToJSON(await handle.fetchHistory());
     });
   });
@@ -108,16 +143,7 @@ describe('payment workflow', () => {
     const channel = new FakeChannel();
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const first = await payWith(handle, 'page');
-      const second = await payWith(handle, 'qr');
-      for (const { attempt } of [first, second]) {
-        await handle.signal(notify, {
-          outTradeNo: attempt.outTradeNo,
-          status: 'SUCCEEDED',
-          amount: 500,
-          source: 'notify',
-        });
-      }
+      const { second } = await paidTwice(handle);
       const result: PayOrderView = await handle.result();
       assert.equal(result.status, 'SUCCEEDED');
       assert.deepEqual(
@@ -126,6 +152,73 @@ describe('payment workflow', () => {
       );
       assert.deepEqual(channel.refunded, [second.attempt.outTradeNo]);
       recorded['duplicate-refunded'] = historyToJSON(await handle.fetchHistory());
+    });
+  });
+
+  it('shows operators the story: activity summaries, current details, anomalies, attention', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input({ lateWindowSeconds: 30 }));
+      const { second } = await paidTwice(handle);
+      await eventually(async () => (await handle.query(status)).status === 'SUCCEEDED', {
+        what: 'the order paid',
+      });
+      await handle.signal(
+        attention,
+        'safety net MONEY_NOT_CONSERVED: a test',
+        undefined,
+        'MONEY_NOT_CONSERVED',
+      );
+      const shown = async () => (await handle.describe()).typedSearchAttributes;
+      await eventually(
+        async () => (await shown()).get(searchAttributes.attentionReason) === 'MONEY_NOT_CONSERVED',
+        { what: 'AttentionReason' },
+      );
+      await eventually(
+        async () => (await handle.query(status)).refunds[0]?.status === 'SUCCEEDED',
+        { what: 'the duplicate refunded' },
+      );
+      const [refund] = (await handle.query(status)).refunds;
+      assert.deepEqual((await shown()).get(searchAttributes.anomalyKinds), ['DUPLICATE_PAYMENT']);
+      assert.equal((await shown()).get(searchAttributes.needsAttention), true);
+
+      const details = await currentDetailsOf(handle);
+      assert.match(details, /^\*\*SUCCEEDED\*\* · paid by sandbox page `T/);
+      assert.match(
+        details,
+        /\*\*Needs attention: MONEY_NOT_CONSERVED\*\* · safety net MONEY_NOT_CONSERVED: a test/,
+      );
+      assert.match(details, /Anomalies made harmless: DUPLICATE_PAYMENT/);
+      assert.ok(
+        details.includes(`- \`${refund!.id}\` 5.00 CNY DUPLICATE_PAYMENT: SUCCEEDED`),
+        details,
+      );
+      assert.ok(
+        details.includes(`- \`${second.attempt.outTradeNo}\` sandbox qr: SUCCEEDED`),
+        details,
+      );
+
+      const summaries = await activitySummaries(handle);
+      assert.ok(
+        summaries.includes(
+          `refund DUPLICATE_PAYMENT 5.00 CNY of sandbox ${second.attempt.outTradeNo}`,
+        ),
+        summaries.join('\n'),
+      );
+      assert.ok(
+        summaries.some((s) => /^save v\d+: SUCCEEDED$/.test(s)),
+        summaries.join('\n'),
+      );
+      assert.ok(summaries.some((s) => /^save v\d+: SUCCEEDED, needs attention$/.test(s)));
+
+      await handle.signal(clearAttention, 'looked: the books are right');
+      await eventually(async () => (await shown()).get(searchAttributes.needsAttention) === false, {
+        what: 'the flag cleared',
+      });
+      assert.equal((await shown()).get(searchAttributes.attentionReason), undefined);
+      assert.doesNotMatch(await currentDetailsOf(handle), /Needs attention/);
+      recorded['operator-view'] = historyToJSON(await handle.fetchHistory());
+      await handle.terminate('the test has seen enough');
     });
   });
 

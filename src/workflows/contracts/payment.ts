@@ -49,6 +49,8 @@ export interface PaymentResume {
   lastQueryAtMs?: number;
   /** Why the order is flagged, when that reason passes by itself (see PassingFlag). */
   passingFlag?: PassingFlag;
+  /** Why the order needs an operator, while it does (AttentionReason). */
+  attention?: { code: string; reason: string };
   refunds: RefundView[];
   facts: ChannelFact[];
 }
@@ -114,8 +116,10 @@ export type PassingFlag = 'CHANNEL_SILENT' | 'OPEN_PAST_EXPIRY';
 /**
  * Something outside the workflow (reconciliation, a safety-net scan) wants an operator to look.
  * `passes`: the flag is for a channel order open past expiry, and passes once none is open.
+ * `code`: the reason's short name, shown as AttentionReason (senders before it gave none).
  */
-export const attention = defineSignal<[reason: string, passes?: 'OPEN_PAST_EXPIRY']>('attention');
+export const attention =
+  defineSignal<[reason: string, passes?: 'OPEN_PAST_EXPIRY', code?: string]>('attention');
 /** An operator has looked and clears NeedsAttention, saying why (the audit log keeps the note). */
 export const clearAttention = defineSignal<[note: string]>('clearAttention');
 
@@ -125,7 +129,35 @@ export const searchAttributes = {
   payStatus: defineSearchAttributeKey('PayStatus', SearchAttributeType.KEYWORD),
   payChannel: defineSearchAttributeKey('PayChannel', SearchAttributeType.KEYWORD),
   needsAttention: defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL),
+  /** The order's amount in minor units, set at start. */
+  amount: defineSearchAttributeKey('Amount', SearchAttributeType.INT),
+  /** When the order expires, set at start. */
+  expiresAt: defineSearchAttributeKey('ExpiresAt', SearchAttributeType.DATETIME),
+  /** What went wrong and was made harmless (AnomalyKind); runs since `operator-attributes`. */
+  anomalyKinds: defineSearchAttributeKey('AnomalyKinds', SearchAttributeType.KEYWORD_LIST),
+  /** Why the order needs an operator (AttentionReason), while it does; runs since `operator-attributes`. */
+  attentionReason: defineSearchAttributeKey('AttentionReason', SearchAttributeType.KEYWORD),
 } as const;
+
+/**
+ * The anomalies a payment can meet, as AnomalyKinds shows them: money the order did not need
+ * (refunded), and a success learnt by asking the channel or from its statement rather than from
+ * its notification (掉单, found anyway).
+ */
+export type AnomalyKind =
+  | 'DUPLICATE_PAYMENT'
+  | 'LATE_PAYMENT'
+  | 'AMOUNT_MISMATCH'
+  | 'FOUND_BY_QUERY'
+  | 'FOUND_BY_STATEMENT';
+
+/**
+ * Why the order needs an operator, as AttentionReason shows it: a flag that passes by itself
+ * (PassingFlag), a refund the channel refused, a success of another amount, or the code the
+ * `attention` signal gave (a safety-net check's name, RECONCILIATION_DIFFERENCE,
+ * STRAY_PAYMENT_UNCONFIRMED); FLAGGED when it gave none.
+ */
+export type AttentionReason = PassingFlag | 'REFUND_REFUSED' | 'AMOUNT_MISMATCH' | (string & {});
 
 /** The sync Update's refusal when asking the channel could not change anything. */
 export const nothingToSync = 'NOTHING_TO_SYNC';

@@ -52,11 +52,18 @@ export interface ChannelOrderRun {
   changeTo(next: PayOrderState): PayOrderChange | undefined;
   written(next: PayOrderState, version: number): void;
   takes(patch: string): boolean;
-  applyFact(fact: ChannelFact): Promise<void>;
+  applyFact(fact: ChannelFact, context?: FactContext): Promise<void>;
   applyFacts(): Promise<void>;
   channelAnswered(how: 'learnt' | 'closed'): Promise<void>;
   flagIfUnreachable(failures: number, what: Record<string, unknown>): Promise<void>;
 }
+
+/**
+ * How a run learnt a channel fact: `told` (a notification, a statement, the answer of the call
+ * that opened the channel order) or `asked` (it queried or closed the open channel order: a
+ * success learnt so is one the notifications missed).
+ */
+export type FactContext = 'told' | 'asked';
 
 const channel = proxyActivities<ChannelCallActivities & ChannelOrderOpeningActivities>({
   startToCloseTimeout: '20s',
@@ -134,7 +141,10 @@ async function openAtChannel(run: ChannelOrderRun, request: PayRequest): Promise
   let outcome: ChannelFact | undefined;
   try {
     const created = openingChange
-      ? await channel.openChannelOrderBetweenSaves({ opening: openingChange, open })
+      ? await channel.openChannelOrderBetweenSaves.executeWithOptions(
+          { summary: `open ${attempt.channel} ${attempt.method} ${attempt.outTradeNo}` },
+          [{ opening: openingChange, open }],
+        )
       : await channel.openChannelOrder(open);
     attempt = openedAttempt(attempt, created);
     outcome = created.outcome;
@@ -218,13 +228,12 @@ export async function queryOpenAttempt(run: ChannelOrderRun) {
   run.queriesDone += 1;
   let learnt = false;
   try {
-    const fact = await queries.queryChannelOrder({
-      channel: open.channel,
-      outTradeNo: open.outTradeNo,
-      method: open.method,
-    });
+    const fact = await queries.queryChannelOrder.executeWithOptions(
+      { summary: `query ${open.channel} ${open.outTradeNo} (query ${run.queriesDone})` },
+      [{ channel: open.channel, outTradeNo: open.outTradeNo, method: open.method }],
+    );
     learnt = !(fact.status === 'NOT_FOUND' && open.status === 'PENDING');
-    await run.applyFact(fact);
+    await run.applyFact(fact, 'asked');
   } catch (err) {
     log.warn('channel query failed', { outTradeNo: open.outTradeNo, error: String(err) });
   }
@@ -241,10 +250,10 @@ export async function queryOpenAttempt(run: ChannelOrderRun) {
 async function closeAtChannel(run: ChannelOrderRun, attempt: Attempt): Promise<boolean> {
   let answer: CloseAnswer;
   try {
-    answer = await channel.closeChannelOrder({
-      channel: attempt.channel,
-      outTradeNo: attempt.outTradeNo,
-    });
+    answer = await channel.closeChannelOrder.executeWithOptions(
+      { summary: `close ${attempt.channel} ${attempt.outTradeNo} at the channel` },
+      [{ channel: attempt.channel, outTradeNo: attempt.outTradeNo }],
+    );
   } catch (err) {
     // Unconfirmed, the channel order stays open: a payment may still land on it.
     log.warn('could not close channel order', {
@@ -257,7 +266,7 @@ async function closeAtChannel(run: ChannelOrderRun, attempt: Attempt): Promise<b
     answer.kind === 'closed'
       ? { outTradeNo: attempt.outTradeNo, status: 'CLOSED', source: 'close' }
       : answer.fact;
-  await run.applyFact(fact);
+  await run.applyFact(fact, 'asked');
   return true;
 }
 

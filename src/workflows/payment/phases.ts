@@ -74,6 +74,8 @@ export function* untilSettledOrExpired(run: PayOrderRun): Phase {
       queryFallback && open
         ? nextQueryWaitMs(run.schedule, open.id, run.queriesDone, run.failuresInARow)
         : Infinity;
+    run.nextQueryAtMs = untilQuery < untilExpiry ? Date.now() + untilQuery : undefined;
+    run.showDetails();
     const woken = yield* awaited(
       condition(
         () =>
@@ -112,6 +114,7 @@ export function* closeAtExpiryHoldingTheSerializer(run: PayOrderRun): Phase {
     // Expired: the order closes only once the channel confirms every channel order is closed.
     for (let failures = 1; !(await closeOpenAttempts(run)); failures++) {
       if (needsAttentionAfter(run.schedule, failures) && !run.state.needsAttention) {
+        run.attention = { code: 'CHANNEL_SILENT', reason: `${failures} closes in a row failed` };
         await run.save({ ...run.state, needsAttention: true });
       }
       const delay = nextQueryDelaySeconds(run.schedule, failures - 1, failures);

@@ -7,6 +7,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -36,6 +37,7 @@ import {
 import {
   handOver,
   searchAttributes,
+  type AnomalyKind,
   type PassingFlag,
   type PaymentInput,
   type PaymentResume,
@@ -45,7 +47,13 @@ import {
 import type { RefundRecord } from '../contracts/merchantRefund';
 import { startMerchantNotification, tellMerchant } from '../merchantNotification';
 import { refundOwed } from '../refund';
-import { attemptView, closeOpenAttempts, type ChannelOrderRun } from './channelOrders';
+import {
+  attemptView,
+  closeOpenAttempts,
+  type ChannelOrderRun,
+  type FactContext,
+} from './channelOrders';
+import { currentDetails, type Attention } from './details';
 
 const records = proxyActivities<PayOrderRecordActivities>({
   startToCloseTimeout: '10s',
@@ -77,6 +85,7 @@ const shapes = [
     ],
   },
   { patch: 'payment-shape-3', changes: ['open-between-saves'] },
+  { patch: 'payment-shape-4', changes: ['operator-attributes'] },
 ];
 
 export class PayOrderRun implements ChannelOrderRun {
@@ -106,6 +115,12 @@ export class PayOrderRun implements ChannelOrderRun {
    * still need them. Any other reason makes the flag stay until an operator clears it.
    */
   passingFlag: PassingFlag | undefined;
+  /** Why the order needs an operator, while it does (AttentionReason and the current details). */
+  attention: Attention | undefined;
+  /** The anomalies this order met, in the order met (AnomalyKinds). */
+  private readonly anomalies: AnomalyKind[];
+  /** When the open channel order is next asked about, while the run waits for that. */
+  nextQueryAtMs: number | undefined;
   /** This run continues an earlier one of the same pay order (continue-as-new). */
   readonly resumed: boolean;
 
@@ -131,6 +146,12 @@ export class PayOrderRun implements ChannelOrderRun {
     this.failuresInARow = resumed?.failuresInARow ?? 0;
     this.refunds = resumed?.refunds.map((r) => ({ ...r })) ?? [];
     this.passingFlag = resumed?.passingFlag;
+    this.attention = resumed?.attention;
+    // An earlier run's anomalies came over with its search attributes.
+    this.anomalies = [
+      ...((workflowInfo().typedSearchAttributes.get(searchAttributes.anomalyKinds) ??
+        []) as AnomalyKind[]),
+    ];
   }
 
   /** Whether this run takes the change of the workflow's code named `patch`. */
@@ -152,7 +173,12 @@ export class PayOrderRun implements ChannelOrderRun {
     this.current = next;
     if (!change) return;
     this.version = change.version;
-    await records.savePayOrder(change);
+    await records.savePayOrder.executeWithOptions(
+      {
+        summary: `save v${change.version}: ${next.status}${next.needsAttention ? ', needs attention' : ''}`,
+      },
+      [change],
+    );
     this.showSearchAttributes();
   }
 
@@ -177,24 +203,58 @@ export class PayOrderRun implements ChannelOrderRun {
     this.showSearchAttributes();
   }
 
-  /** Shows the order's status, flag and paying channel as the workflow's search attributes. */
+  /**
+   * Shows the order's status, flag and paying channel as the workflow's search attributes, and
+   * since `operator-attributes` why it is flagged and the anomalies it met; then the details.
+   */
   private showSearchAttributes() {
     const paidWith = this.current.attempts.find((a) => a.id === this.current.paidAttemptId);
+    if (!this.current.needsAttention) this.attention = undefined;
     const shown: SearchAttributeUpdatePair[] = [
       { key: searchAttributes.payStatus, value: this.current.status },
       { key: searchAttributes.needsAttention, value: this.current.needsAttention },
       ...(paidWith ? [{ key: searchAttributes.payChannel, value: paidWith.channel }] : []),
     ];
+    if (this.takes('operator-attributes')) {
+      shown.push(
+        {
+          key: searchAttributes.attentionReason,
+          value: this.current.needsAttention ? (this.attention?.code ?? 'FLAGGED') : null,
+        },
+        {
+          key: searchAttributes.anomalyKinds,
+          value: this.anomalies.length > 0 ? [...this.anomalies] : null,
+        },
+      );
+    }
     // Runs since `upsert-changes-only` upsert only what changed: each upsert is a visibility
     // write.
     const changes = this.takes('upsert-changes-only') ? shown.filter((p) => !isShown(p)) : shown;
     if (changes.length > 0) upsertSearchAttributes(changes);
+    this.showDetails();
+  }
+
+  /** The current details the Temporal UI shows (./details.ts): no history event. */
+  showDetails() {
+    setCurrentDetails(
+      currentDetails({
+        state: this.current,
+        attention: this.attention,
+        anomalies: this.anomalies,
+        refunds: this.refunds,
+        queriesDone: this.queriesDone,
+        nextQueryAtMs: this.nextQueryAtMs,
+      }),
+    );
   }
 
   /** Flags the order for an operator for a reason that does not pass by itself. */
-  async flagForOperator() {
+  async flagForOperator(attention: Attention) {
     this.passingFlag = undefined;
+    this.attention = attention;
     if (!this.state.needsAttention) await this.save({ ...this.state, needsAttention: true });
+    // Flagged already: only the reason shown changes (runs before it changed nothing here).
+    else if (this.takes('operator-attributes')) this.showSearchAttributes();
   }
 
   /** Flags the order because the channel has not answered `failures` times in a row. */
@@ -202,6 +262,10 @@ export class PayOrderRun implements ChannelOrderRun {
     if (!needsAttentionAfter(this.schedule, failures) || this.state.needsAttention) return;
     log.warn('the channel does not answer; flagging for an operator', { ...what, failures });
     this.passingFlag = 'CHANNEL_SILENT';
+    this.attention = {
+      code: 'CHANNEL_SILENT',
+      reason: `the channel did not answer ${failures} times in a row`,
+    };
     await this.save({ ...this.state, needsAttention: true });
   }
 
@@ -216,7 +280,13 @@ export class PayOrderRun implements ChannelOrderRun {
     }
     if (this.state.needsAttention && this.passingFlag === undefined) return;
     this.passingFlag = 'OPEN_PAST_EXPIRY';
+    this.attention = {
+      code: 'OPEN_PAST_EXPIRY',
+      reason: 'a channel order is open past the order’s expiry',
+    };
     if (!this.state.needsAttention) await this.save({ ...this.state, needsAttention: true });
+    // Flagged already (CHANNEL_SILENT): only the reason shown changes.
+    else if (this.takes('operator-attributes')) this.showSearchAttributes();
   }
 
   /**
@@ -231,7 +301,11 @@ export class PayOrderRun implements ChannelOrderRun {
     if (this.state.needsAttention) await this.save({ ...this.state, needsAttention: false });
   }
 
-  async applyFact(fact: ChannelFact) {
+  /**
+   * Applies what a channel says. `context` says how the run learnt it: a success the run asked
+   * for (`asked`: a query or close of the open channel order) was missed by the notifications.
+   */
+  async applyFact(fact: ChannelFact, context: FactContext = 'told') {
     const { state: next, outcome } = applyChannelFact(this.state, fact);
     if (outcome.kind === 'ignored') {
       log.info('channel fact ignored', { outTradeNo: fact.outTradeNo, reason: outcome.reason });
@@ -239,20 +313,34 @@ export class PayOrderRun implements ChannelOrderRun {
     }
     log.info('channel fact applied', { outTradeNo: fact.outTradeNo, outcome: outcome.kind });
     let settled = next;
+    if (outcome.kind === 'paid' || outcome.kind === 'extraPayment') {
+      if (fact.source === 'statement') this.noteAnomaly('FOUND_BY_STATEMENT');
+      else if (context === 'asked') this.noteAnomaly('FOUND_BY_QUERY');
+    }
     if (outcome.kind === 'extraPayment') {
+      this.noteAnomaly(outcome.reason);
       if (this.takes('compensating-refund')) {
         const paid = next.attempts.find((a) => a.id === outcome.attemptId)!;
         this.startCompensation(paid, outcome.reason);
       } else {
+        this.attention = {
+          code: outcome.reason,
+          reason: `${outcome.reason} of ${fact.outTradeNo}`,
+        };
         settled = { ...next, needsAttention: true };
       }
     }
     if (outcome.kind === 'amountMismatch') {
       // A success of another amount: the payer never meant to pay it, so it goes back.
+      this.noteAnomaly('AMOUNT_MISMATCH');
       const mismatched = next.attempts.find((a) => a.id === outcome.attemptId)!;
       if (mismatched.status === 'AMOUNT_MISMATCH' && this.takes('amount-mismatch-refund')) {
         this.startCompensation(mismatched, 'AMOUNT_MISMATCH');
       } else {
+        this.attention = {
+          code: 'AMOUNT_MISMATCH',
+          reason: `${fact.outTradeNo} paid ${fact.amount ?? 'an unreported amount'}, not ${outcome.expected}`,
+        };
         settled = outcome.flagged;
       }
     }
@@ -261,6 +349,11 @@ export class PayOrderRun implements ChannelOrderRun {
       // Best effort now; any the channel does not confirm is closed again at expiry.
       await closeOpenAttempts(this);
     }
+  }
+
+  /** Remembers an anomaly of this order, shown from the next save on. */
+  private noteAnomaly(kind: AnomalyKind) {
+    if (!this.anomalies.includes(kind)) this.anomalies.push(kind);
   }
 
   async applyFacts() {
@@ -334,8 +427,17 @@ export class PayOrderRun implements ChannelOrderRun {
       refundId: record.id,
     });
     await refundOwed(record, ref, this.schedule, {
-      known: (status) => (shown.status = status),
-      refused: () => this.serialized(() => this.flagForOperator()),
+      known: (status) => {
+        shown.status = status;
+        this.showDetails();
+      },
+      refused: () =>
+        this.serialized(() =>
+          this.flagForOperator({
+            code: 'REFUND_REFUSED',
+            reason: `the channel refused refund ${record.id} (${reason})`,
+          }),
+        ),
       refunded: (refund) =>
         this.takes('merchant-notification')
           ? this.tellMerchant('pay_order.refunded', refund)
@@ -361,6 +463,7 @@ export class PayOrderRun implements ChannelOrderRun {
       queriesDone: this.queriesDone,
       failuresInARow: this.failuresInARow,
       passingFlag: this.passingFlag,
+      ...(this.attention ? { attention: this.attention } : {}),
       refunds: this.refunds,
       facts: [...this.facts],
     };
@@ -379,9 +482,13 @@ export class PayOrderRun implements ChannelOrderRun {
   }
 }
 
-/** Whether the run's search attributes show this value already. */
+/** Whether the run's search attributes show this value already (null: none). */
 function isShown({ key, value }: SearchAttributeUpdatePair): boolean {
-  return workflowInfo().typedSearchAttributes.get(key) === value;
+  const current = workflowInfo().typedSearchAttributes.get(key) ?? null;
+  if (Array.isArray(value) && Array.isArray(current)) {
+    return value.length === current.length && value.every((v, i) => v === current[i]);
+  }
+  return current === value;
 }
 
 export type Serializer = ReturnType<typeof serializer>;
