@@ -2,6 +2,7 @@
 // a stray payment marked paid, and a pay order put before the operators. All safe to retry.
 import type { Db } from '../db/client';
 import * as payOrderBooks from '../db/books/payOrders';
+import type { FlagReason } from '../db/books/payOrders';
 import type { Attempt, PayOrderState } from '../domain/payOrder';
 import { refundedAnomaly, type WorkerMetrics } from '../metrics';
 import type { Corrections } from '../services/corrections';
@@ -18,6 +19,8 @@ export interface PayOrderChange {
   version: number;
   order: Omit<PayOrderState, 'attempts'>;
   attempts: Attempt[];
+  /** Why the order needs an operator, while it does (absent from runs recorded before 0012). */
+  attention?: FlagReason;
 }
 
 export function createPayOrderRecordActivities({ db, corrections, metrics }: PayOrderRecordDeps) {
@@ -58,7 +61,14 @@ export function createPayOrderRecordActivities({ db, corrections, metrics }: Pay
     async savePayOrder(input: PayOrderChange | { version: number; state: PayOrderState }) {
       const order = 'state' in input ? input.state : input.order;
       const attempts = 'state' in input ? input.state.attempts : input.attempts;
-      const settled = await payOrderBooks.savePayOrderVersion(db, input.version, order, attempts);
+      const attention = 'state' in input ? undefined : input.attention;
+      const settled = await payOrderBooks.savePayOrderVersion(
+        db,
+        input.version,
+        order,
+        attempts,
+        attention,
+      );
       if (!settled) return;
       metrics.payOrdersSettled.inc({ status: settled.status, channel: settled.channel });
       if (settled.paymentSeconds !== undefined) {

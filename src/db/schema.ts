@@ -71,6 +71,11 @@ export const payOrders = pgTable(
     subject: text('subject').notNull(),
     status: text('status').notNull().default('CREATED'),
     needsAttention: boolean('needs_attention').notNull().default(false),
+    /** While flagged: why, as a short code (AttentionReason) and in words; null otherwise. */
+    attentionCode: text('attention_code'),
+    attentionReason: text('attention_reason'),
+    /** When the flag was raised; null while the order is not flagged (or was before 0012). */
+    flaggedAt: timestamp('flagged_at', { withTimezone: true }),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     notifyUrl: text('notify_url'),
     returnUrl: text('return_url'),
@@ -88,6 +93,10 @@ export const payOrders = pgTable(
     uniqueIndex('pay_orders_merchant_order_uq').on(t.merchantId, t.merchantOrderNo),
     index('pay_orders_needs_attention_idx')
       .on(t.needsAttention)
+      .where(sql`${t.needsAttention}`),
+    // The ops console's exception queue: flagged orders, newest flag first, a page at a time.
+    index('pay_orders_flagged_idx')
+      .on(t.flaggedAt, t.id)
       .where(sql`${t.needsAttention}`),
     // The money-invariant scan reads orders by when their books last changed.
     index('pay_orders_updated_idx').on(t.updatedAt),
@@ -458,3 +467,4 @@ export const auditLog = pgTable(
     index('audit_log_subject_idx').on(t.subjectType, t.subjectId, t.id),
   ],
 );
+

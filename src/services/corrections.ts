@@ -4,6 +4,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { flagColumns } from '../db/books/payOrders';
 import type { Db } from '../db/client';
 import { channelAttempts, payOrders } from '../db/schema';
 import { openStatuses, type ChannelFact } from '../domain/payOrder';
@@ -167,9 +168,6 @@ export function createCorrections(deps: CorrectionDeps) {
     /**
      * Puts a pay order on the operators' list. A running workflow raises the flag itself (it owns
      * the record and would overwrite ours); a completed one no longer writes, so the books do.
-     */
-    /**
-     * Flags the pay order through its workflow, or in the books once the workflow is gone.
      * `code`: the reason's short name (AttentionReason in the Temporal UI). `passes`: a flag for
      * a channel order open past expiry, which passes once none is open.
      */
@@ -189,7 +187,11 @@ export function createCorrections(deps: CorrectionDeps) {
       if (passes && !(await hasOpenChannelOrder(payOrderId))) return;
       await db
         .update(payOrders)
-        .set({ needsAttention: true, updatedAt: sql`now()` })
+        .set({
+          needsAttention: true,
+          ...flagColumns(true, { code, reason }),
+          updatedAt: sql`now()`,
+        })
         .where(eq(payOrders.id, payOrderId));
     },
   };

@@ -2,33 +2,73 @@
 // row, so it is told (signal `clearAttention`) and writes the change itself; a workflow that has
 // completed (or never ran) writes no more, so the row is updated directly.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { count, desc, eq } from 'drizzle-orm';
+import { and, count, eq, sql, type SQL } from 'drizzle-orm';
+import { cursorTime, newestFirst, pageConditions, pageOf } from '../db/books/listPages';
+import { flagColumns } from '../db/books/payOrders';
 import type { Db } from '../db/client';
 import { payOrders } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import type { Currency } from '../domain/money';
 import type { PayStatus } from '../domain/payOrder';
+import type { ListCursor } from '../domain/schemas';
 import { clearAttention, paymentWorkflowId } from '../workflows/contracts/payment';
 import { recordAudit } from './audit';
 
-/** The pay orders flagged NeedsAttention, most recently changed first (at most 500). */
-export async function payOrdersNeedingAttention(db: Db) {
+/** Which flagged orders an operator looks at, and which page of them. */
+export interface ExceptionQuery {
+  merchantId?: string | undefined;
+  /** The flag's code (AttentionReason), e.g. DUPLICATE_PAYMENT, CHANNEL_SILENT. */
+  code?: string | undefined;
+  status?: PayStatus | undefined;
+  limit: number;
+  /** The previous page's `nextCursor`, decoded: orders flagged before it. */
+  cursor?: ListCursor | undefined;
+}
+
+/** Flagged orders by when they were flagged (the cursor's time), newest flag first. */
+const flaggedKeys = { createdAt: payOrders.flaggedAt, id: payOrders.id };
+
+/**
+ * The pay orders flagged NeedsAttention, newest flag first, a page at a time: why, since when, and
+ * the channel they were paid on (else last offered on).
+ */
+export async function payOrdersNeedingAttention(db: Db, query: ExceptionQuery) {
+  const conditions: SQL[] = [eq(payOrders.needsAttention, true)];
+  if (query.merchantId) conditions.push(eq(payOrders.merchantId, query.merchantId));
+  if (query.code) conditions.push(eq(payOrders.attentionCode, query.code));
+  if (query.status) conditions.push(eq(payOrders.status, query.status));
+  // Spelt out: drizzle leaves a single-table select's columns unqualified, which a correlated
+  // subquery would read as its own.
+  const channel = sql<string | null>`(
+    select a.channel from channel_attempts a
+    where a.pay_order_id = pay_orders.id
+    order by a.id = pay_orders.paid_attempt_id desc nulls last, a.created_at desc
+    limit 1)`;
   const rows = await db
-    .select()
+    .select({ row: payOrders, channel, flaggedAt: cursorTime(flaggedKeys) })
     .from(payOrders)
-    .where(eq(payOrders.needsAttention, true))
-    .orderBy(desc(payOrders.updatedAt))
-    .limit(500);
+    .where(and(...conditions, ...pageConditions(flaggedKeys, query)))
+    .orderBy(...newestFirst(flaggedKeys))
+    .limit(query.limit + 1);
+  const { page, nextCursor } = pageOf(rows, query.limit, (r) => ({
+    createdAt: r.flaggedAt,
+    id: r.row.id,
+  }));
   return {
-    items: rows.map((r) => ({
+    items: page.map(({ row: r, channel }) => ({
       id: r.id,
       merchantId: r.merchantId,
       merchantOrderNo: r.merchantOrderNo,
       status: r.status as PayStatus,
       amount: r.amount,
       currency: r.currency as Currency,
+      attentionCode: r.attentionCode,
+      attentionReason: r.attentionReason,
+      flaggedAt: r.flaggedAt?.toISOString() ?? r.updatedAt.toISOString(),
+      channel,
       updatedAt: r.updatedAt.toISOString(),
     })),
+    nextCursor,
   };
 }
 
@@ -57,7 +97,11 @@ export async function clearPayOrderAttention(
   const { db } = deps;
   const { payOrderId, note, operator } = request;
   const [row] = await db
-    .select({ needsAttention: payOrders.needsAttention })
+    .select({
+      needsAttention: payOrders.needsAttention,
+      attentionCode: payOrders.attentionCode,
+      attentionReason: payOrders.attentionReason,
+    })
     .from(payOrders)
     .where(eq(payOrders.id, payOrderId));
   if (!row) throw new DomainError('NOT_FOUND', `no pay order ${payOrderId}`);
@@ -77,14 +121,14 @@ export async function clearPayOrderAttention(
     if (writtenBy === 'OPERATOR') {
       await tx
         .update(payOrders)
-        .set({ needsAttention: false, updatedAt: new Date() })
+        .set({ needsAttention: false, ...flagColumns(false, undefined), updatedAt: new Date() })
         .where(eq(payOrders.id, payOrderId));
     }
     await recordAudit(tx, {
       operator,
       action: 'pay_order.clear_attention',
       subject: { type: 'pay_order', id: payOrderId },
-      before: { needsAttention: true },
+      before: { needsAttention: true, code: row.attentionCode, reason: row.attentionReason },
       after: { needsAttention: false, writtenBy },
       note,
     });

@@ -160,7 +160,7 @@ async function sync(s: TestSystem, id: string): Promise<OrderView> {
 }
 
 async function exceptionIds(s: TestSystem): Promise<string[]> {
-  const answer = await s.api('GET', '/ops/exceptions', undefined, {
+  const answer = await s.api('GET', '/ops/exceptions?limit=100', undefined, {
     authorization: `Bearer ${s.opsKey}`,
   });
   assert.equal(answer.status, 200);

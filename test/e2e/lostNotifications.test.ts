@@ -75,11 +75,13 @@ describe('lost channel notifications', () => {
       return v.needsAttention && v;
     });
     assert.equal(flagged.status, 'PAYING');
-    const exceptions = await system.api('GET', '/ops/exceptions', undefined, {
+    const exceptions = await system.api('GET', '/ops/exceptions?code=CHANNEL_SILENT', undefined, {
       authorization: `Bearer ${system.opsKey}`,
     });
     assert.equal(exceptions.status, 200);
-    assert.ok(exceptions.body.items.some((item: { id: string }) => item.id === id));
+    const listed = exceptions.body.items.find((item: { id: string }) => item.id === id);
+    assert.match(listed.attentionReason, /did not answer \d+ times in a row/);
+    assert.equal(listed.channel, 'sandbox');
     // The workflow writes the row first and its search attributes when that write has completed.
     await eventually(async () => {
       const described = await system.temporal.workflow.getHandle(id).describe();

@@ -314,7 +314,12 @@ describe('issue 12: operators and audit', () => {
     const rows = await auditOf('pay_order', id);
     assert.equal(rows.length, 1);
     assert.equal(rows[0].operator, 'ops');
-    assert.deepEqual(rows[0].before, { needsAttention: true });
+    // The row keeps why the order had been flagged (a signal without a code is FLAGGED).
+    assert.deepEqual(rows[0].before, {
+      needsAttention: true,
+      code: 'FLAGGED',
+      reason: 'test: please look',
+    });
     // Asking again changes nothing and records nothing.
     const again = await system.api(
       'POST',

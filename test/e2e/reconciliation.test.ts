@@ -171,13 +171,19 @@ describe('reconciliation of a day with every class of difference', () => {
     }
 
     // What cannot be decided automatically is on the operators' list, and nothing else.
-    const exceptions = (await system.ops('GET', '/ops/exceptions')).body.items.map(
-      (i: { id: string }) => i.id,
-    );
+    const flagged: { id: string; attentionCode: string; attentionReason: string }[] = (
+      await system.ops('GET', '/ops/exceptions')
+    ).body.items;
     assert.deepEqual(
-      exceptions.sort(),
+      flagged.map((i) => i.id).sort(),
       [orders.matched, orders.reversed, orders.otherAmount].map((o) => o.id).sort(),
     );
+    // The books say why, as the Temporal UI's AttentionReason does.
+    const codeOf = (id: string) => flagged.find((i) => i.id === id)?.attentionCode;
+    assert.equal(codeOf(orders.matched.id), 'RECONCILIATION_DIFFERENCE');
+    assert.equal(codeOf(orders.reversed.id), 'RECONCILIATION_DIFFERENCE');
+    assert.equal(codeOf(orders.otherAmount.id), 'AMOUNT_MISMATCH');
+    assert.ok(flagged.every((i) => i.attentionReason.length > 0));
     const differences = (await system.ops('GET', '/ops/reconciliation-differences')).body.items;
     assert.deepEqual(kinds(differences), kinds(first.forOperators));
     const reversal = differences.find((d: { kind: string }) => d.kind === 'MISSING_AT_CHANNEL');

@@ -182,8 +182,10 @@ describe('safety-net scans', () => {
     );
     assert.deepEqual(report.flagged, [id]);
     assert.equal((await system.payOrder(id)).needsAttention, true);
-    const exceptions = await system.ops('GET', '/ops/exceptions');
-    assert.ok(exceptions.body.items.some((item: { id: string }) => item.id === id));
+    // The workflow is gone: the books are flagged directly, with the check as the reason's code.
+    const exceptions = await system.ops('GET', '/ops/exceptions?code=ATTEMPT_OPEN_PAST_EXPIRY');
+    const flagged = exceptions.body.items.find((item: { id: string }) => item.id === id);
+    assert.match(flagged.attentionReason, /^safety net ATTEMPT_OPEN_PAST_EXPIRY: /);
     await expectNothingCollected(system, id); // the workflow is gone with its channel order open
 
     // Still there at the next scan: counted again, not flagged again.

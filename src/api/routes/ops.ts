@@ -31,6 +31,7 @@ import {
   differenceIdParamSchema,
   differenceListSchema,
   differenceSchema,
+  exceptionListQuerySchema,
   exceptionListSchema,
   issuedApiKeySchema,
   merchantIdParamSchema,
@@ -66,12 +67,16 @@ export const opsRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         operationId: 'listExceptions',
-        summary: 'Pay orders that need an operator (NeedsAttention), most recently changed first',
+        summary: 'Pay orders that need an operator (NeedsAttention), newest flag first',
         tags: ['Operations'],
-        response: { 200: exceptionListSchema.meta({ description: 'At most 500 pay orders' }) },
+        querystring: exceptionListQuerySchema,
+        response: {
+          200: exceptionListSchema.meta({ description: 'One page of flagged pay orders' }),
+          ...problemResponses(400),
+        },
       },
     },
-    async () => payOrdersNeedingAttention(db),
+    async (req) => payOrdersNeedingAttention(db, req.query),
   );
 
   app.post(

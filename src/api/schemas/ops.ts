@@ -2,6 +2,7 @@
 // reconciliation, NeedsAttention, the audit log and the safety net.
 import { z } from 'zod';
 import { currencySchema } from '../../domain/money';
+import { pageFields } from './listing';
 import {
   apiKeyIdSchema,
   auditActions,
@@ -11,6 +12,7 @@ import {
   differenceIdSchema,
   merchantIdSchema,
   operatorNameSchema,
+  payOrderIdPattern,
   payOrderIdSchema,
   payOrderStatusSchema,
 } from '../../domain/schemas';
@@ -65,6 +67,20 @@ export const rotatedNotifySecretSchema = z.object({
 
 // ---- What needs a human (/ops/exceptions, /ops/pay-orders/{id}/clear-attention) ----
 
+/** The flag's code as operators filter by it: AttentionReason's values. */
+export const attentionCodeSchema = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'is not an attention code (e.g. DUPLICATE_PAYMENT)');
+
+export const exceptionListQuerySchema = z
+  .object({
+    merchantId: merchantIdSchema.optional(),
+    code: attentionCodeSchema.optional(),
+    status: payOrderStatusSchema.optional(),
+    ...pageFields(payOrderIdPattern),
+  })
+  .strict();
+
 export const exceptionListSchema = z.object({
   items: z.array(
     z.object({
@@ -74,9 +90,20 @@ export const exceptionListSchema = z.object({
       status: payOrderStatusSchema,
       amount: z.number().int(),
       currency: currencySchema,
+      attentionCode: z
+        .string()
+        .nullable()
+        .meta({ description: 'Why, as a code (AttentionReason); null if flagged before codes' }),
+      attentionReason: z.string().nullable(),
+      flaggedAt: z.iso.datetime(),
+      channel: z
+        .string()
+        .nullable()
+        .meta({ description: 'The channel it was paid on, else the last offered' }),
       updatedAt: z.iso.datetime(),
     }),
   ),
+  nextCursor: z.string().nullable(),
 });
 
 export const payOrderIdParamSchema = z.object({ id: payOrderIdSchema });

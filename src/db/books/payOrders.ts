@@ -40,6 +40,7 @@ export async function savePayOrderVersion(
   version: number,
   order: Omit<PayOrderState, 'attempts'>,
   attempts: Attempt[],
+  attention?: FlagReason,
 ): Promise<Settlement | undefined> {
   return db.transaction(async (tx) => {
     const paid = order.status === 'SUCCEEDED';
@@ -54,6 +55,7 @@ export async function savePayOrderVersion(
       .set({
         status: order.status,
         needsAttention: order.needsAttention,
+        ...flagColumns(order.needsAttention, attention),
         paidAttemptId: order.paidAttemptId ?? null,
         paidAt: paid ? sql`coalesce(${payOrders.paidAt}, now())` : null,
         closedAt: order.status === 'CLOSED' ? sql`coalesce(${payOrders.closedAt}, now())` : null,
@@ -107,6 +109,26 @@ export async function savePayOrderVersion(
         : {}),
     };
   });
+}
+
+/** Why a pay order needs an operator: a short code (AttentionReason) and the reason in words. */
+export interface FlagReason {
+  code: string;
+  reason: string;
+}
+
+/**
+ * The flag's columns as a write sets them: a cleared flag forgets its reason; a raised one keeps
+ * the time it was first raised, and the reason given (else the one it had: workflows recorded
+ * before the reason travelled send none).
+ */
+export function flagColumns(needsAttention: boolean, attention: FlagReason | undefined) {
+  if (!needsAttention) return { attentionCode: null, attentionReason: null, flaggedAt: null };
+  return {
+    attentionCode: attention?.code ?? sql`${payOrders.attentionCode}`,
+    attentionReason: attention?.reason ?? sql`${payOrders.attentionReason}`,
+    flaggedAt: sql`coalesce(${payOrders.flaggedAt}, now())`,
+  };
 }
 
 /** The channel of the paid channel order, else of the last one opened; `none` without any. */

@@ -193,7 +193,9 @@ export class PayOrderRun implements ChannelOrderRun {
     const version = this.version + 1;
     const previous = this.current.attempts;
     const changed = version === 1 ? attempts : attempts.filter((a) => !previous.includes(a));
-    return { version, order, attempts: changed };
+    // The reason travels with a raised flag, so the operators' queue in the books can show it.
+    const attention = order.needsAttention ? this.attention : undefined;
+    return { version, order, attempts: changed, ...(attention ? { attention } : {}) };
   }
 
   /** Takes `next` as the order an activity wrote at `version` (see `changeTo`). */
@@ -334,13 +336,14 @@ export class PayOrderRun implements ChannelOrderRun {
       // A success of another amount: the payer never meant to pay it, so it goes back.
       this.noteAnomaly('AMOUNT_MISMATCH');
       const mismatched = next.attempts.find((a) => a.id === outcome.attemptId)!;
+      // Flagged either way: the refund of the other amount is under way, or none can be made.
+      this.attention = {
+        code: 'AMOUNT_MISMATCH',
+        reason: `${fact.outTradeNo} paid ${fact.amount ?? 'an unreported amount'}, not ${outcome.expected}`,
+      };
       if (mismatched.status === 'AMOUNT_MISMATCH' && this.takes('amount-mismatch-refund')) {
         this.startCompensation(mismatched, 'AMOUNT_MISMATCH');
       } else {
-        this.attention = {
-          code: 'AMOUNT_MISMATCH',
-          reason: `${fact.outTradeNo} paid ${fact.amount ?? 'an unreported amount'}, not ${outcome.expected}`,
-        };
         settled = outcome.flagged;
       }
     }
