@@ -151,6 +151,11 @@ export const configSchema = z.object({
   TEMPORAL_TASK_QUEUE: optionalText,
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
+  /**
+   * The Temporal UI the ops console links workflows to; unset: the dev server's UI when paycenter
+   * runs one (no TEMPORAL_ADDRESS), else no links.
+   */
+  TEMPORAL_UI_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   /** Path to the Temporal CLI; scripts/temporal-cli.sh provides it. */
   TEMPORAL_CLI: optionalText,
   // How TEMPORAL_ADDRESS is reached (src/temporalConnection.ts); the names are the Temporal CLI's.
@@ -298,6 +303,9 @@ export const configSchema = z.object({
   MERCHANT_NOTIFY_RETRY_SECONDS: secondsList(
     '15,15,30,180,600,1200,1800,1800,1800,3600,10800,10800,10800,21600,21600',
   ),
+  /** How long an ops console session lasts at most, and without a request. */
+  OPS_CONSOLE_SESSION_SECONDS: seconds(8 * 3600),
+  OPS_CONSOLE_IDLE_SECONDS: seconds(30 * 60),
   /** After a notify secret is rotated, how long deliveries are signed with the old one as well. */
   NOTIFY_SECRET_ROTATION_OVERLAP_SECONDS: seconds(24 * 3600),
   MERCHANT_NOTIFY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
@@ -485,6 +493,8 @@ export type Config = Omit<z.infer<typeof configSchema>, 'TEMPORAL_TASK_QUEUE'> &
   temporalSecurity: TemporalSecurity;
   publicApiUrl: string;
   webhookBaseUrl: string;
+  /** The Temporal UI operators open workflows in, when known (TEMPORAL_UI_URL). */
+  temporalUiUrl: string | undefined;
   simulatorUrl: string;
   simulatorDataFile: string;
 };
@@ -545,6 +555,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     temporalSecurity: temporal.security,
     publicApiUrl,
     webhookBaseUrl: c.PUBLIC_WEBHOOK_URL ?? `${publicApiUrl}/webhooks`,
+    temporalUiUrl:
+      c.TEMPORAL_UI_URL ??
+      (c.TEMPORAL_ADDRESS ? undefined : `http://localhost:${c.TEMPORAL_UI_PORT}`),
     simulatorUrl: c.SIMULATOR_URL ?? `http://localhost:${c.SIMULATOR_PORT}`,
     simulatorDataFile: c.SIMULATOR_DATA_FILE ?? path.join(c.DATA_DIR, 'sandbox-journal.jsonl'),
   };

@@ -455,6 +455,13 @@ export async function startApi(
     idempotencyKeyRetentionSeconds: config.IDEMPOTENCY_KEY_RETENTION_SECONDS,
     metrics,
     traceRequests: tracing?.traceRequests,
+    opsConsole: {
+      sessionSeconds: config.OPS_CONSOLE_SESSION_SECONDS,
+      idleSeconds: config.OPS_CONSOLE_IDLE_SECONDS,
+      temporalUi: config.temporalUiUrl
+        ? { url: config.temporalUiUrl, namespace: config.TEMPORAL_NAMESPACE }
+        : undefined,
+    },
     cashier: {
       tokenSecret: cashierTokenSecret,
       payLimitPerMinute: config.CASHIER_PAY_LIMIT_PER_MINUTE,

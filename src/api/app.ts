@@ -23,6 +23,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from './problems';
+import { opsConsoleRoutes, type OpsConsoleSettings } from './console/routes';
 import { cashierRoutes } from './routes/cashier';
 import { merchantRoutes } from './routes/merchant';
 import { metricsRoutes } from './routes/metrics';
@@ -69,6 +70,8 @@ export interface ApiDeps {
   cashier: { tokenSecret: string; payLimitPerMinute: number; publicUrl: string };
   /** This process's metrics, served at /metrics and counted by the webhook route. */
   metrics: ApiMetrics;
+  /** The ops console's sessions and its links to the Temporal UI. */
+  opsConsole: OpsConsoleSettings;
   /** Server spans for every request, when tracing is on (src/tracing.ts). */
   traceRequests?: (app: FastifyInstance) => void;
 }
@@ -134,5 +137,6 @@ export function buildApi(deps: ApiDeps) {
   app.register(cashierRoutes, { prefix: '/cashier', ...deps });
   app.register(opsRoutes, { prefix: '/ops', ...deps });
   app.register(safetyNetRoutes, { prefix: '/ops', ...deps });
+  app.register(opsConsoleRoutes, { prefix: '/ops/console', ...deps });
   return app;
 }

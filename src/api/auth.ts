@@ -111,12 +111,20 @@ export function operatorOfRequest(
   let lookup = operatorLookups.get(req);
   if (!lookup) {
     const key = bearerKey(req);
-    if (!key) lookup = Promise.resolve(undefined);
-    else if (opsKey && sameSecret(key, opsKey)) lookup = Promise.resolve(builtInOperator);
-    else lookup = operatorForKey(db, key);
+    lookup = key ? operatorOfKey(db, opsKey, key) : Promise.resolve(undefined);
     operatorLookups.set(req, lookup);
   }
   return lookup;
+}
+
+/** The operator an ops key belongs to: the configured key's built-in one, or a named key's. */
+export async function operatorOfKey(
+  db: Db,
+  opsKey: string | undefined,
+  key: string,
+): Promise<string | undefined> {
+  if (opsKey && sameSecret(key, opsKey)) return builtInOperator;
+  return operatorForKey(db, key);
 }
 
 /** Authenticates an ops request and sets `req.operator`, whom its actions are recorded under. */

@@ -56,6 +56,12 @@ export const apiDescription = fastifyPlugin<OpenApiInfo>(
               description: "The merchant's API key: `Authorization: Bearer pk_...`",
             },
             opsKey: { type: 'http', scheme: 'bearer', description: 'The operators key (/ops)' },
+            opsConsoleSession: {
+              type: 'apiKey',
+              in: 'cookie',
+              name: 'paycenter_ops',
+              description: 'An ops console session, opened by signing in with an ops key',
+            },
           },
         },
       },

@@ -2,7 +2,13 @@
 // Stripe-style `type` (the category), a stable `code`, and the channel's own `decline_code` where it
 // gave one. Also where route schemas meet it: the validator that turns a schema's issues into the
 // same 400 problem, and the problem answers routes declare for the OpenAPI document.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifySchemaCompiler } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaCompiler,
+} from 'fastify';
 import type { FastifySerializerCompiler } from 'fastify/types/schema';
 import { z } from 'zod';
 import { DomainError, type ErrorCode, type FieldProblem } from '../domain/errors';
@@ -252,26 +258,44 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, ht
 export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = () => (data) =>
   JSON.stringify(data);
 
+/** What a failed request answers: the status, the stable code and the detail, with extras. */
+export interface Failure {
+  status: number;
+  code: string;
+  detail: string;
+  extras?: ProblemExtras;
+}
+
+/**
+ * How any error a request ends with is answered: one rule for the API's problem+json and the ops
+ * console's pages alike. Logs what operators need to see (outages, unexpected errors).
+ */
+export function failureOf(err: FastifyError | DomainError | Error, req: FastifyRequest): Failure {
+  if (err instanceof DomainError) {
+    return {
+      status: httpStatus[err.code],
+      code: err.code,
+      detail: err.message,
+      extras: { fields: err.fields, declineCode: err.declineCode },
+    };
+  }
+  const known = 'code' in err && typeof err.code === 'string' ? fastifyErrors[err.code] : undefined;
+  if (known) return { status: known.status, code: known.code, detail: known.title };
+  const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
+  if (status < 500) return { status, code: 'BAD_REQUEST', detail: err.message };
+  const outage = outageOf(err);
+  if (outage) {
+    req.log.warn({ err }, outage.detail);
+    return { status: 503, code: outage.code, detail: outage.detail };
+  }
+  req.log.error({ err }, 'request failed');
+  return { status: 500, code: 'INTERNAL', detail: 'paycenter could not complete the request' };
+}
+
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError | DomainError | Error, req, reply) => {
-    if (err instanceof DomainError) {
-      return sendProblem(reply, httpStatus[err.code], err.code, err.message, {
-        fields: err.fields,
-        declineCode: err.declineCode,
-      });
-    }
-    const known =
-      'code' in err && typeof err.code === 'string' ? fastifyErrors[err.code] : undefined;
-    if (known) return sendProblem(reply, known.status, known.code, known.title);
-    const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
-    if (status < 500) return sendProblem(reply, status, 'BAD_REQUEST', err.message);
-    const outage = outageOf(err);
-    if (outage) {
-      req.log.warn({ err }, outage.detail);
-      return sendProblem(reply, 503, outage.code, outage.detail);
-    }
-    req.log.error({ err }, 'request failed');
-    return sendProblem(reply, 500, 'INTERNAL', 'paycenter could not complete the request');
+    const failure = failureOf(err, req);
+    return sendProblem(reply, failure.status, failure.code, failure.detail, failure.extras);
   });
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),

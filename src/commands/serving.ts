@@ -65,6 +65,7 @@ export function announce(
   const lines = [
     `paycenter (${command}, ${config.PAYCENTER_MODE} mode) is up`,
     command === 'worker' ? undefined : `  API             ${config.publicApiUrl}   (GET /readyz)`,
+    command === 'worker' ? undefined : `  Ops console     ${config.publicApiUrl}/ops/console`,
     command === 'api' || config.WORKER_HEALTH_PORT === undefined
       ? undefined
       : `  Worker probes   http://${config.WORKER_HEALTH_HOST}:${config.WORKER_HEALTH_PORT}/readyz`,

@@ -468,3 +468,23 @@ export const auditLog = pgTable(
   ],
 );
 
+/**
+ * Operators' signed-in sessions of the ops console. The cookie holds the session's token; only its
+ * hash is stored, with the hash of the ops key that signed in (a revoked key ends its sessions).
+ */
+export const opsConsoleSessions = pgTable(
+  'ops_console_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    operator: text('operator').notNull(),
+    /** SHA-256 of the ops key the operator signed in with. */
+    keyHash: text('key_hash').notNull(),
+    /** Every form of the session carries it; a POST without it is refused (CSRF). */
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [index('ops_console_sessions_expires_idx').on(t.expiresAt)],
+);

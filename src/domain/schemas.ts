@@ -99,6 +99,10 @@ export const auditActions = [
   'reconciliation_difference.resolve',
   'safety_net.scan',
   'pay_order.clear_attention',
+  'pay_order.sync',
+  'merchant_event.redeliver',
+  'operator.sign_in',
+  'operator.sign_out',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

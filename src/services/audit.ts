@@ -69,16 +69,21 @@ export async function listAudit(db: Db, filter: AuditFilter) {
     .limit(limit + 1);
   const page = rows.slice(0, limit);
   return {
-    items: page.map((r) => ({
-      id: r.id,
-      at: r.at.toISOString(),
-      operator: r.operator,
-      action: r.action,
-      subject: { type: r.subjectType, id: r.subjectId },
-      before: r.before,
-      after: r.after,
-      note: r.note,
-    })),
+    items: page.map(auditEntryView),
     nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+  };
+}
+
+/** A row of the log as operators read it. */
+export function auditEntryView(r: typeof auditLog.$inferSelect) {
+  return {
+    id: r.id,
+    at: r.at.toISOString(),
+    operator: r.operator,
+    action: r.action,
+    subject: { type: r.subjectType, id: r.subjectId },
+    before: r.before,
+    after: r.after,
+    note: r.note,
   };
 }

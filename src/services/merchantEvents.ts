@@ -86,14 +86,15 @@ export interface MerchantEventDeps {
 }
 
 export function createMerchantEventService({ db, temporal, taskQueue, log }: MerchantEventDeps) {
-  async function find(merchantId: string, id: string) {
-    const [row] = await db
+  /** The event, as its merchant sees it (`merchantId`) or as an operator does (any merchant's). */
+  async function find(merchantId: string | undefined, id: string, reader: Pick<Db, 'select'> = db) {
+    const [row] = await reader
       .select()
       .from(merchantNotifications)
       .where(
         and(
           eq(merchantNotifications.eventId, id),
-          eq(merchantNotifications.merchantId, merchantId),
+          merchantId ? eq(merchantNotifications.merchantId, merchantId) : undefined,
         ),
       );
     // Another merchant's event answers exactly like a missing one.
@@ -132,16 +133,7 @@ export function createMerchantEventService({ db, temporal, taskQueue, log }: Mer
     async get(merchantId: string, id: string) {
       return db.transaction(
         async (tx) => {
-          const [row] = await tx
-            .select()
-            .from(merchantNotifications)
-            .where(
-              and(
-                eq(merchantNotifications.eventId, id),
-                eq(merchantNotifications.merchantId, merchantId),
-              ),
-            );
-          if (!row) throw new DomainError('NOT_FOUND', `no event ${id}`);
+          const row = await find(merchantId, id, tx);
           const tries = await triesOf(tx, [id]);
           return { ...summary(row), attempts: tries.get(id) ?? [] };
         },
@@ -153,20 +145,29 @@ export function createMerchantEventService({ db, temporal, taskQueue, log }: Mer
      * Sends the event once more, whatever its status (a FAILED one is DELIVERED if the merchant
      * takes it). The try is made by the worker; its outcome shows in the event's attempts under
      * the answered ID. Each call is one more try: the Idempotency-Key header makes a repeat of
-     * the same request answer the first one's redelivery instead.
+     * the same request answer the first one's redelivery instead. A caller may name the
+     * redelivery's ID (the ops console's form does): a repeat under it starts nothing and answers
+     * `start: ALREADY_STARTED`. `merchantId` undefined: an operator's, of any merchant's event.
      */
-    async redeliver(merchantId: string, id: string) {
+    async redeliver(
+      merchantId: string | undefined,
+      id: string,
+      redeliveryId = newId('dlv', Date.now(), Math.random),
+    ) {
       const row = await find(merchantId, id);
-      const redeliveryId = newId('dlv', Date.now(), Math.random);
-      await startWorkflow(temporal, merchantRedeliveryWorkflow, {
+      const { start } = await startWorkflow(temporal, merchantRedeliveryWorkflow, {
         workflowId: merchantRedeliveryWorkflowId(redeliveryId),
         taskQueue,
         input: { eventId: row.eventId, redeliveryId },
         reuse: 'ONCE',
         staticSummary: `redeliver ${row.type} ${row.eventId} of ${row.payOrderId}`,
       });
-      log.info({ eventId: row.eventId, redeliveryId }, 'merchant event redelivery requested');
-      return { id: redeliveryId, eventId: row.eventId, status: 'QUEUED' as const };
+      log.info(
+        { eventId: row.eventId, redeliveryId, start },
+        'merchant event redelivery requested',
+      );
+      const queued = { id: redeliveryId, eventId: row.eventId, status: 'QUEUED' as const };
+      return { queued, payOrderId: row.payOrderId, start };
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   pageOf,
   type PageQuery,
 } from '../db/books/listPages';
+import { recordAudit } from './audit';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Currency } from '../domain/money';
@@ -124,13 +125,23 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
   }
 
   /** Runs the order's sync Update; an order with nothing to ask the channel about is no error. */
-  async function syncWithChannel(merchantId: string | undefined, id: string) {
+  /**
+   * Asks the workflow to query the channel now: SYNCED when it did, NOTHING_OPEN when no channel
+   * order was open to ask about, ENDED when the workflow had completed (its books are final).
+   */
+  async function syncWithChannel(
+    merchantId: string | undefined,
+    id: string,
+  ): Promise<'SYNCED' | 'NOTHING_OPEN' | 'ENDED'> {
     const row = await findById(merchantId, id);
     await ensureWorkflow(row);
     try {
       await updateWorkflow(id, (handle) => handle.executeUpdate(sync));
+      return 'SYNCED';
     } catch (err) {
-      if (!isFinished(err) && refusalOf(err)?.type !== nothingToSync) throw payFailure(err, row);
+      if (isFinished(err)) return 'ENDED';
+      if (refusalOf(err)?.type === nothingToSync) return 'NOTHING_OPEN';
+      throw payFailure(err, row);
     }
   }
 
@@ -460,6 +471,21 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     async payerSync(id: string): Promise<PayerView> {
       await syncWithChannel(undefined, id);
       return this.payerView(id);
+    },
+
+    /** An operator's "sync with the channel now", of any merchant's order; audited. */
+    async operatorSync(id: string, operator: string) {
+      const before = await findById(undefined, id);
+      const outcome = await syncWithChannel(undefined, id);
+      const after = await findById(undefined, id);
+      await recordAudit(db, {
+        operator,
+        action: 'pay_order.sync',
+        subject: { type: 'pay_order', id },
+        before: { status: before.status, needsAttention: before.needsAttention },
+        after: { status: after.status, needsAttention: after.needsAttention, outcome },
+      });
+      return { outcome, status: after.status as PayStatus };
     },
 
     /** Closes the order (and its open channel order at the channel); a paid order stays paid. */

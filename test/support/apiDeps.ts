@@ -26,6 +26,7 @@ export function unwiredApiDeps(overrides: Partial<ApiDeps> = {}): ApiDeps {
       payLimitPerMinute: 10,
       publicUrl: 'https://pay.example.test',
     },
+    opsConsole: { sessionSeconds: 3600, idleSeconds: 600 },
     payOrders: {} as never,
     refunds: {} as never,
     events: {} as never,

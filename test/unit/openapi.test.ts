@@ -106,16 +106,25 @@ describe('the OpenAPI document and the routes', () => {
           assert.ok(['path', 'query', 'header'].includes(parameter.in), key);
           assert.equal(typeof parameter.schema, 'object', `${key} ${parameter.name}`);
         }
-        // Who may call it, and the 401 of those that need a key.
+        // Who may call it, and the 401 of those that need a key. The console's pages need its
+        // session (but sign-in and the style sheet); its forms answer 401 without one, its pages
+        // send to sign-in instead.
+        const console = path.startsWith('/ops/console');
+        const consolePublic = ['/ops/console/login', '/ops/console/assets/console.css'];
         const scheme = path.startsWith('/v1/')
           ? 'merchantKey'
-          : path.startsWith('/ops/')
-            ? 'opsKey'
-            : undefined;
+          : console
+            ? consolePublic.includes(path)
+              ? undefined
+              : 'opsConsoleSession'
+            : path.startsWith('/ops/')
+              ? 'opsKey'
+              : undefined;
         assert.deepEqual(op.security, scheme ? [{ [scheme]: [] }] : [], key);
         assert.equal(
           Boolean(op.responses['401']),
-          Boolean(scheme) || path.startsWith('/webhooks/'),
+          console ? method === 'post' : Boolean(scheme) || path.startsWith('/webhooks/'),
+          `${key} 401`,
         );
       }
     }

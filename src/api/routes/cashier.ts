@@ -24,6 +24,7 @@ import {
 import { qrCodeSvg } from '../cashier/qrCode';
 import { createMinuteLimiter } from '../minuteLimiter';
 import { parseInput, problemResponses, sendProblem } from '../problems';
+import { htmlPage } from '../schemas/pages';
 import { idParamSchema, payRequestSchema } from '../schemas/payOrders';
 
 const refusals: Record<Exclude<CashierTokenCheck, 'VALID'>, string> = {
@@ -48,11 +49,6 @@ type CashierRequest = FastifyRequest & { query: CashierQuery };
 /** An expired token (under a valid signature) still shows its order; only a valid one pays. */
 const showsOrder = (check: CashierTokenCheck): check is 'VALID' | 'EXPIRED' =>
   check === 'VALID' || check === 'EXPIRED';
-
-const htmlPage = (description: string) => ({
-  description,
-  content: { 'text/html': { schema: z.string() } },
-});
 
 const payerViewSchema = z
   .object({

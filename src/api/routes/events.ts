@@ -81,7 +81,9 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
         },
       },
     },
-    async (req, reply) =>
-      reply.status(202).send(await options.events.redeliver(req.merchantId, req.params.id)),
+    async (req, reply) => {
+      const { queued } = await options.events.redeliver(req.merchantId, req.params.id);
+      return reply.status(202).send(queued);
+    },
   );
 };
