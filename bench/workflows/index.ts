@@ -107,7 +107,7 @@ export const currentNotify = defineSignal('currentNotify');
  * out its late window, so that the driver can wait for its result.
  */
 export async function currentShapePayment(expirySeconds: number, firstQuerySeconds: number) {
-  patched('payment-shape-4');
+  patched('payment-shape-5');
   let opening = false;
   let opened = false;
   let paid = false;

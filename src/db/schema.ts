@@ -94,9 +94,10 @@ export const payOrders = pgTable(
     index('pay_orders_needs_attention_idx')
       .on(t.needsAttention)
       .where(sql`${t.needsAttention}`),
-    // The ops console's exception queue: flagged orders, newest flag first, a page at a time.
+    // The exception queue: flagged orders, newest flag first (a row a worker older than 0012
+    // flagged has no flagged_at: its last change stands for it), a page at a time.
     index('pay_orders_flagged_idx')
-      .on(t.flaggedAt, t.id)
+      .on(sql`coalesce(${t.flaggedAt}, ${t.updatedAt})`, t.id)
       .where(sql`${t.needsAttention}`),
     // The money-invariant scan reads orders by when their books last changed.
     index('pay_orders_updated_idx').on(t.updatedAt),

@@ -3,7 +3,7 @@
 // pay order has a notify URL (src/db/books/merchantNotifications.ts); its tries are made by the
 // worker, redeliveries too (the merchantRedelivery workflow).
 import type { Client } from '@temporalio/client';
-import { and, asc, eq, inArray, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
 import {
@@ -13,7 +13,7 @@ import {
   pageOf,
   type PageQuery,
 } from '../db/books/listPages';
-import { merchantNotificationDeliveries, merchantNotifications } from '../db/schema';
+import { auditLog, merchantNotificationDeliveries, merchantNotifications } from '../db/schema';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { MerchantEvent } from '../domain/merchantEvents';
@@ -21,6 +21,7 @@ import {
   merchantRedeliveryWorkflow,
   merchantRedeliveryWorkflowId,
 } from '../workflows/contracts/merchantNotification';
+import { recordAudit } from './audit';
 import { startWorkflow } from './workflowStarts';
 
 type EventRow = typeof merchantNotifications.$inferSelect;
@@ -168,6 +169,37 @@ export function createMerchantEventService({ db, temporal, taskQueue, log }: Mer
       );
       const queued = { id: redeliveryId, eventId: row.eventId, status: 'QUEUED' as const };
       return { queued, payOrderId: row.payOrderId, start };
+    },
+
+    /**
+     * An operator's redelivery under the ID its form was rendered with, recorded in the audit
+     * log once: a repeat starts nothing, and records the redelivery only if the first request
+     * failed before it could. `recorded`: whether this call recorded it.
+     */
+    async redeliverAs(operator: string, id: string, redeliveryId: string) {
+      const { queued, payOrderId, start } = await this.redeliver(undefined, id, redeliveryId);
+      const [known] =
+        start === 'NEWLY_STARTED'
+          ? []
+          : await db
+              .select({ id: auditLog.id })
+              .from(auditLog)
+              .where(
+                and(
+                  eq(auditLog.action, 'merchant_event.redeliver'),
+                  eq(auditLog.subjectId, queued.eventId),
+                  sql`${auditLog.after}->>'redeliveryId' = ${redeliveryId}`,
+                ),
+              );
+      if (!known) {
+        await recordAudit(db, {
+          operator,
+          action: 'merchant_event.redeliver',
+          subject: { type: 'merchant_event', id: queued.eventId },
+          after: { redeliveryId },
+        });
+      }
+      return { queued, payOrderId, recorded: !known };
     },
   };
 }

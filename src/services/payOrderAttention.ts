@@ -25,8 +25,14 @@ export interface ExceptionQuery {
   cursor?: ListCursor | undefined;
 }
 
-/** Flagged orders by when they were flagged (the cursor's time), newest flag first. */
-const flaggedKeys = { createdAt: payOrders.flaggedAt, id: payOrders.id };
+/**
+ * Flagged orders by when they were flagged (the cursor's time), newest flag first; a row flagged
+ * by a worker older than 0012 has no flag time, and its last change stands for it.
+ */
+const flaggedKeys = {
+  createdAt: sql`coalesce(${payOrders.flaggedAt}, ${payOrders.updatedAt})`,
+  id: payOrders.id,
+};
 
 /**
  * The pay orders flagged NeedsAttention, newest flag first, a page at a time: why, since when, and
@@ -55,7 +61,7 @@ export async function payOrdersNeedingAttention(db: Db, query: ExceptionQuery) {
     id: r.row.id,
   }));
   return {
-    items: page.map(({ row: r, channel }) => ({
+    items: page.map(({ row: r, channel, flaggedAt }) => ({
       id: r.id,
       merchantId: r.merchantId,
       merchantOrderNo: r.merchantOrderNo,
@@ -64,7 +70,7 @@ export async function payOrdersNeedingAttention(db: Db, query: ExceptionQuery) {
       currency: r.currency as Currency,
       attentionCode: r.attentionCode,
       attentionReason: r.attentionReason,
-      flaggedAt: r.flaggedAt?.toISOString() ?? r.updatedAt.toISOString(),
+      flaggedAt,
       channel,
       updatedAt: r.updatedAt.toISOString(),
     })),

@@ -124,10 +124,10 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     );
   }
 
-  /** Runs the order's sync Update; an order with nothing to ask the channel about is no error. */
   /**
-   * Asks the workflow to query the channel now: SYNCED when it did, NOTHING_OPEN when no channel
-   * order was open to ask about, ENDED when the workflow had completed (its books are final).
+   * Runs the order's sync Update, the workflow querying the channel now: SYNCED when it did,
+   * NOTHING_OPEN when no channel order was open to ask about (no error), ENDED when the workflow
+   * had completed (its books are final).
    */
   async function syncWithChannel(
     merchantId: string | undefined,

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { sql } from 'drizzle-orm';
 import { businessDayOf } from '../../src/domain/businessDay';
 import { createOperatorKey, revokeOperatorKey } from '../../src/services/operators';
 import { paymentWorkflowId } from '../../src/workflows/contracts/payment';
@@ -44,7 +45,7 @@ const consoleAt = (path = '') => `${system.apiUrl}/ops/console${path}`;
 /** A page signed in as the operator whose key this is, on the exception queue. */
 async function signIn(page: Page, key = system.opsKey) {
   await page.goto(consoleAt());
-  assert.match(page.url(), /\/ops\/console\/login$/);
+  assert.match(page.url(), /\/ops\/console\/login(\?|$)/);
   await page.fill('#key', key);
   await page.click('button[type=submit]');
   await page.waitForSelector('h1:text("Exceptions")');
@@ -98,7 +99,7 @@ describe('the ops console', () => {
   it('lets in only an operator with a valid key, on pages that run no script', async () => {
     await inConsole(async (page) => {
       const opened = await page.goto(consoleAt('/audit'));
-      assert.match(page.url(), /\/ops\/console\/login$/);
+      assert.match(page.url(), /\/ops\/console\/login(\?|$)/);
       const policy = opened!.headers()['content-security-policy'] ?? '';
       assert.match(policy, /default-src 'none'/);
       assert.match(policy, /frame-ancestors 'none'/);
@@ -110,14 +111,15 @@ describe('the ops console', () => {
       assert.equal((await refused).status(), 401);
       assert.match(await page.innerText('#problem'), /unknown or revoked/);
 
+      // Signed in, on the page first asked for (the refused try kept it).
       await page.fill('#key', system.opsKey);
       await page.click('button[type=submit]');
-      await page.waitForSelector('h1:text("Exceptions")');
+      await page.waitForSelector('h1:text("Audit log")');
       assert.equal(await page.innerText('#operator'), 'ops');
       const [session] = (await page.context().cookies()).filter((c) => c.name === 'paycenter_ops');
       assert.ok(session, 'a session cookie');
       assert.equal(session.httpOnly, true);
-      assert.equal(session.sameSite, 'Strict');
+      assert.equal(session.sameSite, 'Lax');
       assert.equal(session.path, '/ops/console');
     });
     assert.equal((await audited('operator.sign_in'))[0]?.operator, 'ops');
@@ -324,7 +326,7 @@ describe('the ops console', () => {
       // The key is revoked: its session ends with it.
       await revokeOperatorKey(system.database.db, keyId, 'ops');
       await page.goto(consoleAt());
-      assert.match(page.url(), /\/ops\/console\/login$/);
+      assert.match(page.url(), /\/ops\/console\/login(\?|$)/);
       const stale = await postForm(page, path, { csrf, note: 'after revocation' });
       assert.equal(stale.status(), 401);
       assert.equal((await system.payOrder(order.id)).needsAttention, true);
@@ -336,13 +338,65 @@ describe('the ops console', () => {
       await page.waitForSelector('h1:text("Sign in")');
       await page.context().addCookies([cookie]);
       await page.goto(consoleAt());
-      assert.match(page.url(), /\/ops\/console\/login$/);
+      assert.match(page.url(), /\/ops\/console\/login(\?|$)/);
     });
     assert.deepEqual(
       (await audited('pay_order.clear_attention')).filter((e) => e.subject.id === order.id),
       [],
     );
     assert.equal((await audited('operator.sign_out'))[0]?.operator, 'ops');
+  });
+});
+
+describe('console sessions', () => {
+  it('opens the page a link asked for once signed in, and never another site', async () => {
+    const order = await mismatchedOrder();
+    await inConsole(async (page) => {
+      await page.goto(consoleAt(`/orders/${order.id}`));
+      assert.match(page.url(), /\/ops\/console\/login\?next=/);
+      await page.fill('#key', system.opsKey);
+      await page.click('button[type=submit]');
+      await page.waitForSelector(`h1:text("Pay order ${order.id}")`);
+    });
+    await inConsole(async (page) => {
+      for (const next of ['https://evil.example/x', '//evil.example', '/ops/console/../../v1']) {
+        await page.goto(consoleAt(`/login?next=${encodeURIComponent(next)}`));
+        assert.equal(await page.locator('input[name=next]').inputValue(), '/ops/console');
+      }
+      await page.fill('#key', system.opsKey);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('h1:text("Exceptions")');
+      assert.equal(new URL(page.url()).pathname, '/ops/console');
+    });
+  });
+
+  it('ends a session idle too long or past its lifetime, and refuses a sign-in form not its own', async () => {
+    const sessions = async (change: string) => {
+      await system.database.db.execute(sql.raw(`update ops_console_sessions set ${change}`));
+    };
+    await inConsole(async (page) => {
+      await signIn(page);
+      await sessions(`last_seen_at = now() - interval '31 minutes' where ended_at is null`);
+      await page.goto(consoleAt('/audit'));
+      assert.match(page.url(), /\/ops\/console\/login(\?|$)/);
+
+      await signIn(page);
+      await sessions(`expires_at = now() - interval '1 second' where ended_at is null`);
+      await page.goto(consoleAt('/audit'));
+      assert.match(page.url(), /\/ops\/console\/login(\?|$)/);
+    });
+    await inConsole(async (page) => {
+      // No sign-in form was opened in this browser: its token is nowhere to compare with.
+      const forged = await page.request.post(consoleAt('/login'), {
+        form: { key: system.opsKey, login: 'guessed' },
+        maxRedirects: 0,
+      });
+      assert.equal(forged.status(), 403);
+      assert.equal(
+        (await page.context().cookies()).filter((c) => c.name === 'paycenter_ops').length,
+        0,
+      );
+    });
   });
 });
 

@@ -35,6 +35,8 @@ export class FakeChannel {
   queried: string[] = [];
   refunded: string[] = [];
   saved: Omit<PayOrderState, 'attempts'>[] = [];
+  /** The flag's reason each save carried (none while the order is not flagged). */
+  savedReasons: ({ code: string; reason: string } | undefined)[] = [];
   paid = new Set<string>();
   failOpen: 'unavailable' | 'rejected' | undefined;
   /** Channel orders whose close the channel cannot confirm (every one when true). */
@@ -114,6 +116,7 @@ export class FakeChannel {
       saveRefund: async () => {},
       savePayOrder: async (change) => {
         this.saved.push('state' in change ? change.state : change.order);
+        this.savedReasons.push('state' in change ? undefined : change.attention);
       },
     };
   }

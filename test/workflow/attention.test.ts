@@ -33,6 +33,37 @@ async function flaggedBySilence(channel: FakeChannel, taskQueue: string) {
 }
 
 describe('payment workflow attention flag', () => {
+  it('writes why with the flag, and the new reason when a flagged order is flagged again', async () => {
+    const channel = new FakeChannel();
+    await withWorker(channel, async (taskQueue) => {
+      const handle = await start(taskQueue, input({ querySchedule: patient }));
+      await payWith(handle, 'page');
+      await handle.signal(
+        attention,
+        'reconciliation: another amount',
+        undefined,
+        'RECONCILIATION_DIFFERENCE',
+      );
+      await flagged(channel);
+      assert.deepEqual(channel.savedReasons.at(-1), {
+        code: 'RECONCILIATION_DIFFERENCE',
+        reason: 'reconciliation: another amount',
+      });
+      await handle.signal(
+        attention,
+        'safety net MONEY_NOT_CONSERVED: a test',
+        undefined,
+        'MONEY_NOT_CONSERVED',
+      );
+      await eventually(async () => channel.savedReasons.at(-1)?.code === 'MONEY_NOT_CONSERVED', {
+        what: 'the new reason saved',
+      });
+      assert.equal(channel.saved.at(-1)?.needsAttention, true);
+      recorded['reflagged-reason-in-books'] = historyToJSON(await handle.fetchHistory());
+      await handle.terminate('test over');
+    });
+  });
+
   it('clears the flag a silent channel raised once a query learns the payment', async () => {
     const channel = new FakeChannel();
     await withWorker(channel, async (taskQueue) => {

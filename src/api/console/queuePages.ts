@@ -10,10 +10,11 @@ import { age, consoleUrl, csrfField, html, money, table, time, type Markup } fro
 /** Where a workflow opens in the Temporal UI, when the console knows the UI's address. */
 export type WorkflowLink = (payOrderId: string) => string | undefined;
 
-export function signInBody(loginToken: string, problem?: string): Markup {
+export function signInBody(loginToken: string, next: string, problem?: string): Markup {
   return html`${problem ? html`<p class="problem" role="alert" id="problem">${problem}</p>` : ''}
     <form method="post" action="${consoleUrl('/login')}" class="signin">
       <input type="hidden" name="login" value="${loginToken}" />
+      <input type="hidden" name="next" value="${next}" />
       <label for="key">Ops key</label>
       <input type="password" id="key" name="key" required autocomplete="current-password" />
       <button type="submit">Sign in</button>

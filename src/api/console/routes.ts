@@ -1,5 +1,5 @@
 // The ops console (/ops/console): server-rendered pages for operators, signed in with an ops key.
-// A session cookie (HttpOnly, SameSite=Strict) names the session; every form carries the
+// A session cookie (HttpOnly, SameSite=Lax) names the session; every form carries the
 // session's CSRF token and a POST without it, or from another site, is refused before it acts.
 // The pages load nothing but their own style sheet and run no script (a strict CSP says so). Every
 // action goes through the services the /ops API uses, and lands in the audit log.
@@ -16,7 +16,7 @@ import {
   eventIdSchema,
   calendarDaySchema,
 } from '../../domain/schemas';
-import { listAudit, recordAudit } from '../../services/audit';
+import { listAudit } from '../../services/audit';
 import type { MerchantEventService } from '../../services/merchantEvents';
 import { orderStory } from '../../services/orderStory';
 import { createOpsSessions, type OpenSession } from '../../services/opsSessions';
@@ -85,14 +85,32 @@ const notices = {
 type Notice = keyof typeof notices;
 
 const noticeQuery = z.object({ done: z.enum(Object.keys(notices) as [Notice]).optional() });
+const noticeOf = (done: Notice | undefined) => (done ? notices[done] : undefined);
 
+/** The console page an operator asked for before signing in (checked by pageAfterSignIn). */
+const signInQuery = z.object({ next: z.string().max(512).optional() });
+
+/** The request's cookies, as sent: the console's own are base64url and need no decoding. */
 function cookiesOf(req: FastifyRequest): Map<string, string> {
   const jar = new Map<string, string>();
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const at = part.indexOf('=');
-    if (at > 0) jar.set(part.slice(0, at).trim(), decodeURIComponent(part.slice(at + 1).trim()));
+    if (at > 0) jar.set(part.slice(0, at).trim(), part.slice(at + 1).trim());
   }
   return jar;
+}
+
+/**
+ * Where to go after signing in: the console page asked for, never anywhere else (no other site,
+ * no `//host`, no way out of /ops/console); else the exception queue.
+ */
+export function pageAfterSignIn(next: string | undefined): string {
+  const safe =
+    next !== undefined &&
+    /^\/ops\/console(\/[\w\-./]*)?(\?[\w\-.~%&=+]*)?$/.test(next) &&
+    !next.includes('//') &&
+    !next.includes('..');
+  return safe ? next : consoleUrl('');
 }
 
 /** Empty fields of a GET form mean "any": they are dropped before the query is validated. */
@@ -119,19 +137,25 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
     settings: { lifetimeSeconds: settings.sessionSeconds, idleSeconds: settings.idleSeconds },
   });
   const secure = deps.cashier.publicUrl.startsWith('https:');
+  /** Behind a proxy that rewrites Host, forms come from the public address. */
+  const publicHost = new URL(deps.cashier.publicUrl).host;
   const channelNames = [...deps.channels.keys()];
   const workflowLink = (payOrderId: string) =>
     settings.temporalUi
       ? `${settings.temporalUi.url.replace(/\/$/, '')}/namespaces/${encodeURIComponent(settings.temporalUi.namespace)}/workflows/${encodeURIComponent(paymentWorkflowId(payOrderId))}`
       : undefined;
 
+  /**
+   * Lax: a link to a console page (from an alert, a chat) opens it signed in; no POST of another
+   * site carries the cookie, and none could pass without the session's CSRF token anyway.
+   */
   function cookie(name: string, value: string, path: string, maxAgeSeconds: number): string {
     return [
-      `${name}=${encodeURIComponent(value)}`,
+      `${name}=${value}`,
       `Path=${path}`,
       `Max-Age=${maxAgeSeconds}`,
       'HttpOnly',
-      'SameSite=Strict',
+      'SameSite=Lax',
       ...(secure ? ['Secure'] : []),
     ].join('; ');
   }
@@ -168,7 +192,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
     const token = cookiesOf(req).get(sessionCookie);
     const session = token ? await sessions.find(token) : undefined;
     if (!session) {
-      if (req.method === 'GET') return reply.redirect(consoleUrl('/login'), 303);
+      if (req.method === 'GET') return reply.redirect(consoleUrl('/login', { next: req.url }), 303);
       return send(reply, refusal('Your session has ended: sign in again.'), 401);
     }
     if (req.method === 'POST') {
@@ -185,7 +209,8 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
     const origin = req.headers.origin;
     if (!origin || origin === 'null') return origin === 'null';
     try {
-      return new URL(origin).host !== req.host;
+      const host = new URL(origin).host;
+      return host !== req.host && host !== publicHost;
     } catch {
       return true;
     }
@@ -272,15 +297,17 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
         summary: 'The sign-in form (a live session is sent on to the console)',
         tags,
         security: [],
-        response: { 200: htmlPage('The form'), 303: redirect('Signed in already') },
+        querystring: signInQuery,
+        response: { 200: htmlPage('The form'), 303: redirect('Signed in already'), ...invalid },
       },
     },
     async (req, reply) => {
+      const next = pageAfterSignIn(req.query.next);
       const token = cookiesOf(req).get(sessionCookie);
-      if (token && (await sessions.find(token))) return reply.redirect(consoleUrl(''), 303);
+      if (token && (await sessions.find(token))) return reply.redirect(next, 303);
       const login = randomBytes(24).toString('base64url');
       reply.header('set-cookie', cookie(loginCookie, login, `${consolePath}/login`, 600));
-      return send(reply, { title: 'Sign in', body: signInBody(login) });
+      return send(reply, { title: 'Sign in', body: signInBody(login, next) });
     },
   );
 
@@ -293,9 +320,11 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
         tags,
         security: [],
         consumes: ['application/x-www-form-urlencoded'],
-        body: z.object({ key: z.string().max(512), login: z.string().max(128) }),
+        body: z
+          .object({ key: z.string().max(512), login: z.string().max(128) })
+          .extend(signInQuery.shape),
         response: {
-          303: redirect('Signed in: to the exception queue'),
+          303: redirect('Signed in: to the page asked for, else the exception queue'),
           400: invalid[400],
           401: htmlPage('The key is unknown or revoked: the form again'),
           403: htmlPage('The form is stale or came from another site'),
@@ -307,22 +336,20 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
       if (!expected || expected !== req.body.login) {
         return send(reply, refusal('The sign-in form is stale: open it again.'), 403);
       }
+      const next = pageAfterSignIn(req.body.next);
       const operator = await operatorOfKey(db, deps.opsKey, req.body.key);
       if (!operator) {
         const retry = randomBytes(24).toString('base64url');
         reply.header('set-cookie', cookie(loginCookie, retry, `${consolePath}/login`, 600));
-        return send(
-          reply,
-          { title: 'Sign in', body: signInBody(retry, 'That ops key is unknown or revoked.') },
-          401,
-        );
+        const body = signInBody(retry, next, 'That ops key is unknown or revoked.');
+        return send(reply, { title: 'Sign in', body }, 401);
       }
       const { token } = await sessions.signIn(operator, req.body.key);
       reply.header('set-cookie', [
         cookie(sessionCookie, token, consolePath, settings.sessionSeconds),
         cookie(loginCookie, '', `${consolePath}/login`, 0),
       ]);
-      return reply.redirect(consoleUrl(''), 303);
+      return reply.redirect(next, 303);
     },
   );
 
@@ -359,7 +386,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
       return send(reply, {
         title: 'Exceptions',
         session: signedIn(req),
-        notice: done && notices[done],
+        notice: noticeOf(done),
         body: exceptionQueueBody(found, filter, workflowLink, new Date()),
       });
     },
@@ -380,7 +407,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
       return send(reply, {
         title: `Pay order ${story.order.id}`,
         session,
-        notice: req.query.done && notices[req.query.done],
+        notice: noticeOf(req.query.done),
         body: orderBody(story, workflowLink, session.csrfToken),
       });
     },
@@ -444,23 +471,13 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
       },
     },
     async (req, reply) => {
-      const operator = signedIn(req).operator;
-      const { queued, payOrderId, start } = await deps.events.redeliver(
-        undefined,
+      const { payOrderId, recorded } = await deps.events.redeliverAs(
+        signedIn(req).operator,
         req.params.id,
         req.body.redeliveryId,
       );
-      const fresh = start === 'NEWLY_STARTED';
-      if (fresh) {
-        await recordAudit(db, {
-          operator,
-          action: 'merchant_event.redeliver',
-          subject: { type: 'merchant_event', id: queued.eventId },
-          after: { redeliveryId: queued.id },
-        });
-      }
       return reply.redirect(
-        orderPage(payOrderId, fresh ? 'redelivered' : 'alreadyRedelivered'),
+        orderPage(payOrderId, recorded ? 'redelivered' : 'alreadyRedelivered'),
         303,
       );
     },
@@ -483,7 +500,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
       return send(reply, {
         title: 'Reconciliation',
         session,
-        notice: done && notices[done],
+        notice: noticeOf(done),
         body: reconciliationsBody(
           await deps.reconciliations.list(filter),
           filter,
@@ -515,7 +532,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
       return send(reply, {
         title: `Reconciliation of ${channel} ${day}`,
         session,
-        notice: req.query.done && notices[req.query.done],
+        notice: noticeOf(req.query.done),
         body: reconciliationDayBody(
           await deps.reconciliations.get(channel, day),
           channelNames,
@@ -572,7 +589,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
       return send(reply, {
         title: 'Safety net',
         session,
-        notice: req.query.done && notices[req.query.done],
+        notice: noticeOf(req.query.done),
         body: safetyNetBody(await deps.safetyNet.openFindings(), session.csrfToken),
       });
     },
@@ -616,7 +633,11 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
   );
 
   // An unknown console page answers like the others: a page, not problem+json.
-  app.setNotFoundHandler((req, reply) =>
-    send(reply, refusal(`There is no console page ${req.url.split('?')[0]}.`), 404),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (req.method === 'GET' && path === `${consolePath}/`) {
+      return reply.redirect(consoleUrl(''), 301);
+    }
+    return send(reply, refusal(`There is no console page ${path}.`), 404);
+  });
 };

@@ -1,7 +1,7 @@
 // Keyset pagination of the merchant API's lists, newest first by (created_at, id): a page starts
 // strictly after the previous page's last row, so rows created meanwhile (newer than every
 // cursor) never shift later pages: no duplicates, no gaps.
-import { desc, gte, lt, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { encodeListCursor, type ListCursor } from '../../domain/schemas';
 
 /** The query's window and page, as the API validated them (src/api/schemas/listing.ts). */
@@ -12,9 +12,9 @@ export interface PageQuery {
   cursor?: ListCursor | undefined;
 }
 
-/** A list's creation time and ID columns, which order it and which its cursor names. */
+/** A list's creation time (a column or an expression) and ID, which order it and its cursor. */
 export interface ListKeys {
-  createdAt: AnyColumn;
+  createdAt: AnyColumn | SQL;
   id: AnyColumn;
 }
 
@@ -26,8 +26,12 @@ export function cursorTime(keys: ListKeys) {
 /** The conditions of the window and of the cursor (rows older than it). */
 export function pageConditions(keys: ListKeys, query: PageQuery): SQL[] {
   const conditions: SQL[] = [];
-  if (query.createdFrom) conditions.push(gte(keys.createdAt, query.createdFrom));
-  if (query.createdTo) conditions.push(lt(keys.createdAt, query.createdTo));
+  if (query.createdFrom) {
+    conditions.push(sql`${keys.createdAt} >= ${query.createdFrom.toISOString()}::timestamptz`);
+  }
+  if (query.createdTo) {
+    conditions.push(sql`${keys.createdAt} < ${query.createdTo.toISOString()}::timestamptz`);
+  }
   if (query.cursor) {
     conditions.push(
       sql`(${keys.createdAt}, ${keys.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id})`,

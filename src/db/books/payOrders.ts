@@ -124,9 +124,10 @@ export interface FlagReason {
  */
 export function flagColumns(needsAttention: boolean, attention: FlagReason | undefined) {
   if (!needsAttention) return { attentionCode: null, attentionReason: null, flaggedAt: null };
+  // An undefined field is left out of the update: the row keeps what it had.
   return {
-    attentionCode: attention?.code ?? sql`${payOrders.attentionCode}`,
-    attentionReason: attention?.reason ?? sql`${payOrders.attentionReason}`,
+    attentionCode: attention?.code,
+    attentionReason: attention?.reason,
     flaggedAt: sql`coalesce(${payOrders.flaggedAt}, now())`,
   };
 }

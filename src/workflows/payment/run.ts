@@ -86,6 +86,7 @@ const shapes = [
   },
   { patch: 'payment-shape-3', changes: ['open-between-saves'] },
   { patch: 'payment-shape-4', changes: ['operator-attributes'] },
+  { patch: 'payment-shape-5', changes: ['flag-reason-in-books'] },
 ];
 
 export class PayOrderRun implements ChannelOrderRun {
@@ -255,8 +256,20 @@ export class PayOrderRun implements ChannelOrderRun {
     this.passingFlag = undefined;
     this.attention = attention;
     if (!this.state.needsAttention) await this.save({ ...this.state, needsAttention: true });
-    // Flagged already: only the reason shown changes (runs before it changed nothing here).
-    else if (this.takes('operator-attributes')) this.showSearchAttributes();
+    // Flagged already: only the reason changes (runs before `operator-attributes` changed nothing).
+    else await this.showNewReason();
+  }
+
+  /**
+   * The order stays flagged for another reason: shown as AttentionReason, and since
+   * `flag-reason-in-books` written to the books too (a save of the same order, at a new version).
+   */
+  private async showNewReason() {
+    if (this.takes('operator-attributes') && this.takes('flag-reason-in-books')) {
+      await this.save({ ...this.state });
+    } else if (this.takes('operator-attributes')) {
+      this.showSearchAttributes();
+    }
   }
 
   /** Flags the order because the channel has not answered `failures` times in a row. */
@@ -287,8 +300,8 @@ export class PayOrderRun implements ChannelOrderRun {
       reason: 'a channel order is open past the order’s expiry',
     };
     if (!this.state.needsAttention) await this.save({ ...this.state, needsAttention: true });
-    // Flagged already (CHANNEL_SILENT): only the reason shown changes.
-    else if (this.takes('operator-attributes')) this.showSearchAttributes();
+    // Flagged already (CHANNEL_SILENT): only the reason changes.
+    else await this.showNewReason();
   }
 
   /**
@@ -336,14 +349,16 @@ export class PayOrderRun implements ChannelOrderRun {
       // A success of another amount: the payer never meant to pay it, so it goes back.
       this.noteAnomaly('AMOUNT_MISMATCH');
       const mismatched = next.attempts.find((a) => a.id === outcome.attemptId)!;
-      // Flagged either way: the refund of the other amount is under way, or none can be made.
-      this.attention = {
+      const attention = {
         code: 'AMOUNT_MISMATCH',
         reason: `${fact.outTradeNo} paid ${fact.amount ?? 'an unreported amount'}, not ${outcome.expected}`,
       };
       if (mismatched.status === 'AMOUNT_MISMATCH' && this.takes('amount-mismatch-refund')) {
+        // Flagged while its refund is under way; since `flag-reason-in-books` it says why.
+        if (this.takes('flag-reason-in-books')) this.attention = attention;
         this.startCompensation(mismatched, 'AMOUNT_MISMATCH');
       } else {
+        this.attention = attention;
         settled = outcome.flagged;
       }
     }
