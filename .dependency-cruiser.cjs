@@ -22,6 +22,18 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'client-stands-alone',
+      comment:
+        "The merchants' client is a package of its own: it imports only its own modules, " +
+        "openapi-fetch and Node, never paycenter's code.",
+      severity: 'error',
+      from: { path: '^packages/client/' },
+      to: {
+        pathNot: ['^packages/client/', '(?:^|/)node_modules/openapi-fetch/'],
+        dependencyTypesNot: ['core'],
+      },
+    },
+    {
       name: 'workflows-deterministic',
       comment:
         'Workflow code imports only other workflow modules, src/domain, @temporalio/workflow and ' +
