@@ -30,7 +30,9 @@ export async function merchantNotification({
       // The wait after the previous try, whoever made it.
       const delay = retrySeconds[attemptNo - 2];
       if (delay === undefined) break;
-      await sleep(delay * 1000);
+      await sleep(delay * 1000, {
+        summary: `then try ${event.type} ${event.id} again (try ${attemptNo})`,
+      });
     }
     if (await records.deliverMerchantEvent({ eventId: event.id, attemptNo })) return 'DELIVERED';
   }

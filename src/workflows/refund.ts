@@ -135,7 +135,9 @@ async function followRefund(
   let status: RefundStatus = 'PROCESSING';
   let failuresInARow = 0;
   for (let checks = 0; status === 'PROCESSING'; checks++) {
-    await sleep(nextQueryWaitMs(schedule, ref.refundNo, checks, failuresInARow));
+    await sleep(nextQueryWaitMs(schedule, ref.refundNo, checks, failuresInARow), {
+      summary: `then ask about refund ${ref.refundNo} (check ${checks + 1})`,
+    });
     try {
       status = await calls.queryChannelRefund(ref);
       // Not at the channel (the request was lost): ask again, it is idempotent.

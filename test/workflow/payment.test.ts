@@ -48,13 +48,20 @@ async function currentDetailsOf(handle: WorkflowHandle): Promise<string> {
 }
 
 /** The summaries of the activities the workflow scheduled, as the Temporal UI shows them. */
-async function activitySummaries(handle: WorkflowHandle): Promise<string[]> {
+/** The summaries of the run's activities, or of its timers: its timeline in the Temporal UI. */
+async function summariesOf(
+  handle: WorkflowHandle,
+  of: 'activityTaskScheduledEventAttributes' | 'timerStartedEventAttributes',
+): Promise<string[]> {
   const history = await handle.fetchHistory();
   return (history.events ?? []).flatMap((event) => {
-    const summary = event.activityTaskScheduledEventAttributes ? event.userMetadata?.summary : null;
+    const summary = event[of] ? event.userMetadata?.summary : null;
     return summary ? [defaultPayloadConverter.fromPayload<string>(summary)] : [];
   });
 }
+
+const activitySummaries = (handle: WorkflowHandle) =>
+  summariesOf(handle, 'activityTaskScheduledEventAttributes');
 
 describe('payment workflow', () => {
   it('serializes 50 concurrent pay requests into one channel order', async () => {
@@ -210,6 +217,16 @@ describe('payment workflow', () => {
         summaries.join('\n'),
       );
       assert.ok(summaries.some((s) => /^save v\d+: SUCCEEDED, needs attention$/.test(s)));
+      // Its waits say what comes when they end: the first query, then the late window.
+      const timers = await summariesOf(handle, 'timerStartedEventAttributes');
+      assert.ok(
+        timers.some((t) => /^then query sandbox T\w+ \(query 1\)$/.test(t)),
+        timers.join('\n'),
+      );
+      assert.ok(
+        timers.some((t) => /^late window: a success until \S+Z is refunded$/.test(t)),
+        timers.join('\n'),
+      );
 
       await handle.signal(clearAttention, 'looked: the books are right');
       await eventually(async () => (await shown()).get(searchAttributes.needsAttention) === false, {

@@ -194,7 +194,9 @@ async function answerSynchronously(
   for (const delay of syncQueryDelaysSeconds) {
     const wait = Math.min(delay * 1000, deadline - Date.now());
     if (current().status !== 'PENDING' || wait <= 0) break;
-    await condition(() => run.facts.length > 0, wait);
+    await condition(() => run.facts.length > 0, wait, {
+      summary: `then ask whether ${current().outTradeNo} is paid`,
+    });
     await run.applyFacts();
     if (current().status !== 'PENDING') break;
     const { channel: name, outTradeNo, method } = current();
@@ -300,7 +302,9 @@ export async function closeEveryOpenChannelOrder(run: ChannelOrderRun, done: () 
       await run.serialized(() => run.flagIfUnreachable(failures, { at: 'close' }));
     }
     const wait = nextQueryWaitMs(run.schedule, run.state.id, failures - 1, failures);
-    await condition(() => run.facts.length > 0 || !openAttempt(run.state), wait);
+    await condition(() => run.facts.length > 0 || !openAttempt(run.state), wait, {
+      summary: `then close again (try ${failures + 1})`,
+    });
   }
 }
 

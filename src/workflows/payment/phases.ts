@@ -76,6 +76,11 @@ export function* untilSettledOrExpired(run: PayOrderRun): Phase {
         : Infinity;
     run.nextQueryAtMs = untilQuery < untilExpiry ? Date.now() + untilQuery : undefined;
     run.showDetails();
+    // The timer's summary in the Temporal UI: what the run does when it fires.
+    const summary =
+      open && untilQuery < untilExpiry
+        ? `then query ${open.channel} ${open.outTradeNo} (query ${run.queriesDone + 1})`
+        : `then expire (${new Date(run.state.expiresAtMs).toISOString()})`;
     const woken = yield* awaited(
       condition(
         () =>
@@ -84,6 +89,7 @@ export function* untilSettledOrExpired(run: PayOrderRun): Phase {
           (queryFallback && openAttempt(run.state)?.id !== open?.id) ||
           (mayContinueAsNew && historyIsLong(run.input)),
         Math.min(untilExpiry, untilQuery),
+        { summary },
       ),
     );
     yield run.serialized(() => run.applyFacts());
@@ -118,7 +124,9 @@ export function* closeAtExpiryHoldingTheSerializer(run: PayOrderRun): Phase {
         await run.save({ ...run.state, needsAttention: true });
       }
       const delay = nextQueryDelaySeconds(run.schedule, failures - 1, failures);
-      await condition(() => run.facts.length > 0, delay * 1000);
+      await condition(() => run.facts.length > 0, delay * 1000, {
+        summary: `then close again (try ${failures + 1})`,
+      });
       await run.applyFacts();
     }
     await run.save(closeOrder(run.state));
@@ -141,7 +149,9 @@ export function* closeLeftOpen(run: PayOrderRun): Phase {
 export function* lateWindow(run: PayOrderRun): Phase {
   const lateUntil = Date.now() + run.input.lateWindowSeconds * 1000;
   while (Date.now() < lateUntil) {
-    yield condition(() => run.facts.length > 0, lateUntil - Date.now());
+    yield condition(() => run.facts.length > 0, lateUntil - Date.now(), {
+      summary: `late window: a success until ${new Date(lateUntil).toISOString()} is refunded`,
+    });
     yield run.serialized(() => run.applyFacts());
   }
 }
