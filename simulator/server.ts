@@ -7,7 +7,7 @@ import Fastify, {
   type FastifyPluginAsync,
 } from 'fastify';
 import { Readable } from 'node:stream';
-import { escapeHtml, sendPage } from '../src/html';
+import { acceptForms, escapeHtml, sendPage } from '../src/html';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GatewayError, TradeEngine, type NotificationFace } from './engine';
@@ -93,11 +93,7 @@ export function buildSimulator(options: SimulatorOptions): {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),
   );
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
-  );
+  acceptForms(app);
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof GatewayError) {

@@ -16,14 +16,11 @@ export interface OpsSessionSettings {
   idleSeconds: number;
 }
 
-export interface OpsSession {
+/** The session a request's cookie names, with the means to check its forms' token. */
+export interface OpenSession {
   operator: string;
   /** What every form of the session must send back (CSRF). */
   csrfToken: string;
-}
-
-/** The session a request's cookie names, with the means to check its forms' token. */
-export interface OpenSession extends OpsSession {
   /** Whether `token` is this session's CSRF token (compared in constant time). */
   sentOwnToken(token: string | undefined): boolean;
 }
@@ -49,7 +46,7 @@ export function createOpsSessions(deps: {
      * Opens a session for an operator who has just shown `key` (the caller checked it); answers
      * the token for the cookie. Recorded in the audit log.
      */
-    async signIn(operator: string, key: string): Promise<{ token: string; session: OpsSession }> {
+    async signIn(operator: string, key: string): Promise<string> {
       const token = newToken();
       const csrfToken = newToken();
       await db.transaction(async (tx) => {
@@ -74,7 +71,7 @@ export function createOpsSessions(deps: {
           after: { via: 'ops_console' },
         });
       });
-      return { token, session: { operator, csrfToken } };
+      return token;
     },
 
     /** The live session the token names, or undefined: unknown, ended, expired, idle, revoked. */
@@ -147,5 +144,3 @@ export function createOpsSessions(deps: {
     },
   };
 }
-
-export type OpsSessions = ReturnType<typeof createOpsSessions>;

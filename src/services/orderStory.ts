@@ -41,8 +41,8 @@ const channelActivities = new Set([
   'closeChannelOrder',
 ]);
 
-/** The channel calls of the workflow's current run, oldest first; undefined if it has none. */
-export async function channelCallsOf(temporal: Client, payOrderId: string): Promise<ChannelCall[]> {
+/** The channel calls of the workflow's current run, oldest first. */
+async function channelCallsOf(temporal: Client, payOrderId: string): Promise<ChannelCall[]> {
   const history = await temporal.workflow.getHandle(paymentWorkflowId(payOrderId)).fetchHistory();
   const calls = new Map<string, ChannelCall>();
   for (const event of history.events ?? []) {
@@ -118,8 +118,14 @@ function describeResult(result: unknown): string | null {
   return parts.length > 0 ? parts.join(' · ') : JSON.stringify(result).slice(0, 200);
 }
 
+/** The audit log's entries about these subjects of one type (none: no condition). */
+function entriesAbout(subjectType: string, ids: string[]) {
+  if (ids.length === 0) return undefined;
+  return and(eq(auditLog.subjectType, subjectType), inArray(auditLog.subjectId, ids));
+}
+
 /** Everything the books hold about one pay order, read from one snapshot. */
-export async function orderStoryFromBooks(db: Db, payOrderId: string) {
+async function orderStoryFromBooks(db: Db, payOrderId: string) {
   return db.transaction(
     async (tx) => {
       const [found] = await tx
@@ -170,30 +176,17 @@ export async function orderStoryFromBooks(db: Db, payOrderId: string) {
         .from(reconciliationDifferences)
         .where(eq(reconciliationDifferences.payOrderId, payOrderId))
         .orderBy(asc(reconciliationDifferences.createdAt));
+      // The order's own entries, and those of its events and differences.
       const subjects = [
         and(eq(auditLog.subjectType, 'pay_order'), eq(auditLog.subjectId, payOrderId)),
-        ...(events.length > 0
-          ? [
-              and(
-                eq(auditLog.subjectType, 'merchant_event'),
-                inArray(
-                  auditLog.subjectId,
-                  events.map((e) => e.eventId),
-                ),
-              ),
-            ]
-          : []),
-        ...(differences.length > 0
-          ? [
-              and(
-                eq(auditLog.subjectType, 'reconciliation_difference'),
-                inArray(
-                  auditLog.subjectId,
-                  differences.map((d) => d.id),
-                ),
-              ),
-            ]
-          : []),
+        entriesAbout(
+          'merchant_event',
+          events.map((e) => e.eventId),
+        ),
+        entriesAbout(
+          'reconciliation_difference',
+          differences.map((d) => d.id),
+        ),
       ];
       const audit = await tx
         .select()
@@ -216,8 +209,6 @@ export async function orderStoryFromBooks(db: Db, payOrderId: string) {
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
 }
-
-export type OrderStoryBooks = Awaited<ReturnType<typeof orderStoryFromBooks>>;
 
 /**
  * The books' story and the workflow's channel calls. Temporal not answering (or the workflow's

@@ -4,7 +4,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { and, count, eq, sql, type SQL } from 'drizzle-orm';
 import { cursorTime, newestFirst, pageConditions, pageOf } from '../db/books/listPages';
-import { flagColumns } from '../db/books/payOrders';
+import { channelOfOrder, flagColumns } from '../db/books/payOrders';
 import type { Db } from '../db/client';
 import { payOrders } from '../db/schema';
 import { DomainError } from '../domain/errors';
@@ -43,13 +43,7 @@ export async function payOrdersNeedingAttention(db: Db, query: ExceptionQuery) {
   if (query.merchantId) conditions.push(eq(payOrders.merchantId, query.merchantId));
   if (query.code) conditions.push(eq(payOrders.attentionCode, query.code));
   if (query.status) conditions.push(eq(payOrders.status, query.status));
-  // Spelt out: drizzle leaves a single-table select's columns unqualified, which a correlated
-  // subquery would read as its own.
-  const channel = sql<string | null>`(
-    select a.channel from channel_attempts a
-    where a.pay_order_id = pay_orders.id
-    order by a.id = pay_orders.paid_attempt_id desc nulls last, a.created_at desc
-    limit 1)`;
+  const channel = channelOfOrder(sql`pay_orders.id`, sql`pay_orders.paid_attempt_id`);
   const rows = await db
     .select({ row: payOrders, channel, flaggedAt: cursorTime(flaggedKeys) })
     .from(payOrders)

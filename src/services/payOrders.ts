@@ -18,7 +18,6 @@ import {
   pageOf,
   type PageQuery,
 } from '../db/books/listPages';
-import { recordAudit } from './audit';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { Currency } from '../domain/money';
@@ -32,6 +31,7 @@ import {
   type PayAnswer,
 } from '../workflows/contracts/payment';
 import type { ApiMetrics } from '../metrics';
+import { recordAudit } from './audit';
 import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
 import { triesOf } from './merchantEvents';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';

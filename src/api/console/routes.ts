@@ -10,6 +10,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ChannelRegistry } from '../../channels/registry';
 import type { Db } from '../../db/client';
+import { acceptForms } from '../../html';
 import {
   channelNameSchema,
   differenceIdSchema,
@@ -104,7 +105,7 @@ function cookiesOf(req: FastifyRequest): Map<string, string> {
  * Where to go after signing in: the console page asked for, never anywhere else (no other site,
  * no `//host`, no way out of /ops/console); else the exception queue.
  */
-export function pageAfterSignIn(next: string | undefined): string {
+function pageAfterSignIn(next: string | undefined): string {
   const safe =
     next !== undefined &&
     /^\/ops\/console(\/[\w\-./]*)?(\?[\w\-.~%&=+]*)?$/.test(next) &&
@@ -167,11 +168,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
     return reply.status(status).type('text/html; charset=utf-8').send(page(shell));
   }
 
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
-  );
+  acceptForms(app);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('content-security-policy', consolePolicy);
@@ -344,7 +341,7 @@ export const opsConsoleRoutes: FastifyPluginAsyncZod<OpsConsoleDeps> = async (ap
         const body = signInBody(retry, next, 'That ops key is unknown or revoked.');
         return send(reply, { title: 'Sign in', body }, 401);
       }
-      const { token } = await sessions.signIn(operator, req.body.key);
+      const token = await sessions.signIn(operator, req.body.key);
       reply.header('set-cookie', [
         cookie(sessionCookie, token, consolePath, settings.sessionSeconds),
         cookie(loginCookie, '', `${consolePath}/login`, 0),

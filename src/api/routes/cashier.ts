@@ -22,6 +22,7 @@ import {
   type PayChoice,
 } from '../cashier/pages';
 import { qrCodeSvg } from '../cashier/qrCode';
+import { acceptForms } from '../../html';
 import { createMinuteLimiter } from '../minuteLimiter';
 import { parseInput, problemResponses, sendProblem } from '../problems';
 import { htmlPage } from '../schemas/pages';
@@ -126,11 +127,7 @@ export const cashierRoutes: FastifyPluginAsyncZod<{
       );
   }
 
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
-  );
+  acceptForms(app);
   app.addHook('onSend', async (req, reply) => {
     if (!req.url.startsWith('/cashier/assets/')) reply.header('cache-control', 'no-store');
   });

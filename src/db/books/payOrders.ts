@@ -1,6 +1,6 @@
 // The books of pay orders as the payment and refund workflows keep them: their saves, the refunds
 // they record, and what a stray payment or a channel close needs to know.
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { channelAttempts, channelNotifications, payOrders, refunds } from '../schema';
 import { paidAmountOf, type Attempt, type PayOrderState } from '../../domain/payOrder';
@@ -132,22 +132,31 @@ export function flagColumns(needsAttention: boolean, attention: FlagReason | und
   };
 }
 
-/** The channel of the paid channel order, else of the last one opened; `none` without any. */
+/**
+ * The channel a pay order was paid on, else the one it was last offered on (null: none), as a
+ * subquery of the order's ID and paid channel order: values, or the outer query's columns spelt
+ * out (`sql\`pay_orders.id\``: drizzle leaves a one-table select's columns unqualified, which
+ * the subquery would read as its own).
+ */
+export function channelOfOrder(payOrderId: SQL | string, paidAttemptId: SQL | string | null) {
+  return sql<string | null>`(
+    select a.channel from channel_attempts a
+    where a.pay_order_id = ${payOrderId}
+    order by a.id = ${paidAttemptId} desc nulls last, a.created_at desc
+    limit 1)`;
+}
+
+/** The channel that settled the order (see channelOfOrder); `none` without any channel order. */
 async function settlingChannel(
   db: Db,
   payOrderId: string,
   paidAttemptId: string | undefined,
 ): Promise<string> {
-  const [attempt] = await db
-    .select({ channel: channelAttempts.channel })
-    .from(channelAttempts)
-    .where(eq(channelAttempts.payOrderId, payOrderId))
-    .orderBy(
-      sql`${channelAttempts.id} = ${paidAttemptId ?? ''} desc`,
-      desc(channelAttempts.createdAt),
-    )
-    .limit(1);
-  return attempt?.channel ?? 'none';
+  const [order] = await db
+    .select({ channel: channelOfOrder(payOrderId, paidAttemptId ?? null) })
+    .from(payOrders)
+    .where(eq(payOrders.id, payOrderId));
+  return order?.channel ?? 'none';
 }
 
 /**
