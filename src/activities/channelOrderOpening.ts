@@ -28,6 +28,7 @@ export function createChannelOrderOpeningActivities(parts: {
         version: opening.version + 1,
         order: opening.order,
         attempts: [openedAttempt(attempt, created)],
+        ...(opening.taskAt === undefined ? {} : { taskAt: opening.taskAt }),
       });
       return created;
     },

@@ -21,6 +21,12 @@ export interface PayOrderChange {
   attempts: Attempt[];
   /** Why the order needs an operator, while it does (absent from runs recorded before 0012). */
   attention?: FlagReason;
+  /**
+   * The workflow time (epoch ms) of the task that made the save, since payment-shape-6 (its saves
+   * are local activities): orders the writes of a task Temporal never committed before those of
+   * the task run again in its place (savePayOrderVersion).
+   */
+  taskAt?: number;
 }
 
 export function createPayOrderRecordActivities({ db, corrections, metrics }: PayOrderRecordDeps) {
@@ -62,9 +68,11 @@ export function createPayOrderRecordActivities({ db, corrections, metrics }: Pay
       const order = 'state' in input ? input.state : input.order;
       const attempts = 'state' in input ? input.state.attempts : input.attempts;
       const attention = 'state' in input ? undefined : input.attention;
+      const taskAt =
+        'state' in input || input.taskAt === undefined ? {} : { taskAt: new Date(input.taskAt) };
       const settled = await payOrderBooks.savePayOrderVersion(
         db,
-        input.version,
+        { version: input.version, ...taskAt },
         order,
         attempts,
         attention,

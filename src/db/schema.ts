@@ -83,6 +83,12 @@ export const payOrders = pgTable(
     workflowStarted: boolean('workflow_started').notNull().default(false),
     /** The workflow's write counter: a retried, older write never overwrites a newer one. */
     version: integer('version').notNull().default(0),
+    /**
+     * The workflow time of the task that made the last write (since payment-shape-6; null
+     * before): a write from a workflow task that was never committed is overwritten by the
+     * committed task's write, whatever their versions (savePayOrderVersion).
+     */
+    savedInTaskAt: timestamp('saved_in_task_at', { withTimezone: true }),
     paidAttemptId: text('paid_attempt_id'),
     paidAt: timestamp('paid_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
@@ -124,6 +130,8 @@ export const channelAttempts = pgTable(
     paidAt: timestamp('paid_at', { withTimezone: true }),
     /** The workflow's save that last wrote this row: an older write never overwrites it. */
     version: integer('version').notNull().default(0),
+    /** The workflow time of the task that made that save, as on pay_orders. */
+    savedInTaskAt: timestamp('saved_in_task_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -55,6 +55,16 @@ function scheduledActivities(events: HistoryEvent[]): string[] {
   return events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
 }
 
+/** The local activities the run ran, in order (the SDK records each as a marker). */
+function localActivities(events: HistoryEvent[]): string[] {
+  return events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.details?.data?.payloads?.[0]?.data;
+    if (marker?.markerName !== 'core_local_activity' || !data) return [];
+    return [(JSON.parse(Buffer.from(data).toString()) as { activity_type: string }).activity_type];
+  });
+}
+
 function childrenStarted(events: HistoryEvent[]): string[] {
   return events.flatMap(
     (e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? [],
@@ -95,12 +105,11 @@ describe('payment workflow telling its merchant', () => {
       assert.deepEqual(merchant.tries, [{ eventId: merchant.recorded[0]!.id, attemptNo: 1 }]);
       assert.deepEqual(childrenStarted(events), [], 'no notification workflow was needed');
       // Nothing to save before the order changes; the event recorded and delivered in one go.
-      // The channel order opened between its two saves, in one activity.
-      assert.deepEqual(scheduledActivities(events), [
-        'openChannelOrderBetweenSaves',
-        'savePayOrder',
-        'recordAndDeliverMerchantEvent',
-      ]);
+      // The channel order opened between its two saves, in one activity. The paid order's save
+      // and the delivery try are local activities: no activity task and no workflow task of
+      // their own.
+      assert.deepEqual(scheduledActivities(events), ['openChannelOrderBetweenSaves']);
+      assert.deepEqual(localActivities(events), ['savePayOrder', 'recordAndDeliverMerchantEvent']);
       assert.deepEqual(
         channel.saved.map((s) => s.status),
         ['PAYING', 'PAYING', 'SUCCEEDED'],
@@ -119,7 +128,7 @@ describe('payment workflow telling its merchant', () => {
         events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length,
         1,
       );
-      recorded['opened-between-saves-merchant-told'] = historyToJSON(await handle.fetchHistory());
+      recorded['local-records-merchant-told'] = historyToJSON(await handle.fetchHistory());
     });
   });
 
@@ -137,7 +146,7 @@ describe('payment workflow telling its merchant', () => {
         merchant.tries.map((t) => t.attemptNo),
         [1, 2],
       );
-      recorded['merchant-first-try-failed'] = historyToJSON(await handle.fetchHistory());
+      recorded['local-records-first-try-failed'] = historyToJSON(await handle.fetchHistory());
     });
   });
 

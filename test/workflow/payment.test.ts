@@ -51,17 +51,23 @@ async function currentDetailsOf(handle: WorkflowHandle): Promise<string> {
 /** The summaries of the run's activities, or of its timers: its timeline in the Temporal UI. */
 async function summariesOf(
   handle: WorkflowHandle,
-  of: 'activityTaskScheduledEventAttributes' | 'timerStartedEventAttributes',
+  of: readonly HistoryEventKind[],
 ): Promise<string[]> {
   const history = await handle.fetchHistory();
   return (history.events ?? []).flatMap((event) => {
-    const summary = event[of] ? event.userMetadata?.summary : null;
+    const summary = of.some((kind) => event[kind]) ? event.userMetadata?.summary : null;
     return summary ? [defaultPayloadConverter.fromPayload<string>(summary)] : [];
   });
 }
 
+type HistoryEventKind =
+  | 'activityTaskScheduledEventAttributes'
+  | 'markerRecordedEventAttributes'
+  | 'timerStartedEventAttributes';
+
+/** Activities' summaries, local ones' (recorded as markers) too. */
 const activitySummaries = (handle: WorkflowHandle) =>
-  summariesOf(handle, 'activityTaskScheduledEventAttributes');
+  summariesOf(handle, ['activityTaskScheduledEventAttributes', 'markerRecordedEventAttributes']);
 
 describe('payment workflow', () => {
   it('serializes 50 concurrent pay requests into one channel order', async () => {
@@ -218,7 +224,7 @@ describe('payment workflow', () => {
       );
       assert.ok(summaries.some((s) => /^save v\d+: SUCCEEDED, needs attention$/.test(s)));
       // Its waits say what comes when they end: the first query, then the late window.
-      const timers = await summariesOf(handle, 'timerStartedEventAttributes');
+      const timers = await summariesOf(handle, ['timerStartedEventAttributes']);
       assert.ok(
         timers.some((t) => /^then query sandbox T\w+ \(query 1\)$/.test(t)),
         timers.join('\n'),

@@ -1,6 +1,6 @@
 // The books of pay orders as the payment and refund workflows keep them: their saves, the refunds
 // they record, and what a stray payment or a channel close needs to know.
-import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { channelAttempts, channelNotifications, payOrders, refunds } from '../schema';
 import { paidAmountOf, type Attempt, type PayOrderState } from '../../domain/payOrder';
@@ -30,18 +30,48 @@ export interface Settlement {
 }
 
 /**
+ * Where a save stands among the workflow's writes: its version and, since payment-shape-6, the
+ * workflow time of the task that made it (`taskAt`).
+ */
+export interface SavePosition {
+  version: number;
+  taskAt?: Date;
+}
+
+/**
+ * Whether a save at `at` comes after the one a row holds. Saves run as local activities, inside
+ * the workflow task that asks for them, so they reach the books before Temporal has committed
+ * that task; a task that is never committed (its worker lost, its completion refused) is run
+ * again later, and the run may then write the same versions with other contents. Its writes are
+ * therefore ordered by their task's time first: the committed task's write overwrites the lost
+ * one's, and a late write of the lost task never overwrites it. Within one task (and for rows or
+ * saves without a task time) the version orders them.
+ */
+function comesAfter(
+  row: { version: AnyColumn; savedInTaskAt: AnyColumn },
+  { version, taskAt }: SavePosition,
+): SQL {
+  if (!taskAt) return sql`${row.version} < ${version}`;
+  const at = taskAt.toISOString();
+  return sql`case when ${row.savedInTaskAt} is null then ${row.version} < ${version}
+    else (${row.savedInTaskAt}, ${row.version}) < (${at}::timestamptz, ${version}) end`;
+}
+
+/**
  * Writes the workflow's view of the pay order and the channel orders that changed. Each row keeps
- * the newest version written to it, so a retried, older write never overwrites a newer one.
- * Answers the settlement when this write is the one that made the order final, so it is told once
- * however the activity is retried.
+ * the newest save written to it (`comesAfter`), so a retried, older write never overwrites a newer
+ * one. Answers the settlement when this write is the one that made the order final, so it is told
+ * once however the activity is retried.
  */
 export async function savePayOrderVersion(
   db: Db,
-  version: number,
+  at: SavePosition,
   order: Omit<PayOrderState, 'attempts'>,
   attempts: Attempt[],
   attention?: FlagReason,
 ): Promise<Settlement | undefined> {
+  const { version } = at;
+  const savedInTaskAt = at.taskAt ?? null;
   return db.transaction(async (tx) => {
     const paid = order.status === 'SUCCEEDED';
     // Locked, so that of two writes racing to settle the order exactly one sees it unsettled.
@@ -60,9 +90,10 @@ export async function savePayOrderVersion(
         paidAt: paid ? sql`coalesce(${payOrders.paidAt}, now())` : null,
         closedAt: order.status === 'CLOSED' ? sql`coalesce(${payOrders.closedAt}, now())` : null,
         version,
+        savedInTaskAt,
         updatedAt: sql`now()`,
       })
-      .where(and(eq(payOrders.id, order.id), lt(payOrders.version, version)))
+      .where(and(eq(payOrders.id, order.id), comesAfter(payOrders, at)))
       .returning({
         paymentSeconds: sql<
           number | null
@@ -77,6 +108,7 @@ export async function savePayOrderVersion(
         paidAmount: attempt.paidAmount ?? null,
         paidAt: paidAt ? sql`coalesce(${channelAttempts.paidAt}, now())` : null,
         version,
+        savedInTaskAt,
         updatedAt: sql`now()`,
       };
       await tx
@@ -95,7 +127,7 @@ export async function savePayOrderVersion(
         .onConflictDoUpdate({
           target: channelAttempts.id,
           set: row,
-          setWhere: sql`${channelAttempts.version} < ${version}`,
+          setWhere: comesAfter(channelAttempts, at),
         });
     }
     const { status } = order;

@@ -7,6 +7,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -55,10 +56,18 @@ import {
 } from './channelOrders';
 import { currentDetails, type Attention } from './details';
 
-const records = proxyActivities<PayOrderRecordActivities>({
+const recordOptions = {
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+} as const;
+const records = proxyActivities<PayOrderRecordActivities>(recordOptions);
+/**
+ * The same writes as local activities (since `local-records`): run by the worker inside the
+ * workflow task that asks for them, with no activity task and no workflow task of their own. A
+ * write is idempotent by the order's version, so one repeated after a lost workflow task is
+ * harmless.
+ */
+const localRecords = proxyLocalActivities<PayOrderRecordActivities>(recordOptions);
 
 /**
  * The shapes of the payment workflow, oldest first: the patch a run started since a shape was
@@ -87,6 +96,7 @@ const shapes = [
   { patch: 'payment-shape-3', changes: ['open-between-saves'] },
   { patch: 'payment-shape-4', changes: ['operator-attributes'] },
   { patch: 'payment-shape-5', changes: ['flag-reason-in-books'] },
+  { patch: 'payment-shape-6', changes: ['local-records'] },
 ];
 
 export class PayOrderRun implements ChannelOrderRun {
@@ -174,7 +184,8 @@ export class PayOrderRun implements ChannelOrderRun {
     this.current = next;
     if (!change) return;
     this.version = change.version;
-    await records.savePayOrder.executeWithOptions(
+    const writer = this.takes('local-records') ? localRecords : records;
+    await writer.savePayOrder.executeWithOptions(
       {
         summary: `save v${change.version}: ${next.status}${next.needsAttention ? ', needs attention' : ''}`,
       },
@@ -196,7 +207,10 @@ export class PayOrderRun implements ChannelOrderRun {
     const changed = version === 1 ? attempts : attempts.filter((a) => !previous.includes(a));
     // The reason travels with a raised flag, so the operators' queue in the books can show it.
     const attention = order.needsAttention ? this.attention : undefined;
-    return { version, order, attempts: changed, ...(attention ? { attention } : {}) };
+    // Since `local-records` the saves reach the books before their task is committed: the task's
+    // time orders them (PayOrderChange.taskAt).
+    const taskAt = this.takes('local-records') ? { taskAt: Date.now() } : {};
+    return { version, order, attempts: changed, ...(attention ? { attention } : {}), ...taskAt };
   }
 
   /** Takes `next` as the order an activity wrote at `version` (see `changeTo`). */
@@ -399,7 +413,7 @@ export class PayOrderRun implements ChannelOrderRun {
       return;
     }
     this.tellingMerchant += 1;
-    void tellMerchant(type, data, retrySeconds)
+    void tellMerchant(type, data, retrySeconds, { local: this.takes('local-records') })
       .catch((err: unknown) => log.error('the merchant could not be told', { type, err }))
       .finally(() => (this.tellingMerchant -= 1));
   }
