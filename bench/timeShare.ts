@@ -23,6 +23,10 @@ const activityLabels: Record<string, string> = {
   recordAndDeliverMerchantEvent: 'activity: merchant delivery (HTTP + DB)',
 };
 
+/** A workflow task that ran local activities (payment-shape-6: the DB writes, merchant delivery). */
+const localActivityLabel =
+  'worker: workflow code and local activities (DB write, merchant delivery)';
+
 const ms = (e: HistoryEvent) =>
   Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
 
@@ -30,6 +34,7 @@ const ms = (e: HistoryEvent) =>
 export function historyIntervals(events: HistoryEvent[]): Interval[] {
   const at = new Map<number, { time: number; name?: string }>();
   const out: Interval[] = [];
+  let lastWorkflowTask: Interval | undefined;
   for (const e of events) {
     const id = Number(e.eventId);
     const time = ms(e);
@@ -58,7 +63,13 @@ export function historyIntervals(events: HistoryEvent[]): Interval[] {
       at.set(id, { time });
     } else if (e.workflowTaskCompletedEventAttributes) {
       const started = from(e.workflowTaskCompletedEventAttributes.startedEventId);
-      if (started) out.push({ label: 'worker: workflow code', from: started.time, to: time });
+      if (started) {
+        lastWorkflowTask = { label: 'worker: workflow code', from: started.time, to: time };
+        out.push(lastWorkflowTask);
+      }
+    } else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
+      // A local activity ran inside the workflow task whose commands record it.
+      if (lastWorkflowTask) lastWorkflowTask.label = localActivityLabel;
     } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
       at.set(id, { time });
     } else if (e.childWorkflowExecutionStartedEventAttributes) {

@@ -9,6 +9,7 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   startChild,
@@ -22,6 +23,12 @@ import { searchAttributes } from '../../src/workflows/contracts/payment';
 const acts = proxyActivities<BareActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
+// The payment's writes and first merchant delivery try as local activities (payment-shape-6).
+const localActs = proxyLocalActivities<BareActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
 export const barePay = defineUpdate<{ attemptId: string }, []>('pay');
@@ -102,12 +109,12 @@ export const currentNotify = defineSignal('currentNotify');
  * workflow in code"); not the current details the real run sets, which cost its worker only. Started
  * with the pay order's search attributes; the shape's patch marker and the expiry timer; the pay
  * Update opens a channel order between two saves in one activity; the first query's timer waits
- * for the notify signal; then the paid order's save, and the first merchant delivery try while
- * the late window's timer runs. It completes once that try is done, where the payment would wait
+ * for the notify signal; then the paid order's save and the first merchant delivery try, both
+ * local activities, while the late window's timer runs. It completes once that try is done, where the payment would wait
  * out its late window, so that the driver can wait for its result.
  */
 export async function currentShapePayment(expirySeconds: number, firstQuerySeconds: number) {
-  patched('payment-shape-5');
+  patched('payment-shape-6');
   let opening = false;
   let opened = false;
   let paid = false;
@@ -127,13 +134,13 @@ export async function currentShapePayment(expirySeconds: number, firstQuerySecon
   await condition(() => opening, expirySeconds * 1000);
   await condition(() => opened);
   await condition(() => paid, firstQuerySeconds * 1000);
-  await acts.savePayOrder();
+  await localActs.savePayOrder.executeWithOptions({ summary: 'save v3: SUCCEEDED' }, []);
   upsertSearchAttributes([
     { key: searchAttributes.payStatus, value: 'SUCCEEDED' },
     { key: searchAttributes.payChannel, value: 'sandbox' },
   ]);
   let told = false;
-  void acts.recordAndDeliverMerchantEvent
+  void localActs.recordAndDeliverMerchantEvent
     .executeWithOptions({ summary: 'tell the merchant pay_order.succeeded (evt_01)' }, [])
     .then(() => (told = true));
   await condition(() => told, 72 * 3600 * 1000);
