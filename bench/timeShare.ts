@@ -23,9 +23,8 @@ const activityLabels: Record<string, string> = {
   recordAndDeliverMerchantEvent: 'activity: merchant delivery (HTTP + DB)',
 };
 
-/** A workflow task that ran local activities (payment-shape-6: the DB writes, merchant delivery). */
-const localActivityLabel =
-  'worker: workflow code and local activities (DB write, merchant delivery)';
+/** A workflow task that ran local activities (payment-shape-6: the DB writes). */
+const localActivityLabel = 'worker: workflow code and local activities (DB writes)';
 
 const ms = (e: HistoryEvent) =>
   Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;

@@ -25,7 +25,7 @@ const acts = proxyActivities<BareActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
-// The payment's writes and first merchant delivery try as local activities (payment-shape-6).
+// The payment's writes as local activities (payment-shape-6).
 const localActs = proxyLocalActivities<BareActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
@@ -109,8 +109,8 @@ export const currentNotify = defineSignal('currentNotify');
  * workflow in code"); not the current details the real run sets, which cost its worker only. Started
  * with the pay order's search attributes; the shape's patch marker and the expiry timer; the pay
  * Update opens a channel order between two saves in one activity; the first query's timer waits
- * for the notify signal; then the paid order's save and the first merchant delivery try, both
- * local activities, while the late window's timer runs. It completes once that try is done, where the payment would wait
+ * for the notify signal; then the paid order's save (a local activity), and the first merchant
+ * delivery try while the late window's timer runs. It completes once that try is done, where the payment would wait
  * out its late window, so that the driver can wait for its result.
  */
 export async function currentShapePayment(expirySeconds: number, firstQuerySeconds: number) {
@@ -140,7 +140,7 @@ export async function currentShapePayment(expirySeconds: number, firstQuerySecon
     { key: searchAttributes.payChannel, value: 'sandbox' },
   ]);
   let told = false;
-  void localActs.recordAndDeliverMerchantEvent
+  void acts.recordAndDeliverMerchantEvent
     .executeWithOptions({ summary: 'tell the merchant pay_order.succeeded (evt_01)' }, [])
     .then(() => (told = true));
   await condition(() => told, 72 * 3600 * 1000);

@@ -3,13 +3,7 @@
 // the first try itself (`tellMerchant`) and hands the rest of the schedule to the
 // merchantNotification workflow only when that try fails; the refund workflows start that
 // workflow for every event. Either way it outlives the workflow that started it.
-import {
-  ParentClosePolicy,
-  proxyActivities,
-  proxyLocalActivities,
-  sleep,
-  startChild,
-} from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
 import type { MerchantNotificationActivities } from '../activities/merchantNotifications';
 import { newId } from '../domain/ids';
 import type { MerchantEvent, MerchantEventData, MerchantEventType } from '../domain/merchantEvents';
@@ -20,13 +14,10 @@ import {
   type MerchantRedeliveryInput,
 } from './contracts/merchantNotification';
 
-const recordOptions = {
+const records = proxyActivities<MerchantNotificationActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
-} as const;
-const records = proxyActivities<MerchantNotificationActivities>(recordOptions);
-/** The same activities run by the calling workflow's worker, inside its workflow task. */
-const localRecords = proxyLocalActivities<MerchantNotificationActivities>(recordOptions);
+});
 
 export async function merchantNotification({
   event,
@@ -74,18 +65,14 @@ export async function startMerchantNotification(
  * Records one new event and makes its first delivery try from the calling workflow, in one
  * activity: most merchants answer the first time, and then no other workflow is needed. A failed
  * try hands the rest of the schedule to a merchantNotification child, which outlives the caller.
- * `local`: the try runs as a local activity (no activity task, no workflow task of its own).
  */
 export async function tellMerchant(
   type: MerchantEventType,
   data: MerchantEventData,
   retrySeconds: number[],
-  { local }: { local: boolean },
 ): Promise<void> {
   const event = newMerchantEvent(type, data);
-  const firstTry = await (
-    local ? localRecords : records
-  ).recordAndDeliverMerchantEvent.executeWithOptions(
+  const firstTry = await records.recordAndDeliverMerchantEvent.executeWithOptions(
     { summary: `tell the merchant ${type} (${event.id})` },
     [event],
   );

@@ -35,6 +35,8 @@ export class FakeChannel {
   queried: string[] = [];
   refunded: string[] = [];
   saved: Omit<PayOrderState, 'attempts'>[] = [];
+  /** The channel orders (IDs) each save carried. */
+  savedAttempts: string[][] = [];
   /** The flag's reason each save carried (none while the order is not flagged). */
   savedReasons: ({ code: string; reason: string } | undefined)[] = [];
   paid = new Set<string>();
@@ -116,6 +118,8 @@ export class FakeChannel {
       saveRefund: async () => {},
       savePayOrder: async (change) => {
         this.saved.push('state' in change ? change.state : change.order);
+        const attempts = 'state' in change ? change.state.attempts : change.attempts;
+        this.savedAttempts.push(attempts.map((a) => a.id));
         this.savedReasons.push('state' in change ? undefined : change.attention);
       },
     };

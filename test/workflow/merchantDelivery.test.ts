@@ -1,8 +1,11 @@
 // How a payment run tells its merchant: the first delivery try from the payment workflow itself,
 // the rest of the schedule in a merchantNotification child only when that try fails; no save
-// before the order changes, and search attributes upserted only when they change.
+// before the order changes, the paid order's save inside its workflow task (a local activity,
+// an activity when that fails), and search attributes upserted only when they change.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { MerchantEvent } from '../../src/domain/merchantEvents';
@@ -46,6 +49,23 @@ class FakeMerchant {
         this.givenUp.push(eventId);
       },
     };
+  }
+}
+
+/** Books that refuse every write made inside a workflow task (as a local activity). */
+class BooksRefusingLocalWrites extends FakeChannel {
+  localTries = 0;
+
+  protected override channelActivities() {
+    const activities = super.channelActivities();
+    const savePayOrder: typeof activities.savePayOrder = async (change) => {
+      if (Context.current().info.isLocal) {
+        this.localTries += 1;
+        throw ApplicationFailure.nonRetryable('the books take no write for a moment');
+      }
+      return activities.savePayOrder(change);
+    };
+    return { ...activities, savePayOrder };
   }
 }
 
@@ -105,11 +125,13 @@ describe('payment workflow telling its merchant', () => {
       assert.deepEqual(merchant.tries, [{ eventId: merchant.recorded[0]!.id, attemptNo: 1 }]);
       assert.deepEqual(childrenStarted(events), [], 'no notification workflow was needed');
       // Nothing to save before the order changes; the event recorded and delivered in one go.
-      // The channel order opened between its two saves, in one activity. The paid order's save
-      // and the delivery try are local activities: no activity task and no workflow task of
-      // their own.
-      assert.deepEqual(scheduledActivities(events), ['openChannelOrderBetweenSaves']);
-      assert.deepEqual(localActivities(events), ['savePayOrder', 'recordAndDeliverMerchantEvent']);
+      // The channel order opened between its two saves, in one activity. The paid order's save is
+      // a local activity: no activity task and no workflow task of its own.
+      assert.deepEqual(scheduledActivities(events), [
+        'openChannelOrderBetweenSaves',
+        'recordAndDeliverMerchantEvent',
+      ]);
+      assert.deepEqual(localActivities(events), ['savePayOrder']);
       assert.deepEqual(
         channel.saved.map((s) => s.status),
         ['PAYING', 'PAYING', 'SUCCEEDED'],
@@ -158,6 +180,29 @@ describe('payment workflow telling its merchant', () => {
       assert.deepEqual(childrenStarted(events), []);
       await eventually(async () => merchant.givenUp.length === 1, { what: 'the give-up' });
       assert.deepEqual(merchant.givenUp, [merchant.recorded[0]!.id]);
+    });
+  });
+});
+
+describe('payment workflow saving its order', () => {
+  it('makes a save its workflow task could not make as an activity', async () => {
+    const books = new BooksRefusingLocalWrites();
+    const merchant = new FakeMerchant(() => false);
+    await runWorker({ ...books.activities(), ...merchant.activities() }, async (taskQueue) => {
+      const { events } = await paidOrder(taskQueue, [1]);
+      assert.equal(books.localTries, 1);
+      assert.deepEqual(localActivities(events), ['savePayOrder']);
+      assert.deepEqual(scheduledActivities(events), [
+        'openChannelOrderBetweenSaves',
+        'savePayOrder',
+        'recordAndDeliverMerchantEvent',
+      ]);
+      assert.equal(books.saved.at(-1)?.status, 'SUCCEEDED');
+      // The merchant is told once the paid order is in the books.
+      assert.deepEqual(
+        merchant.recorded.map((e) => e.type),
+        ['pay_order.succeeded'],
+      );
     });
   });
 });

@@ -354,6 +354,10 @@ describe('payment workflow', () => {
       assert.equal((await handle.query(status)).status, 'SUCCEEDED');
       assert.equal(await refusal(payWith(handle, 'page')), 'ALREADY_PAID');
       assert.equal(channel.opened.length, 2);
+      // The paid order's save, made inside its workflow task, carries every channel order, not
+      // only the one that changed: a save of a task Temporal never committed may have written any.
+      const paidSave = channel.saved.findIndex((s) => s.status === 'SUCCEEDED');
+      assert.deepEqual(channel.savedAttempts[paidSave], [first.attempt.id, second.attempt.id]);
     });
   });
 

@@ -53,6 +53,8 @@ export interface PaymentResume {
   attention?: { code: string; reason: string };
   refunds: RefundView[];
   facts: ChannelFact[];
+  /** The task time of the previous run's last save, which the next run's saves never go below. */
+  savedInTaskAt?: number;
 }
 
 export interface AttemptView {

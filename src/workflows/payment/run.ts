@@ -4,6 +4,7 @@
 // (./phases.ts) all act through it.
 import {
   ApplicationFailure,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -63,11 +64,16 @@ const recordOptions = {
 const records = proxyActivities<PayOrderRecordActivities>(recordOptions);
 /**
  * The same writes as local activities (since `local-records`): run by the worker inside the
- * workflow task that asks for them, with no activity task and no workflow task of their own. A
- * write is idempotent by the order's version, so one repeated after a lost workflow task is
- * harmless.
+ * workflow task that asks for them, with no activity task and no workflow task of their own. The
+ * books order them by the task's time, then version (PayOrderChange.taskAt), so that a write of
+ * a task Temporal never committed gives way to the task run in its place. Tried for a bounded
+ * time only: a local activity holds its workflow task (and the history grows while it does), so a
+ * save the database does not take by then is handed to the activity above.
  */
-const localRecords = proxyLocalActivities<PayOrderRecordActivities>(recordOptions);
+const localRecords = proxyLocalActivities<PayOrderRecordActivities>({
+  ...recordOptions,
+  scheduleToCloseTimeout: '30s',
+});
 
 /**
  * The shapes of the payment workflow, oldest first: the patch a run started since a shape was
@@ -134,6 +140,8 @@ export class PayOrderRun implements ChannelOrderRun {
   nextQueryAtMs: number | undefined;
   /** This run continues an earlier one of the same pay order (continue-as-new). */
   readonly resumed: boolean;
+  /** The task time of the run's last save since `local-records` (PayOrderChange.taskAt). */
+  private savedInTaskAt: number | undefined;
 
   constructor(readonly input: PaymentInput) {
     // The newest shape this run started with: a new run records only the newest one's marker.
@@ -151,6 +159,7 @@ export class PayOrderRun implements ChannelOrderRun {
         expiresAtMs: Date.parse(input.expiresAt),
       });
     this.version = resumed?.version ?? 0;
+    this.savedInTaskAt = resumed?.savedInTaskAt;
     this.facts = [...(resumed?.facts ?? [])];
     this.schedule = input.querySchedule ?? defaultQuerySchedule;
     this.queriesDone = resumed?.queriesDone ?? 0;
@@ -176,21 +185,31 @@ export class PayOrderRun implements ChannelOrderRun {
   }
 
   /**
-   * Writes the state to the database and the search attributes; called after every change. Only
-   * the channel orders that changed travel (each row keeps the newest version written to it).
+   * Writes the state to the database and the search attributes; called after every change. Runs
+   * before `local-records` send only the channel orders that changed (each row keeps the newest
+   * version written to it); since, every one travels (`changeTo`).
    */
   async save(next: PayOrderState) {
     const change = this.changeTo(next);
     this.current = next;
     if (!change) return;
     this.version = change.version;
-    const writer = this.takes('local-records') ? localRecords : records;
-    await writer.savePayOrder.executeWithOptions(
-      {
-        summary: `save v${change.version}: ${next.status}${next.needsAttention ? ', needs attention' : ''}`,
-      },
-      [change],
-    );
+    const summary = `save v${change.version}: ${next.status}${next.needsAttention ? ', needs attention' : ''}`;
+    if (!this.takes('local-records')) {
+      await records.savePayOrder.executeWithOptions({ summary }, [change]);
+    } else {
+      try {
+        await localRecords.savePayOrder.executeWithOptions({ summary }, [change]);
+      } catch (err) {
+        // A local activity's failure comes as its cause (a timeout, the activity's own error).
+        if (isCancellation(err)) throw err;
+        log.warn('the save did not go through in its workflow task; retrying it as an activity', {
+          version: change.version,
+          error: String(err),
+        });
+        await records.savePayOrder.executeWithOptions({ summary }, [change]);
+      }
+    }
     this.showSearchAttributes();
   }
 
@@ -203,14 +222,20 @@ export class PayOrderRun implements ChannelOrderRun {
     if (next === this.current && this.version > 0) return undefined;
     const { attempts, ...order } = next;
     const version = this.version + 1;
-    const previous = this.current.attempts;
-    const changed = version === 1 ? attempts : attempts.filter((a) => !previous.includes(a));
     // The reason travels with a raised flag, so the operators' queue in the books can show it.
-    const attention = order.needsAttention ? this.attention : undefined;
-    // Since `local-records` the saves reach the books before their task is committed: the task's
-    // time orders them (PayOrderChange.taskAt).
-    const taskAt = this.takes('local-records') ? { taskAt: Date.now() } : {};
-    return { version, order, attempts: changed, ...(attention ? { attention } : {}), ...taskAt };
+    const attention = {
+      ...(order.needsAttention && this.attention ? { attention: this.attention } : {}),
+    };
+    if (!this.takes('local-records')) {
+      const previous = this.current.attempts;
+      const changed = version === 1 ? attempts : attempts.filter((a) => !previous.includes(a));
+      return { version, order, attempts: changed, ...attention };
+    }
+    // The saves reach the books before their task is committed: the task's time orders them, and
+    // every channel order travels, so that a task run in place of a lost one rewrites each row the
+    // lost one may have written. The time never goes back (a server's clock might).
+    this.savedInTaskAt = Math.max(Date.now(), this.savedInTaskAt ?? 0);
+    return { version, order, attempts, ...attention, taskAt: this.savedInTaskAt };
   }
 
   /** Takes `next` as the order an activity wrote at `version` (see `changeTo`). */
@@ -413,7 +438,7 @@ export class PayOrderRun implements ChannelOrderRun {
       return;
     }
     this.tellingMerchant += 1;
-    void tellMerchant(type, data, retrySeconds, { local: this.takes('local-records') })
+    void tellMerchant(type, data, retrySeconds)
       .catch((err: unknown) => log.error('the merchant could not be told', { type, err }))
       .finally(() => (this.tellingMerchant -= 1));
   }
@@ -498,6 +523,7 @@ export class PayOrderRun implements ChannelOrderRun {
       ...(this.attention ? { attention: this.attention } : {}),
       refunds: this.refunds,
       facts: [...this.facts],
+      ...(this.savedInTaskAt === undefined ? {} : { savedInTaskAt: this.savedInTaskAt }),
     };
   }
 
