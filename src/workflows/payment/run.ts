@@ -195,7 +195,8 @@ export class PayOrderRun implements ChannelOrderRun {
     if (!change) return;
     this.version = change.version;
     const summary = `save v${change.version}: ${next.status}${next.needsAttention ? ', needs attention' : ''}`;
-    if (!this.takes('local-records')) {
+    // A change with a task time is one of `local-records` (changeTo): saved in this task.
+    if (change.taskAt === undefined) {
       await records.savePayOrder.executeWithOptions({ summary }, [change]);
     } else {
       try {
@@ -223,9 +224,7 @@ export class PayOrderRun implements ChannelOrderRun {
     const { attempts, ...order } = next;
     const version = this.version + 1;
     // The reason travels with a raised flag, so the operators' queue in the books can show it.
-    const attention = {
-      ...(order.needsAttention && this.attention ? { attention: this.attention } : {}),
-    };
+    const attention = order.needsAttention && this.attention ? { attention: this.attention } : {};
     if (!this.takes('local-records')) {
       const previous = this.current.attempts;
       const changed = version === 1 ? attempts : attempts.filter((a) => !previous.includes(a));
