@@ -10,11 +10,29 @@ export interface Reply {
   body: string;
 }
 
-export function request(
+export async function request(
   method: string,
   url: string,
   body?: string,
   headers: Record<string, string> = {},
+): Promise<Reply> {
+  try {
+    return await requestOnce(method, url, body, headers);
+  } catch (err) {
+    // A kept-alive socket the server closed as idle just as this request went out on it: the
+    // server read none of it, so sending it again on a new socket is safe (Node's http docs).
+    if (!(err instanceof ResetOnReuse)) throw err;
+    return requestOnce(method, url, body, headers);
+  }
+}
+
+class ResetOnReuse extends Error {}
+
+function requestOnce(
+  method: string,
+  url: string,
+  body: string | undefined,
+  headers: Record<string, string>,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -38,7 +56,13 @@ export function request(
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ECONNRESET' && req.reusedSocket
+          ? new ResetOnReuse(`${method} ${url}: ${err.message} on a reused socket`)
+          : err,
+      ),
+    );
     req.end(body);
   });
 }
