@@ -15,6 +15,7 @@ import {
   minimalPay,
 } from './workflows';
 import { closedLoop, latency, sleep, wallNow, type Latency } from './stats';
+import { cpuMsPer, cpuSnapshot } from './cpu';
 
 export interface CeilingResult {
   concurrency: number;
@@ -24,6 +25,12 @@ export interface CeilingResult {
   seconds: number;
   perSecond: number;
   startToNotifiedMs: Latency;
+  /**
+   * CPU per completed run: Temporal, the bare worker, and the bench as the driver (it makes the
+   * client calls that paycenter's API makes for a payment); PostgreSQL's too, which these runs do
+   * not use (other load on the machine).
+   */
+  cpuMsPerRun: ReturnType<typeof cpuMsPer>;
 }
 
 let sequence = 0;
@@ -118,6 +125,7 @@ export async function runCeiling(
   const errors: string[] = [];
   let failed = 0;
   const started = wallNow();
+  const cpuBefore = cpuSnapshot({ withDriver: true });
   await closedLoop(load.count, load.concurrency, async () => {
     try {
       samples.push(await once(client, taskQueue, runId));
@@ -127,6 +135,7 @@ export async function runCeiling(
     }
   });
   const seconds = (wallNow() - started) / 1000;
+  const cpuMsPerRun = cpuMsPer(cpuBefore, cpuSnapshot({ withDriver: true }), samples.length);
   return {
     concurrency: load.concurrency,
     completed: samples.length,
@@ -135,5 +144,6 @@ export async function runCeiling(
     seconds: Math.round(seconds * 10) / 10,
     perSecond: Math.round((samples.length / seconds) * 10) / 10,
     startToNotifiedMs: latency(samples),
+    cpuMsPerRun,
   };
 }

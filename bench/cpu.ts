@@ -1,6 +1,7 @@
 // CPU time each part of the measured system spends over a phase, from /proc (Linux): the bench's
 // own children by role (worker, api, sandbox, Temporal), and PostgreSQL's processes (all of them:
-// the server is shared, so other load on the machine shows there too).
+// the server is shared, so other load on the machine shows there too); and, where the bench itself
+// is the client the engine serves (the ceilings), the bench process as the driver.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -25,7 +26,7 @@ function partOf(pid: number, parents: Map<number, number>, cmdline: string): str
   return undefined;
 }
 
-export function cpuSnapshot(): CpuSnapshot {
+export function cpuSnapshot(options: { withDriver?: boolean } = {}): CpuSnapshot {
   const stats = new Map<number, { ppid: number; ticks: number; cmdline: string }>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
@@ -50,6 +51,9 @@ export function cpuSnapshot(): CpuSnapshot {
     const part = partOf(pid, parents, s.cmdline);
     if (part) snapshot.set(pid, { part, ticks: s.ticks });
   }
+  const driver = stats.get(process.pid);
+  if (options.withDriver && driver)
+    snapshot.set(process.pid, { part: 'driver', ticks: driver.ticks });
   return snapshot;
 }
 

@@ -389,9 +389,16 @@ function printReport(r: any) {
       table(title, [
         ['runs/s', `${c.perSecond} (${c.completed} done, ${c.failed} failed, ${c.seconds}s)`],
         [done, lat(c.startToNotifiedMs)],
+        ...(c.cpuMsPerRun ? [cpuPerRun(c.cpuMsPerRun)] : []),
         ...rows,
       ]),
     );
+  const cpuPerRun = (cpu: { byPart: Record<string, number>; total: number }): Row => [
+    'CPU per run',
+    `${cpu.total} ms (${Object.entries(cpu.byPart)
+      .map(([part, ms]) => `${part} ${ms}`)
+      .join(', ')})`,
+  ];
   const percent = (share: number | undefined) =>
     share === undefined ? 'n/a' : `${Math.round(share * 100)}%`;
   if (r.ceiling) {
