@@ -1,6 +1,9 @@
 // One benchmarked process, started by bench/stack.ts as a child so its CPU and RSS are its own:
 // paycenter's `sandbox`, `worker` or `api` (through src/system.ts, as in production), or the
 // engine's ceiling: `bare-worker` (no-op workflow and activities) and `bare-route` (empty webhook).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import Fastify from 'fastify';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../src/config';
@@ -83,9 +86,32 @@ async function start(role: Role): Promise<Stoppable> {
   };
 }
 
+/**
+ * With BENCH_CPU_PROFILE=<folder>, a CPU profile of this process's main thread (not the worker's
+ * workflow threads), written as <role>-<pid>.cpuprofile when it stops; Chrome DevTools opens it.
+ */
+async function profiled(role: Role, running: Stoppable): Promise<Stoppable> {
+  const folder = process.env.BENCH_CPU_PROFILE;
+  if (!folder) return running;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(
+        path.join(folder, `${role}-${process.pid}.cpuprofile`),
+        JSON.stringify(profile),
+      );
+      await running.stop();
+    },
+  };
+}
+
 async function main() {
   const role = process.argv[2] as Role;
-  const running = await start(role);
+  const running = await profiled(role, await start(role));
   let stopping = false;
   const stop = () => {
     if (stopping) return;
