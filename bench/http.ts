@@ -17,12 +17,16 @@ export async function request(
   headers: Record<string, string> = {},
 ): Promise<Reply> {
   try {
-    return await requestOnce(method, url, body, headers);
+    return await requestOnce(method, url, body, headers, agent);
   } catch (err) {
-    // A kept-alive socket the server closed as idle just as this request went out on it: the
-    // server read none of it, so sending it again on a new socket is safe (Node's http docs).
+    // Most likely a kept-alive socket the server closed as idle just as this request went out on
+    // it (Node's http docs), though a server may also have read the request and dropped the
+    // socket before answering: every call the driver makes is safe to send twice (a pay order
+    // is created once for its merchant order number, a repeated pay is answered from the books,
+    // the sandbox refuses a second payment). Once more, on a connection of its own, not on
+    // another socket of the pool that may have gone stale with the first.
     if (!(err instanceof ResetOnReuse)) throw err;
-    return requestOnce(method, url, body, headers);
+    return requestOnce(method, url, body, headers, false);
   }
 }
 
@@ -33,13 +37,14 @@ function requestOnce(
   url: string,
   body: string | undefined,
   headers: Record<string, string>,
+  through: http.Agent | false,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
       {
         method,
-        agent,
+        agent: through,
         headers: {
           ...(body === undefined
             ? {}

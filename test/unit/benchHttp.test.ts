@@ -1,5 +1,5 @@
 // The bench driver's keep-alive HTTP client: a request that goes out on a kept-alive socket the
-// server has just dropped is sent again on a new socket, and only then.
+// server has just dropped is sent again, once, on a connection of its own; and only such a request.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,8 +20,11 @@ describe('bench HTTP client', () => {
       const socket = sockets.get(req.socket)!;
       seen.push({ socket, path: req.url ?? '' });
       const requestsOnSocket = seen.filter((s) => s.socket === socket).length;
-      // As a server dropping a socket it holds idle: a later request on it gets no answer.
+      // The socket dropped with no answer: for the driver, as if the server had closed it as
+      // idle just as the request went out on it.
       if (req.url === '/dropped-when-reused' && requestsOnSocket > 1) return req.socket.destroy();
+      const earlier = seen.filter((s) => s.path === req.url).length - 1;
+      if (req.url === '/dropped-after-first' && earlier > 0) return req.socket.destroy();
       if (req.url === '/always-dropped') return req.socket.destroy();
       res.end('ok');
     });
@@ -42,6 +45,17 @@ describe('bench HTTP client', () => {
     assert.equal(seen.length, 3);
     assert.equal(seen[1]!.socket, seen[0]!.socket, 'the second request reused the first socket');
     assert.notEqual(seen[2]!.socket, seen[0]!.socket, 'and was sent again on a new one');
+  });
+
+  it('sends it again once only', async () => {
+    closeIdleSockets();
+    seen.length = 0;
+    assert.equal((await request('GET', `${base}/dropped-after-first`)).status, 200);
+    await assert.rejects(
+      request('GET', `${base}/dropped-after-first`),
+      /socket hang up|ECONNRESET/,
+    );
+    assert.equal(seen.length, 3, 'the first, the one on the reused socket, and its one resend');
   });
 
   it('does not send again a request whose socket was new', async () => {
