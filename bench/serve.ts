@@ -1,7 +1,7 @@
 // One benchmarked process, started by bench/stack.ts as a child so its CPU and RSS are its own:
 // paycenter's `sandbox`, `worker` or `api` (through src/system.ts, as in production), or the
 // engine's ceiling: `bare-worker` (no-op workflow and activities) and `bare-route` (empty webhook).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import Fastify from 'fastify';
@@ -93,18 +93,24 @@ async function start(role: Role): Promise<Stoppable> {
 async function profiled(role: Role, running: Stoppable): Promise<Stoppable> {
   const folder = process.env.BENCH_CPU_PROFILE;
   if (!folder) return running;
+  mkdirSync(folder, { recursive: true });
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
   return {
     async stop() {
-      const { profile } = await session.post('Profiler.stop');
-      writeFileSync(
-        path.join(folder, `${role}-${process.pid}.cpuprofile`),
-        JSON.stringify(profile),
-      );
-      await running.stop();
+      // The process stops as it would unprofiled, whatever becomes of its profile.
+      try {
+        const { profile } = await session.post('Profiler.stop');
+        const file = path.join(folder, `${role}-${process.pid}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+      } catch (err) {
+        console.error('the CPU profile was not written', err);
+      } finally {
+        session.disconnect();
+        await running.stop();
+      }
     },
   };
 }
