@@ -26,9 +26,10 @@ export interface CeilingResult {
   perSecond: number;
   startToNotifiedMs: Latency;
   /**
-   * CPU per completed run: Temporal, the bare worker, and the bench as the driver (it makes the
-   * client calls that paycenter's API makes for a payment); PostgreSQL's too, which these runs do
-   * not use (other load on the machine).
+   * CPU per completed run: Temporal, the bare worker, and the bench as the driver (the client
+   * calls that paycenter's API makes for a payment, and more: waiting on each run's result, and
+   * copying its children's logs, so an upper bound); the parts these runs do not use show as
+   * well (paycenter's idle worker, API and sandbox, PostgreSQL): other load on the machine.
    */
   cpuMsPerRun: ReturnType<typeof cpuMsPer>;
 }
