@@ -195,9 +195,10 @@ export class PayOrderRun implements ChannelOrderRun {
     if (!change) return;
     this.version = change.version;
     const summary = `save v${change.version}: ${next.status}${next.needsAttention ? ', needs attention' : ''}`;
+    const asActivity = () => records.savePayOrder.executeWithOptions({ summary }, [change]);
     // A change with a task time is one of `local-records` (changeTo): saved in this task.
     if (change.taskAt === undefined) {
-      await records.savePayOrder.executeWithOptions({ summary }, [change]);
+      await asActivity();
     } else {
       try {
         await localRecords.savePayOrder.executeWithOptions({ summary }, [change]);
@@ -208,7 +209,7 @@ export class PayOrderRun implements ChannelOrderRun {
           version: change.version,
           error: String(err),
         });
-        await records.savePayOrder.executeWithOptions({ summary }, [change]);
+        await asActivity();
       }
     }
     this.showSearchAttributes();
