@@ -110,6 +110,11 @@ export const configSchema = z.object({
   INBOX_SWEEP_SECONDS: seconds(15),
   /** How long a stored notification waits for its own hand-over before the sweep takes it. */
   INBOX_SWEEP_GRACE_SECONDS: seconds(10),
+  /**
+   * How long one API process's sweep holds the notifications it took for hand-over: no other
+   * process's sweep hands them over meanwhile, and one whose hand-over failed waits this long.
+   */
+  INBOX_SWEEP_HOLD_SECONDS: seconds(60),
 
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),

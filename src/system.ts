@@ -421,6 +421,7 @@ export async function startApi(
       concurrency: config.INBOX_HANDOVER_CONCURRENCY,
       batch: config.INBOX_HANDOVER_BATCH,
       sweepGraceMs: config.INBOX_SWEEP_GRACE_SECONDS * 1000,
+      sweepHoldMs: config.INBOX_SWEEP_HOLD_SECONDS * 1000,
     },
   });
   const metrics = createApiMetrics({

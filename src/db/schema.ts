@@ -165,6 +165,11 @@ export const channelNotifications = pgTable(
     deliveries: integer('deliveries').notNull().default(0),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
     processedAt: timestamp('processed_at', { withTimezone: true }),
+    /**
+     * Until when one API process's sweep holds a RECEIVED notification it took for hand-over: the
+     * other processes' sweeps pass it by until then (null: never taken by a sweep).
+     */
+    sweptUntil: timestamp('swept_until', { withTimezone: true }),
   },
   (t) => [
     uniqueIndex('channel_notifications_dedupe_uq').on(t.channel, t.dedupeKey),

@@ -3,15 +3,15 @@
 // order's workflow after the answer from a bounded queue, so the channel's wait never includes
 // Temporal's nor the worker's. One the books show changes nothing is acknowledged without a
 // hand-over; repeats of one waiting or under way share its signal; one the queue had no room for,
-// or whose hand-over failed, is handed over by the sweep.
+// or whose hand-over failed, is handed over by the sweep of one API process (it takes each in the
+// books first).
 import type { Logger } from 'pino';
 import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from '../channels/types';
 import type { ChannelFact } from '../domain/payOrder';
 import {
   markHandedOver,
-  notHandedOver,
   storeNotifications,
-  type InboxCursor,
+  takeForSweep,
   type InboxEntry,
   type IncomingRow,
   type StoredNotification,
@@ -40,6 +40,11 @@ export interface InboxLimits {
   batch: number;
   /** How long a stored notification may wait before the sweep hands it over. */
   sweepGraceMs: number;
+  /**
+   * How long a sweep holds the notifications it took: other processes' sweeps pass them by, and
+   * one whose hand-over failed is tried again after it.
+   */
+  sweepHoldMs: number;
 }
 
 export function createNotificationInbox(deps: {
@@ -122,22 +127,25 @@ export function createNotificationInbox(deps: {
 
     /**
      * Hands over what is stored but not handed over and older than the grace (the queue was full,
-     * the process stopped, Temporal was down), a page at a time through the same queue. Answers
-     * how many it handed over (tried); one sweep at a time.
+     * the process stopped, Temporal was down), a page at a time through the same queue. Each page
+     * is taken in the books first, so the sweeps of several API processes never hand the same one
+     * over twice. Answers how many it handed over (tried); one sweep at a time.
      */
     async handOverPending(): Promise<number> {
       if (sweeping || stopped) return 0;
       sweeping = true;
       try {
         const before = new Date(Date.now() - limits.sweepGraceMs);
-        let after: InboxCursor | undefined;
         let count = 0;
         for (;;) {
-          const page = await notHandedOver(db, { before, after, limit: limits.batch });
+          const page = await takeForSweep(db, {
+            before,
+            limit: limits.batch,
+            holdMs: limits.sweepHoldMs,
+          });
           count += await queue.sweep(page);
-          const last = page.at(-1);
-          if (stopped || !last || page.length < limits.batch) return count;
-          after = { receivedAt: last.receivedAt, id: last.id };
+          // What failed stays held until its hold lapses, so the next page never meets it again.
+          if (stopped || page.length < limits.batch) return count;
         }
       } finally {
         sweeping = false;

@@ -4,9 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { and, eq, sql } from 'drizzle-orm';
+import { setTimeout as delay } from 'node:timers/promises';
 import { storeNotifications, type IncomingRow } from '../../src/db/books/notificationInbox';
 import { channelNotifications } from '../../src/db/schema';
 import type { ChannelFact } from '../../src/domain/payOrder';
+import { createLogger } from '../../src/log';
+import type { Corrections, NewsHandling } from '../../src/services/corrections';
+import { createNotificationInbox, type InboxLimits } from '../../src/services/inbox';
 import { notify } from '../../src/workflows/contracts/payment';
 import { expectMoneyConserved } from '../support/money';
 import {
@@ -27,9 +31,11 @@ const storedTogether = { INBOX_STORE_CONCURRENCY: '1' };
 let system: TestSystem;
 /** A hand-over queue with no room at all: every notification waits in the books for the sweep. */
 let sweepOnly: TestSystem;
+/** Books of its own, whose API never sweeps: the test's own inboxes do, as other API processes. */
+let sharedBooks: TestSystem;
 
 before(async () => {
-  [system, sweepOnly] = await Promise.all([
+  [system, sweepOnly, sharedBooks] = await Promise.all([
     startTestSystem({ env: { ...onlyNotifications, ...storedTogether } }),
     startTestSystem({
       env: {
@@ -39,11 +45,16 @@ before(async () => {
         INBOX_SWEEP_GRACE_SECONDS: '3',
       },
     }),
+    startTestSystem({
+      ownDatabase: true,
+      env: { ...onlyNotifications, INBOX_SWEEP_SECONDS: '3600' },
+    }),
   ]);
 });
 after(async () => {
   await system?.stop();
   await sweepOnly?.stop();
+  await sharedBooks?.stop();
 });
 
 const AMOUNT = 3_300;
@@ -317,5 +328,98 @@ describe('the notification inbox when its hand-over queue is full', () => {
       );
       await expectMoneyConserved(sweepOnly, id);
     }
+  });
+});
+
+/**
+ * The inbox of another API process on `sharedBooks`, handing each notification over with
+ * `handOver` (standing in for the signal) and holding what its sweep takes for `sweepHoldMs`.
+ */
+function anotherApiInbox(
+  handOver: (payOrderId: string) => Promise<NewsHandling>,
+  sweepHoldMs = 60_000,
+) {
+  const limits: InboxLimits = {
+    storeConcurrency: 1,
+    storeBatch: 10,
+    queueLimit: 10,
+    concurrency: 4,
+    batch: 10,
+    sweepGraceMs: 1_000,
+    sweepHoldMs,
+  };
+  const corrections = {
+    reportChannelFact: (news: { payOrderId: string }) => handOver(news.payOrderId),
+  } as unknown as Corrections;
+  const log = createLogger('silent');
+  return createNotificationInbox({ db: sharedBooks.database.db, log, corrections, limits });
+}
+
+/** A success acknowledged for a paying order a minute ago and never handed over (its API stopped). */
+async function waitingSuccess() {
+  const { id, outTradeNo } = await payingOrder(sharedBooks, tea());
+  const dedupeKey = unique('waiting');
+  await sharedBooks.database.db.insert(channelNotifications).values({
+    id: `ntf_${dedupeKey}`,
+    channel: 'sandbox',
+    dedupeKey,
+    outTradeNo,
+    payOrderId: id,
+    headers: {},
+    rawBody: '{}',
+    fact: { outTradeNo, status: 'SUCCEEDED', amount: AMOUNT, source: 'notify' },
+    status: 'RECEIVED',
+    receivedAt: new Date(Date.now() - 60_000),
+  });
+  const row = async () => (await sharedBooks.inbox('sandbox', outTradeNo))[0]!;
+  return { id, row };
+}
+
+describe('the notification inbox swept by two API processes sharing the books', () => {
+  it('hands a waiting notification over once when both sweep at once', async () => {
+    const { id, row } = await waitingSuccess();
+    const handedOver: string[] = [];
+    const slowly = async (payOrderId: string): Promise<NewsHandling> => {
+      handedOver.push(payOrderId);
+      await delay(300);
+      return 'SIGNALLED';
+    };
+    const [first, second] = [anotherApiInbox(slowly), anotherApiInbox(slowly)];
+
+    const swept = await Promise.all([first.handOverPending(), second.handOverPending()]);
+    assert.deepEqual(handedOver, [id]);
+    assert.deepEqual(
+      swept.sort(),
+      [0, 1],
+      'one sweep took the notification, the other passed it by',
+    );
+    const stored = await row();
+    assert.equal(stored.status, 'DELIVERED');
+    assert.equal(stored.deliveries, 1);
+    await Promise.all([first.drain(), second.drain()]);
+  });
+
+  it("takes over a notification whose hand-over failed in another process's sweep once its hold lapses", async () => {
+    const { id, row } = await waitingSuccess();
+    const failing = anotherApiInbox(async () => {
+      throw new Error('Temporal is unreachable');
+    }, 1_000);
+    const handedOver: string[] = [];
+    const working = anotherApiInbox(async (payOrderId) => {
+      handedOver.push(payOrderId);
+      return 'SIGNALLED';
+    });
+
+    assert.equal(await failing.handOverPending(), 1);
+    assert.equal((await row()).status, 'RECEIVED');
+    assert.equal(await working.handOverPending(), 0, 'held by the sweep that failed');
+    await eventually(async () => (await working.handOverPending()) === 1, {
+      what: 'the hold to lapse',
+    });
+    assert.deepEqual(handedOver, [id]);
+    const stored = await row();
+    assert.equal(stored.status, 'DELIVERED');
+    assert.equal(stored.deliveries, 1);
+    await Promise.all([failing.drain(), working.drain()]);
   });
 });

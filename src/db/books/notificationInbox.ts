@@ -1,8 +1,9 @@
 // The books of the channel notification inbox: a notification stored in one statement on the
-// webhook's answer path, the hand-overs marked many at a time, and what is left to hand over.
-import { and, asc, eq, gt, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+// webhook's answer path, the hand-overs marked many at a time, and what is left to hand over,
+// taken by one sweep at a time.
+import { inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
-import { channelAttempts, channelNotifications } from '../schema';
+import { channelNotifications } from '../schema';
 import { paidStatuses, statusesUnchangedBy, type ChannelFact } from '../../domain/payOrder';
 
 /**
@@ -144,55 +145,50 @@ export async function markHandedOver(
     .where(inArray(channelNotifications.id, ids));
 }
 
-/** Where a walk through the notifications left to hand over has got to. */
-export interface InboxCursor {
-  receivedAt: Date;
-  id: string;
-}
-
 /**
- * One page of the notifications stored but not handed over, received before `before`, oldest
- * first, after `cursor` (so a walk that fails on some never meets them again in the same walk).
+ * Takes for one sweep up to `limit` notifications stored but not handed over, received before
+ * `before` and not held by another sweep, oldest first: each is held for `holdMs` (the database's
+ * clock), so the sweeps of other API processes pass it by while this one hands it over. Two sweeps
+ * at once never take the same one (rows one of them is taking are skipped, not waited for); one
+ * whose hand-over failed, or whose sweep stopped, is taken again once its hold lapses.
  */
-export async function notHandedOver(
+export async function takeForSweep(
   db: Db,
-  options: { before: Date; after?: InboxCursor; limit: number },
-): Promise<(InboxEntry & InboxCursor)[]> {
-  const { after } = options;
-  const rows = await db
-    .select({
-      id: channelNotifications.id,
-      channel: channelNotifications.channel,
-      fact: channelNotifications.fact,
-      receivedAt: channelNotifications.receivedAt,
-      payOrderId: channelAttempts.payOrderId,
-      attemptId: channelAttempts.id,
-    })
-    .from(channelNotifications)
-    .innerJoin(
-      channelAttempts,
-      and(
-        eq(channelAttempts.channel, channelNotifications.channel),
-        eq(channelAttempts.outTradeNo, channelNotifications.outTradeNo),
-      ),
+  options: { before: Date; limit: number; holdMs: number },
+): Promise<InboxEntry[]> {
+  const result = await db.execute(sql`
+    with due as (
+      select n.id from channel_notifications n
+      join channel_attempts a on a.channel = n.channel and a.out_trade_no = n.out_trade_no
+      where n.status = 'RECEIVED' and n.fact is not null
+        and n.received_at < ${options.before.toISOString()}::timestamptz
+        and (n.swept_until is null or n.swept_until < now())
+      order by n.received_at, n.id
+      limit ${options.limit}::integer
+      for update of n skip locked
     )
-    .where(
-      and(
-        eq(channelNotifications.status, 'RECEIVED'),
-        isNotNull(channelNotifications.fact),
-        lt(channelNotifications.receivedAt, options.before),
-        after
-          ? or(
-              gt(channelNotifications.receivedAt, after.receivedAt),
-              and(
-                eq(channelNotifications.receivedAt, after.receivedAt),
-                gt(channelNotifications.id, after.id),
-              ),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(asc(channelNotifications.receivedAt), asc(channelNotifications.id))
-    .limit(options.limit);
-  return rows.map((r) => ({ ...r, fact: r.fact as ChannelFact }));
+    update channel_notifications n
+    set swept_until = now() + ${options.holdMs}::integer * interval '1 millisecond'
+    from due, channel_attempts a
+    where n.id = due.id and a.channel = n.channel and a.out_trade_no = n.out_trade_no
+    returning n.id, n.channel, n.fact, n.received_at, a.pay_order_id, a.id as attempt_id`);
+  const taken = rowsOf<{
+    id: string;
+    channel: string;
+    fact: ChannelFact;
+    received_at: Date | string;
+    pay_order_id: string;
+    attempt_id: string;
+  }>(result);
+  // An update answers its rows in no set order: oldest first, as they were chosen.
+  const at = (row: (typeof taken)[number]) => new Date(row.received_at).getTime();
+  return taken
+    .sort((a, b) => at(a) - at(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((row) => ({
+      id: row.id,
+      channel: row.channel,
+      payOrderId: row.pay_order_id,
+      attemptId: row.attempt_id,
+      fact: row.fact,
+    }));
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "channel_notifications" ADD COLUMN "swept_until" timestamp with time zone;
