@@ -3,6 +3,7 @@
 import os from 'node:os';
 import type { Db } from '../src/db/client';
 import type { PaymentDriver } from './e2e';
+import { withApiPauses, type ApiPauses } from './apiPauses';
 import { withCommitProbe, type CommitProbe } from './commitProbe';
 import { cpuSeconds, type Child } from './stack';
 import { wallNow } from './stats';
@@ -34,6 +35,8 @@ export interface Load {
    * the inbox's store is such a statement, so this bounds the ack from below on a shared machine.
    */
   postgresCommitMs: CommitProbe;
+  /** Meanwhile, how late the API's event loop ran and how long its garbage collector paused it. */
+  apiPauses: ApiPauses;
 }
 
 export interface IngestContext {
@@ -58,14 +61,14 @@ async function withLoad<T extends { sent: number }>(
     workers: ctx.workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0),
   });
   // Only the load is timed, not the probe's start and stop around it.
-  const [{ result, before, after, seconds }, postgresCommitMs] = await withCommitProbe(
+  const [{ result, before, after, seconds, apiPauses }, postgresCommitMs] = await withCommitProbe(
     ctx.databaseUrl,
     20,
     async () => {
       const before = cpu();
       const started = wallNow();
-      const result = await load();
-      return { result, before, after: cpu(), seconds: (wallNow() - started) / 1000 };
+      const [result, apiPauses] = await withApiPauses(ctx.api.url!, load);
+      return { result, before, after: cpu(), seconds: (wallNow() - started) / 1000, apiPauses };
     },
   );
   const share = (used: number) => Math.round((used / seconds) * 100) / 100;
@@ -78,6 +81,7 @@ async function withLoad<T extends { sent: number }>(
       apiCpuMsPerNotification:
         result.sent === 0 ? 0 : Math.round(((after.api - before.api) / result.sent) * 1e5) / 100,
       postgresCommitMs,
+      apiPauses,
     },
   ];
 }

@@ -343,7 +343,15 @@ const loadOf = (l: any) =>
       (l.postgresCommitMs.failed
         ? ` (${l.postgresCommitMs.failed} failed: ${l.postgresCommitMs.firstError})`
         : '')
-    : '');
+    : '') +
+  (l.apiPauses ? `; ${apiPausesOf(l.apiPauses)}` : '');
+
+const apiPausesOf = (p: any) =>
+  `API event loop late p50 ${p.eventLoopDelayMs.p50} / p99 ${p.eventLoopDelayMs.p99} / max ${p.eventLoopDelayMs.max} ms, GC ` +
+  Object.entries<{ count: number; ms: number }>(p.gc)
+    .filter(([, g]) => g.count > 0)
+    .map(([kind, g]) => `${kind} ${g.count}× ${g.ms} ms`)
+    .join(', ');
 
 const handedOver = (h: any) =>
   `${h.stored} stored, ${h.notHandedOver} not handed over after ${h.secondsToHandOver}s` +
