@@ -403,7 +403,7 @@ describe('the notification inbox swept by two API processes sharing the books', 
     const { id, row } = await waitingSuccess();
     const failing = anotherApiInbox(async () => {
       throw new Error('Temporal is unreachable');
-    }, 1_000);
+    }, 3_000);
     const handedOver: string[] = [];
     const working = anotherApiInbox(async (payOrderId) => {
       handedOver.push(payOrderId);
