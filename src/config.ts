@@ -111,8 +111,9 @@ export const configSchema = z.object({
   /** How long a stored notification waits for its own hand-over before the sweep takes it. */
   INBOX_SWEEP_GRACE_SECONDS: seconds(10),
   /**
-   * How long one API process's sweep holds the notifications it took for hand-over: no other
-   * process's sweep hands them over meanwhile, and one whose hand-over failed waits this long.
+   * How long one API process's sweep holds the notifications it took while it hands them over:
+   * no other process's sweep takes them meanwhile. It lets go of those it did not hand over at
+   * once; only a process that stopped before that keeps them from the others this long.
    */
   INBOX_SWEEP_HOLD_SECONDS: seconds(60),
 

@@ -10,8 +10,10 @@ import type { ChannelAdapter, IncomingNotification, VerifiedNotification } from 
 import type { ChannelFact } from '../domain/payOrder';
 import {
   markHandedOver,
+  releaseSweepHolds,
   storeNotifications,
   takeForSweep,
+  type InboxCursor,
   type InboxEntry,
   type IncomingRow,
   type StoredNotification,
@@ -41,8 +43,8 @@ export interface InboxLimits {
   /** How long a stored notification may wait before the sweep hands it over. */
   sweepGraceMs: number;
   /**
-   * How long a sweep holds the notifications it took: other processes' sweeps pass them by, and
-   * one whose hand-over failed is tried again after it.
+   * How long a sweep holds the notifications it took while it hands them over: other processes'
+   * sweeps pass them by (a process that stops before it lets go holds them this long).
    */
   sweepHoldMs: number;
 }
@@ -128,24 +130,38 @@ export function createNotificationInbox(deps: {
     /**
      * Hands over what is stored but not handed over and older than the grace (the queue was full,
      * the process stopped, Temporal was down), a page at a time through the same queue. Each page
-     * is taken in the books first, so the sweeps of several API processes never hand the same one
-     * over twice. Answers how many it handed over (tried); one sweep at a time.
+     * is taken in the books first and held while it is handed over, so the sweeps of several API
+     * processes do not hand the same one over twice; what the page leaves not handed over (a
+     * failed hand-over, one this process's queue holds, a stop) is let go at once, for the next
+     * sweep of any process. Answers how many it handed over (tried); one sweep at a time.
      */
     async handOverPending(): Promise<number> {
       if (sweeping || stopped) return 0;
       sweeping = true;
       try {
         const before = new Date(Date.now() - limits.sweepGraceMs);
+        let after: InboxCursor | undefined;
         let count = 0;
         for (;;) {
           const page = await takeForSweep(db, {
             before,
+            after,
             limit: limits.batch,
             holdMs: limits.sweepHoldMs,
           });
-          count += await queue.sweep(page);
-          // What failed stays held until its hold lapses, so the next page never meets it again.
-          if (stopped || page.length < limits.batch) return count;
+          try {
+            count += await queue.sweep(page);
+          } finally {
+            await releaseSweepHolds(
+              db,
+              page.map((entry) => entry.id),
+            ).catch((err: unknown) =>
+              log.warn({ err }, 'inbox sweep could not let go of its page; its hold lapses'),
+            );
+          }
+          const last = page.at(-1);
+          if (stopped || !last || page.length < limits.batch) return count;
+          after = last.cursor;
         }
       } finally {
         sweeping = false;

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { and, eq, sql } from 'drizzle-orm';
 import { setTimeout as delay } from 'node:timers/promises';
-import { storeNotifications, type IncomingRow } from '../../src/db/books/notificationInbox';
+import {
+  storeNotifications,
+  takeForSweep,
+  type IncomingRow,
+} from '../../src/db/books/notificationInbox';
 import { channelNotifications } from '../../src/db/schema';
 import type { ChannelFact } from '../../src/domain/payOrder';
 import { createLogger } from '../../src/log';
@@ -333,12 +337,9 @@ describe('the notification inbox when its hand-over queue is full', () => {
 
 /**
  * The inbox of another API process on `sharedBooks`, handing each notification over with
- * `handOver` (standing in for the signal) and holding what its sweep takes for `sweepHoldMs`.
+ * `handOver` (standing in for the signal).
  */
-function anotherApiInbox(
-  handOver: (payOrderId: string) => Promise<NewsHandling>,
-  sweepHoldMs = 60_000,
-) {
+function anotherApiInbox(handOver: (payOrderId: string) => Promise<NewsHandling>) {
   const limits: InboxLimits = {
     storeConcurrency: 1,
     storeBatch: 10,
@@ -346,7 +347,7 @@ function anotherApiInbox(
     concurrency: 4,
     batch: 10,
     sweepGraceMs: 1_000,
-    sweepHoldMs,
+    sweepHoldMs: 60_000,
   };
   const corrections = {
     reportChannelFact: (news: { payOrderId: string }) => handOver(news.payOrderId),
@@ -355,29 +356,48 @@ function anotherApiInbox(
   return createNotificationInbox({ db: sharedBooks.database.db, log, corrections, limits });
 }
 
-/** A success acknowledged for a paying order a minute ago and never handed over (its API stopped). */
-async function waitingSuccess() {
+/**
+ * Successes acknowledged for a paying order a minute ago and never handed over (their API stopped),
+ * `count` of them, each with a trade number of its own (so none rides on another's hand-over).
+ */
+async function waitingSuccesses(count = 1) {
   const { id, outTradeNo } = await payingOrder(sharedBooks, tea());
-  const dedupeKey = unique('waiting');
-  await sharedBooks.database.db.insert(channelNotifications).values({
-    id: `ntf_${dedupeKey}`,
-    channel: 'sandbox',
-    dedupeKey,
-    outTradeNo,
-    payOrderId: id,
-    headers: {},
-    rawBody: '{}',
-    fact: { outTradeNo, status: 'SUCCEEDED', amount: AMOUNT, source: 'notify' },
-    status: 'RECEIVED',
-    receivedAt: new Date(Date.now() - 60_000),
-  });
-  const row = async () => (await sharedBooks.inbox('sandbox', outTradeNo))[0]!;
-  return { id, row };
+  const minuteAgo = Date.now() - 60_000;
+  await sharedBooks.database.db.insert(channelNotifications).values(
+    Array.from({ length: count }, (_, n) => {
+      const dedupeKey = unique('waiting');
+      const fact: ChannelFact = {
+        outTradeNo,
+        status: 'SUCCEEDED',
+        amount: AMOUNT,
+        channelTradeNo: `${outTradeNo}-${n}`,
+        source: 'notify',
+      };
+      return {
+        id: `ntf_${dedupeKey}`,
+        channel: 'sandbox',
+        dedupeKey,
+        outTradeNo,
+        payOrderId: id,
+        headers: {},
+        rawBody: '{}',
+        fact,
+        status: 'RECEIVED',
+        receivedAt: new Date(minuteAgo + n),
+      };
+    }),
+  );
+  const rows = () => sharedBooks.inbox('sandbox', outTradeNo);
+  return { id, row: async () => (await rows())[0]!, rows };
 }
+
+const unreachable = async (): Promise<NewsHandling> => {
+  throw new Error('Temporal is unreachable');
+};
 
 describe('the notification inbox swept by two API processes sharing the books', () => {
   it('hands a waiting notification over once when both sweep at once', async () => {
-    const { id, row } = await waitingSuccess();
+    const { id, row } = await waitingSuccesses();
     const handedOver: string[] = [];
     const slowly = async (payOrderId: string): Promise<NewsHandling> => {
       handedOver.push(payOrderId);
@@ -399,11 +419,9 @@ describe('the notification inbox swept by two API processes sharing the books', 
     await Promise.all([first.drain(), second.drain()]);
   });
 
-  it("takes over a notification whose hand-over failed in another process's sweep once its hold lapses", async () => {
-    const { id, row } = await waitingSuccess();
-    const failing = anotherApiInbox(async () => {
-      throw new Error('Temporal is unreachable');
-    }, 3_000);
+  it("lets go of a notification whose hand-over failed: another process's next sweep takes it", async () => {
+    const { id, row } = await waitingSuccesses();
+    const failing = anotherApiInbox(unreachable);
     const handedOver: string[] = [];
     const working = anotherApiInbox(async (payOrderId) => {
       handedOver.push(payOrderId);
@@ -411,15 +429,57 @@ describe('the notification inbox swept by two API processes sharing the books', 
     });
 
     assert.equal(await failing.handOverPending(), 1);
-    assert.equal((await row()).status, 'RECEIVED');
-    assert.equal(await working.handOverPending(), 0, 'held by the sweep that failed');
-    await eventually(async () => (await working.handOverPending()) === 1, {
-      what: 'the hold to lapse',
-    });
+    const left = await row();
+    assert.equal(left.status, 'RECEIVED');
+    assert.equal(left.sweptUntil, null, 'not held once the sweep is over');
+    assert.equal(await working.handOverPending(), 1);
     assert.deepEqual(handedOver, [id]);
     const stored = await row();
     assert.equal(stored.status, 'DELIVERED');
     assert.equal(stored.deliveries, 1);
     await Promise.all([failing.drain(), working.drain()]);
+  });
+
+  it('passes by what a stopped process took until its hold lapses, then takes it', async () => {
+    const { id, row } = await waitingSuccesses();
+    // A process took the page and stopped before it handed it over or let go of it.
+    const [taken] = await takeForSweep(sharedBooks.database.db, {
+      before: new Date(),
+      limit: 10,
+      holdMs: 60_000,
+    });
+    assert.equal(taken?.payOrderId, id);
+    const handedOver: string[] = [];
+    const working = anotherApiInbox(async (payOrderId) => {
+      handedOver.push(payOrderId);
+      return 'SIGNALLED';
+    });
+
+    assert.equal(await working.handOverPending(), 0, 'held by the stopped process');
+    await sharedBooks.database.db
+      .update(channelNotifications)
+      .set({ sweptUntil: sql`now() - interval '1 second'` })
+      .where(eq(channelNotifications.id, taken.id));
+    assert.equal(await working.handOverPending(), 1, 'the hold lapsed');
+    assert.deepEqual(handedOver, [id]);
+    assert.equal((await row()).deliveries, 1);
+    await working.drain();
+  });
+
+  it('walks a backlog whose hand-overs all fail page by page, trying each once', async () => {
+    const { rows } = await waitingSuccesses(25);
+    let tries = 0;
+    const failing = anotherApiInbox(async () => {
+      tries += 1;
+      return unreachable();
+    });
+
+    assert.equal(await failing.handOverPending(), 25, 'three pages of 10');
+    assert.equal(tries, 25);
+    for (const left of await rows()) {
+      assert.equal(left.status, 'RECEIVED');
+      assert.equal(left.sweptUntil, null);
+    }
+    await failing.drain();
   });
 });

@@ -1,7 +1,7 @@
 // The books of the channel notification inbox: a notification stored in one statement on the
 // webhook's answer path, the hand-overs marked many at a time, and what is left to hand over,
 // taken by one sweep at a time.
-import { inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { channelNotifications } from '../schema';
 import { paidStatuses, statusesUnchangedBy, type ChannelFact } from '../../domain/payOrder';
@@ -146,16 +146,28 @@ export async function markHandedOver(
 }
 
 /**
+ * Where a sweep's walk through the notifications left to hand over has got to: the last one taken,
+ * its time as the database writes it (exact to the microsecond, so the walk neither skips nor
+ * meets again a notification received in the same millisecond).
+ */
+export interface InboxCursor {
+  receivedAt: string;
+  id: string;
+}
+
+/**
  * Takes for one sweep up to `limit` notifications stored but not handed over, received before
- * `before` and not held by another sweep, oldest first: each is held for `holdMs` (the database's
- * clock), so the sweeps of other API processes pass it by while this one hands it over. Two sweeps
- * at once never take the same one (rows one of them is taking are skipped, not waited for); one
- * whose hand-over failed, or whose sweep stopped, is taken again once its hold lapses.
+ * `before` and not held by another sweep, oldest first and after `after` (the walk's cursor): each
+ * is held for `holdMs` by the database's clock, so the sweeps of other API processes pass it by
+ * while this one hands it over. Two sweeps at once never take the same one (rows one of them is
+ * taking are skipped, not waited for). Those the sweep does not hand over it lets go at once
+ * (`releaseSweepHolds`); the hold lapses by itself when the sweep's process stopped before that.
  */
 export async function takeForSweep(
   db: Db,
-  options: { before: Date; limit: number; holdMs: number },
-): Promise<InboxEntry[]> {
+  options: { before: Date; after?: InboxCursor; limit: number; holdMs: number },
+): Promise<(InboxEntry & { cursor: InboxCursor })[]> {
+  const { after } = options;
   const result = await db.execute(sql`
     with due as (
       select n.id from channel_notifications n
@@ -163,32 +175,42 @@ export async function takeForSweep(
       where n.status = 'RECEIVED' and n.fact is not null
         and n.received_at < ${options.before.toISOString()}::timestamptz
         and (n.swept_until is null or n.swept_until < now())
+        ${after ? sql`and (n.received_at, n.id) > (${after.receivedAt}::timestamptz, ${after.id})` : sql``}
       order by n.received_at, n.id
       limit ${options.limit}::integer
       for update of n skip locked
+    ), taken as (
+      update channel_notifications n
+      set swept_until = now() + ${options.holdMs}::float8 * interval '1 millisecond'
+      from due, channel_attempts a
+      where n.id = due.id and a.channel = n.channel and a.out_trade_no = n.out_trade_no
+      returning n.id, n.channel, n.fact, n.received_at, a.pay_order_id, a.id as attempt_id
     )
-    update channel_notifications n
-    set swept_until = now() + ${options.holdMs}::integer * interval '1 millisecond'
-    from due, channel_attempts a
-    where n.id = due.id and a.channel = n.channel and a.out_trade_no = n.out_trade_no
-    returning n.id, n.channel, n.fact, n.received_at, a.pay_order_id, a.id as attempt_id`);
-  const taken = rowsOf<{
+    select id, channel, fact, received_at::text as cursor_at, pay_order_id, attempt_id
+    from taken
+    order by taken.received_at, taken.id`);
+  return rowsOf<{
     id: string;
     channel: string;
     fact: ChannelFact;
-    received_at: Date | string;
+    cursor_at: string;
     pay_order_id: string;
     attempt_id: string;
-  }>(result);
-  // An update answers its rows in no set order: oldest first, as they were chosen.
-  const at = (row: (typeof taken)[number]) => new Date(row.received_at).getTime();
-  return taken
-    .sort((a, b) => at(a) - at(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((row) => ({
-      id: row.id,
-      channel: row.channel,
-      payOrderId: row.pay_order_id,
-      attemptId: row.attempt_id,
-      fact: row.fact,
-    }));
+  }>(result).map((row) => ({
+    id: row.id,
+    channel: row.channel,
+    payOrderId: row.pay_order_id,
+    attemptId: row.attempt_id,
+    fact: row.fact,
+    cursor: { receivedAt: row.cursor_at, id: row.id },
+  }));
+}
+
+/** Lets go of the sweep's hold on those of `ids` still not handed over: any sweep may take them. */
+export async function releaseSweepHolds(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(channelNotifications)
+    .set({ sweptUntil: null })
+    .where(and(inArray(channelNotifications.id, ids), eq(channelNotifications.status, 'RECEIVED')));
 }
