@@ -112,8 +112,9 @@ export const configSchema = z.object({
   INBOX_SWEEP_GRACE_SECONDS: seconds(10),
   /**
    * How long one API process's sweep holds the notifications it took while it hands them over:
-   * no other process's sweep takes them meanwhile. It lets go of those it did not hand over at
-   * once; only a process that stopped before that keeps them from the others this long.
+   * other processes' sweeps pass them by until then. Once the page's hand-overs are over it lets
+   * go of what they left; a process that stopped (or could not reach the books) before that keeps
+   * them from the others until the hold lapses.
    */
   INBOX_SWEEP_HOLD_SECONDS: seconds(60),
 

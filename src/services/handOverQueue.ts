@@ -152,6 +152,11 @@ export function createHandOverQueue<T, R>(options: HandOverQueueOptions<T, R>) {
       return fresh.length;
     },
 
+    /** Whether the queue holds the item now (waiting, under way, or being recorded). */
+    holds(item: T): boolean {
+      return held.has(key(item));
+    },
+
     /** Items held now (waiting, under way, or being recorded). */
     get size() {
       return held.size;

@@ -131,9 +131,9 @@ export function createNotificationInbox(deps: {
      * Hands over what is stored but not handed over and older than the grace (the queue was full,
      * the process stopped, Temporal was down), a page at a time through the same queue. Each page
      * is taken in the books first and held while it is handed over, so the sweeps of several API
-     * processes do not hand the same one over twice; what the page leaves not handed over (a
-     * failed hand-over, one this process's queue holds, a stop) is let go at once, for the next
-     * sweep of any process. Answers how many it handed over (tried); one sweep at a time.
+     * processes do not hand the same one over twice; once the page's hand-overs are over, what
+     * they left not handed over (a failure, a stop) is let go, for the next sweep of any process.
+     * Answers how many it handed over (tried); one sweep at a time.
      */
     async handOverPending(): Promise<number> {
       if (sweeping || stopped) return 0;
@@ -149,19 +149,18 @@ export function createNotificationInbox(deps: {
             limit: limits.batch,
             holdMs: limits.sweepHoldMs,
           });
+          // Those this process's queue holds already are handed over by it, under the hold.
+          const offered = page.entries.filter((entry) => !queue.holds(entry));
           try {
-            count += await queue.sweep(page);
+            count += await queue.sweep(offered);
           } finally {
-            await releaseSweepHolds(
-              db,
-              page.map((entry) => entry.id),
-            ).catch((err: unknown) =>
+            const ids = offered.map((entry) => entry.id);
+            await releaseSweepHolds(db, { ids, heldUntil: page.heldUntil }).catch((err: unknown) =>
               log.warn({ err }, 'inbox sweep could not let go of its page; its hold lapses'),
             );
           }
-          const last = page.at(-1);
-          if (stopped || !last || page.length < limits.batch) return count;
-          after = last.cursor;
+          if (stopped || !page.cursor || page.entries.length < limits.batch) return count;
+          after = page.cursor;
         }
       } finally {
         sweeping = false;

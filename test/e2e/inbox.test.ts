@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { and, eq, sql } from 'drizzle-orm';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  releaseSweepHolds,
   storeNotifications,
   takeForSweep,
   type IncomingRow,
@@ -383,7 +384,8 @@ async function waitingSuccesses(count = 1) {
         rawBody: '{}',
         fact,
         status: 'RECEIVED',
-        receivedAt: new Date(minuteAgo + n),
+        // All at the same moment, as one statement stores them: the sweep's pages end inside ties.
+        receivedAt: new Date(minuteAgo),
       };
     }),
   );
@@ -443,7 +445,9 @@ describe('the notification inbox swept by two API processes sharing the books', 
   it('passes by what a stopped process took until its hold lapses, then takes it', async () => {
     const { id, row } = await waitingSuccesses();
     // A process took the page and stopped before it handed it over or let go of it.
-    const [taken] = await takeForSweep(sharedBooks.database.db, {
+    const {
+      entries: [taken],
+    } = await takeForSweep(sharedBooks.database.db, {
       before: new Date(),
       limit: 10,
       holdMs: 60_000,
@@ -466,20 +470,84 @@ describe('the notification inbox swept by two API processes sharing the books', 
     await working.drain();
   });
 
-  it('walks a backlog whose hand-overs all fail page by page, trying each once', async () => {
-    const { rows } = await waitingSuccesses(25);
-    let tries = 0;
-    const failing = anotherApiInbox(async () => {
-      tries += 1;
-      return unreachable();
+  it("keeps its hold on what its own queue is still handing over: another process's sweep passes it by", async () => {
+    const { id, outTradeNo } = await payingOrder(sharedBooks, tea());
+    let letThrough!: () => void;
+    const temporalSlow = new Promise<void>((resolve) => (letThrough = resolve));
+    let signals = 0;
+    const busy = anotherApiInbox(async () => {
+      signals += 1;
+      await temporalSlow;
+      return 'SIGNALLED';
     });
+    const other = anotherApiInbox(async () => {
+      signals += 1;
+      return 'SIGNALLED';
+    });
+    const fact: ChannelFact = {
+      outTradeNo,
+      status: 'SUCCEEDED',
+      amount: AMOUNT,
+      channelTradeNo: `${outTradeNo}-own`,
+      source: 'notify',
+    };
+    const verdict = await busy.receive(
+      { name: 'sandbox', notificationHeaders: [] },
+      { headers: {}, rawBody: '{}' },
+      { dedupeKey: unique('own'), fact },
+    );
+    assert.equal(verdict, 'accepted');
+    // Past the sweeps' grace (1 s) while its hand-over still waits for Temporal.
+    await delay(1_500);
 
-    assert.equal(await failing.handOverPending(), 25, 'three pages of 10');
-    assert.equal(tries, 25);
-    for (const left of await rows()) {
-      assert.equal(left.status, 'RECEIVED');
-      assert.equal(left.sweptUntil, null);
-    }
-    await failing.drain();
+    assert.equal(await busy.handOverPending(), 0, 'its own queue is handing it over');
+    assert.equal(await other.handOverPending(), 0, 'held by the process whose queue has it');
+    letThrough();
+    const [stored] = await eventually(async () => {
+      const rows = await sharedBooks.inbox('sandbox', outTradeNo);
+      return rows[0]?.status === 'DELIVERED' && rows;
+    });
+    assert.equal(stored!.deliveries, 1);
+    assert.equal(stored!.payOrderId, id);
+    assert.equal(signals, 1);
+    await Promise.all([busy.drain(), other.drain()]);
   });
+
+  it('lets go of its own hold only, not of one another sweep put on after it lapsed', async () => {
+    const { row } = await waitingSuccesses();
+    const db = sharedBooks.database.db;
+    const page = await takeForSweep(db, { before: new Date(), limit: 10, holdMs: 60_000 });
+    const [taken] = page.entries;
+    assert.ok(taken);
+    // This page's hold lapsed while it was handed over, and another sweep took it again.
+    await db
+      .update(channelNotifications)
+      .set({ sweptUntil: sql`now() + interval '1 minute'` })
+      .where(eq(channelNotifications.id, taken.id));
+    const theirs = (await row()).sweptUntil;
+
+    await releaseSweepHolds(db, { ids: [taken.id], heldUntil: page.heldUntil });
+    assert.deepEqual((await row()).sweptUntil, theirs, "the other sweep's hold stands");
+  });
+
+  it(
+    'walks a backlog whose hand-overs all fail page by page, trying each once',
+    { timeout: 60_000 },
+    async () => {
+      const { rows } = await waitingSuccesses(25);
+      let tries = 0;
+      const failing = anotherApiInbox(async () => {
+        tries += 1;
+        return unreachable();
+      });
+
+      assert.equal(await failing.handOverPending(), 25, 'three pages of 10');
+      assert.equal(tries, 25);
+      for (const left of await rows()) {
+        assert.equal(left.status, 'RECEIVED');
+        assert.equal(left.sweptUntil, null);
+      }
+      await failing.drain();
+    },
+  );
 });

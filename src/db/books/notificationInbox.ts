@@ -155,18 +155,28 @@ export interface InboxCursor {
   id: string;
 }
 
+/** What one page of a sweep took, and the hold it put on them. */
+export interface SweepPage {
+  /** Oldest first. */
+  entries: InboxEntry[];
+  /** The last one's place, for the next page (none when the page is empty). */
+  cursor?: InboxCursor;
+  /** The hold's end as the database wrote it, the same for the whole page. */
+  heldUntil?: string;
+}
+
 /**
  * Takes for one sweep up to `limit` notifications stored but not handed over, received before
  * `before` and not held by another sweep, oldest first and after `after` (the walk's cursor): each
  * is held for `holdMs` by the database's clock, so the sweeps of other API processes pass it by
  * while this one hands it over. Two sweeps at once never take the same one (rows one of them is
- * taking are skipped, not waited for). Those the sweep does not hand over it lets go at once
+ * taking are skipped, not waited for). Those the sweep does not hand over it lets go of
  * (`releaseSweepHolds`); the hold lapses by itself when the sweep's process stopped before that.
  */
 export async function takeForSweep(
   db: Db,
   options: { before: Date; after?: InboxCursor; limit: number; holdMs: number },
-): Promise<(InboxEntry & { cursor: InboxCursor })[]> {
+): Promise<SweepPage> {
   const { after } = options;
   const result = await db.execute(sql`
     with due as (
@@ -184,33 +194,54 @@ export async function takeForSweep(
       set swept_until = now() + ${options.holdMs}::float8 * interval '1 millisecond'
       from due, channel_attempts a
       where n.id = due.id and a.channel = n.channel and a.out_trade_no = n.out_trade_no
-      returning n.id, n.channel, n.fact, n.received_at, a.pay_order_id, a.id as attempt_id
+      returning n.id, n.channel, n.fact, n.received_at, n.swept_until, a.pay_order_id,
+        a.id as attempt_id
     )
-    select id, channel, fact, received_at::text as cursor_at, pay_order_id, attempt_id
+    select id, channel, fact, received_at::text as cursor_at, swept_until::text as held_until,
+      pay_order_id, attempt_id
     from taken
     order by taken.received_at, taken.id`);
-  return rowsOf<{
+  const rows = rowsOf<{
     id: string;
     channel: string;
     fact: ChannelFact;
     cursor_at: string;
+    held_until: string;
     pay_order_id: string;
     attempt_id: string;
-  }>(result).map((row) => ({
-    id: row.id,
-    channel: row.channel,
-    payOrderId: row.pay_order_id,
-    attemptId: row.attempt_id,
-    fact: row.fact,
-    cursor: { receivedAt: row.cursor_at, id: row.id },
-  }));
+  }>(result);
+  const last = rows.at(-1);
+  return {
+    entries: rows.map((row) => ({
+      id: row.id,
+      channel: row.channel,
+      payOrderId: row.pay_order_id,
+      attemptId: row.attempt_id,
+      fact: row.fact,
+    })),
+    ...(last
+      ? { cursor: { receivedAt: last.cursor_at, id: last.id }, heldUntil: last.held_until }
+      : {}),
+  };
 }
 
-/** Lets go of the sweep's hold on those of `ids` still not handed over: any sweep may take them. */
-export async function releaseSweepHolds(db: Db, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
+/**
+ * Lets go of a sweep page's hold on those of `ids` still not handed over, so any sweep may take
+ * them; a hold another sweep has put on one since (this page's lapsed) is left alone.
+ */
+export async function releaseSweepHolds(
+  db: Db,
+  page: { ids: string[]; heldUntil?: string },
+): Promise<void> {
+  if (page.ids.length === 0 || page.heldUntil === undefined) return;
   await db
     .update(channelNotifications)
     .set({ sweptUntil: null })
-    .where(and(inArray(channelNotifications.id, ids), eq(channelNotifications.status, 'RECEIVED')));
+    .where(
+      and(
+        inArray(channelNotifications.id, page.ids),
+        eq(channelNotifications.status, 'RECEIVED'),
+        sql`${channelNotifications.sweptUntil} = ${page.heldUntil}::timestamptz`,
+      ),
+    );
 }
