@@ -397,15 +397,20 @@ const unreachable = async (): Promise<NewsHandling> => {
   throw new Error('Temporal is unreachable');
 };
 
+/** A hand-over that goes through after `delayMs`, noting the pay order it was for in `noted`. */
+function noting(noted: string[], delayMs = 0) {
+  return async (payOrderId: string): Promise<NewsHandling> => {
+    noted.push(payOrderId);
+    await delay(delayMs);
+    return 'SIGNALLED';
+  };
+}
+
 describe('the notification inbox swept by two API processes sharing the books', () => {
   it('hands a waiting notification over once when both sweep at once', async () => {
     const { id, row } = await waitingSuccesses();
     const handedOver: string[] = [];
-    const slowly = async (payOrderId: string): Promise<NewsHandling> => {
-      handedOver.push(payOrderId);
-      await delay(300);
-      return 'SIGNALLED';
-    };
+    const slowly = noting(handedOver, 300);
     const [first, second] = [anotherApiInbox(slowly), anotherApiInbox(slowly)];
 
     const swept = await Promise.all([first.handOverPending(), second.handOverPending()]);
@@ -425,10 +430,7 @@ describe('the notification inbox swept by two API processes sharing the books', 
     const { id, row } = await waitingSuccesses();
     const failing = anotherApiInbox(unreachable);
     const handedOver: string[] = [];
-    const working = anotherApiInbox(async (payOrderId) => {
-      handedOver.push(payOrderId);
-      return 'SIGNALLED';
-    });
+    const working = anotherApiInbox(noting(handedOver));
 
     assert.equal(await failing.handOverPending(), 1);
     const left = await row();
@@ -454,10 +456,7 @@ describe('the notification inbox swept by two API processes sharing the books', 
     });
     assert.equal(taken?.payOrderId, id);
     const handedOver: string[] = [];
-    const working = anotherApiInbox(async (payOrderId) => {
-      handedOver.push(payOrderId);
-      return 'SIGNALLED';
-    });
+    const working = anotherApiInbox(noting(handedOver));
 
     assert.equal(await working.handOverPending(), 0, 'held by the stopped process');
     await sharedBooks.database.db
