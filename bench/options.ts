@@ -1,6 +1,7 @@
 // The bench's parameters: defaults for a full run, `--quick` for a run of a few minutes, and a
 // flag for each (`npm run bench -- --payments 300 --open 1000`).
 import { parseArgs } from 'node:util';
+import { backgroundNice } from '../src/cpuPriority';
 import { walPragmas } from '../src/dev/temporal';
 
 export interface BenchOptions {
@@ -71,6 +72,13 @@ export interface BenchOptions {
    * (and no key in the result's parameters, so earlier results still compare).
    */
   baseline?: string;
+  /**
+   * The Linux nice the worker, the sandbox and Temporal run at, below the API's, as `npm run
+   * cluster` runs them (src/cpuPriority.ts). `--equal-priority` runs every part at the same
+   * priority, as runs before 2026-12-04 did (and no key in the result's parameters, so those
+   * still compare).
+   */
+  backgroundNice?: number;
 }
 
 export const phases = [
@@ -113,6 +121,7 @@ const full: BenchOptions = {
   temporalInMemory: false,
   cluster: false,
   temporalPragmas: walPragmas,
+  backgroundNice,
 };
 
 const quick: Partial<BenchOptions> = {
@@ -162,6 +171,7 @@ export function parseOptions(args: string[]): BenchOptions {
       cluster: { type: 'boolean' },
       'temporal-pragmas': { type: 'string' },
       baseline: { type: 'string' },
+      'equal-priority': { type: 'boolean' },
       ...Object.fromEntries(numbers.map((n) => [n, { type: 'string' as const }])),
     },
     strict: true,
@@ -193,6 +203,7 @@ export function parseOptions(args: string[]): BenchOptions {
   if (values.label) options.label = values.label;
   if (values['temporal-in-memory']) options.temporalInMemory = true;
   if (values.cluster) options.cluster = true;
+  if (values['equal-priority']) delete options.backgroundNice;
   if (options.cluster && (values['temporal-in-memory'] || values['temporal-pragmas'])) {
     throw new Error('--cluster runs the Temporal server on PostgreSQL: no SQLite options');
   }

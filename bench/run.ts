@@ -114,6 +114,7 @@ async function main() {
       temporalInMemory: options.temporalInMemory,
       temporalPragmas: options.temporalPragmas,
       cluster: options.cluster,
+      backgroundPriority: options.backgroundNice !== undefined,
     };
     const processes = options.cluster ? 2 : 1;
     // First, on a stack of its own that is gone before this tree's starts; then this tree's phases

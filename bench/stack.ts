@@ -4,10 +4,18 @@
 // sandbox, workers and APIs each in a child process.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { atBackgroundPriority } from '../src/cpuPriority';
 import { loadOrCreateChannelKeys } from '../src/keyStore';
 import { databasesSize, ensureDatabaseExists, openPostgres, type Database } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
@@ -80,6 +88,8 @@ export async function startStack(options: {
   temporalInMemory: boolean;
   temporalPragmas: string[];
   cluster: boolean;
+  /** The worker, the sandbox and Temporal below the API's CPU priority (src/cpuPriority.ts). */
+  backgroundPriority: boolean;
   /**
    * The checkout whose bench/serve.ts the children run and whose migrations make the database:
    * this one by default, an older commit's for `--baseline` (bench/baseline.ts). The Temporal
@@ -114,7 +124,9 @@ export async function startStack(options: {
     loadOrCreateChannelKeys(dir);
 
     const temporal = options.cluster
-      ? await startClusterTemporal(databaseServerUrl(), `bench_${randomBytes(4).toString('hex')}`)
+      ? await startClusterTemporal(databaseServerUrl(), `bench_${randomBytes(4).toString('hex')}`, {
+          background: options.backgroundPriority,
+        })
       : await startDevServer(dir, options);
     cleanups.push(() => temporal.stop());
 
@@ -145,15 +157,18 @@ export async function startStack(options: {
       // The bench's worker runs as deployed: with the worker's heap ceiling (src/system.ts).
       const childEnv = role === 'worker' ? withWorkerHeap(merged) : merged;
       const log = createWriteStream(path.join(dir, `${role}.log`), { flags: 'a' });
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(tree, 'bench/serve.ts'), role],
-        {
-          cwd: tree,
-          env: childEnv,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const serve = {
+        command: process.execPath,
+        args: ['--import', 'tsx', path.join(tree, 'bench/serve.ts'), role],
+      };
+      // The API (and the bare route measured beside it) answer first, as `npm run cluster` runs it.
+      const background = options.backgroundPriority && !['api', 'bare-route'].includes(role);
+      const line = background ? atBackgroundPriority(serve.command, serve.args) : serve;
+      const child = spawn(line.command, line.args, {
+        cwd: tree,
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.add(child);
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       // `exited` never rejects: nothing to catch.
@@ -281,15 +296,18 @@ export async function throwawayDatabase(
 /** The dev server `npm start` runs: its own SQLite file (or memory), WAL by default. */
 async function startDevServer(
   dir: string,
-  options: { temporalInMemory: boolean; temporalPragmas: string[] },
+  options: { temporalInMemory: boolean; temporalPragmas: string[]; backgroundPriority: boolean },
 ) {
   const temporalCli = temporalCliPath();
+  // The SDK starts the CLI itself: at the background priority through a script that runs it so.
+  const started =
+    temporalCli && options.backgroundPriority ? backgroundScript(dir, temporalCli) : temporalCli;
   // A file for each try: a start that timed out may have left its server holding the last one.
   let temporalFile = '';
   const temporal = await onFreePort((port) => {
     temporalFile = path.join(dir, `temporal-${port}.sqlite`);
     return startTemporalDevServer({
-      cliPath: temporalCli,
+      cliPath: started,
       port,
       namespace: 'default',
       logLevel: 'error',
@@ -306,6 +324,15 @@ async function startDevServer(
       ['', '-wal', '-shm'].reduce((sum, suffix) => sum + fileSize(temporalFile + suffix), 0),
     stop: () => temporal.stop(),
   };
+}
+
+/** A script in `dir` that runs `executable` with its arguments at the background priority. */
+function backgroundScript(dir: string, executable: string): string {
+  const { command, args } = atBackgroundPriority(executable, []);
+  const quoted = [command, ...args].map((word) => `'${word.replaceAll("'", `'\\''`)}'`);
+  const script = path.join(dir, `${path.basename(executable)}-background.sh`);
+  writeFileSync(script, `#!/bin/sh\nexec ${quoted.join(' ')} "$@"\n`, { mode: 0o755 });
+  return script;
 }
 
 function fileSize(file: string): number {

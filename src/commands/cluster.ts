@@ -61,6 +61,7 @@ export async function clusterCommand(configured: Config, log: Logger): Promise<v
       namespace: config.TEMPORAL_NAMESPACE,
       logLevel: 'warn',
       output: prefixed('temporal'),
+      background: true,
     });
     watch('temporal', temporal.process);
 
@@ -145,6 +146,8 @@ function part(
   const show = prefixed(name);
   const running = spawnGroup(process.execPath, [...process.execArgv, process.argv[1]!, command], {
     env,
+    // The API answers channels and merchants first; the rest works behind it (src/cpuPriority.ts).
+    background: command !== 'api',
     output: (line) => {
       show(line);
       for (const wait of waiting.filter((w) => line.includes(w.text))) {

@@ -3,6 +3,7 @@
 // and then, past a grace period, SIGKILL; groups still running when this process exits are killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { atBackgroundPriority } from '../cpuPriority';
 
 export interface GroupedProcess {
   child: ChildProcess;
@@ -17,6 +18,8 @@ export interface GroupedProcessOptions {
   cwd?: string;
   /** Each line the process writes, on stdout or stderr. */
   output: (line: string) => void;
+  /** A part doing the payments' work behind the API: it runs at a lower CPU priority. */
+  background?: boolean;
 }
 
 const running = new Set<number>();
@@ -42,7 +45,8 @@ export function spawnGroup(
       for (const pgid of running) signalGroup(pgid, 'SIGKILL');
     });
   }
-  const child = spawn(command, args, {
+  const line = options.background ? atBackgroundPriority(command, args) : { command, args };
+  const child = spawn(line.command, line.args, {
     cwd: options.cwd,
     env: options.env,
     // The terminal's Ctrl-C reaches the parent only, which stops the parts in its own order.

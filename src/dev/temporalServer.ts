@@ -183,6 +183,8 @@ export interface TemporalServerOptions {
   logLevel: string;
   /** Each line the server logs. */
   output: (line: string) => void;
+  /** Below the API's CPU priority (src/cpuPriority.ts), as `npm run cluster` runs it; off: equal. */
+  background: boolean;
 }
 
 export interface TemporalServer {
@@ -217,6 +219,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     ],
     {
       cwd: root,
+      background: options.background,
       // Only what the config template reads, so that no TEMPORAL_* variable of ours steers it.
       env: {
         PATH: process.env.PATH,

@@ -58,7 +58,12 @@ async function freeServerPorts(): Promise<TemporalServerPorts> {
 }
 
 /** `postgresServerUrl`: the run's PostgreSQL; `suffix` names the run's databases. */
-export async function startClusterTemporal(postgresServerUrl: string, suffix: string) {
+export async function startClusterTemporal(
+  postgresServerUrl: string,
+  suffix: string,
+  /** The bench's: the server below the API's CPU priority (src/cpuPriority.ts); tests: equal. */
+  { background = false }: { background?: boolean } = {},
+) {
   const server = new URL(postgresServerUrl);
   server.pathname = '';
   const databases = {
@@ -80,6 +85,7 @@ export async function startClusterTemporal(postgresServerUrl: string, suffix: st
       namespace: 'default',
       logLevel: 'info',
       output: (line) => log.write(`${line}\n`),
+      background,
     });
     console.log(
       `test run: Temporal server up in ${((Date.now() - started) / 1000).toFixed(1)} s ` +

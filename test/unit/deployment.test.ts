@@ -12,6 +12,8 @@ import { parse } from 'yaml';
 import { createApiMetrics, createWorkerMetrics } from '../../src/metrics';
 import { cliSearchAttributeType, dynamicConfigFlags } from '../../src/dev/temporal';
 import { workerHeapMiB } from '../../src/system';
+import { backgroundNice } from '../../src/cpuPriority';
+import { spawnGroup } from '../../src/dev/processGroup';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { dashboardJson, dashboardPath, datasourceUid } from '../../scripts/grafanaDashboard';
 
@@ -32,6 +34,7 @@ interface Service {
   healthcheck?: { test?: string[]; disable?: boolean };
   depends_on?: Record<string, { condition: string }>;
   deploy?: { replicas?: number };
+  cpu_shares?: number;
 }
 
 const compose = readYaml('docker-compose.yml') as { services: Record<string, Service> };
@@ -84,6 +87,21 @@ describe('docker-compose.yml', () => {
         `--max-old-space-size=${workerHeapMiB}`,
         `${name}'s heap ceiling is workerHeapMiB (src/system.ts)`,
       );
+    }
+  });
+
+  it('issue 17: gives the API the CPU weight over the other containers that nice gives it in npm run cluster', () => {
+    // Linux's scheduler weight of nice 0 (1024) against nice 10 (110): about nine times.
+    const weightOfNice = { 0: 1024, [backgroundNice]: 110 } as Record<number, number>;
+    const ratio = weightOfNice[0]! / weightOfNice[backgroundNice]!;
+    for (const name of ['api', 'api-live']) {
+      const shares = service(name).cpu_shares;
+      assert.ok(shares !== undefined, `${name} has cpu_shares`);
+      assert.equal(Math.round(shares / 1024), Math.round(ratio), `${name}'s share against 1024`);
+    }
+    for (const [name, other] of Object.entries(services)) {
+      if (name.startsWith('api')) continue;
+      assert.equal(other.cpu_shares, undefined, `${name} keeps the default weight`);
     }
   });
 
@@ -293,5 +311,24 @@ describe('deploy/grafana/paycenter.json', () => {
       .find(([source]) => source === './deploy/grafana/paycenter.json');
     assert.ok(mounted, 'compose mounts the dashboard');
     assert.equal(path.dirname(mounted[1]!), providers.providers[0]!.options.path);
+  });
+});
+
+describe('the background parts of npm run cluster', () => {
+  const niceOf = async (background: boolean) => {
+    const lines: string[] = [];
+    const part = spawnGroup(
+      process.execPath,
+      ['-e', "console.log(require('node:os').getPriority())"],
+      { env: process.env, output: (line) => lines.push(line), background },
+    );
+    assert.equal(await part.exited, 0);
+    return Number(lines.join('').trim());
+  };
+
+  it('issue 17: run below the API, at the background nice; the API at its own', async () => {
+    const own = (await import('node:os')).getPriority();
+    assert.equal(await niceOf(true), Math.min(19, own + backgroundNice));
+    assert.equal(await niceOf(false), own);
   });
 });
