@@ -74,9 +74,9 @@ export interface BenchOptions {
   baseline?: string;
   /**
    * The Linux nice the worker, the sandbox and Temporal run at, below the API's, as `npm run
-   * cluster` runs them (src/cpuPriority.ts). `--equal-priority` runs every part at the same
-   * priority, as runs before 2026-12-04 did (and no key in the result's parameters, so those
-   * still compare).
+   * cluster` runs them (src/cpuPriority.ts), +10 to the bench's own. `--equal-priority` runs every
+   * part at the same priority, as every run before it was made did (the committed results without
+   * `backgroundNice` in their parameters): no key then, so those still compare.
    */
   backgroundNice?: number;
 }

@@ -161,8 +161,7 @@ export async function startStack(options: {
         command: process.execPath,
         args: ['--import', 'tsx', path.join(tree, 'bench/serve.ts'), role],
       };
-      // The API (and the bare route measured beside it) answer first, as `npm run cluster` runs it.
-      const background = options.backgroundPriority && !['api', 'bare-route'].includes(role);
+      const background = options.backgroundPriority && benchRoleRunsInBackground(role);
       const line = background ? atBackgroundPriority(serve.command, serve.args) : serve;
       const child = spawn(line.command, line.args, {
         cwd: tree,
@@ -299,6 +298,12 @@ async function startDevServer(
   options: { temporalInMemory: boolean; temporalPragmas: string[]; backgroundPriority: boolean },
 ) {
   const temporalCli = temporalCliPath();
+  if (options.backgroundPriority && !temporalCli) {
+    throw new Error(
+      'the bench runs Temporal below the API only with a Temporal CLI on disk ' +
+        '(bash scripts/temporal-cli.sh, or TEMPORAL_CLI); --equal-priority runs the SDK download',
+    );
+  }
   // The SDK starts the CLI itself: at the background priority through a script that runs it so.
   const started =
     temporalCli && options.backgroundPriority ? backgroundScript(dir, temporalCli) : temporalCli;
@@ -326,8 +331,13 @@ async function startDevServer(
   };
 }
 
+/** The bench's children below the API, as `npm run cluster` runs its parts (the sandbox is the simulator). */
+export function benchRoleRunsInBackground(role: Role): boolean {
+  return role !== 'api' && role !== 'bare-route';
+}
+
 /** A script in `dir` that runs `executable` with its arguments at the background priority. */
-function backgroundScript(dir: string, executable: string): string {
+export function backgroundScript(dir: string, executable: string): string {
   const { command, args } = atBackgroundPriority(executable, []);
   const quoted = [command, ...args].map((word) => `'${word.replaceAll("'", `'\\''`)}'`);
   const script = path.join(dir, `${path.basename(executable)}-background.sh`);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config';
 import { ensureDatabaseExists, isPortOpen, openPostgres } from '../db/client';
+import { runsInBackground } from '../cpuPriority';
 import { spawnGroup, type GroupedProcess } from '../dev/processGroup';
 import { withWorkerHeap } from '../system';
 import {
@@ -146,8 +147,7 @@ function part(
   const show = prefixed(name);
   const running = spawnGroup(process.execPath, [...process.execArgv, process.argv[1]!, command], {
     env,
-    // The API answers channels and merchants first; the rest works behind it (src/cpuPriority.ts).
-    background: command !== 'api',
+    background: runsInBackground(command),
     output: (line) => {
       show(line);
       for (const wait of waiting.filter((w) => line.includes(w.text))) {

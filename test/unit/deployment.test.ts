@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { createApiMetrics, createWorkerMetrics } from '../../src/metrics';
 import { cliSearchAttributeType, dynamicConfigFlags } from '../../src/dev/temporal';
 import { workerHeapMiB } from '../../src/system';
-import { backgroundNice } from '../../src/cpuPriority';
+import { backgroundNice, runsInBackground, schedulerWeight } from '../../src/cpuPriority';
 import { spawnGroup } from '../../src/dev/processGroup';
 import { searchAttributes } from '../../src/workflows/contracts/payment';
 import { dashboardJson, dashboardPath, datasourceUid } from '../../scripts/grafanaDashboard';
@@ -90,19 +90,19 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('issue 17: gives the API the CPU weight over the other containers that nice gives it in npm run cluster', () => {
-    // Linux's scheduler weight of nice 0 (1024) against nice 10 (110): about nine times.
-    const weightOfNice = { 0: 1024, [backgroundNice]: 110 } as Record<number, number>;
-    const ratio = weightOfNice[0]! / weightOfNice[backgroundNice]!;
-    for (const name of ['api', 'api-live']) {
-      const shares = service(name).cpu_shares;
-      assert.ok(shares !== undefined, `${name} has cpu_shares`);
-      assert.equal(Math.round(shares / 1024), Math.round(ratio), `${name}'s share against 1024`);
-    }
+  it('issue 17: weighs the parts behind the API as npm run cluster runs them; the API and PostgreSQL at the default', () => {
+    // docker's default cpu_shares is nice 0's weight, 1024.
+    const background = ['temporal', 'simulator', 'worker', 'worker-live'];
     for (const [name, other] of Object.entries(services)) {
-      if (name.startsWith('api')) continue;
-      assert.equal(other.cpu_shares, undefined, `${name} keeps the default weight`);
+      const expected = background.includes(name) ? schedulerWeight[backgroundNice] : undefined;
+      assert.equal(other.cpu_shares, expected, `${name}'s cpu_shares`);
     }
+    assert.equal(schedulerWeight[0], 1024);
+    const commands = ['simulator', 'worker', 'api'] as const;
+    assert.deepEqual(
+      commands.filter((command) => runsInBackground(command)),
+      ['simulator', 'worker'],
+    );
   });
 
   it('issue 16: runs the Temporal server itself on PostgreSQL, never the dev server', () => {
