@@ -11,11 +11,7 @@ import { connectClient, createChannels } from '../system';
 import { asUsageError, parseCommandArgs } from './arguments';
 import { temporalAddressOf } from './serving';
 
-export async function reconcileCommand(
-  config: Config,
-  _log: Logger,
-  args: string[],
-): Promise<void> {
+export async function reconcileCommand(config: Config, log: Logger, args: string[]): Promise<void> {
   const usage = 'usage: reconcile --channel <channel> --day <yyyy-MM-dd> [--json]';
   const { values } = parseCommandArgs('reconcile', {
     args,
@@ -31,7 +27,7 @@ export async function reconcileCommand(
     const problems = request.error.issues.map((i) => `--${i.path.join('.')} ${i.message}`);
     throw new ConfigError(`${problems.join('; ')}; ${usage}`);
   }
-  const { client, connection } = await connectClient(config, temporalAddressOf(config));
+  const { client, connection } = await connectClient(config, temporalAddressOf(config), { log });
   try {
     const deps = {
       temporal: client,

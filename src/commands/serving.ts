@@ -1,5 +1,6 @@
 // What the serving commands (`all`, `api`, `worker`) share: Temporal's address, the channels and
 // the demo merchant they serve with, the worker with its schedules, and the lines that say it is up.
+import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { channelCredentials } from '../channels/credentials';
 import type { ChannelKeys } from '../channels/keys';
@@ -26,9 +27,10 @@ export function temporalAddressOf(config: Config): string {
 export async function prepareServing(
   { config, demoApiKey }: Processes,
   db: Database,
+  log: Logger,
 ): Promise<{ channelKeys?: ChannelKeys; channels: ChannelRegistry }> {
   if (config.TEMPORAL_ADDRESS) {
-    const { connection } = await connectClient(config, config.TEMPORAL_ADDRESS);
+    const { connection } = await connectClient(config, config.TEMPORAL_ADDRESS, { log });
     await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
     await connection.close();
   }
@@ -51,7 +53,9 @@ export async function startWorkerWithSchedules(
   deps: Parameters<typeof startWorker>[1],
 ): Promise<void> {
   keep(await startWorker(config, deps));
-  const { client, connection } = await connectClient(config, deps.temporalAddress);
+  const { client, connection } = await connectClient(config, deps.temporalAddress, {
+    log: deps.log,
+  });
   await ensureSchedules(client, config, [...deps.channels.keys()]);
   await connection.close();
 }

@@ -88,7 +88,10 @@ export const cliSearchAttributeType = {
 >;
 
 /** Registers the search attributes paycenter needs on a cluster that lacks them. Safe to repeat. */
-export async function ensureSearchAttributes(connection: Connection, namespace: string) {
+export async function ensureSearchAttributes(
+  connection: Pick<Connection, 'operatorService'>,
+  namespace: string,
+) {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({
     namespace,
   });

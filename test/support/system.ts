@@ -303,6 +303,7 @@ async function startTestSystemOnce(options: TestSystemOptions): Promise<TestSyst
   const { client, connection } = await connectClient(
     { ...config, temporalSecurity: plaintextTemporal },
     runTemporalAddress(),
+    { log },
   );
   const merchant = { authorization: `Bearer ${apiKey}` };
   const ops = (method: string, path: string, body?: unknown) =>
