@@ -89,24 +89,44 @@ async function start(role: Role): Promise<Stoppable> {
 /**
  * With BENCH_CPU_PROFILE=<folder>, a CPU profile of this process's main thread (not the worker's
  * workflow threads), written as <role>-<pid>.cpuprofile when it stops; Chrome DevTools opens it.
+ * With BENCH_HEAP_PROFILE=<folder>, where the main thread allocated, sampled every 32 KiB and
+ * counting what the collector has freed too (what makes the garbage, not what stays), written as
+ * <role>-<pid>.heapprofile; `node --import tsx bench/allocations.ts <file>` sums it by function.
  */
 async function profiled(role: Role, running: Stoppable): Promise<Stoppable> {
-  const folder = process.env.BENCH_CPU_PROFILE;
-  if (!folder) return running;
-  mkdirSync(folder, { recursive: true });
+  const cpuFolder = process.env.BENCH_CPU_PROFILE;
+  const heapFolder = process.env.BENCH_HEAP_PROFILE;
+  if (!cpuFolder && !heapFolder) return running;
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
+  const profiles: { folder: string; suffix: string; take: () => Promise<object> }[] = [];
+  if (cpuFolder) {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    const take = async () => (await session.post('Profiler.stop')).profile;
+    profiles.push({ folder: cpuFolder, suffix: 'cpuprofile', take });
+  }
+  if (heapFolder) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 32 * 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    const take = async () => (await session.post('HeapProfiler.stopSampling')).profile;
+    profiles.push({ folder: heapFolder, suffix: 'heapprofile', take });
+  }
   return {
     async stop() {
-      // The process stops as it would unprofiled, whatever becomes of its profile.
+      // The process stops as it would unprofiled, whatever becomes of its profiles.
       try {
-        const { profile } = await session.post('Profiler.stop');
-        const file = path.join(folder, `${role}-${process.pid}.cpuprofile`);
-        writeFileSync(file, JSON.stringify(profile));
+        for (const { folder, suffix, take } of profiles) {
+          mkdirSync(folder, { recursive: true });
+          const file = path.join(folder, `${role}-${process.pid}.${suffix}`);
+          writeFileSync(file, JSON.stringify(await take()));
+        }
       } catch (err) {
-        console.error('the CPU profile was not written', err);
+        console.error('a profile was not written', err);
       } finally {
         session.disconnect();
         await running.stop();
