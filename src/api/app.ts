@@ -1,6 +1,5 @@
 // The API process's Fastify app: plugins by audience, one error handler, request IDs and logs,
 // health probes.
-import helmet from '@fastify/helmet';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -17,6 +16,7 @@ import type { SecretBox } from '../services/secretBox';
 import { apiDescription, serviceRoutes } from './openapi';
 import { installRateLimits } from './rateLimits';
 import { installRequestLogs, requestIdOf } from './requestLogs';
+import { installSecurityHeaders } from './securityHeaders';
 import {
   registerProblemHandlers,
   sendProblem,
@@ -102,20 +102,7 @@ export function buildApi(deps: ApiDeps) {
   deps.traceRequests?.(app);
   // Ahead of the rate limit and authentication, so the answers they refuse with carry the ID too.
   installRequestLogs(app);
-  app.register(helmet, {
-    // Our pages are self-contained: nothing loads from elsewhere, and no inline script or style
-    // runs (the cashier's are files under /cashier/assets/; /docs sets a policy of its own).
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        // The cashier's no-script forms are answered with a redirect to the channel's page.
-        formAction: ["'self'", 'http:', 'https:'],
-      },
-    },
-  });
+  installSecurityHeaders(app);
   installRateLimits(app, {
     db: deps.db,
     opsKey: deps.opsKey,
