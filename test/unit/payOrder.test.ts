@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  attemptStatuses,
   applyChannelFact,
   closeOrder,
   decidePay,
@@ -11,6 +12,7 @@ import {
   learnsNothing,
   newPayOrderState,
   openAttempt,
+  statusesUnchangedBy,
   withOpenedAttempt,
   type Attempt,
   type AttemptStatus,
@@ -869,5 +871,29 @@ describe('what the books can tell a notification changes nothing', () => {
     assert.equal(factChangesNothing('SUCCEEDED', fact('CLOSED')), true);
     assert.equal(factChangesNothing('PENDING', fact('CLOSED')), false);
     assert.equal(factChangesNothing('FAILED', fact('CLOSED')), false);
+  });
+
+  it('the statuses a fact leaves unchanged turn on its status alone, whatever else it says', () => {
+    // The first fact of each status fills statusesUnchangedBy's table; every other one must agree.
+    for (const status of ['PENDING', 'SUCCEEDED', 'CLOSED', 'NOT_FOUND'] as const) {
+      for (const source of ['notify', 'query', 'close', 'statement'] as const) {
+        for (const amount of [AMOUNT, undefined, 0, AMOUNT + 1]) {
+          for (const channelTradeNo of [undefined, 'ct_1']) {
+            for (const declineCode of [undefined, 'DECLINED']) {
+              const each: ChannelFact = {
+                outTradeNo: 'otn_2',
+                status,
+                source,
+                ...(amount === undefined ? {} : { amount }),
+                ...(channelTradeNo ? { channelTradeNo } : {}),
+                ...(declineCode ? { declineCode } : {}),
+              };
+              const unchanged = attemptStatuses.filter((s) => factChangesNothing(s, each));
+              assert.deepEqual(statusesUnchangedBy(each), unchanged, JSON.stringify(each));
+            }
+          }
+        }
+      }
+    }
   });
 });
