@@ -43,9 +43,10 @@ async function budgetOf(options: RateLimitOptions, req: FastifyRequest): Promise
 
 /**
  * Limits every request of the app but channels' webhooks, the health probes and the metrics. The
- * limit runs as
- * an app-wide onRequest hook, ahead of the audience plugins' authentication, so refused requests
- * are counted too; call before registering those plugins.
+ * limit runs as an app-wide onRequest hook, ahead of the audience plugins' authentication, so
+ * refused requests are counted too; call before registering those plugins. What is never limited
+ * passes the hook at once, before any budget is worked out (a channel's notification costs the
+ * limiter nothing).
  */
 export function installRateLimits(app: FastifyInstance, options: RateLimitOptions): void {
   app.register(rateLimit, {
@@ -53,7 +54,6 @@ export function installRateLimits(app: FastifyInstance, options: RateLimitOption
     max: options.perMinute,
     timeWindow: '1 minute',
     keyGenerator: (req) => budgetOf(options, req),
-    allowList: neverLimited,
     errorResponseBuilder: (_req, context) =>
       Object.assign(new Error(`rate limit of ${context.max} requests a minute reached`), {
         statusCode: 429,
@@ -61,6 +61,9 @@ export function installRateLimits(app: FastifyInstance, options: RateLimitOption
       }),
   });
   app.after(() => {
-    app.addHook('onRequest', app.rateLimit());
+    const limit = app.rateLimit();
+    app.addHook('onRequest', async (req, reply) => {
+      if (!neverLimited(req)) await limit.call(app, req, reply);
+    });
   });
 }
