@@ -8,9 +8,9 @@ interface ProfileNode {
   children: ProfileNode[];
 }
 
-/** The package a script belongs to (`node_modules/<name>`), else the project's own path. */
+/** The package a script belongs to (the innermost `node_modules/<name>`), else the project's own path. */
 export function packageOf(url: string): string {
-  const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  const inModules = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (inModules) return inModules[1]!;
   if (url.startsWith('node:')) return 'node';
   const own = /\/(src|bench|simulator)\/(.*)$/.exec(url);
