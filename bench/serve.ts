@@ -66,7 +66,9 @@ async function start(role: Role): Promise<Stoppable> {
   const { keys } = loadOrCreateChannelKeys(config.DATA_DIR);
   if (role === 'sandbox') return startSimulator(config, log, keys);
   installTemporalRuntime(log);
-  const db = await openPostgres(config.DATABASE_URL!, config.DATABASE_POOL_SIZE);
+  const db = await openPostgres(config.DATABASE_URL!, config.DATABASE_POOL_SIZE, {
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+  });
   const channels = createChannels(config, channelCredentials(config, keys));
   const part =
     role === 'worker'

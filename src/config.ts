@@ -120,6 +120,17 @@ export const configSchema = z.object({
 
   DATABASE_URL: optionalText.pipe(z.url().optional()),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  /**
+   * Statements with parameters prepared once per connection (one round trip each instead of two);
+   * `false` behind a pooler that cannot carry prepared statements between server connections
+   * (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+   */
+  DATABASE_PREPARED_STATEMENTS: optionalText.pipe(
+    z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('true')
+      .transform((flag) => flag === 'true'),
+  ),
   /** Workflows the worker keeps in memory between tasks; unset: the SDK's default (from the heap size). */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().optional(),
   /** Workflow tasks the worker runs at once; unset: the SDK's default (40). */

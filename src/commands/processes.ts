@@ -26,11 +26,16 @@ export async function openDatabase(
   log: Logger,
   allowEmbedded: boolean,
 ): Promise<Database> {
-  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  if (config.DATABASE_URL)
+    return openPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE, {
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+    });
   if (await isPortOpen('127.0.0.1', 5432)) {
     const url = 'postgres://postgres@127.0.0.1:5432/paycenter';
     await ensureDatabaseExists(url);
-    return openPostgres(url, config.DATABASE_POOL_SIZE);
+    return openPostgres(url, config.DATABASE_POOL_SIZE, {
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+    });
   }
   if (!allowEmbedded) {
     throw new ConfigError('DATABASE_URL is required: no PostgreSQL answers on 127.0.0.1:5432');

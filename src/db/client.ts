@@ -8,6 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { preparingStatements } from './preparedStatements';
 import * as schema from './schema';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -27,9 +28,17 @@ export interface Database {
 
 const migrationsFolder = path.resolve(__dirname, '../../drizzle');
 
-export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+/**
+ * `preparedStatements`: statements with parameters prepared once per connection
+ * (src/db/preparedStatements.ts); off behind a pooler that cannot carry them (DATABASE_PREPARED_STATEMENTS).
+ */
+export async function openPostgres(
+  url: string,
+  poolSize = 10,
+  { preparedStatements = true }: { preparedStatements?: boolean } = {},
+): Promise<Database> {
   const sql = postgres(url, { max: poolSize, onnotice: () => {} });
-  const db = drizzlePostgres(sql, { schema });
+  const db = drizzlePostgres(preparedStatements ? preparingStatements(sql) : sql, { schema });
   const u = new URL(url);
   return {
     db,
