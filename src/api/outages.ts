@@ -51,7 +51,9 @@ export function outageOf(err: unknown): Outage | undefined {
       };
     }
     if (cause instanceof ServiceError && isGrpcServiceError(cause.cause)) {
-      const { code, details } = cause.cause;
+      // grpc-js puts the server's text in `details`; the SDK's native connection in `message`.
+      const { code } = cause.cause;
+      const details = cause.cause.details || cause.cause.message;
       if (grpcUnavailable.has(code)) {
         return { code: 'TEMPORARILY_UNAVAILABLE', detail: 'the workflow service is unavailable' };
       }

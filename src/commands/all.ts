@@ -44,7 +44,7 @@ export async function allCommand(configured: Config, log: Logger): Promise<void>
       temporalAddress = server.address;
     }
 
-    const { channelKeys, channels } = await prepareServing(processes, db, log);
+    const { channelKeys, channels } = await prepareServing(processes, db);
     keep(await startSimulator(config, log, channelKeys));
     await startWorkerWithSchedules(processes, { db, channels, temporalAddress, log });
     keep(await startApi(config, { db, channels, temporalAddress, opsKey: opsApiKey, log }));

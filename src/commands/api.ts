@@ -11,7 +11,7 @@ export async function apiCommand(configured: Config, log: Logger): Promise<void>
     const { config, opsApiKey, keep } = processes;
     const db = await processes.openDatabase(false);
     const temporalAddress = temporalAddressOf(config);
-    const { channels } = await prepareServing(processes, db, log);
+    const { channels } = await prepareServing(processes, db);
     keep(await startApi(config, { db, channels, temporalAddress, opsKey: opsApiKey, log }));
     announce('api', processes, { temporalAddress, db });
   });

@@ -1,6 +1,6 @@
 // What the serving commands (`all`, `api`, `worker`) share: Temporal's address, the channels and
 // the demo merchant they serve with, the worker with its schedules, and the lines that say it is up.
-import type { Logger } from 'pino';
+import { Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { channelCredentials } from '../channels/credentials';
 import type { ChannelKeys } from '../channels/keys';
@@ -9,7 +9,7 @@ import type { Database } from '../db/client';
 import { ensureSearchAttributes } from '../dev/temporal';
 import { demoChannelKeys } from '../keyStore';
 import { ensureSchedules } from '../schedules';
-import { describeTemporalSecurity } from '../temporalConnection';
+import { connectTemporal, describeTemporalSecurity } from '../temporalConnection';
 import { demoMerchantId, ensureMerchant } from '../services/merchants';
 import { connectClient, createChannels, notifySecretBox, startWorker } from '../system';
 import { workflowBundleOrigin } from '../workflowBundle';
@@ -27,10 +27,16 @@ export function temporalAddressOf(config: Config): string {
 export async function prepareServing(
   { config, demoApiKey }: Processes,
   db: Database,
-  log: Logger,
 ): Promise<{ channelKeys?: ChannelKeys; channels: ChannelRegistry }> {
   if (config.TEMPORAL_ADDRESS) {
-    const { connection } = await connectClient(config, config.TEMPORAL_ADDRESS, { log });
+    // A connection of the client library's own, not the native one: closing the process's only
+    // native connection shuts the SDK's Runtime down, and the worker would start it again (binding
+    // its metrics exporter's port a second time).
+    const connection = await connectTemporal(
+      (options) => Connection.connect(options),
+      config.TEMPORAL_ADDRESS,
+      config.temporalSecurity,
+    );
     await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
     await connection.close();
   }

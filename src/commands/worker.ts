@@ -9,7 +9,7 @@ export async function workerCommand(configured: Config, log: Logger): Promise<vo
   await runProcesses(configured, log, async (processes) => {
     const db = await processes.openDatabase(false);
     const temporalAddress = temporalAddressOf(processes.config);
-    const { channels } = await prepareServing(processes, db, log);
+    const { channels } = await prepareServing(processes, db);
     await startWorkerWithSchedules(processes, { db, channels, temporalAddress, log });
     announce('worker', processes, { temporalAddress, db });
   });

@@ -1,5 +1,5 @@
 // Pay orders as merchants see them: create (idempotent by merchant order no), read, pay.
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, desc, eq, type SQL } from 'drizzle-orm';
 import { signCashierToken } from '../domain/cashierTokens';
@@ -139,7 +139,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       await updateWorkflow(id, (handle) => handle.executeUpdate(sync));
       return 'SYNCED';
     } catch (err) {
-      if (isFinished(err)) return 'ENDED';
+      if (isCompletedError(err)) return 'ENDED';
       if (refusalOf(err)?.type === nothingToSync) return 'NOTHING_OPEN';
       throw payFailure(err, row);
     }
@@ -503,17 +503,13 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
   };
 }
 
-function isFinished(err: unknown): boolean {
-  return err instanceof WorkflowNotFoundError || isCompletedError(err);
-}
-
 /** Turns the Update's refusal into the domain error the API maps to a 409 or 5xx. */
 function payFailure(err: unknown, row: PayOrderRow): unknown {
   const refusal = refusalOf(err);
   if (refusal && isErrorCode(refusal.type)) {
     return new DomainError(refusal.type, refusal.message, [], declineCodeOf(refusal));
   }
-  if (isFinished(err)) {
+  if (isCompletedError(err)) {
     return row.status === 'SUCCEEDED'
       ? new DomainError('ALREADY_PAID', 'the pay order is already paid')
       : new DomainError('ORDER_CLOSED', 'the pay order is closed or expired');

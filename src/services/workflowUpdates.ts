@@ -2,7 +2,11 @@
 // while the workflow hands over to a new run (continue-as-new), and when Temporal hands it back
 // unprocessed (the worker completed the workflow task it arrived in without reaching it). Neither
 // was applied, so sending it again cannot apply it twice.
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { handOver } from '../workflows/contracts/payment';
 
@@ -23,7 +27,7 @@ export async function updateAcrossRuns<T>(
       const notTaken =
         type === handOver ||
         type === unprocessedUpdate ||
-        (isCompletedError(err) && (await handle.describe()).status.name === 'RUNNING');
+        (isCompletedError(err) && (await runsOn(handle)));
       if (!notTaken || attempt >= tries) throw err;
       await new Promise((resolve) => setTimeout(resolve, 50 * Math.min(attempt, 10)));
     }
@@ -37,6 +41,24 @@ export function refusalOf(err: unknown): ApplicationFailure | undefined {
     : undefined;
 }
 
+/**
+ * Whether the run a call went to had completed (or no run was found). Temporal answers NOT_FOUND,
+ * "workflow execution already completed", which the client turns into a WorkflowNotFoundError;
+ * over the SDK's native connection that error's message is empty, so its class tells, not its text.
+ */
 export function isCompletedError(err: unknown): boolean {
-  return err instanceof Error && /already completed/i.test(err.message);
+  return (
+    err instanceof WorkflowNotFoundError ||
+    (err instanceof Error && /already completed/i.test(err.message))
+  );
+}
+
+/** Whether the workflow still runs (a later run, after continue-as-new); not if there is none. */
+async function runsOn(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    return (await handle.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }

@@ -72,6 +72,16 @@ describe('outageOf', () => {
       ),
     });
     assert.equal(outageOf(refused)?.code, 'STILL_PROCESSING');
+    // The same refusal as the SDK's native connection gives it: the text in the message.
+    const native = new ServiceError('Workflow Update failed', {
+      cause: Object.assign(
+        new Error(
+          'Unable to perform workflow execution update due to Workflow Task in failed state.',
+        ),
+        { code: 9, details: '', metadata: {} },
+      ),
+    });
+    assert.equal(outageOf(native)?.code, 'STILL_PROCESSING');
     const other = new ServiceError('Workflow Update failed', {
       cause: grpcError(9, 'some other precondition'),
     });

@@ -1,7 +1,11 @@
 // An Update that no run took is sent again; one a run refused or failed is not.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { unprocessedUpdate, updateAcrossRuns } from '../../src/services/workflowUpdates';
 import { handOver } from '../../src/workflows/contracts/payment';
@@ -40,6 +44,32 @@ describe('updateAcrossRuns', () => {
     const { update, calls } = updateFailing([refused(handOver)]);
     assert.equal(await updateAcrossRuns(handle, update), 'done');
     assert.equal(calls(), 2);
+  });
+
+  // Over the native connection the error Temporal's "workflow execution already completed" becomes
+  // has no message: only its class says the run had completed.
+  const completedRun = () => new WorkflowNotFoundError('', 'po_1', undefined);
+  const described = (answer: string | Error) =>
+    ({
+      describe: async () => {
+        if (answer instanceof Error) throw answer;
+        return { status: { name: answer } };
+      },
+    }) as unknown as WorkflowHandle;
+
+  it('sends again an Update that reached a completed run while the workflow runs on', async () => {
+    const { update, calls } = updateFailing([completedRun()]);
+    assert.equal(await updateAcrossRuns(described('RUNNING'), update), 'done');
+    assert.equal(calls(), 2);
+  });
+
+  it('does not send again an Update whose workflow has completed, or was never started', async () => {
+    for (const answer of ['COMPLETED', new WorkflowNotFoundError('', 'po_1', undefined)]) {
+      const gone = completedRun();
+      const { update, calls } = updateFailing([gone]);
+      await assert.rejects(updateAcrossRuns(described(answer), update), (err) => err === gone);
+      assert.equal(calls(), 1);
+    }
   });
 
   it('does not send again an Update the workflow refused', async () => {
