@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../src/config';
 import { channelCredentials } from '../src/channels/credentials';
-import { openPostgres } from '../src/db/client';
+import { openConfiguredPostgres } from '../src/db/client';
 import { loadOrCreateChannelKeys } from '../src/keyStore';
 import { createLogger } from '../src/log';
 import {
@@ -66,9 +66,7 @@ async function start(role: Role): Promise<Stoppable> {
   const { keys } = loadOrCreateChannelKeys(config.DATA_DIR);
   if (role === 'sandbox') return startSimulator(config, log, keys);
   installTemporalRuntime(log);
-  const db = await openPostgres(config.DATABASE_URL!, config.DATABASE_POOL_SIZE, {
-    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
-  });
+  const db = await openConfiguredPostgres(config, config.DATABASE_URL!);
   const channels = createChannels(config, channelCredentials(config, keys));
   const part =
     role === 'worker'

@@ -8,7 +8,7 @@ import {
   ensureDatabaseExists,
   isPortOpen,
   openPglite,
-  openPostgres,
+  openConfiguredPostgres,
   type Database,
 } from '../db/client';
 import { resolveKeys } from '../keyStore';
@@ -26,16 +26,11 @@ export async function openDatabase(
   log: Logger,
   allowEmbedded: boolean,
 ): Promise<Database> {
-  if (config.DATABASE_URL)
-    return openPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE, {
-      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
-    });
+  if (config.DATABASE_URL) return openConfiguredPostgres(config, config.DATABASE_URL);
   if (await isPortOpen('127.0.0.1', 5432)) {
     const url = 'postgres://postgres@127.0.0.1:5432/paycenter';
     await ensureDatabaseExists(url);
-    return openPostgres(url, config.DATABASE_POOL_SIZE, {
-      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
-    });
+    return openConfiguredPostgres(config, url);
   }
   if (!allowEmbedded) {
     throw new ConfigError('DATABASE_URL is required: no PostgreSQL answers on 127.0.0.1:5432');

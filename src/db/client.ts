@@ -8,6 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import type { Config } from '../config';
 import { preparingStatements } from './preparedStatements';
 import * as schema from './schema';
 
@@ -47,6 +48,16 @@ export async function openPostgres(
     migrate: (folder = migrationsFolder) => migratePostgres(db, { migrationsFolder: folder }),
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+/** The PostgreSQL server at `url`, with the configured pool size and prepared statements. */
+export function openConfiguredPostgres(
+  config: Pick<Config, 'DATABASE_POOL_SIZE' | 'DATABASE_PREPARED_STATEMENTS'>,
+  url: string,
+): Promise<Database> {
+  return openPostgres(url, config.DATABASE_POOL_SIZE, {
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+  });
 }
 
 /** PGlite keeps its files under `dataDir`; omit it for an in-memory database. */
