@@ -257,9 +257,10 @@ export async function startWorker(
   );
   const tracing = startTracing(config, 'worker');
   // Reconciliation and the safety nets correct through the workflows, so their activities need a
-  // client; traced, it carries the activity's trace context into what it starts.
-  const client = await connectClient(config, deps.temporalAddress, { log: deps.log, tracing });
-  const workflowStarter = workflowStarterDeps(config, deps.db, client.client, deps.log);
+  // client: over the pollers' connection (one per worker); traced, it carries the activity's
+  // trace context into what it starts.
+  const client = clientOver(config, connection, tracing);
+  const workflowStarter = workflowStarterDeps(config, deps.db, client, deps.log);
   const corrections = createCorrections(workflowStarter);
   const channelCalls = createChannelCallActivities({
     db: deps.db.db,
@@ -297,7 +298,7 @@ export async function startWorker(
         corrections,
         paymentWorkflows: createPaymentWorkflows({
           db: deps.db.db,
-          temporal: client.client,
+          temporal: client,
           log: deps.log,
           ...paymentWorkflowSettings(config),
         }),
@@ -311,7 +312,7 @@ export async function startWorker(
     interceptors: tracing?.worker.interceptors,
     sinks: tracing?.worker.sinks ?? untracedWorkflowSinks,
   });
-  const running = runUntilStopped(worker, client.connection, connection);
+  const running = runUntilStopped(worker, connection);
   // Asked through the worker's own connection: the one its pollers depend on.
   const readiness = createReadiness(
     [databaseCheck(deps.db.db), temporalCheck(connection), workerCheck(worker)],
@@ -388,12 +389,16 @@ export async function connectClient(
     address,
     config.temporalSecurity,
   );
-  const client = new Client({
+  return { client: clientOver(config, connection, tracing), connection };
+}
+
+/** A client of the configured namespace over `connection`, its calls traced where `tracing` is. */
+function clientOver(config: Config, connection: NativeConnection, tracing: Tracing | undefined) {
+  return new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     interceptors: tracing?.clientInterceptors,
   });
-  return { client, connection };
 }
 
 /** The configured cashier token secret, else (test mode) one derived from the ops key. */
