@@ -2,20 +2,14 @@
 // down again (also on error): a Temporal dev server with its own SQLite file (or, `--cluster`, the
 // real Temporal server on databases of its own), a throwaway PostgreSQL database, and paycenter's
 // sandbox, workers and APIs each in a child process.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  createWriteStream,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { atBackgroundPriority } from '../src/cpuPriority';
+import { startChild } from './child';
 import { loadOrCreateChannelKeys } from '../src/keyStore';
 import { databasesSize, ensureDatabaseExists, openPostgres, type Database } from '../src/db/client';
 import { startTemporalDevServer } from '../src/dev/temporal';
@@ -156,52 +150,26 @@ export async function startStack(options: {
       const merged = { ...process.env, ...env, ...extra };
       // The bench's worker runs as deployed: with the worker's heap ceiling (src/system.ts).
       const childEnv = role === 'worker' ? withWorkerHeap(merged) : merged;
-      const log = createWriteStream(path.join(dir, `${role}.log`), { flags: 'a' });
       const serve = {
         command: process.execPath,
         args: ['--import', 'tsx', path.join(tree, 'bench/serve.ts'), role],
       };
       const background = options.backgroundPriority && benchRoleRunsInBackground(role);
       const line = background ? atBackgroundPriority(serve.command, serve.args) : serve;
-      const child = spawn(line.command, line.args, {
+      const { pid, stop } = await startChild(line, {
+        name: role,
         cwd: tree,
         env: childEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        logFile: path.join(dir, `${role}.log`),
+        ready: `BENCH_READY ${role}`,
+        onSpawn: (child) => {
+          children.add(child);
+          child.once('exit', () => children.delete(child));
+        },
       });
-      children.add(child);
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      // `exited` never rejects: nothing to catch.
-      void exited.then(() => children.delete(child));
-      child.stderr.pipe(log);
-      await new Promise<void>((resolve, reject) => {
-        let seen = '';
-        const onData = (chunk: Buffer) => {
-          seen += chunk.toString('utf8');
-          if (seen.includes(`BENCH_READY ${role}`)) {
-            child.stdout.off('data', onData);
-            child.stdout.pipe(log);
-            resolve();
-          } else if (seen.length > 100_000) seen = seen.slice(-1000);
-        };
-        child.stdout.on('data', onData);
-        child.once('exit', (code) =>
-          reject(
-            new Error(
-              `${role} exited with ${code} before it was up; see ${dir}/${role}.log:\n${tail(path.join(dir, `${role}.log`))}`,
-            ),
-          ),
-        );
-      });
-      const stop = async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      };
       cleanups.push(stop);
       const port = extra.API_PORT ?? (role === 'sandbox' ? env.SIMULATOR_PORT : env.API_PORT);
-      return { role, pid: child.pid!, url: `http://localhost:${port}`, stop };
+      return { role, pid, url: `http://localhost:${port}`, stop };
     };
 
     return {
@@ -350,14 +318,6 @@ function fileSize(file: string): number {
     return statSync(file).size;
   } catch {
     return 0;
-  }
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').slice(-2000);
-  } catch {
-    return '';
   }
 }
 

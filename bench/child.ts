@@ -1,0 +1,91 @@
+// One process the bench starts (a worker, an API, the sandbox): its output goes to a log file, it
+// counts as up once it prints its ready line, and it is stopped with SIGTERM, then SIGKILL after a
+// grace. A command that cannot be started fails the start with the reason, never the bench with
+// an uncaught 'error' event.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+
+export interface StartedChild {
+  process: ChildProcess;
+  pid: number;
+  /** Settles once the process has exited (or, never started, has failed). */
+  exited: Promise<void>;
+  stop: () => Promise<void>;
+}
+
+export async function startChild(
+  line: { command: string; args: string[] },
+  options: {
+    /** How the failures name the process: its role. */
+    name: string;
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    logFile: string;
+    /** The line on its standard output that says it is up. */
+    ready: string;
+    /** How long stop() waits after SIGTERM before SIGKILL. */
+    killAfterMs?: number;
+    /** Told of the process as soon as it is spawned, before it is up. */
+    onSpawn?: (child: ChildProcess) => void;
+  },
+): Promise<StartedChild> {
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(line.command, line.args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  options.onSpawn?.(child);
+  // Not started (no such command), or not signalled: written down, and for a start, thrown below.
+  child.on('error', (err) => {
+    log.write(`bench: ${options.name}: ${err.message}\n`);
+    if (child.pid === undefined) log.end();
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => {
+      if (child.pid === undefined) resolve();
+    });
+  });
+  child.stderr.pipe(log);
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      if (seen.includes(options.ready)) {
+        child.stdout.off('data', onData);
+        child.stdout.pipe(log);
+        resolve();
+      } else if (seen.length > 100_000) seen = seen.slice(-1000);
+    };
+    child.stdout.on('data', onData);
+    child.once('error', (err) => {
+      if (child.pid === undefined) {
+        reject(new Error(`${options.name} could not be started (${line.command}): ${err.message}`));
+      }
+    });
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(
+          `${options.name} exited with ${code ?? signal} before it was up; see ${options.logFile}:\n${tail(options.logFile)}`,
+        ),
+      ),
+    );
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { process: child, pid: child.pid!, exited, stop };
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-2000);
+  } catch {
+    return '';
+  }
+}
