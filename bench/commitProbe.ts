@@ -16,7 +16,11 @@ export interface CommitProbe extends Latency {
 const probeThread = `
 const { parentPort, workerData } = require('node:worker_threads');
 const postgres = require(workerData.postgresModule);
-const sql = postgres(workerData.url, { max: 1, onnotice: () => {} });
+const sql = postgres(workerData.url, {
+  max: 1,
+  onnotice: () => {},
+  connection: workerData.waitForFlush ? {} : { synchronous_commit: 'off' },
+});
 let running = true;
 parentPort.on('message', () => (running = false));
 (async () => {
@@ -57,15 +61,25 @@ interface ProbeMessage {
   firstError?: string;
 }
 
-/** Runs `during` with the probe beside it; answers its result and the probe's figures. */
+/**
+ * Runs `during` with the probe beside it; answers its result and the probe's figures. With
+ * `waitForFlush: false` the probe's commits do not wait for the write-ahead log to reach the disk
+ * (`synchronous_commit = off`): beside a probe that does, the difference is the wait for the disk.
+ */
 export async function withCommitProbe<T>(
   databaseUrl: string,
   everyMs: number,
   during: () => Promise<T>,
+  { waitForFlush = true }: { waitForFlush?: boolean } = {},
 ): Promise<[T, CommitProbe]> {
   const thread = new Worker(probeThread, {
     eval: true,
-    workerData: { url: databaseUrl, everyMs, postgresModule: require.resolve('postgres') },
+    workerData: {
+      url: databaseUrl,
+      everyMs,
+      waitForFlush,
+      postgresModule: require.resolve('postgres'),
+    },
   });
   let threadError: string | undefined;
   thread.on('error', (err) => (threadError ??= err.message));

@@ -5,6 +5,7 @@ import type { Db } from '../src/db/client';
 import type { PaymentDriver } from './e2e';
 import { withApiPauses, type ApiPauses } from './apiPauses';
 import { withCommitProbe, type CommitProbe } from './commitProbe';
+import { pressureBetween, pressureTotals, type Pressure } from './pressure';
 import { cpuSeconds, type Child } from './stack';
 import { wallNow } from './stats';
 import {
@@ -35,6 +36,13 @@ export interface Load {
    * the inbox's store is such a statement, so this bounds the ack from below on a shared machine.
    */
   postgresCommitMs: CommitProbe;
+  /**
+   * The same probe, due at the same times, with commits that do not wait for the write-ahead
+   * log's flush: what is left of the commit's time without the disk (the CPU's queue, locks).
+   */
+  postgresUnflushedCommitMs: CommitProbe;
+  /** Meanwhile, how much of the time the machine's tasks stalled waiting for a core or the disk. */
+  pressure?: Pressure;
   /** Meanwhile, how late the API's event loop ran and how long its garbage collector paused it. */
   apiPauses: ApiPauses;
 }
@@ -60,17 +68,27 @@ async function withLoad<T extends { sent: number }>(
     api: cpuSeconds(ctx.api.pid),
     workers: ctx.workers.reduce((sum, w) => sum + cpuSeconds(w.pid), 0),
   });
-  // Only the load is timed, not the probe's start and stop around it.
-  const [{ result, before, after, seconds, apiPauses }, postgresCommitMs] = await withCommitProbe(
-    ctx.databaseUrl,
-    20,
-    async () => {
-      const before = cpu();
-      const started = wallNow();
-      const [result, apiPauses] = await withApiPauses(ctx.api.url!, load);
-      return { result, before, after: cpu(), seconds: (wallNow() - started) / 1000, apiPauses };
-    },
-  );
+  // Only the load is timed, not the probes' start and stop around it.
+  const timedLoad = async () => {
+    const before = cpu();
+    const stallsBefore = pressureTotals();
+    const started = wallNow();
+    const [result, apiPauses] = await withApiPauses(ctx.api.url!, load);
+    const seconds = (wallNow() - started) / 1000;
+    const stallsAfter = pressureTotals();
+    const pressure =
+      stallsBefore && stallsAfter
+        ? pressureBetween(stallsBefore, stallsAfter, seconds * 1000)
+        : undefined;
+    return { result, before, after: cpu(), seconds, apiPauses, pressure };
+  };
+  const [[{ result, before, after, seconds, apiPauses, pressure }, postgresCommitMs], unflushed] =
+    await withCommitProbe(
+      ctx.databaseUrl,
+      20,
+      () => withCommitProbe(ctx.databaseUrl, 20, timedLoad),
+      { waitForFlush: false },
+    );
   const share = (used: number) => Math.round((used / seconds) * 100) / 100;
   return [
     result,
@@ -81,6 +99,8 @@ async function withLoad<T extends { sent: number }>(
       apiCpuMsPerNotification:
         result.sent === 0 ? 0 : Math.round(((after.api - before.api) / result.sent) * 1e5) / 100,
       postgresCommitMs,
+      postgresUnflushedCommitMs: unflushed,
+      ...(pressure ? { pressure } : {}),
       apiPauses,
     },
   ];

@@ -345,6 +345,12 @@ const loadOf = (l: any) =>
         ? ` (${l.postgresCommitMs.failed} failed: ${l.postgresCommitMs.firstError})`
         : '')
     : '') +
+  (l.postgresUnflushedCommitMs
+    ? `; without waiting for the flush p50 ${l.postgresUnflushedCommitMs.p50} / p99 ${l.postgresUnflushedCommitMs.p99} / max ${l.postgresUnflushedCommitMs.max} ms`
+    : '') +
+  (l.pressure
+    ? `; stalled on CPU ${l.pressure.cpuSome}% of the time, on the disk ${l.pressure.ioSome}% (all tasks ${l.pressure.ioFull}%)`
+    : '') +
   (l.apiPauses ? `; ${apiPausesOf(l.apiPauses)}` : '');
 
 const apiPausesOf = (p: any) =>
