@@ -1,9 +1,13 @@
 // PostgreSQL's own answer time while a load runs: a one-row INSERT, committed, due every `everyMs`
 // on the database paycenter uses. The inbox stores a notification with such a statement before
 // the webhook answers, so on a machine that PostgreSQL shares with the worker and Temporal this is
-// the floor under the ack, whatever the API does. It runs on a thread of its own (the bench's
-// event loop is busy sending the load), and each sample counts from the insert's due time, so a
-// stall is seen by every insert it delayed, not by one.
+// the floor under the ack, whatever the API does. Beside it the same insert on a connection whose
+// commits do not wait for the write-ahead log to reach the disk (`synchronous_commit = off`): the
+// difference between the two is the disk's part, the rest a queue for the CPU or for locks. Each
+// probe runs on a thread and connection of its own (the bench's event loop is busy sending the
+// load); both start sampling together once both are connected, and stop together when the load
+// ends. Each sample counts from the insert's due time, so a stall is seen by every insert it
+// delayed, not by one.
 import { Worker } from 'node:worker_threads';
 import { latency, type Latency } from './stats';
 
@@ -11,6 +15,15 @@ export interface CommitProbe extends Latency {
   /** Inserts that failed (a connection lost, say): left out of the figures, never fatal. */
   failed: number;
   firstError?: string;
+  /** The setting its connection ran with, as the server said: `on` or `off`. */
+  synchronousCommit?: string;
+}
+
+export interface CommitProbes {
+  /** Durable commits, as the inbox's. */
+  flushed: CommitProbe;
+  /** Commits that do not wait for the write-ahead log's flush. */
+  unflushed: CommitProbe;
 }
 
 const probeThread = `
@@ -22,7 +35,9 @@ const sql = postgres(workerData.url, {
   connection: workerData.waitForFlush ? {} : { synchronous_commit: 'off' },
 });
 let running = true;
-parentPort.on('message', () => (running = false));
+let go;
+const started = new Promise((resolve) => (go = resolve));
+parentPort.on('message', (m) => (m === 'go' ? go() : (running = false)));
 (async () => {
   const samples = [];
   let failed = 0;
@@ -34,7 +49,15 @@ parentPort.on('message', () => (running = false));
     failed += 1;
     firstError = String(err && err.message ? err.message : err);
   }
+  let synchronousCommit;
+  try {
+    [{ synchronous_commit: synchronousCommit }] = await sql\`show synchronous_commit\`;
+  } catch (err) {
+    failed += 1;
+    firstError ??= String(err && err.message ? err.message : err);
+  }
   parentPort.postMessage({ ready: true });
+  await started;
   const start = performance.now();
   for (let i = 0; running; i++) {
     const due = start + i * workerData.everyMs;
@@ -50,7 +73,7 @@ parentPort.on('message', () => (running = false));
     }
   }
   await sql.end({ timeout: 5 }).catch(() => {});
-  parentPort.postMessage({ samples, failed, firstError });
+  parentPort.postMessage({ samples, failed, firstError, synchronousCommit });
 })();
 `;
 
@@ -59,19 +82,11 @@ interface ProbeMessage {
   samples?: number[];
   failed?: number;
   firstError?: string;
+  synchronousCommit?: string;
 }
 
-/**
- * Runs `during` with the probe beside it; answers its result and the probe's figures. With
- * `waitForFlush: false` the probe's commits do not wait for the write-ahead log to reach the disk
- * (`synchronous_commit = off`): beside a probe that does, the difference is the wait for the disk.
- */
-export async function withCommitProbe<T>(
-  databaseUrl: string,
-  everyMs: number,
-  during: () => Promise<T>,
-  { waitForFlush = true }: { waitForFlush?: boolean } = {},
-): Promise<[T, CommitProbe]> {
+/** One probe's thread, and its next message (undefined once it has ended). */
+function startProbe(databaseUrl: string, everyMs: number, waitForFlush: boolean) {
   const thread = new Worker(probeThread, {
     eval: true,
     workerData: {
@@ -83,9 +98,11 @@ export async function withCommitProbe<T>(
   });
   let threadError: string | undefined;
   thread.on('error', (err) => (threadError ??= err.message));
-  // The thread's next message, or undefined once it has ended.
+  let ended = false;
+  thread.once('exit', () => (ended = true));
   const message = () =>
     new Promise<ProbeMessage | undefined>((resolve) => {
+      if (ended) return resolve(undefined);
       const onMessage = (m: ProbeMessage) => {
         thread.off('exit', onExit);
         resolve(m);
@@ -97,18 +114,53 @@ export async function withCommitProbe<T>(
       thread.once('message', onMessage);
       thread.once('exit', onExit);
     });
+  const ready = message(); // ready, or ended
+  return {
+    ready,
+    go: () => thread.postMessage('go'),
+    async stop(): Promise<CommitProbe> {
+      const report = message();
+      thread.postMessage('stop');
+      const {
+        samples,
+        failed = 0,
+        firstError = threadError,
+        synchronousCommit,
+      } = (await report) ?? {};
+      if (!samples) {
+        const why = firstError ?? 'the probe thread ended without its figures';
+        return { ...latency([]), failed: 1, firstError: why };
+      }
+      return {
+        ...latency(samples),
+        failed,
+        ...(firstError ? { firstError } : {}),
+        ...(synchronousCommit ? { synchronousCommit } : {}),
+      };
+    },
+    terminate: () => thread.terminate(),
+  };
+}
+
+/** Runs `during` with both probes beside it; answers its result and the probes' figures. */
+export async function withCommitProbes<T>(
+  databaseUrl: string,
+  everyMs: number,
+  during: () => Promise<T>,
+): Promise<[T, CommitProbes]> {
+  const probes: ReturnType<typeof startProbe>[] = [];
   try {
-    await message(); // ready, or ended
-    const result = await during();
-    const report = message();
-    thread.postMessage('stop');
-    const { samples, failed = 0, firstError = threadError } = (await report) ?? {};
-    if (!samples) {
-      const why = firstError ?? 'the probe thread ended without its figures';
-      return [result, { ...latency([]), failed: 1, firstError: why }];
+    // One after the other: each creates the probe's table if it is missing.
+    for (const waitForFlush of [true, false]) {
+      const probe = startProbe(databaseUrl, everyMs, waitForFlush);
+      probes.push(probe);
+      await probe.ready;
     }
-    return [result, { ...latency(samples), failed, ...(firstError ? { firstError } : {}) }];
+    for (const probe of probes) probe.go();
+    const result = await during();
+    const [flushed, unflushed] = await Promise.all(probes.map((probe) => probe.stop()));
+    return [result, { flushed: flushed!, unflushed: unflushed! }];
   } finally {
-    await thread.terminate();
+    await Promise.all(probes.map((probe) => probe.terminate()));
   }
 }

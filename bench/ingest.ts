@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { Db } from '../src/db/client';
 import type { PaymentDriver } from './e2e';
 import { withApiPauses, type ApiPauses } from './apiPauses';
-import { withCommitProbe, type CommitProbe } from './commitProbe';
+import { withCommitProbes, type CommitProbe } from './commitProbe';
 import { pressureBetween, pressureTotals, type Pressure } from './pressure';
 import { cpuSeconds, type Child } from './stack';
 import { wallNow } from './stats';
@@ -37,7 +37,7 @@ export interface Load {
    */
   postgresCommitMs: CommitProbe;
   /**
-   * The same probe, due at the same times, with commits that do not wait for the write-ahead
+   * The same probe, sampled over the same time, with commits that do not wait for the write-ahead
    * log's flush: what is left of the commit's time without the disk (the CPU's queue, locks).
    */
   postgresUnflushedCommitMs: CommitProbe;
@@ -82,13 +82,11 @@ async function withLoad<T extends { sent: number }>(
         : undefined;
     return { result, before, after: cpu(), seconds, apiPauses, pressure };
   };
-  const [[{ result, before, after, seconds, apiPauses, pressure }, postgresCommitMs], unflushed] =
-    await withCommitProbe(
-      ctx.databaseUrl,
-      20,
-      () => withCommitProbe(ctx.databaseUrl, 20, timedLoad),
-      { waitForFlush: false },
-    );
+  const [{ result, before, after, seconds, apiPauses, pressure }, probes] = await withCommitProbes(
+    ctx.databaseUrl,
+    20,
+    timedLoad,
+  );
   const share = (used: number) => Math.round((used / seconds) * 100) / 100;
   return [
     result,
@@ -98,8 +96,8 @@ async function withLoad<T extends { sent: number }>(
       loadAverage: os.loadavg()[0]!,
       apiCpuMsPerNotification:
         result.sent === 0 ? 0 : Math.round(((after.api - before.api) / result.sent) * 1e5) / 100,
-      postgresCommitMs,
-      postgresUnflushedCommitMs: unflushed,
+      postgresCommitMs: probes.flushed,
+      postgresUnflushedCommitMs: probes.unflushed,
       ...(pressure ? { pressure } : {}),
       apiPauses,
     },

@@ -341,17 +341,19 @@ const loadOf = (l: any) =>
   `API ${l.apiCores} cores (${l.apiCpuMsPerNotification ?? '-'} ms CPU a notification), worker ${l.workerCores} cores, load average ${l.loadAverage.toFixed(1)}` +
   (l.postgresCommitMs
     ? `; PostgreSQL one-row commit p50 ${l.postgresCommitMs.p50} / p99 ${l.postgresCommitMs.p99} / max ${l.postgresCommitMs.max} ms` +
-      (l.postgresCommitMs.failed
-        ? ` (${l.postgresCommitMs.failed} failed: ${l.postgresCommitMs.firstError})`
-        : '')
+      probeFailures(l.postgresCommitMs)
     : '') +
   (l.postgresUnflushedCommitMs
-    ? `; without waiting for the flush p50 ${l.postgresUnflushedCommitMs.p50} / p99 ${l.postgresUnflushedCommitMs.p99} / max ${l.postgresUnflushedCommitMs.max} ms`
+    ? `; without waiting for the flush p50 ${l.postgresUnflushedCommitMs.p50} / p99 ${l.postgresUnflushedCommitMs.p99} / max ${l.postgresUnflushedCommitMs.max} ms` +
+      probeFailures(l.postgresUnflushedCommitMs)
     : '') +
   (l.pressure
     ? `; stalled on CPU ${l.pressure.cpuSome}% of the time, on the disk ${l.pressure.ioSome}% (all tasks ${l.pressure.ioFull}%)`
     : '') +
   (l.apiPauses ? `; ${apiPausesOf(l.apiPauses)}` : '');
+
+const probeFailures = (probe: any) =>
+  probe.failed ? ` (${probe.failed} failed: ${probe.firstError})` : '';
 
 const apiPausesOf = (p: any) =>
   `API event loop late p50 ${p.eventLoopDelayMs.p50} / p99 ${p.eventLoopDelayMs.p99} / max ${p.eventLoopDelayMs.max} ms, GC ` +

@@ -162,9 +162,9 @@ export async function startStack(options: {
         env: childEnv,
         logFile: path.join(dir, `${role}.log`),
         ready: `BENCH_READY ${role}`,
-        onSpawn: (child) => {
+        onSpawn: (child, exited) => {
           children.add(child);
-          child.once('exit', () => children.delete(child));
+          void exited.then(() => children.delete(child));
         },
       });
       cleanups.push(stop);
