@@ -456,6 +456,14 @@ function printReport(r: any) {
         [
           ['paycenter', `${lat(paycenter.ackMs)}, ${paycenter.failed} failed`],
           ['bare Fastify route', `${lat(bare.ackMs)}, ${bare.failed} failed`],
+          ...(r.webhooks.bareUnderLoad
+            ? [
+                [
+                  `bare route meanwhile, ${r.webhooks.bareUnderLoad.perSecond}/s`,
+                  `${lat(r.webhooks.bareUnderLoad.ackMs)}, ${r.webhooks.bareUnderLoad.failed} failed (the machine's own answer time under that load)`,
+                ] as Row,
+              ]
+            : []),
           ['p99 paycenter / bare', `${r.webhooks.p99Ratio}× (target: paycenter p99 ≤ 25 ms)`],
           ['driver send lag (paycenter run)', lat(paycenter.sendLagMs)],
           ['load meanwhile', loadOf(load)],
