@@ -250,16 +250,14 @@ export async function startWorker(
   await claimDatabaseMode(deps.db.db, config.PAYCENTER_MODE);
   const sdkMetricsUrl = await ensureTemporalRuntime(deps.log, config);
   const metrics = createWorkerMetrics();
-  const connection = await connectTemporal(
-    (options) => NativeConnection.connect(options),
-    deps.temporalAddress,
-    config.temporalSecurity,
-  );
   const tracing = startTracing(config, 'worker');
   // Reconciliation and the safety nets correct through the workflows, so their activities need a
-  // client: over the pollers' connection (one per worker); traced, it carries the activity's
+  // client: over the pollers' own connection (one per worker); traced, it carries the activity's
   // trace context into what it starts.
-  const client = clientOver(config, connection, tracing);
+  const { client, connection } = await connectClient(config, deps.temporalAddress, {
+    log: deps.log,
+    tracing,
+  });
   const workflowStarter = workflowStarterDeps(config, deps.db, client, deps.log);
   const corrections = createCorrections(workflowStarter);
   const channelCalls = createChannelCallActivities({
@@ -389,16 +387,12 @@ export async function connectClient(
     address,
     config.temporalSecurity,
   );
-  return { client: clientOver(config, connection, tracing), connection };
-}
-
-/** A client of the configured namespace over `connection`, its calls traced where `tracing` is. */
-function clientOver(config: Config, connection: NativeConnection, tracing: Tracing | undefined) {
-  return new Client({
+  const client = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     interceptors: tracing?.clientInterceptors,
   });
+  return { client, connection };
 }
 
 /** The configured cashier token secret, else (test mode) one derived from the ops key. */
