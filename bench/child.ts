@@ -9,8 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface StartedChild {
   process: ChildProcess;
   pid: number;
-  /** Settles once the process has exited (or, never started, has failed). */
-  exited: Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -24,8 +22,6 @@ export async function startChild(
     logFile: string;
     /** The line on its standard output that says it is up. */
     ready: string;
-    /** How long stop() waits after SIGTERM before SIGKILL. */
-    killAfterMs?: number;
     /** Told of the process as soon as it is spawned, before it is up, and when it has exited. */
     onSpawn?: (child: ChildProcess, exited: Promise<void>) => void;
   },
@@ -84,15 +80,18 @@ export async function startChild(
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 15_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     await exited;
     clearTimeout(timer);
     // What it said last is in its log once stop() answers (unless a process it started holds
     // its output open).
     await Promise.race([logClosed, sleep(5_000, undefined, { ref: false })]);
   };
-  return { process: child, pid: child.pid!, exited, stop };
+  return { process: child, pid: child.pid!, stop };
 }
+
+/** How long stop() waits after SIGTERM before SIGKILL. */
+const killAfterMs = 15_000;
 
 function tail(file: string): string {
   try {

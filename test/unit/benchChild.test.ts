@@ -21,7 +21,7 @@ describe('bench child processes', () => {
 
   it('is up once it prints its ready line, and stop() ends it', async () => {
     const started = await startChild(
-      node(`console.log('READY worker'); console.error('to the log'); setInterval(() => {}, 1000)`),
+      node(`console.error('to the log'); console.log('READY worker'); setInterval(() => {}, 1000)`),
       options('worker'),
     );
     assert.ok(started.pid > 0);
