@@ -259,6 +259,13 @@ export const configSchema = z.object({
    * STILL_PROCESSING (the work goes on; the same request again learns its outcome).
    */
   UPDATE_WAIT_SECONDS: seconds(30),
+  /**
+   * How many pay, sync or close requests of one pay order an API process lets wait on its workflow
+   * at once; the others queue in the process (within UPDATE_WAIT_SECONDS). Temporal refuses more
+   * than 10 Updates in flight on one workflow (its history.maxInFlightUpdates), so this times the
+   * number of API processes should stay at or under that.
+   */
+  UPDATES_PER_PAY_ORDER: z.coerce.number().int().min(1).max(10).default(4),
   /** How long a channel call may take before it counts as unanswered. */
   CHANNEL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SANDBOX_APP_ID: z.string().default('paycenter-demo'),

@@ -495,6 +495,7 @@ export async function startApi(
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       addressPolicy: addressPolicy(config, deps.resolveHost),
       updateWaitSeconds: config.UPDATE_WAIT_SECONDS,
+      turnsPerOrder: config.UPDATES_PER_PAY_ORDER,
       metrics,
       ...paymentWorkflowSettings(config),
     }),

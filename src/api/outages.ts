@@ -6,6 +6,7 @@ import {
   ServiceError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import { OrderBusyError } from '../services/orderTurns';
 import { handOver } from '../workflows/contracts/payment';
 
 export interface Outage {
@@ -17,7 +18,8 @@ export interface Outage {
 export const retryAfterSeconds = 2;
 
 // gRPC status codes of a Temporal server that is down, restarting or overloaded.
-const grpcUnavailable = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14]);
+const resourceExhausted = 8;
+const grpcUnavailable = new Set([4 /* DEADLINE_EXCEEDED */, resourceExhausted, 14]);
 const failedPrecondition = 9;
 
 // The driver's own codes for a connection that could not be made or died, and the SQLSTATEs
@@ -37,8 +39,13 @@ const databaseDown = new Set([
   '53300',
 ]);
 
+const orderBusy = 'the pay order is busy with other requests; retry shortly';
+
 export function outageOf(err: unknown): Outage | undefined {
   for (let cause = err, depth = 0; cause instanceof Error && depth < 8; depth++) {
+    if (cause instanceof OrderBusyError) {
+      return { code: 'TEMPORARILY_UNAVAILABLE', detail: orderBusy };
+    }
     if (
       cause instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
       (cause instanceof ApplicationFailure && cause.type === handOver)
@@ -54,6 +61,11 @@ export function outageOf(err: unknown): Outage | undefined {
       // grpc-js puts the server's text in `details`; the SDK's native connection in `message`.
       const { code } = cause.cause;
       const details = cause.cause.details || cause.cause.message;
+      // More Updates in flight on the order's workflow than Temporal takes (from several API
+      // processes at once, or past what their turns let through).
+      if (Number(code) === resourceExhausted && /in-flight updates/i.test(details)) {
+        return { code: 'TEMPORARILY_UNAVAILABLE', detail: orderBusy };
+      }
       if (grpcUnavailable.has(code)) {
         return { code: 'TEMPORARILY_UNAVAILABLE', detail: 'the workflow service is unavailable' };
       }

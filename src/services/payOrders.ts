@@ -34,6 +34,7 @@ import type { ApiMetrics } from '../metrics';
 import { recordAudit } from './audit';
 import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
 import { triesOf } from './merchantEvents';
+import { createOrderTurns } from './orderTurns';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 import { isCompletedError, refusalOf, updateAcrossRuns } from './workflowUpdates';
 
@@ -46,6 +47,8 @@ export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   addressPolicy: AddressPolicy;
   /** How long a request waits for the workflow's answer before 503 STILL_PROCESSING. */
   updateWaitSeconds: number;
+  /** How many requests of one pay order may wait on its workflow at once (orderTurns.ts). */
+  turnsPerOrder: number;
   metrics: Pick<ApiMetrics, 'payOrdersCreated'>;
 }
 
@@ -98,6 +101,7 @@ export interface PayerView {
 
 export function createPayOrderService(deps: PayOrderServiceDeps) {
   const { db, temporal } = deps;
+  const turns = createOrderTurns(deps.turnsPerOrder);
 
   function summary(row: PayOrderRow): PayOrderSummary {
     return {
@@ -114,14 +118,24 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
   }
 
   /**
-   * Runs an Update on the order's workflow across its runs; past the configured wait the call
-   * gives up (the Update goes on) and the API answers 503 STILL_PROCESSING.
+   * Runs an Update on the order's workflow across its runs, in the order's turn; past the
+   * configured wait the call gives up (the Update goes on) and the API answers 503
+   * STILL_PROCESSING. A request that had to wait for its turn is first answered by
+   * `afterWaiting` if that finds an answer (what the requests before it did).
    */
-  function updateWorkflow<T>(id: string, run: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
+  function updateWorkflow<T>(
+    id: string,
+    run: (handle: WorkflowHandle) => Promise<T>,
+    afterWaiting?: () => Promise<T | undefined>,
+  ): Promise<T> {
     const deadline = Date.now() + deps.updateWaitSeconds * 1000;
-    return updateAcrossRuns(temporal.workflow.getHandle(paymentWorkflowId(id)), (handle) =>
-      temporal.withDeadline(deadline, () => run(handle)),
-    );
+    return turns.inTurn(id, deadline, async (waited) => {
+      const answered = waited ? await afterWaiting?.() : undefined;
+      if (answered !== undefined) return answered;
+      return updateAcrossRuns(temporal.workflow.getHandle(paymentWorkflowId(id)), (handle) =>
+        temporal.withDeadline(deadline, () => run(handle)),
+      );
+    });
   }
 
   /**
@@ -141,7 +155,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
     } catch (err) {
       if (isCompletedError(err)) return 'ENDED';
       if (refusalOf(err)?.type === nothingToSync) return 'NOTHING_OPEN';
-      throw payFailure(err, row);
+      throw await payFailure(err, () => findById(merchantId, id));
     }
   }
 
@@ -417,12 +431,13 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       const fromBooks = await reusableFromBooks(row, payRequest);
       if (fromBooks) return fromBooks;
       try {
-        const answer: PayAnswer = await updateWorkflow(id, (handle) =>
-          handle.executeUpdate(pay, { args: [payRequest] }),
+        return await updateWorkflow<PayAnswer>(
+          id,
+          (handle) => handle.executeUpdate(pay, { args: [payRequest] }),
+          async () => reusableFromBooks(await findById(merchantId, id), payRequest),
         );
-        return answer;
       } catch (err) {
-        throw payFailure(err, row);
+        throw await payFailure(err, () => findById(merchantId, id));
       }
     },
 
@@ -495,7 +510,7 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
       try {
         await updateWorkflow(id, (handle) => handle.executeUpdate(close));
       } catch (err) {
-        const failure = payFailure(err, row);
+        const failure = await payFailure(err, () => findById(merchantId, id));
         if (!(failure instanceof DomainError && failure.code === 'ORDER_CLOSED')) throw failure;
       }
       return this.get(merchantId, id);
@@ -503,14 +518,18 @@ export function createPayOrderService(deps: PayOrderServiceDeps) {
   };
 }
 
-/** Turns the Update's refusal into the domain error the API maps to a 409 or 5xx. */
-function payFailure(err: unknown, row: PayOrderRow): unknown {
+/**
+ * Turns the Update's refusal into the domain error the API maps to a 409 or 5xx; a workflow that
+ * had completed is told paid or closed by the order's books as they are now (a request may have
+ * waited its turn while the order was paid).
+ */
+async function payFailure(err: unknown, booksNow: () => Promise<PayOrderRow>): Promise<unknown> {
   const refusal = refusalOf(err);
   if (refusal && isErrorCode(refusal.type)) {
     return new DomainError(refusal.type, refusal.message, [], declineCodeOf(refusal));
   }
   if (isCompletedError(err)) {
-    return row.status === 'SUCCEEDED'
+    return (await booksNow()).status === 'SUCCEEDED'
       ? new DomainError('ALREADY_PAID', 'the pay order is already paid')
       : new DomainError('ORDER_CLOSED', 'the pay order is closed or expired');
   }

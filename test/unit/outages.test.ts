@@ -14,6 +14,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { outageOf } from '../../src/api/outages';
 import { DomainError } from '../../src/domain/errors';
+import { OrderBusyError } from '../../src/services/orderTurns';
 import { handOver } from '../../src/workflows/contracts/payment';
 import { freePort } from '../support/ports';
 
@@ -86,6 +87,27 @@ describe('outageOf', () => {
       cause: grpcError(9, 'some other precondition'),
     });
     assert.equal(outageOf(other), undefined);
+  });
+
+  it('calls a pay order too busy for one more request an outage that says so', () => {
+    const assertBusy = (err: unknown) => {
+      const outage = outageOf(err);
+      assert.equal(outage?.code, 'TEMPORARILY_UNAVAILABLE');
+      assert.match(outage?.detail ?? '', /pay order is busy/);
+    };
+    assertBusy(new OrderBusyError('po_1'));
+    // Temporal's own refusal of one Update too many on the workflow, as the native client has it.
+    const nativeRefusal = (message: string) =>
+      new ServiceError('Workflow Update failed', {
+        cause: Object.assign(new Error(message), { code: 8, details: '', metadata: {} }),
+      });
+    assertBusy(
+      nativeRefusal('limit on number of concurrent in-flight updates has been reached (10)'),
+    );
+    assert.match(
+      outageOf(nativeRefusal('namespace rate limit exceeded'))?.detail ?? '',
+      /workflow service/,
+    );
   });
 
   it('leaves a refused request, a bug and a query error alone', async () => {
