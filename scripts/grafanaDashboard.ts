@@ -92,6 +92,19 @@ const rows: Row[] = [
           { expr: 'max(paycenter_pay_orders_needing_attention)', legend: 'needing attention' },
         ],
       },
+      {
+        title: 'Requests waiting for their pay order',
+        description:
+          'Pay, sync and close requests queued behind other requests of the same pay order, by API process (a burst on one order, or an order whose workflow answers slowly).',
+        kind: 'timeseries',
+        unit: 'short',
+        queries: [
+          {
+            expr: 'sum by (instance) (paycenter_pay_order_requests_waiting)',
+            legend: '{{instance}}',
+          },
+        ],
+      },
     ],
   },
   {

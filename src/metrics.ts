@@ -58,6 +58,8 @@ function registryWithProcessMetrics(part: 'api' | 'worker'): Registry {
 export function createApiMetrics(options: {
   /** How many pay orders wait for an operator, read at each scrape (undefined: unknown now). */
   payOrdersNeedingAttention: () => Promise<number | undefined>;
+  /** Pay, sync and close requests queued for their pay order's turn in this process now. */
+  payOrderRequestsWaiting: () => number;
 }) {
   const registry = registryWithProcessMetrics('api');
   const registers = [registry];
@@ -90,6 +92,14 @@ export function createApiMetrics(options: {
         const count = await options.payOrdersNeedingAttention();
         // An unreadable count is NaN (unknown) rather than 0, which would say "nothing needs anyone".
         this.set(count ?? Number.NaN);
+      },
+    }),
+    payOrderRequestsWaiting: new Gauge({
+      name: `${prefix}pay_order_requests_waiting`,
+      help: 'Pay, sync and close requests queued behind other requests of the same pay order in this API process (UPDATES_PER_PAY_ORDER at a time go to its workflow)',
+      registers,
+      collect() {
+        this.set(options.payOrderRequestsWaiting());
       },
     }),
   };

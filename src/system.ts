@@ -31,6 +31,7 @@ import type { QuerySchedule } from './domain/querySchedule';
 import { createCorrections } from './services/corrections';
 import { createNotificationInbox } from './services/inbox';
 import { createReconciliationService } from './services/reconciliations';
+import { createOrderTurns } from './services/orderTurns';
 import { createPayOrderService } from './services/payOrders';
 import { createPaymentWorkflows } from './services/paymentWorkflows';
 import { createRefundWorkflows } from './services/refundWorkflows';
@@ -437,7 +438,9 @@ export async function startApi(
       sweepHoldMs: config.INBOX_SWEEP_HOLD_SECONDS * 1000,
     },
   });
+  const turns = createOrderTurns(config.UPDATES_PER_PAY_ORDER);
   const metrics = createApiMetrics({
+    payOrderRequestsWaiting: () => turns.load().waiting,
     async payOrdersNeedingAttention() {
       try {
         return await countPayOrdersNeedingAttention(deps.db.db);
@@ -495,7 +498,7 @@ export async function startApi(
       defaultExpiresInSeconds: config.PAY_ORDER_DEFAULT_EXPIRES_SECONDS,
       addressPolicy: addressPolicy(config, deps.resolveHost),
       updateWaitSeconds: config.UPDATE_WAIT_SECONDS,
-      turnsPerOrder: config.UPDATES_PER_PAY_ORDER,
+      turns,
       metrics,
       ...paymentWorkflowSettings(config),
     }),

@@ -23,17 +23,24 @@ interface Lane {
 export interface OrderTurns {
   /**
    * Runs `work` once the order has a free turn; `waited` says it had to queue (what the books say
-   * may have changed meanwhile). Past `deadline` (epoch ms) a request still queued fails with
-   * OrderBusyError.
+   * may have changed meanwhile). A request still queued a second before its `deadline` (epoch
+   * ms) fails with OrderBusyError.
    */
   inTurn<T>(
     payOrderId: string,
     deadline: number,
     work: (waited: boolean) => Promise<T>,
   ): Promise<T>;
-  /** Requests holding or waiting for a turn, per pay order with any. */
-  busyOrders(): Map<string, { holding: number; waiting: number }>;
+  /** Pay orders with a request holding a turn now, and the requests queued for one. */
+  load(): { orders: number; waiting: number };
 }
+
+/**
+ * A queued request gives up this long before its deadline: the requests before it used the time
+ * (each may have left an Update running that Temporal still counts), and an Update sent with less
+ * time left would mostly be abandoned too.
+ */
+const leastTimeForUpdateMs = 1_000;
 
 export function createOrderTurns(turnsPerOrder: number): OrderTurns {
   const lanes = new Map<string, Lane>();
@@ -56,10 +63,11 @@ export function createOrderTurns(turnsPerOrder: number): OrderTurns {
       };
       const timer = setTimeout(
         () => {
-          waiting.splice(waiting.indexOf(start), 1);
+          const place = waiting.indexOf(start);
+          if (place >= 0) waiting.splice(place, 1);
           reject(new OrderBusyError(payOrderId));
         },
-        Math.max(0, deadline - Date.now()),
+        Math.max(0, deadline - leastTimeForUpdateMs - Date.now()),
       );
       waiting.push(start);
     });
@@ -82,13 +90,10 @@ export function createOrderTurns(turnsPerOrder: number): OrderTurns {
         give(payOrderId);
       }
     },
-    busyOrders() {
-      return new Map(
-        [...lanes].map(([id, lane]) => [
-          id,
-          { holding: lane.holding, waiting: lane.waiting.length },
-        ]),
-      );
+    load() {
+      let waiting = 0;
+      for (const lane of lanes.values()) waiting += lane.waiting.length;
+      return { orders: lanes.size, waiting };
     },
   };
 }

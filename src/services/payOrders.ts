@@ -34,7 +34,7 @@ import type { ApiMetrics } from '../metrics';
 import { recordAudit } from './audit';
 import { merchantUrlProblems, type AddressPolicy } from './merchantUrls';
 import { triesOf } from './merchantEvents';
-import { createOrderTurns } from './orderTurns';
+import type { OrderTurns } from './orderTurns';
 import { createPaymentWorkflows, type PaymentWorkflowDeps } from './paymentWorkflows';
 import { isCompletedError, refusalOf, updateAcrossRuns } from './workflowUpdates';
 
@@ -47,8 +47,8 @@ export interface PayOrderServiceDeps extends PaymentWorkflowDeps {
   addressPolicy: AddressPolicy;
   /** How long a request waits for the workflow's answer before 503 STILL_PROCESSING. */
   updateWaitSeconds: number;
-  /** How many requests of one pay order may wait on its workflow at once (orderTurns.ts). */
-  turnsPerOrder: number;
+  /** The API process's turns: how many requests of one pay order wait on its workflow at once. */
+  turns: OrderTurns;
   metrics: Pick<ApiMetrics, 'payOrdersCreated'>;
 }
 
@@ -100,8 +100,7 @@ export interface PayerView {
 }
 
 export function createPayOrderService(deps: PayOrderServiceDeps) {
-  const { db, temporal } = deps;
-  const turns = createOrderTurns(deps.turnsPerOrder);
+  const { db, temporal, turns } = deps;
 
   function summary(row: PayOrderRow): PayOrderSummary {
     return {

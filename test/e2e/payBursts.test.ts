@@ -10,7 +10,10 @@ import { startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
-  system = await startTestSystem({ env: { SYNC_PAY_WAIT_SECONDS: '25' } });
+  // The first pay waits up to 25 s for the bank; the 29 behind it have the rest of their 45 s.
+  system = await startTestSystem({
+    env: { SYNC_PAY_WAIT_SECONDS: '25', UPDATE_WAIT_SECONDS: '45' },
+  });
 });
 after(async () => {
   await system?.stop();

@@ -33,7 +33,10 @@ export function unwiredApiDeps(overrides: Partial<ApiDeps> = {}): ApiDeps {
     inbox: {} as never,
     safetyNet: {} as never,
     reconciliations: {} as never,
-    metrics: createApiMetrics({ payOrdersNeedingAttention: async () => 0 }),
+    metrics: createApiMetrics({
+      payOrdersNeedingAttention: async () => 0,
+      payOrderRequestsWaiting: () => 0,
+    }),
     ...overrides,
   };
 }

@@ -248,7 +248,10 @@ describe('deploy/temporal', () => {
 /** paycenter_* metrics defined in src/metrics.ts: name → histogram or not. */
 function definedMetrics(): Map<string, boolean> {
   const registries = [
-    createApiMetrics({ payOrdersNeedingAttention: async () => 0 }).registry,
+    createApiMetrics({
+      payOrdersNeedingAttention: async () => 0,
+      payOrderRequestsWaiting: () => 0,
+    }).registry,
     createWorkerMetrics().registry,
   ];
   const metrics = registries.flatMap((registry) => registry.getMetricsAsArray());

@@ -10,14 +10,22 @@ import { buildApi } from '../../src/api/app';
 import { createApiMetrics, createWorkerMetrics, refundedAnomaly } from '../../src/metrics';
 import { mergedExposition, serveWorkerMetrics } from '../../src/workerMetricsServer';
 import { unwiredApiDeps } from '../support/apiDeps';
+import { createOrderTurns } from '../../src/services/orderTurns';
 import { freePort } from '../support/ports';
 import { sampleValue, samplesOf } from '../support/prometheus';
 
 const log = pino({ level: 'silent' });
 
 /** The API with nothing behind it but its metrics; only /metrics and /docs are called. */
-function apiWith(needingAttention: () => Promise<number | undefined>, perMinute: number) {
-  const metrics = createApiMetrics({ payOrdersNeedingAttention: needingAttention });
+function apiWith(
+  needingAttention: () => Promise<number | undefined>,
+  perMinute: number,
+  requestsWaiting: () => number = () => 0,
+) {
+  const metrics = createApiMetrics({
+    payOrdersNeedingAttention: needingAttention,
+    payOrderRequestsWaiting: requestsWaiting,
+  });
   const app = buildApi(unwiredApiDeps({ log, rateLimitPerMinute: perMinute, metrics }));
   return { app, metrics };
 }
@@ -43,6 +51,31 @@ describe("the API's /metrics", () => {
     const answer = await app.inject({ method: 'GET', url: '/metrics' });
     assert.equal(answer.statusCode, 200);
     assert.ok(Number.isNaN(sampleValue(answer.body, 'paycenter_pay_orders_needing_attention')));
+    await app.close();
+  });
+
+  it('counts the requests queued for their pay order’s turn at each scrape', async () => {
+    const turns = createOrderTurns(1);
+    const { app } = apiWith(
+      async () => 0,
+      100,
+      () => turns.load().waiting,
+    );
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const deadline = Date.now() + 60_000;
+    const requests = [
+      turns.inTurn('po_1', deadline, () => held),
+      turns.inTurn('po_1', deadline, async () => {}),
+      turns.inTurn('po_1', deadline, async () => {}),
+      turns.inTurn('po_2', deadline, async () => {}),
+    ];
+    const during = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(sampleValue(during.body, 'paycenter_pay_order_requests_waiting'), 2);
+    finish();
+    await Promise.all(requests);
+    const after = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(sampleValue(after.body, 'paycenter_pay_order_requests_waiting'), 0);
     await app.close();
   });
 
