@@ -10,9 +10,10 @@ import { startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 before(async () => {
-  // The first pay waits up to 25 s for the bank; the 29 behind it have the rest of their 45 s.
+  // The first pay may wait 40 s for the bank (it answers once the bank settles, at 20 s), so a
+  // slow machine still sees it paid; the 29 behind it have the rest of their 60 s.
   system = await startTestSystem({
-    env: { SYNC_PAY_WAIT_SECONDS: '25', UPDATE_WAIT_SECONDS: '45' },
+    env: { SYNC_PAY_WAIT_SECONDS: '40', UPDATE_WAIT_SECONDS: '60' },
   });
 });
 after(async () => {
