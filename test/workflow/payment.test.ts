@@ -70,11 +70,14 @@ const activitySummaries = (handle: WorkflowHandle) =>
   summariesOf(handle, ['activityTaskScheduledEventAttributes', 'markerRecordedEventAttributes']);
 
 describe('payment workflow', () => {
-  it('serializes 50 concurrent pay requests into one channel order', async () => {
+  it('serializes concurrent pay requests into one channel order', async () => {
     const channel = new FakeChannel();
     await withWorker(channel, async (taskQueue) => {
       const handle = await start(taskQueue, input());
-      const answers = await Promise.all(Array.from({ length: 50 }, () => payWith(handle, 'page')));
+      // As many as Temporal takes in flight on one workflow (10): more are refused and left to the
+      // client's retries, which give up after 12 to 18 s on a loaded machine. The API lets fewer
+      // through at a time (src/services/orderTurns.ts; 50 at once in test/e2e/anomalies.test.ts).
+      const answers = await Promise.all(Array.from({ length: 10 }, () => payWith(handle, 'page')));
       assert.equal(channel.opened.length, 1);
       assert.equal(new Set(answers.map((a) => a.attempt.id)).size, 1);
       assert.equal((await handle.query(status)).status, 'PAYING');
